@@ -3,7 +3,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    testTimeout: 60_000,
+    testTimeout: 120_000,
     hookTimeout: 60_000,
+    // the JSON report is what .ci/run counts; the default reporter is for people
+    reporters: ["default", ["json", { outputFile: ".vitest-report.json" }]],
   },
 });

@@ -16,6 +16,8 @@ export interface DatasetDescription {
   readonly variant?: "2024" | "2025";
   /** how inputs were scaled: "none", "paper" (global min/max per split to [-0.7, 0.7]), "standard" */
   readonly scale: "none" | "paper" | "standard";
+  /** seed of the built-in data generators and splits (the papers' random_state); absent for CSV files */
+  readonly dataSeed?: number;
   readonly trainFile?: string;
   readonly testFile?: string;
   readonly notes?: string;

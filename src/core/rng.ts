@@ -32,7 +32,8 @@ export class Rng {
   constructor(seed: string, state?: RngState) {
     this.seed = seed;
     // xor4096 is seedrandom's fast, long-period generator; it supports state save/restore.
-    this.#prng = seedrandom.xor4096(seed, state ? { state: state.xg } : { state: true }) as unknown as Xor4096;
+    const options = (state ? { state: state.xg } : { state: true }) as { state: true };
+    this.#prng = seedrandom.xor4096(seed, options) as unknown as Xor4096;
     if (state) this.#spare = state.spare;
   }
 
@@ -65,7 +66,8 @@ export class Rng {
 
   /** Uniform integer in [0, n), without modulo bias. */
   int(n: number): number {
-    if (!Number.isInteger(n) || n <= 0 || n > TWO_POW_32) throw new RangeError(`Rng.int: n must be an integer in 1..2^32, got ${n}`);
+    if (!Number.isInteger(n) || n <= 0 || n > TWO_POW_32)
+      throw new RangeError(`Rng.int: n must be an integer in 1..2^32, got ${n}`);
     const limit = TWO_POW_32 - (TWO_POW_32 % n);
     for (;;) {
       const r = this.uint32();

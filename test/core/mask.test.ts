@@ -10,9 +10,9 @@ import {
   maskFromBase64,
   maskFromBytes,
   maskHash,
+  masksEqual,
   maskToBase64,
   maskToBytes,
-  masksEqual,
   popcount,
   randomMask,
   setBit,
@@ -27,7 +27,7 @@ const bitsArb = fc.array(fc.boolean(), { minLength: 0, maxLength: 300 });
 
 function fromBits(bits: boolean[]) {
   const m = emptyMask(bits.length);
-  bits.forEach((b, i) => setBit(m, i, b));
+  for (const [i, b] of bits.entries()) setBit(m, i, b);
   return m;
 }
 
@@ -44,7 +44,7 @@ describe("mask", () => {
     fc.assert(
       fc.property(bitsArb, (bits) => {
         const m = fromBits(bits);
-        bits.forEach((b, i) => expect(getBit(m, i)).toBe(b));
+        for (const [i, b] of bits.entries()) expect(getBit(m, i)).toBe(b);
         const ones = bits.filter(Boolean).length;
         expect(popcount(m)).toBe(ones);
         expect(zeros(m)).toBe(bits.length - ones);
@@ -98,7 +98,8 @@ describe("mask", () => {
         const a = randomMask(n, rng);
         const b = randomMask(n, rng);
         const c = uniformCrossover(a, b, rng);
-        for (let i = 0; i < n; i++) expect(getBit(c, i) === getBit(a, i) || getBit(c, i) === getBit(b, i)).toBe(true);
+        for (let i = 0; i < n; i++)
+          expect(getBit(c, i) === getBit(a, i) || getBit(c, i) === getBit(b, i)).toBe(true);
         expect(masksEqual(maskFromBytes(maskToBytes(c), n), c)).toBe(true);
       }),
     );

@@ -1,0 +1,260 @@
+// The `slt` command. Parses flags into a configuration patch, resolves it against the schema, and
+// hands over to the coordinator. Exit codes: 0 ok, 1 the run failed, 2 bad usage or configuration.
+import { readFileSync } from "node:fs";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { checkTicket } from "./coordinator/check.ts";
+import { reproduce } from "./coordinator/reproduce.ts";
+import { runSingle } from "./coordinator/single-population.ts";
+import { type ConfigPatch, PRESETS, resolveConfig } from "./core/config.ts";
+import { SltError } from "./core/errors.ts";
+import { makeEvaluator } from "./evaluator.ts";
+
+function intArg(value: string): number {
+  if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
+  return Number(value);
+}
+
+function archArg(value: string): number[] {
+  const parts = value.split(",").map((s) => s.trim());
+  if (parts.length < 2 || parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1)) {
+    throw new InvalidArgumentError(
+      `expected comma-separated positive layer widths such as 2,75,2, got "${value}"`,
+    );
+  }
+  return parts.map(Number);
+}
+
+/** uniform | uniform:RANGE | kaiming-normal[:P] | signed-constant[:P] */
+function initArg(
+  value: string,
+): ConfigPatch["network"] extends infer N ? (N extends { init?: infer I } ? I : never) : never {
+  const [kind, param] = value.split(":");
+  const num = param === undefined ? undefined : Number(param);
+  if (param !== undefined && !Number.isFinite(num))
+    throw new InvalidArgumentError(`bad number after "${kind}:" in "${value}"`);
+  if (kind === "uniform") return { kind, range: num };
+  if (kind === "kaiming-normal" || kind === "signed-constant") return { kind, prunedFraction: num };
+  throw new InvalidArgumentError(
+    `expected uniform[:RANGE], kaiming-normal[:P] or signed-constant[:P], got "${value}"`,
+  );
+}
+
+function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new SltError(
+      "E_CONFIG",
+      `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new SltError("E_CONFIG", `config file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+interface DataFlags {
+  dataset?: string;
+  variant?: "2024" | "2025";
+  train?: string;
+  test?: string;
+  scale?: "none" | "paper" | "standard";
+  dataSeed?: number;
+}
+
+function dataPatch(o: DataFlags): ConfigPatch["dataset"] {
+  return {
+    name: o.dataset,
+    variant: o.variant,
+    train: o.train,
+    test: o.test,
+    scale: o.scale,
+    dataSeed: o.dataSeed,
+  };
+}
+
+function addDataOptions(cmd: Command): Command {
+  return cmd
+    .option("--dataset <name>", "built-in dataset: moons, circles, blobs-<c>, digits-<c>")
+    .addOption(new Option("--variant <year>", "dataset variant of the papers").choices(["2024", "2025"]))
+    .option("--train <file>", "training split, .csv or .csv.gz, last column the integer label")
+    .option("--test <file>", "test split, same format")
+    .addOption(
+      new Option("--scale <how>", "input scaling (default: the dataset's own)").choices([
+        "none",
+        "paper",
+        "standard",
+      ]),
+    )
+    .option("--data-seed <n>", "seed of the dataset generators (default 42)", intArg);
+}
+
+const program = new Command()
+  .name("slt")
+  .description(
+    "Find strong lottery tickets with the genetic algorithm of Altmann et al. (2024) and Schönberger et al. (2025)",
+  )
+  .showHelpAfterError()
+  .exitOverride();
+
+addDataOptions(
+  program.command("run").description("run a search (one population, in-process) and write runs/<name>/"),
+)
+  .option("--arch <widths>", "layer widths, e.g. 2,75,2 (default: the papers' for the dataset)", archArg)
+  .option("--init <scheme>", "uniform[:RANGE] | kaiming-normal[:P] | signed-constant[:P]", initArg)
+  .addOption(new Option("--fitness <f>", "what the GA optimises").choices(["accuracy", "loss"]))
+  .addOption(
+    new Option("--generator <g>", "how individuals are generated").choices([
+      "negligent",
+      "lax",
+      "adaptive-bound",
+      "static-bound",
+    ]),
+  )
+  .addOption(new Option("--operators <o>", "mutation and crossover").choices(["negligent", "path-aware"]))
+  .option("--population <n>", "population size (paper: 100)", intArg)
+  .option("--generations <n>", "generation cap", intArg)
+  .addOption(
+    new Option("--termination <rule>", "termination rule").choices([
+      "2024",
+      "2025-binary",
+      "2025-multiclass",
+      "none",
+    ]),
+  )
+  .option("--seed <n>", "run seed (default 1)", intArg)
+  .addOption(
+    new Option("--prune <mode>", "post-evolutionary pruning").choices(["none", "clean", "published"]),
+  )
+  .addOption(new Option("--preset <name>", "the papers' experiment settings").choices(Object.keys(PRESETS)))
+  .option("--config <file>", "JSON configuration file (flags override it)")
+  .option("--name <name>", "run directory name")
+  .option("--out <dir>", "parent of run directories (default runs)")
+  .option("--json", "print one JSON summary line on stdout at the end")
+  .option("--quiet", "no progress on stderr")
+  .action(async (o) => {
+    const flags: ConfigPatch = {
+      name: o.name,
+      preset: o.preset,
+      seed: o.seed,
+      out: o.out,
+      prune: o.prune,
+      dataset: dataPatch(o),
+      network: { architecture: o.arch, init: o.init },
+      ga: {
+        population: o.population,
+        fitness: o.fitness,
+        operators: o.operators,
+        generator: o.generator ? { kind: o.generator } : undefined,
+      },
+      termination: { maxGenerations: o.generations, rule: o.termination },
+    };
+    const layers = [];
+    if (o.config) layers.push({ source: o.config, patch: readConfigFile(o.config) });
+    layers.push({ source: "command line", patch: flags });
+    const config = resolveConfig(...layers);
+    let interrupted = false;
+    const onSignal = () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      process.stderr.write(
+        "slt: stopping after this generation and writing the ticket (Ctrl-C again to abort)\n",
+      );
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    const summary = await runSingle(config, {
+      progress: o.quiet ? undefined : process.stderr,
+      makeEvaluator,
+      shouldStop: () => interrupted,
+    });
+    if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else printSummary(summary);
+  });
+
+addDataOptions(
+  program
+    .command("check")
+    .argument("<ticket>", "a ticket.json file")
+    .description("recompute a ticket's accuracy from the file alone and compare with its recorded metrics"),
+)
+  .option("--json", "print the result as one JSON line")
+  .action(async (ticketPath: string, o) => {
+    const explicit = o.dataset || o.train || o.test ? dataPatch(o) : undefined;
+    const result = await checkTicket(ticketPath, explicit);
+    if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else {
+      for (const line of result.lines) process.stdout.write(`${line}\n`);
+    }
+    if (!result.ok) process.exitCode = 1;
+  });
+
+program
+  .command("reproduce")
+  .description("run the papers' experiment grid over several seeds and write a Markdown table")
+  .addOption(
+    new Option("--level <level>", "quick (smoke test) or full").choices(["quick", "full"]).default("quick"),
+  )
+  .option("--seeds <n>", "seeds per setting", intArg)
+  .option("--generations <n>", "generation cap per run (default: each preset's)", intArg)
+  .option("--only <filter>", "run only settings whose label contains this text")
+  .addOption(
+    new Option("--prune <mode>", "post-evolutionary pruning of every run")
+      .choices(["none", "clean", "published"])
+      .default("published"),
+  )
+  .option("--out <dir>", "where runs and the table go", "runs/reproduce")
+  .action(async (o) => {
+    const table = await reproduce({
+      level: o.level,
+      seeds: o.seeds,
+      generations: o.generations,
+      only: o.only,
+      prune: o.prune,
+      out: o.out,
+      progress: process.stderr,
+    });
+    process.stdout.write(table);
+  });
+
+function printSummary(s: Awaited<ReturnType<typeof runSingle>>): void {
+  const f = (v: number | null) => (v === null ? "-" : v.toFixed(4));
+  process.stdout.write(
+    [
+      `run finished after ${s.generations} generations (${s.stopReason}), ${s.evaluations} evaluations, ${s.wallSeconds.toFixed(1)} s`,
+      `  training accuracy  ${f(s.trainAccuracy)}   loss ${f(s.trainLoss)}`,
+      `  test accuracy      ${f(s.testAccuracy)}   (best in population ${f(s.bestTestAccuracyInPopulation)})`,
+      `  sparsity           ${f(s.sparsity)}`,
+      s.pruneMode === "none"
+        ? "  pruning            none"
+        : `  pruned (${s.pruneMode})  sparsity ${f(s.prunedSparsity)}   test accuracy ${f(s.prunedTestAccuracy)}`,
+      `  ticket             ${s.ticket}`,
+      "",
+    ].join("\n"),
+  );
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    const err = e as Error & { code?: string; exitCode?: number };
+    if (err.code?.startsWith("commander.")) {
+      // commander already printed its message (and help, for usage errors)
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (e instanceof SltError) {
+      process.stderr.write(`slt: error ${e.code}: ${e.message}\n`);
+      process.exitCode = e.code === "E_CONFIG" || e.code.startsWith("E_DATASET") ? 2 : 1;
+      return;
+    }
+    process.stderr.write(`slt: unexpected error: ${err.stack ?? err.message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main(process.argv);

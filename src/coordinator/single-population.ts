@@ -1,0 +1,271 @@
+// One search with one population, in-process: config → dataset → run directory → GA until a
+// termination rule fires → best ticket → post-pruning → ticket.json and a summary.
+// The evaluator is injected (the CLI passes the island's fast evaluator), so this file never
+// depends on island code and tests can run it with the reference evaluator.
+import type { ResolvedConfig } from "../core/config.ts";
+import type { Dataset, Split } from "../core/dataset.ts";
+import type { BatchEvaluator } from "../core/evaluate.ts";
+import {
+  type GaState,
+  type GenerationStats,
+  gaStateToJSON,
+  initRun,
+  postPrune,
+  step,
+  type TerminationParams,
+  type TerminationReason,
+  terminationReason,
+} from "../core/ga/index.ts";
+import { type Mask, sparsity } from "../core/mask.ts";
+import { initNetwork, type Network } from "../core/network.ts";
+import { Rng } from "../core/rng.ts";
+import { ticketToJson } from "../core/ticket.ts";
+import { loadDataset } from "../io/datasets.ts";
+import { createProgress } from "../io/progress.ts";
+import { createRunDir, type RunDir } from "../io/run-dir.ts";
+import { softwareVersions } from "../io/versions.ts";
+
+export type EvaluatorFactory = (net: Network, split: Split) => BatchEvaluator;
+
+export interface RunOptions {
+  /** where progress lines go (stderr in the CLI); none when undefined */
+  readonly progress?: NodeJS.WritableStream;
+  readonly makeEvaluator: EvaluatorFactory;
+  /** a checkpoint of the GA state is written every this many generations (default 50) */
+  readonly checkpointEvery?: number;
+  /** when it returns true the run stops after the current generation and still writes its ticket */
+  readonly shouldStop?: () => boolean;
+}
+
+/** The `--json` line. */
+export interface RunSummary {
+  trainAccuracy: number;
+  trainLoss: number;
+  /** test accuracy of the best-on-training individual */
+  testAccuracy: number;
+  /** the 2024 code's "test accuracy": best test accuracy anywhere in the final population */
+  bestTestAccuracyInPopulation: number;
+  sparsity: number;
+  prunedSparsity: number | null;
+  prunedTestAccuracy: number | null;
+  pruneMode: "none" | "clean" | "published";
+  generations: number;
+  evaluations: number;
+  wallSeconds: number;
+  ticket: string;
+  runDir: string;
+  seed: number;
+  stopReason: TerminationReason | "interrupted";
+}
+
+export function terminationParams(config: ResolvedConfig): TerminationParams {
+  // The configured cap is the only cap: it replaces the rule's own (which the presets set to the papers').
+  return {
+    rule: config.termination.rule,
+    ruleCap: null,
+    maxGenerations: config.termination.maxGenerations,
+    plateauLogs: config.termination.plateauLogs,
+  };
+}
+
+function generationEvent(s: GenerationStats): Record<string, unknown> {
+  return {
+    type: "generation",
+    generation: s.generation,
+    bestFitness: s.bestFitness,
+    bestAccuracy: s.bestAccuracy,
+    bestLoss: s.bestLoss,
+    sparsity: s.bestSparsity,
+    meanFitness: s.meanFitness,
+    evaluations: s.evaluations,
+    newEvaluations: s.newEvaluations,
+    cacheHits: s.cacheHits,
+    ...(s.bound !== null ? { bound: s.bound } : {}),
+  };
+}
+
+function writeCheckpoint(dir: RunDir, state: GaState): void {
+  dir.writeJson("checkpoint.json", gaStateToJSON(state));
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export async function runSingle(config: ResolvedConfig, options: RunOptions): Promise<RunSummary> {
+  const started = performance.now();
+  const dataset: Dataset = loadDataset(config.dataset);
+  const network = initNetwork(config.network.architecture, config.network.init, config.network.seed);
+  const classes = network.architecture[network.architecture.length - 1];
+  if (dataset.features !== network.architecture[0] || dataset.classes > classes) {
+    throw new (await import("../core/errors.ts")).SltError(
+      "E_CONFIG",
+      `network.architecture [${network.architecture}] does not fit the dataset: it has ${dataset.features} features and ${dataset.classes} classes (the first width must be ${dataset.features}, the last at least ${dataset.classes})`,
+    );
+  }
+  const evaluateTrain = options.makeEvaluator(network, dataset.train);
+  const evaluateTest = options.makeEvaluator(network, dataset.test);
+
+  const dir = createRunDir(config.out, config.name);
+  const datasetRecord = {
+    ...dataset.description,
+    dataSeed: config.dataset.dataSeed,
+    classes: dataset.classes,
+    features: dataset.features,
+    trainRows: dataset.train.n,
+    testRows: dataset.test.n,
+  };
+  dir.writeJson("config.json", {
+    ...config,
+    runDir: dir.path,
+    dataset: { ...config.dataset, resolved: datasetRecord },
+    versions: softwareVersions(),
+  });
+
+  const progress = createProgress(options.progress ?? process.stderr, options.progress !== undefined);
+  const fitness = config.ga.fitness;
+  const report = (s: GenerationStats, force = false) =>
+    progress(
+      {
+        generation: s.generation,
+        bestFitness: s.bestFitness,
+        fitness,
+        bestAccuracy: s.bestAccuracy,
+        sparsity: s.bestSparsity,
+        evaluations: s.evaluations,
+      },
+      force,
+    );
+
+  const deps = { evaluate: evaluateTrain, network };
+  const termination = terminationParams(config);
+  dir.appendEvent({
+    type: "start",
+    name: config.name,
+    seed: config.seed,
+    genomeLength: network.genomeLength,
+    population: config.ga.population,
+  });
+  let state = initRun(config.ga, deps, Rng.derive(config.seed, "ga"));
+  const checkpointEvery = options.checkpointEvery ?? 50;
+  let stopReason: TerminationReason | "interrupted";
+  for (;;) {
+    const last = state.history[state.history.length - 1];
+    dir.appendEvent(generationEvent(last));
+    report(last);
+    if (state.generation > 0 && state.generation % checkpointEvery === 0) writeCheckpoint(dir, state);
+    const reason = terminationReason(state.history, termination);
+    if (reason !== null) {
+      stopReason = reason;
+      break;
+    }
+    // Let signals and I/O through between generations, so Ctrl-C can end the run cleanly.
+    await yieldToEventLoop();
+    if (options.shouldStop?.()) {
+      stopReason = "interrupted";
+      break;
+    }
+    state = step(state, deps);
+  }
+  const final = state.history[state.history.length - 1];
+  report(final, true);
+  writeCheckpoint(dir, state);
+
+  // The best individual by training fitness is first in survivor order (and initRun's population is sorted too).
+  const population = state.population;
+  const best = population.reduce((a, b) =>
+    fitness === "accuracy"
+      ? b.accuracy > a.accuracy || (b.accuracy === a.accuracy && b.zeros > a.zeros)
+        ? b
+        : a
+      : b.loss < a.loss || (b.loss === a.loss && b.zeros > a.zeros)
+        ? b
+        : a,
+  );
+  const testMetrics = evaluateTest(population.map((ind) => ind.mask));
+  const bestIndex = population.indexOf(best);
+  const bestTest = testMetrics[bestIndex];
+  const bestTestAccuracyInPopulation = Math.max(...testMetrics.map((m) => m.accuracy));
+  let evaluations = state.evaluations + population.length;
+
+  let ticketMask: Mask = best.mask;
+  let pruned: ReturnType<typeof postPrune> | null = null;
+  if (config.prune !== "none" && stopReason !== "interrupted") {
+    const accuracyOf = (ev: BatchEvaluator) => ({
+      one: (m: Mask) => ev([m])[0].accuracy,
+      batch: (ms: readonly Mask[]) => ev(ms).map((r) => r.accuracy),
+    });
+    const test = accuracyOf(evaluateTest);
+    const train = accuracyOf(evaluateTrain);
+    pruned = postPrune(config.prune, population, {
+      fitness,
+      test: test.one,
+      testBatch: test.batch,
+      train: train.one,
+      trainBatch: train.batch,
+    });
+    evaluations += pruned.evaluations;
+    ticketMask = pruned.mask;
+    dir.appendEvent({
+      type: "prune",
+      mode: pruned.mode,
+      selectedBy: pruned.selectedBy,
+      prunedOn: pruned.prunedOn,
+      sparsityBefore: pruned.sparsityBefore,
+      sparsityAfter: pruned.sparsityAfter,
+      testAccuracyBefore: pruned.testAccuracyBefore,
+      testAccuracyAfter: pruned.testAccuracyAfter,
+      evaluations: pruned.evaluations,
+    });
+  }
+
+  const [ticketTrain] =
+    ticketMask === best.mask ? [{ accuracy: best.accuracy, loss: best.loss }] : evaluateTrain([ticketMask]);
+  const [ticketTest] = ticketMask === best.mask ? [bestTest] : evaluateTest([ticketMask]);
+  const ticketPath = dir.writeJson(
+    "ticket.json",
+    ticketToJson({
+      network,
+      mask: ticketMask,
+      ...(pruned ? { evolvedMask: pruned.individual.mask } : {}),
+      dataset: datasetRecord,
+      pruneMode: config.prune === "none" || pruned === null ? "none" : config.prune,
+      metrics: {
+        // of the ticket's own mask: what `slt check` recomputes
+        trainAccuracy: ticketTrain.accuracy,
+        trainLoss: ticketTrain.loss,
+        testAccuracy: ticketTest.accuracy,
+        testLoss: ticketTest.loss,
+        sparsity: sparsity(ticketMask),
+        // of the evolved population
+        bestOnTrainTrainAccuracy: best.accuracy,
+        bestOnTrainTestAccuracy: bestTest.accuracy,
+        bestTestAccuracyInPopulation,
+        evolvedSparsity: sparsity(best.mask),
+        selectedBy: pruned ? pruned.selectedBy : "best-training-fitness",
+        prunedOn: pruned ? pruned.prunedOn : null,
+        fitness,
+        generations: state.generation,
+        evaluations,
+        stopReason,
+      },
+    }),
+  );
+  const wallSeconds = (performance.now() - started) / 1000;
+  dir.appendEvent({ type: "end", stopReason, generations: state.generation, evaluations });
+  return {
+    trainAccuracy: best.accuracy,
+    trainLoss: best.loss,
+    testAccuracy: bestTest.accuracy,
+    bestTestAccuracyInPopulation,
+    sparsity: sparsity(best.mask),
+    prunedSparsity: pruned ? pruned.sparsityAfter : null,
+    prunedTestAccuracy: pruned ? pruned.testAccuracyAfter : null,
+    pruneMode: pruned ? pruned.mode : "none",
+    generations: state.generation,
+    evaluations,
+    wallSeconds,
+    ticket: ticketPath,
+    runDir: dir.path,
+    seed: config.seed,
+    stopReason,
+  };
+}

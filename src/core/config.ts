@@ -1,0 +1,304 @@
+// The run configuration: one schema, the papers' settings as defaults, named presets for the papers'
+// experiments. Resolution order: schema defaults < preset < config file < command-line flags.
+// Every invalid value is rejected with the field, the value and what is allowed (code E_CONFIG).
+import { z } from "zod";
+import { SltError } from "./errors.ts";
+
+const positiveInt = z.number().int().positive();
+const probability = z.number().min(0).max(1);
+
+const InitSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("uniform"), range: z.number().positive().finite().default(1) }),
+  z.strictObject({ kind: z.literal("kaiming-normal"), prunedFraction: z.number().min(0).lt(1).default(0.5) }),
+  z.strictObject({
+    kind: z.literal("signed-constant"),
+    prunedFraction: z.number().min(0).lt(1).default(0.5),
+  }),
+]);
+
+const GeneratorSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("negligent") }),
+  z.strictObject({ kind: z.literal("lax") }),
+  z.strictObject({
+    kind: z.literal("adaptive-bound"),
+    /** the reference measures wall-clock time per try; we take it as a parameter so runs replay */
+    secondsPerTry: z.number().positive().finite().default(0.04),
+  }),
+  z.strictObject({
+    kind: z.literal("static-bound"),
+    threshold: probability.default(0.15),
+    maxTries: positiveInt.default(10_000),
+  }),
+]);
+
+const DatasetSchema = z
+  .strictObject({
+    /** built-in: moons, circles, blobs-<c>, digits-<c>; omit when train/test files are given */
+    name: z.string().min(1).optional(),
+    variant: z.enum(["2024", "2025"]).default("2025"),
+    train: z.string().min(1).optional(),
+    test: z.string().min(1).optional(),
+    /** omitted: the built-in dataset's own scaling from the papers, "none" for CSV files */
+    scale: z.enum(["none", "paper", "standard"]).optional(),
+    /** seed of the data generators (the papers' random_state 42); independent of the run seed */
+    dataSeed: z.number().int().default(42),
+  })
+  .superRefine((d, ctx) => {
+    const files = d.train !== undefined || d.test !== undefined;
+    if (files && (d.train === undefined || d.test === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "train and test files must be given together",
+        path: [d.train ? "test" : "train"],
+      });
+    }
+    if (files && d.name !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: "give either a built-in dataset name or train/test files, not both",
+        path: ["name"],
+      });
+    }
+    if (!files && d.name === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: "a dataset name or train/test files are required",
+        path: ["name"],
+      });
+    }
+  });
+
+const GaSchema = z.strictObject({
+  population: z.number().int().min(2).default(100),
+  crossoverRate: probability.default(0.3),
+  /** mates are drawn from the top ⌊eliteFraction·N⌋ ranks */
+  eliteFraction: z.number().gt(0).max(1).default(0.3),
+  mutationRate: probability.default(0.1),
+  newcomerFraction: probability.default(0.1),
+  fitness: z.enum(["accuracy", "loss"]).default("accuracy"),
+  generator: GeneratorSchema.prefault({ kind: "negligent" }),
+  operators: z.enum(["negligent", "path-aware"]).default("negligent"),
+});
+
+const TerminationSchema = z.strictObject({
+  /**
+   * "2024": ≥100 generations and best fitness unchanged over the last 50;
+   * "2025-binary": stop at 100% training accuracy; "2025-multiclass": plateau of the loss logged every
+   * 50 generations over `plateauLogs` equal logs; "none": only the cap.
+   */
+  rule: z.enum(["2024", "2025-binary", "2025-multiclass", "none"]).default("2025-binary"),
+  plateauLogs: positiveInt.default(2),
+  /** generation cap; always applies */
+  maxGenerations: positiveInt.default(300),
+});
+
+export const ConfigSchema = z.strictObject({
+  /** run directory name under `out`; default made from dataset, architecture and seed */
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' and '-' only")
+    .optional(),
+  preset: z.string().optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .default(1),
+  dataset: DatasetSchema,
+  network: z
+    .strictObject({
+      architecture: z.array(positiveInt).min(2).optional(),
+      init: InitSchema.prefault({ kind: "uniform" }),
+      /** seed of the fixed random weights; default: the run seed */
+      seed: z.number().int().min(0).optional(),
+    })
+    .prefault({}),
+  ga: GaSchema.prefault({}),
+  termination: TerminationSchema.prefault({}),
+  prune: z.enum(["none", "clean", "published"]).default("none"),
+  out: z.string().min(1).default("runs"),
+});
+
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type Config = z.output<typeof ConfigSchema>;
+/** A config whose derived fields (architecture, network seed, name) are filled in. */
+export type ResolvedConfig = Config & {
+  network: Config["network"] & { architecture: number[]; seed: number };
+  name: string;
+};
+
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
+};
+export type ConfigPatch = DeepPartial<ConfigInput>;
+
+/** The papers' experiments. Dataset-independent: a preset sets the algorithm, not the data. */
+export const PRESETS: Record<string, { description: string; patch: ConfigPatch }> = {
+  "2024-ga": {
+    description:
+      'Altmann et al. 2024, "GA": U(-1,1) weights, negligent operators, accuracy, 2024 termination',
+    patch: {
+      dataset: { variant: "2024" },
+      network: { init: { kind: "uniform", range: 1 } },
+      ga: { fitness: "accuracy", generator: { kind: "negligent" }, operators: "negligent" },
+      termination: { rule: "2024", maxGenerations: 2000 },
+      prune: "none",
+    },
+  },
+  "2024-adaptive": {
+    description:
+      'Altmann et al. 2024, "GA (adaptive AB)": accuracy-bound generator, path-aware operators, cap 200',
+    patch: {
+      dataset: { variant: "2024" },
+      network: { init: { kind: "uniform", range: 1 } },
+      ga: { fitness: "accuracy", generator: { kind: "adaptive-bound" }, operators: "path-aware" },
+      termination: { rule: "2024", maxGenerations: 200 },
+      prune: "none",
+    },
+  },
+  "2024-static": {
+    description:
+      'Altmann et al. 2024, "GA (static AB)" for 10-class digits: bound 0.15, path-aware operators',
+    patch: {
+      dataset: { variant: "2024" },
+      network: { init: { kind: "uniform", range: 1 } },
+      ga: {
+        fitness: "accuracy",
+        generator: { kind: "static-bound", threshold: 0.15 },
+        operators: "path-aware",
+      },
+      termination: { rule: "2024", maxGenerations: 2000 },
+      prune: "none",
+    },
+  },
+  "2025-binary": {
+    description: "Schönberger et al. 2025, moons/circles: accuracy, cap 300, stop at 100% training accuracy",
+    patch: {
+      dataset: { variant: "2025" },
+      ga: { fitness: "accuracy", generator: { kind: "negligent" }, operators: "negligent" },
+      termination: { rule: "2025-binary", maxGenerations: 300 },
+      prune: "published",
+    },
+  },
+  "2025-multiclass": {
+    description:
+      "Schönberger et al. 2025, blobs/digits: cross-entropy fitness, cap 11000, plateau of the logged loss",
+    patch: {
+      dataset: { variant: "2025" },
+      ga: { fitness: "loss", generator: { kind: "negligent" }, operators: "negligent" },
+      termination: { rule: "2025-multiclass", maxGenerations: 11_000, plateauLogs: 2 },
+      prune: "published",
+    },
+  },
+};
+
+/** Default architecture for a built-in dataset, as in the papers; undefined for CSV files. */
+export function defaultArchitecture(dataset: string | undefined): number[] | undefined {
+  if (dataset === "moons" || dataset === "circles") return [2, 75, 2];
+  const blobs = /^blobs-(\d+)$/.exec(dataset ?? "");
+  if (blobs) return [2, 100, Number(blobs[1])];
+  const digits = /^digits-(\d+)$/.exec(dataset ?? "");
+  if (digits) return [64, 75, Number(digits[1])];
+  return undefined;
+}
+
+/** The preset a run gets when none is named: the 2025 series that matches the task. */
+export function defaultPreset(dataset: string | undefined): string {
+  return dataset && /^(blobs|digits)-/.test(dataset) ? "2025-multiclass" : "2025-binary";
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Deep merge of plain objects; arrays and scalars in `b` replace those in `a`; undefined is ignored. */
+export function mergeConfig<T>(a: T, b: unknown): T {
+  if (!isPlainObject(a) || !isPlainObject(b)) return (b === undefined ? a : b) as T;
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    if (v === undefined) continue;
+    // A different generator or init kind replaces the whole object, so stale fields don't leak across kinds.
+    const replaces =
+      isPlainObject(v) &&
+      isPlainObject(out[k]) &&
+      "kind" in v &&
+      v.kind !== (out[k] as { kind?: unknown }).kind;
+    out[k] = replaces ? v : mergeConfig(out[k], v);
+  }
+  return out as T;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = input;
+  for (const key of path) {
+    if (!isPlainObject(v) && !Array.isArray(v)) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+function describeIssues(input: unknown, error: z.ZodError, source: string): string {
+  const lines = error.issues.map((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      const at = issue.path.length ? `${issue.path.join(".")}.` : "";
+      return `  ${issue.keys.map((k) => at + k).join(", ")}: unknown field (check the spelling against the README's configuration table)`;
+    }
+    const field = issue.path.length ? issue.path.join(".") : "(top level)";
+    const value = valueAt(input, issue.path);
+    const shown = value === undefined ? "missing" : JSON.stringify(value);
+    return `  ${field}: got ${shown}; ${issue.message}`;
+  });
+  return `invalid configuration (${source}):\n${lines.join("\n")}`;
+}
+
+/**
+ * Validates layers of configuration (earlier ones are overridden by later ones) and fills in
+ * the derived fields. `layers` are plain objects: e.g. the config file, then the command-line flags.
+ */
+export function resolveConfig(...layers: { source: string; patch: unknown }[]): ResolvedConfig {
+  for (const layer of layers) {
+    if (layer.patch !== undefined && !isPlainObject(layer.patch)) {
+      throw new SltError(
+        "E_CONFIG",
+        `invalid configuration (${layer.source}): expected a JSON object, got ${JSON.stringify(layer.patch)}`,
+      );
+    }
+  }
+  let merged: unknown = {};
+  for (const layer of layers) merged = mergeConfig(merged, layer.patch);
+  const m = merged as ConfigPatch;
+  // The embedded default job: the papers' moons task.
+  if (m.dataset?.name === undefined && m.dataset?.train === undefined && m.dataset?.test === undefined) {
+    merged = mergeConfig(merged, { dataset: { name: "moons" } });
+  }
+  const datasetName = (merged as ConfigPatch).dataset?.name;
+  const presetName = (merged as ConfigPatch).preset ?? defaultPreset(datasetName);
+  const preset = PRESETS[presetName];
+  if (!preset) {
+    throw new SltError(
+      "E_CONFIG",
+      `invalid configuration: preset: got ${JSON.stringify(presetName)}; allowed: ${Object.keys(PRESETS).join(", ")}`,
+    );
+  }
+  // The preset sits under everything the user said.
+  const withPreset = mergeConfig({ ...preset.patch, preset: presetName } as unknown, merged);
+  const parsed = ConfigSchema.safeParse(withPreset);
+  if (!parsed.success) {
+    throw new SltError(
+      "E_CONFIG",
+      describeIssues(withPreset, parsed.error, layers.map((l) => l.source).join(" + ")),
+    );
+  }
+  const config = parsed.data;
+  const architecture = config.network.architecture ?? defaultArchitecture(config.dataset.name);
+  if (!architecture) {
+    throw new SltError(
+      "E_CONFIG",
+      "invalid configuration: network.architecture: missing; required for CSV datasets, e.g. --arch 2,75,2",
+    );
+  }
+  const networkSeed = config.network.seed ?? config.seed;
+  const name = config.name ?? `${config.dataset.name ?? "csv"}-${architecture.join("x")}-s${config.seed}`;
+  return { ...config, name, network: { ...config.network, architecture, seed: networkSeed } };
+}

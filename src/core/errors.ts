@@ -1,0 +1,36 @@
+// User-facing errors with a stable, searchable code. Messages name the value at fault and what is
+// allowed; the code lets the CLI, logs and tests tell error kinds apart without parsing the message.
+
+/** invalid configuration value (config file, preset or command-line flag) */
+export const E_CONFIG = "E_CONFIG";
+/** unknown built-in dataset name, or a class count out of range */
+export const E_DATASET_NAME = "E_DATASET_NAME";
+/** malformed CSV content (ragged rows, non-numbers, bad labels, empty file, mismatched files) */
+export const E_DATASET_CSV = "E_DATASET_CSV";
+/** a dataset file that cannot be read (missing, a directory, not gzip) */
+export const E_DATASET_FILE = "E_DATASET_FILE";
+/** contradictory or incomplete dataset options (both a name and files, only one file, ...) */
+export const E_DATASET_OPTIONS = "E_DATASET_OPTIONS";
+
+export const ERROR_CODES = [
+  E_CONFIG,
+  E_DATASET_NAME,
+  E_DATASET_CSV,
+  E_DATASET_FILE,
+  E_DATASET_OPTIONS,
+] as const;
+
+export class SltError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "SltError";
+    this.code = code;
+  }
+}
+
+/** True for an SltError, optionally of one code. */
+export function isSltError(e: unknown, code?: string): e is SltError {
+  return e instanceof SltError && (code === undefined || e.code === code);
+}

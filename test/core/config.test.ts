@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { PRESETS, resolveConfig } from "../../src/core/config.ts";
+import { SltError } from "../../src/core/errors.ts";
+
+const cli = (patch: unknown) => ({ source: "command line", patch });
+
+function configError(...patches: unknown[]): SltError {
+  try {
+    resolveConfig(...patches.map(cli));
+  } catch (e) {
+    expect(e).toBeInstanceOf(SltError);
+    expect((e as SltError).code).toBe("E_CONFIG");
+    return e as SltError;
+  }
+  throw new Error("expected a configuration error");
+}
+
+describe("config", () => {
+  it("defaults to the papers' moons task with the 2025 binary settings", () => {
+    const c = resolveConfig();
+    expect(c.dataset.name).toBe("moons");
+    expect(c.preset).toBe("2025-binary");
+    expect(c.network.architecture).toEqual([2, 75, 2]);
+    expect(c.network.init).toEqual({ kind: "uniform", range: 1 });
+    expect(c.ga).toMatchObject({
+      population: 100,
+      crossoverRate: 0.3,
+      eliteFraction: 0.3,
+      mutationRate: 0.1,
+      newcomerFraction: 0.1,
+      fitness: "accuracy",
+    });
+    expect(c.termination).toMatchObject({ rule: "2025-binary", maxGenerations: 300 });
+    expect(c.network.seed).toBe(c.seed);
+    expect(c.name).toBe("moons-2x75x2-s1");
+  });
+
+  it("picks the multi-class preset and architecture for digits and blobs", () => {
+    const d = resolveConfig(cli({ dataset: { name: "digits-10" } }));
+    expect(d.preset).toBe("2025-multiclass");
+    expect(d.ga.fitness).toBe("loss");
+    expect(d.network.architecture).toEqual([64, 75, 10]);
+    expect(resolveConfig(cli({ dataset: { name: "blobs-4" } })).network.architecture).toEqual([2, 100, 4]);
+  });
+
+  it("layers override in order: preset < file < flags", () => {
+    const c = resolveConfig(
+      { source: "file.json", patch: { preset: "2024-adaptive", seed: 5, ga: { population: 50 } } },
+      cli({ seed: 9 }),
+    );
+    expect(c.seed).toBe(9);
+    expect(c.ga.population).toBe(50);
+    expect(c.ga.generator).toEqual({ kind: "adaptive-bound", secondsPerTry: 0.04 });
+    expect(c.termination.maxGenerations).toBe(200);
+    expect(c.dataset.variant).toBe("2024");
+  });
+
+  it("a different generator kind replaces the preset's generator fields", () => {
+    const c = resolveConfig(cli({ preset: "2024-static", ga: { generator: { kind: "negligent" } } }));
+    expect(c.ga.generator).toEqual({ kind: "negligent" });
+  });
+
+  it("every preset resolves", () => {
+    for (const name of Object.keys(PRESETS)) expect(resolveConfig(cli({ preset: name })).preset).toBe(name);
+  });
+
+  it("rejects bad values naming the field, the value and what is allowed", () => {
+    expect(configError({ ga: { population: 0 } }).message).toMatch(/ga\.population: got 0; .*>=?\s*2/);
+    expect(configError({ ga: { fitness: "speed" } }).message).toMatch(
+      /ga\.fitness: got "speed"; .*"accuracy".*"loss"/,
+    );
+    expect(configError({ ga: { crossoverRate: 1.5 } }).message).toMatch(/ga\.crossoverRate: got 1\.5/);
+    expect(configError({ seed: -1 }).message).toMatch(/seed: got -1/);
+    expect(configError({ network: { architecture: [2, 0, 2] } }).message).toMatch(
+      /network\.architecture\.1: got 0/,
+    );
+    expect(configError({ network: { init: { kind: "xavier" } } }).message).toMatch(
+      /network\.init\.kind: got "xavier"/,
+    );
+    expect(configError({ prune: "always" }).message).toMatch(/prune: got "always"/);
+    expect(configError({ preset: "2023" }).message).toMatch(/preset: got "2023"; allowed: 2024-ga/);
+    expect(configError({ name: "../escape" }).message).toMatch(/name: got "\.\.\/escape"/);
+  });
+
+  it("rejects unknown keys and inconsistent dataset choices", () => {
+    expect(configError({ ga: { popsize: 10 } }).message).toMatch(/ga\.popsize: unknown field/);
+    expect(configError({ dataset: { train: "a.csv" } }).message).toMatch(
+      /dataset\.test: got missing; train and test files must be given together/,
+    );
+    expect(configError({ dataset: { name: "moons", train: "a.csv", test: "b.csv" } }).message).toMatch(
+      /not both/,
+    );
+    expect(configError({ dataset: { train: "a.csv", test: "b.csv" } }).message).toMatch(
+      /network\.architecture: missing/,
+    );
+    expect(configError([1, 2]).message).toMatch(/expected a JSON object/);
+  });
+});
