@@ -8,5 +8,7 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const pinned = join(root, "node_modules", "node", "bin", "node");
 const nodeBin = existsSync(pinned) ? pinned : process.execPath;
-const result = spawnSync(nodeBin, [join(root, "src", "cli.ts"), ...process.argv.slice(2)], { stdio: "inherit" });
+const result = spawnSync(nodeBin, [join(root, "src", "cli.ts"), ...process.argv.slice(2)], {
+  stdio: "inherit",
+});
 process.exit(result.status ?? 1);

@@ -20,7 +20,9 @@ function checkShapes(net: Network, mask: Mask, split: Split): void {
     throw new RangeError(`mask has ${mask.length} bits but the network has ${net.genomeLength} weights`);
   }
   if (split.features !== net.architecture[0]) {
-    throw new RangeError(`data has ${split.features} features but the network expects ${net.architecture[0]} inputs`);
+    throw new RangeError(
+      `data has ${split.features} features but the network expects ${net.architecture[0]} inputs`,
+    );
   }
 }
 

@@ -13,7 +13,8 @@ function wordsFor(length: number): number {
 }
 
 function checkLength(length: number): void {
-  if (!Number.isInteger(length) || length < 0) throw new RangeError(`mask length must be a non-negative integer, got ${length}`);
+  if (!Number.isInteger(length) || length < 0)
+    throw new RangeError(`mask length must be a non-negative integer, got ${length}`);
 }
 
 function tailMask(length: number): number {
@@ -42,7 +43,8 @@ export function cloneMask(m: Mask): Mask {
 }
 
 function checkIndex(m: Mask, i: number): void {
-  if (!Number.isInteger(i) || i < 0 || i >= m.length) throw new RangeError(`bit index ${i} outside mask of length ${m.length}`);
+  if (!Number.isInteger(i) || i < 0 || i >= m.length)
+    throw new RangeError(`bit index ${i} outside mask of length ${m.length}`);
 }
 
 export function getBit(m: Mask, i: number): boolean {

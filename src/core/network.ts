@@ -33,12 +33,16 @@ export interface Network {
 
 export function validateArchitecture(arch: readonly number[]): void {
   if (!Array.isArray(arch) || arch.length < 2) {
-    throw new RangeError(`architecture needs at least an input and an output layer, got ${JSON.stringify(arch)}`);
+    throw new RangeError(
+      `architecture needs at least an input and an output layer, got ${JSON.stringify(arch)}`,
+    );
   }
   arch.forEach((w, i) => {
-    if (!Number.isInteger(w) || w < 1) throw new RangeError(`architecture layer ${i} width must be a positive integer, got ${w}`);
+    if (!Number.isInteger(w) || w < 1)
+      throw new RangeError(`architecture layer ${i} width must be a positive integer, got ${w}`);
   });
-  if (arch[arch.length - 1] < 2) throw new RangeError("architecture needs at least 2 output units (binary tasks use 2 logits)");
+  if (arch[arch.length - 1] < 2)
+    throw new RangeError("architecture needs at least 2 output units (binary tasks use 2 logits)");
 }
 
 /** Number of genome bits (= weights) of an architecture. */

@@ -12,11 +12,13 @@ export interface ProgressLine {
 export function createProgress(stream: NodeJS.WritableStream, enabled: boolean, intervalMs = 1000) {
   const start = performance.now();
   let last = Number.NEGATIVE_INFINITY;
+  let lastGeneration = -1;
   return (p: ProgressLine, force = false): void => {
     if (!enabled) return;
     const now = performance.now();
-    if (!force && now - last < intervalMs) return;
+    if ((!force && now - last < intervalMs) || p.generation === lastGeneration) return;
     last = now;
+    lastGeneration = p.generation;
     const seconds = (now - start) / 1000;
     const rate = seconds > 0 ? Math.round(p.evaluations / seconds) : 0;
     const fit =
