@@ -208,7 +208,7 @@ program
   )
   .option("--out <dir>", "where runs and the table go", "runs/reproduce")
   .action(async (o) => {
-    const table = await reproduce({
+    const { table, failed } = await reproduce({
       level: o.level,
       seeds: o.seeds,
       generations: o.generations,
@@ -218,6 +218,10 @@ program
       progress: process.stderr,
     });
     process.stdout.write(table);
+    if (failed > 0) {
+      process.stderr.write(`slt: ${failed} run(s) failed; see the lines marked FAILED above\n`);
+      process.exitCode = 1;
+    }
   });
 
 function printSummary(s: Awaited<ReturnType<typeof runSingle>>): void {

@@ -98,26 +98,33 @@ function cell(values: (number | null)[]): string {
   return `${s.mean.toFixed(4)} / ${s.median.toFixed(4)} / ${s.std.toFixed(4)}`;
 }
 
-export function markdownTable(rows: { setting: Setting; runs: RunSummary[] }[], header: string): string {
+export interface SettingResults {
+  readonly setting: Setting;
+  readonly runs: RunSummary[];
+  /** runs that failed, with their error */
+  readonly failures: string[];
+}
+
+export function markdownTable(rows: readonly SettingResults[], header: string): string {
   const lines = [
     header,
     "",
     "Each cell: mean / median / sample std over seeds. *Test acc.* is the test accuracy of the best-on-training",
     "individual; *best in pop.* is the 2024 code's figure (best test accuracy anywhere in the final population).",
     "",
-    "| setting | runs | generations (median) | test acc. | best in pop. test acc. | sparsity | pruned test acc. | pruned sparsity |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| setting | runs | failed | generations (median) | test acc. | best in pop. test acc. | sparsity | pruned test acc. | pruned sparsity |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
-  for (const { setting, runs } of rows) {
-    const gens = stats(runs.map((r) => r.generations)).median;
+  for (const { setting, runs, failures } of rows) {
+    const gens = runs.length ? stats(runs.map((r) => r.generations)).median : "–";
     lines.push(
-      `| ${setting.label} | ${runs.length} | ${gens} | ${cell(runs.map((r) => r.testAccuracy))} | ${cell(runs.map((r) => r.bestTestAccuracyInPopulation))} | ${cell(runs.map((r) => r.sparsity))} | ${cell(runs.map((r) => r.prunedTestAccuracy))} | ${cell(runs.map((r) => r.prunedSparsity))} |`,
+      `| ${setting.label} | ${runs.length} | ${failures.length} | ${gens} | ${cell(runs.map((r) => r.testAccuracy))} | ${cell(runs.map((r) => r.bestTestAccuracyInPopulation))} | ${cell(runs.map((r) => r.sparsity))} | ${cell(runs.map((r) => r.prunedTestAccuracy))} | ${cell(runs.map((r) => r.prunedSparsity))} |`,
     );
   }
   return `${lines.join("\n")}\n`;
 }
 
-export async function reproduce(o: ReproduceOptions): Promise<string> {
+export async function reproduce(o: ReproduceOptions): Promise<{ table: string; failed: number }> {
   const seeds = o.seeds ?? (o.level === "quick" ? 1 : 5);
   const generations = o.generations ?? (o.level === "quick" ? 5 : undefined);
   const prune = o.prune ?? "published";
@@ -139,34 +146,44 @@ export async function reproduce(o: ReproduceOptions): Promise<string> {
       ],
     })),
   );
-  const results = new Map<Setting, RunSummary[]>(grid.map((s) => [s, []]));
+  const results: SettingResults[] = grid.map((setting) => ({ setting, runs: [], failures: [] }));
+  const byLabel = new Map(results.map((r) => [r.setting, r]));
+  const started = performance.now();
+  const command = `slt reproduce --level ${o.level} --seeds ${seeds}${o.generations !== undefined ? ` --generations ${o.generations}` : ""}${o.only ? ` --only "${o.only}"` : ""} --prune ${prune}`;
+  const table = (finished: boolean) => {
+    const minutes = ((performance.now() - started) / 60_000).toFixed(1);
+    const header = [
+      `### Reproduction grid (${o.level})${finished ? "" : " — in progress"}`,
+      "",
+      `Command: \`${command}\` — seeds 1…${seeds}, generation cap ${generations ?? "each preset's own"}, pruning \`${prune}\`${prune === "published" ? " (selected and pruned on the test split, as published: optimistic)" : ""}, ${minutes} min on ${availableParallelism()} cores.`,
+    ].join("\n");
+    return markdownTable(results, header);
+  };
   let next = 0;
   let done = 0;
-  const started = performance.now();
   const worker = async () => {
     while (next < jobs.length) {
       const job = jobs[next++];
-      const summary = await runOne(job.args);
-      results.get(job.setting)?.push(summary);
+      const entry = byLabel.get(job.setting) as SettingResults;
+      let line: string;
+      try {
+        const summary = await runOne(job.args);
+        entry.runs.push(summary);
+        line = `test acc ${summary.testAccuracy.toFixed(4)}, sparsity ${summary.sparsity.toFixed(3)}, ${summary.generations} generations, ${summary.wallSeconds.toFixed(1)} s`;
+      } catch (e) {
+        // One failed run must not lose the others: it is counted and the grid goes on.
+        entry.failures.push((e as Error).message);
+        line = `FAILED: ${(e as Error).message}`;
+      }
       done++;
-      o.progress?.write(
-        `[${done}/${jobs.length}] ${job.setting.label} seed ${job.seed}: test acc ${summary.testAccuracy.toFixed(4)}, sparsity ${summary.sparsity.toFixed(3)}, ${summary.generations} generations, ${summary.wallSeconds.toFixed(1)} s\n`,
-      );
+      o.progress?.write(`[${done}/${jobs.length}] ${job.setting.label} seed ${job.seed}: ${line}\n`);
+      // The table so far, after every run, so a long grid that is stopped still leaves its results.
+      writeFileSync(join(o.out, "results.md"), table(false));
     }
   };
   const concurrency = Math.max(1, Math.min(o.concurrency ?? availableParallelism(), jobs.length));
   await Promise.all(Array.from({ length: concurrency }, worker));
-  const minutes = ((performance.now() - started) / 60_000).toFixed(1);
-  const command = `slt reproduce --level ${o.level} --seeds ${seeds}${o.generations !== undefined ? ` --generations ${o.generations}` : ""}${o.only ? ` --only "${o.only}"` : ""}`;
-  const header = [
-    `### Reproduction grid (${o.level})`,
-    "",
-    `Command: \`${command}\` — seeds 1…${seeds}, generation cap ${generations ?? "each preset's own"}, pruning \`${prune}\`${prune === "published" ? " (selected and pruned on the test split, as published: optimistic)" : ""}, ${minutes} min on ${availableParallelism()} cores.`,
-  ].join("\n");
-  const table = markdownTable(
-    grid.map((setting) => ({ setting, runs: results.get(setting) ?? [] })),
-    header,
-  );
-  writeFileSync(join(o.out, "results.md"), table);
-  return table;
+  const final = table(true);
+  writeFileSync(join(o.out, "results.md"), final);
+  return { table: final, failed: results.reduce((n, r) => n + r.failures.length, 0) };
 }

@@ -2,13 +2,17 @@
 // termination rule fires → best ticket → post-pruning → ticket.json and a summary.
 // The evaluator is injected (the CLI passes the island's fast evaluator), so this file never
 // depends on island code and tests can run it with the reference evaluator.
+import { resolve } from "node:path";
 import type { ResolvedConfig } from "../core/config.ts";
 import type { Dataset, Split } from "../core/dataset.ts";
+import { SltError } from "../core/errors.ts";
 import type { BatchEvaluator } from "../core/evaluate.ts";
 import {
+  bestIndividual,
   type GaState,
   type GenerationStats,
   gaStateToJSON,
+  type Individual,
   initRun,
   postPrune,
   step,
@@ -90,13 +94,22 @@ function writeCheckpoint(dir: RunDir, state: GaState): void {
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export async function runSingle(config: ResolvedConfig, options: RunOptions): Promise<RunSummary> {
+export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
+  // Absolute data paths, so the ticket and config.json still find the files from another directory.
+  const { train, test } = resolvedConfig.dataset;
+  const config: ResolvedConfig = {
+    ...resolvedConfig,
+    dataset: {
+      ...resolvedConfig.dataset,
+      ...(train && test ? { train: resolve(train), test: resolve(test) } : {}),
+    },
+  };
   const dataset: Dataset = loadDataset(config.dataset);
   const network = initNetwork(config.network.architecture, config.network.init, config.network.seed);
   const classes = network.architecture[network.architecture.length - 1];
   if (dataset.features !== network.architecture[0] || dataset.classes > classes) {
-    throw new (await import("../core/errors.ts")).SltError(
+    throw new SltError(
       "E_CONFIG",
       `network.architecture [${network.architecture}] does not fit the dataset: it has ${dataset.features} features and ${dataset.classes} classes (the first width must be ${dataset.features}, the last at least ${dataset.classes})`,
     );
@@ -169,17 +182,9 @@ export async function runSingle(config: ResolvedConfig, options: RunOptions): Pr
   report(final, true);
   writeCheckpoint(dir, state);
 
-  // The best individual by training fitness is first in survivor order (and initRun's population is sorted too).
+  // Best by training fitness, sparsity breaking ties: the individual the papers report.
   const population = state.population;
-  const best = population.reduce((a, b) =>
-    fitness === "accuracy"
-      ? b.accuracy > a.accuracy || (b.accuracy === a.accuracy && b.zeros > a.zeros)
-        ? b
-        : a
-      : b.loss < a.loss || (b.loss === a.loss && b.zeros > a.zeros)
-        ? b
-        : a,
-  );
+  const best = bestIndividual(population, fitness) as Individual;
   const testMetrics = evaluateTest(population.map((ind) => ind.mask));
   const bestIndex = population.indexOf(best);
   const bestTest = testMetrics[bestIndex];

@@ -2,6 +2,7 @@
 // experiments. Resolution order: schema defaults < preset < config file < command-line flags.
 // Every invalid value is rejected with the field, the value and what is allowed (code E_CONFIG).
 import { z } from "zod";
+import { parseDatasetName } from "./datasets/builtin.ts";
 import { SltError } from "./errors.ts";
 
 const positiveInt = z.number().int().positive();
@@ -273,6 +274,8 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
     merged = mergeConfig(merged, { dataset: { name: "moons" } });
   }
   const datasetName = (merged as ConfigPatch).dataset?.name;
+  // Unknown dataset names fail here, before any preset or architecture is derived from them.
+  if (typeof datasetName === "string") parseDatasetName(datasetName);
   const presetName = (merged as ConfigPatch).preset ?? defaultPreset(datasetName);
   const preset = PRESETS[presetName];
   if (!preset) {

@@ -1,0 +1,9 @@
+// The island's fast evaluator: the reference evaluator's results (src/core/evaluate.ts), much faster.
+export type { MemoStats } from "./column-memo.ts";
+export {
+  type CacheStats,
+  createFastEvaluator,
+  type FastEvaluator,
+  type FastEvaluatorOptions,
+  type ParentCache,
+} from "./fast-forward.ts";

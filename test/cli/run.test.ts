@@ -1,0 +1,172 @@
+// End-to-end: the real `slt` command in a child process, as a user runs it.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
+const work = mkdtempSync(join(tmpdir(), "slt-cli-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function slt(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", cwd: work });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function jsonRun(...args: string[]) {
+  const r = slt("run", ...args, "--json", "--out", work);
+  expect(r.stderr).not.toMatch(/unexpected error/);
+  expect(r.code).toBe(0);
+  const lines = r.stdout.trim().split("\n");
+  expect(lines).toHaveLength(1);
+  return JSON.parse(lines[0]);
+}
+
+describe("slt run", () => {
+  it("moons end to end: reaches ≥ 0.95 test accuracy, writes config, events and a checkable ticket", () => {
+    const s = jsonRun(
+      "--dataset",
+      "moons",
+      "--seed",
+      "3",
+      "--generations",
+      "80",
+      "--prune",
+      "clean",
+      "--name",
+      "e2e",
+    );
+    for (const key of [
+      "trainAccuracy",
+      "trainLoss",
+      "testAccuracy",
+      "bestTestAccuracyInPopulation",
+      "sparsity",
+      "prunedSparsity",
+      "prunedTestAccuracy",
+      "pruneMode",
+      "generations",
+      "evaluations",
+      "wallSeconds",
+      "ticket",
+    ]) {
+      expect(s).toHaveProperty(key);
+    }
+    expect(s.testAccuracy).toBeGreaterThanOrEqual(0.95);
+    expect(s.pruneMode).toBe("clean");
+    expect(s.prunedSparsity).toBeGreaterThanOrEqual(s.sparsity);
+    const dir = join(work, "e2e");
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    expect(config.ga.population).toBe(100);
+    const events = readFileSync(join(dir, "events.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(events.filter((e) => e.type === "generation")).toHaveLength(s.generations + 1);
+    const ticket = JSON.parse(readFileSync(s.ticket, "utf8"));
+    expect(ticket.format).toBe("slt-ticket/1");
+    expect(ticket.pruneMode).toBe("clean");
+    const check = slt("check", s.ticket, "--json");
+    expect(check.code).toBe(0);
+    const c = JSON.parse(check.stdout);
+    expect(c.ok).toBe(true);
+    expect(c.testAccuracy).toBe(ticket.metrics.testAccuracy);
+    expect(c.weightsRegenerate).toBe(true);
+  });
+
+  it("is deterministic: the same seed gives an identical events.jsonl and ticket mask", () => {
+    const a = jsonRun(
+      "--dataset",
+      "circles",
+      "--arch",
+      "2,20,2",
+      "--seed",
+      "5",
+      "--generations",
+      "15",
+      "--name",
+      "det",
+    );
+    const b = jsonRun(
+      "--dataset",
+      "circles",
+      "--arch",
+      "2,20,2",
+      "--seed",
+      "5",
+      "--generations",
+      "15",
+      "--name",
+      "det",
+    );
+    expect(b.runDir).toBe(`${a.runDir}-2`);
+    expect(readFileSync(join(b.runDir, "events.jsonl"), "utf8")).toBe(
+      readFileSync(join(a.runDir, "events.jsonl"), "utf8"),
+    );
+    const mask = (p: string) => JSON.parse(readFileSync(p, "utf8")).mask.bits;
+    expect(mask(b.ticket)).toBe(mask(a.ticket));
+    const c = jsonRun(
+      "--dataset",
+      "circles",
+      "--arch",
+      "2,20,2",
+      "--seed",
+      "6",
+      "--generations",
+      "15",
+      "--name",
+      "det",
+    );
+    expect(readFileSync(join(c.runDir, "events.jsonl"), "utf8")).not.toBe(
+      readFileSync(join(a.runDir, "events.jsonl"), "utf8"),
+    );
+  });
+
+  it("digits with loss fitness and a CSV dataset run through the same path", () => {
+    const d = jsonRun("--dataset", "digits-3", "--generations", "5", "--prune", "none");
+    expect(d.pruneMode).toBe("none");
+    expect(d.prunedSparsity).toBeNull();
+    const rows = ["a,b,label"];
+    for (let i = 0; i < 60; i++) rows.push(`${i % 2 ? 1 : -1},${(i % 7) / 7},${i % 2}`);
+    writeFileSync(join(work, "t.csv"), rows.join("\n"));
+    const s = jsonRun(
+      "--train",
+      "t.csv",
+      "--test",
+      "t.csv",
+      "--arch",
+      "2,4,2",
+      "--generations",
+      "3",
+      "--scale",
+      "standard",
+    );
+    expect(s.generations).toBeLessThanOrEqual(3);
+  });
+
+  it("rejects bad input with exit code 2, the error code and what is allowed", () => {
+    const pop = slt("run", "--population", "1");
+    expect(pop.code).toBe(2);
+    expect(pop.stderr).toMatch(/E_CONFIG.*\n.*ga\.population: got 1/);
+    const notInt = slt("run", "--seed", "x");
+    expect(notInt.code).toBe(2);
+    expect(notInt.stderr).toMatch(/expected an integer, got "x"/);
+    const arch = slt("run", "--arch", "2,0,2");
+    expect(arch.code).toBe(2);
+    expect(arch.stderr).toMatch(/positive layer widths such as 2,75,2, got "2,0,2"/);
+    const mismatch = slt("run", "--dataset", "digits-3", "--arch", "2,10,2");
+    expect(mismatch.code).toBe(2);
+    expect(mismatch.stderr).toMatch(/does not fit the dataset: it has 64 features/);
+    const missing = slt("run", "--train", "nope.csv", "--test", "nope.csv", "--arch", "2,4,2");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/E_DATASET_FILE.*nope\.csv/);
+    const name = slt("run", "--dataset", "spirals");
+    expect(name.code).toBe(2);
+    expect(name.stderr).toMatch(/E_DATASET_NAME.*spirals/);
+    writeFileSync(join(work, "bad.json"), "{ not json");
+    const file = slt("run", "--config", "bad.json");
+    expect(file.code).toBe(2);
+    expect(file.stderr).toMatch(/bad\.json is not valid JSON/);
+  });
+});
