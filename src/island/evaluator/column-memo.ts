@@ -29,6 +29,11 @@ export class ColumnMemo {
   /** slots released by `drop` or a hash collision; slots ≥ #unused have never been used */
   readonly #free: number[] = [];
   #unused = 0;
+  /** recency list of the slots in use: #head most recent, #tail least recent (−1: none) */
+  readonly #prev: Int32Array;
+  readonly #next: Int32Array;
+  #head = -1;
+  #tail = -1;
   readonly #buf: Uint32Array;
   #epoch = 0;
   #hits = 0;
@@ -46,6 +51,25 @@ export class ColumnMemo {
     this.#row = new Uint32Array(slots * this.#rowWords);
     this.#stamp = new Uint32Array(slots);
     this.#buf = new Uint32Array(this.#rowWords);
+    this.#prev = new Int32Array(slots);
+    this.#next = new Int32Array(slots);
+  }
+
+  #unlink(slot: number): void {
+    const p = this.#prev[slot];
+    const n = this.#next[slot];
+    if (p >= 0) this.#next[p] = n;
+    else this.#head = n;
+    if (n >= 0) this.#prev[n] = p;
+    else this.#tail = p;
+  }
+
+  #pushFront(slot: number): void {
+    this.#prev[slot] = -1;
+    this.#next[slot] = this.#head;
+    if (this.#head >= 0) this.#prev[this.#head] = slot;
+    else this.#tail = slot;
+    this.#head = slot;
   }
 
   /** Starts the lookups of one mask: slots returned from now on are not evicted until the next `begin`. */
@@ -96,8 +120,10 @@ export class ColumnMemo {
       let same = true;
       for (let k = 0; k < W && same; k++) same = this.#row[hit * W + k] === buf[k];
       if (same) {
-        this.#map.delete(key);
-        this.#map.set(key, hit);
+        if (this.#head !== hit) {
+          this.#unlink(hit);
+          this.#pushFront(hit);
+        }
         this.#stamp[hit] = this.#epoch;
         this.#hits++;
         this.fresh = false;
@@ -107,6 +133,7 @@ export class ColumnMemo {
       if (this.#stamp[hit] === this.#epoch) return -1;
       // a collision with an entry this mask does not use: replace it
       this.#map.delete(key);
+      this.#unlink(hit);
       this.#free.push(hit);
     }
     this.#misses++;
@@ -114,13 +141,14 @@ export class ColumnMemo {
     let slot = this.#free.pop();
     if (slot === undefined && this.#unused < this.slots) slot = this.#unused++;
     if (slot === undefined) {
-      // the oldest entry; entries of this mask were moved to the end, and slots > units per mask
-      const [oldKey, oldSlot] = this.#map.entries().next().value as [number, number];
-      this.#map.delete(oldKey);
-      slot = oldSlot;
+      // the least recently used; this mask's entries are at the front, and slots > units per mask
+      slot = this.#tail;
+      this.#unlink(slot);
+      this.#map.delete(this.#keyOf[slot]);
       this.#evictions++;
     }
     this.#map.set(key, slot);
+    this.#pushFront(slot);
     this.#keyOf[slot] = key;
     this.#row.set(buf, slot * W);
     this.#stamp[slot] = this.#epoch;
@@ -131,6 +159,7 @@ export class ColumnMemo {
   drop(slot: number): void {
     const key = this.#keyOf[slot];
     if (this.#map.get(key) === slot) this.#map.delete(key);
+    this.#unlink(slot);
     this.#keyOf[slot] = Number.NaN;
     this.#free.push(slot);
   }
@@ -140,6 +169,8 @@ export class ColumnMemo {
     this.#keyOf.fill(Number.NaN);
     this.#free.length = 0;
     this.#unused = 0;
+    this.#head = -1;
+    this.#tail = -1;
   }
 
   stats(): MemoStats {

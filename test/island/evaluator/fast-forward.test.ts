@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { evaluate, referenceEvaluator } from "../../../src/core/evaluate.ts";
-import { emptyMask, fullMask, randomMask } from "../../../src/core/mask.ts";
+import { emptyMask, fullMask, randomMask, withFlipped } from "../../../src/core/mask.ts";
 import { initNetwork } from "../../../src/core/network.ts";
 import { Rng } from "../../../src/core/rng.ts";
 import { createFastEvaluator } from "../../../src/island/evaluator/index.ts";
@@ -107,6 +107,17 @@ describe("fast evaluator equals the reference", () => {
       expect(stats.slots).toBe(slots > 10 ? slots : 0);
       if (columnCacheBytes === 11 * column) expect(stats.evictions).toBeGreaterThan(0);
     }
+    // hits and evictions interleaved: random picks from a few masks and their one-bit mutants
+    const fast = createFastEvaluator(net, split, { columnCacheBytes: 25 * column });
+    const pool = masks.slice(0, 4).flatMap((m) => [m, withFlipped(m, rng.int(net.genomeLength))]);
+    const poolExpected = pool.map((m) => evaluate(net, m, split));
+    for (let k = 0; k < 80; k++) {
+      const pick = rng.int(pool.length);
+      expectSame(fast.evaluate(pool[pick]), poolExpected[pick], `pick ${k}`);
+    }
+    const stats = fast.cacheStats().columns;
+    expect(stats.hits).toBeGreaterThan(0);
+    expect(stats.evictions).toBeGreaterThan(0);
   });
 });
 
