@@ -97,7 +97,7 @@ const program = new Command()
   .description(
     "Find strong lottery tickets with the genetic algorithm of Altmann et al. (2024) and Schönberger et al. (2025)",
   )
-  .showHelpAfterError()
+  .showHelpAfterError("(run with --help for the options)")
   .exitOverride();
 
 addDataOptions(
