@@ -43,6 +43,8 @@ const DatasetSchema = z
     scale: z.enum(["none", "paper", "standard"]).optional(),
     /** seed of the data generators (the papers' random_state 42); independent of the run seed */
     dataSeed: z.number().int().default(42),
+    /** written by a run into config.json (rows, classes, ...); ignored on input */
+    resolved: z.record(z.string(), z.unknown()).optional(),
   })
   .superRefine((d, ctx) => {
     const files = d.train !== undefined || d.test !== undefined;
@@ -119,6 +121,9 @@ export const ConfigSchema = z.strictObject({
   termination: TerminationSchema.prefault({}),
   prune: z.enum(["none", "clean", "published"]).default("none"),
   out: z.string().min(1).default("runs"),
+  // Written by a run into config.json, so that file can be passed back with --config; ignored on input.
+  runDir: z.string().optional(),
+  versions: z.record(z.string(), z.string().nullable()).optional(),
 });
 
 export type ConfigInput = z.input<typeof ConfigSchema>;

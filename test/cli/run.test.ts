@@ -106,6 +106,12 @@ describe("slt run", () => {
     );
     const mask = (p: string) => JSON.parse(readFileSync(p, "utf8")).mask.bits;
     expect(mask(b.ticket)).toBe(mask(a.ticket));
+    // config.json is a complete recipe: fed back with --config it replays the run exactly
+    const replay = jsonRun("--config", join(a.runDir, "config.json"));
+    expect(replay.runDir).toBe(`${a.runDir}-3`);
+    expect(readFileSync(join(replay.runDir, "events.jsonl"), "utf8")).toBe(
+      readFileSync(join(a.runDir, "events.jsonl"), "utf8"),
+    );
     const c = jsonRun(
       "--dataset",
       "circles",
