@@ -11,6 +11,12 @@ export const E_DATASET_CSV = "E_DATASET_CSV";
 export const E_DATASET_FILE = "E_DATASET_FILE";
 /** contradictory or incomplete dataset options (both a name and files, only one file, ...) */
 export const E_DATASET_OPTIONS = "E_DATASET_OPTIONS";
+/** an invalid island topology: spec text, size, ids, self-loops, duplicate edges, weights */
+export const E_TOPOLOGY = "E_TOPOLOGY";
+/** invalid migration input: policy names, migrant counts, schedules, immigrants of the wrong genome length */
+export const E_MIGRATION = "E_MIGRATION";
+/** a wire message that cannot be encoded (invalid outgoing message) or a misused protocol helper */
+export const E_PROTOCOL = "E_PROTOCOL";
 
 export const ERROR_CODES = [
   E_CONFIG,
@@ -18,6 +24,9 @@ export const ERROR_CODES = [
   E_DATASET_CSV,
   E_DATASET_FILE,
   E_DATASET_OPTIONS,
+  E_TOPOLOGY,
+  E_MIGRATION,
+  E_PROTOCOL,
 ] as const;
 
 export class SltError extends Error {

@@ -1,0 +1,611 @@
+// The wire codec: Message ⇄ one msgpack map per binary WebSocket frame.
+//
+// decode never throws on hostile input: every frame either becomes a fully checked Message whose
+// binary data (masks, nonces, proofs) is copied out of the frame, or a refusal with its own reason
+// code (reasons.ts). Checks run in this order, so the first fault found is the one reported:
+//   frame size (before any decoding) → msgpack → top-level map → v → type → accepted types →
+//   envelope fields → runId → from → seq order → body fields → extra fields → mask semantics
+//   (genome length, byte count, padding bits, hash, zero count).
+// Extra fields are refused (R_EXTRA_FIELD) at every level except inside an assign's free-form config:
+// the version `v` is how the protocol grows, and strictness catches sender bugs early.
+// Maps are decoded as Map objects, so no key can reach an object prototype; "__proto__" is refused
+// inside config. Duplicate keys in one map keep the last value (msgpack leaves this undefined).
+//
+// encode builds the wire form from exactly the fields the message types define, packs it, and decodes
+// the result once (without run context) so that it never sends what a peer would refuse: an invalid
+// outgoing message throws SltError(E_PROTOCOL).
+import { Packr, Unpackr } from "msgpackr";
+import { E_PROTOCOL, SltError } from "../errors.ts";
+import { type Mask, maskFromBytes, maskHash, maskToBytes, zeros } from "../mask.ts";
+import {
+  type AssignBody,
+  type Bodies,
+  type ChallengeBody,
+  type ErrorBody,
+  type HelloBody,
+  type JsonObject,
+  type JsonValue,
+  MAX_ADDRESS_CHARS,
+  MAX_CODE_CHARS,
+  MAX_CONFIG_DEPTH,
+  MAX_CONFIG_STRING_CHARS,
+  MAX_GENOME_LENGTH,
+  MAX_HOST_CHARS,
+  MAX_ID_CHARS,
+  MAX_ISLAND_ID,
+  MAX_LABEL_CHARS,
+  MAX_MIGRANTS,
+  MAX_NEIGHBOURS,
+  MAX_REASON_CHARS,
+  MESSAGE_TYPES,
+  type Message,
+  type MessageType,
+  type Migrant,
+  type MigrantsBody,
+  NONCE_BYTES,
+  type OutNeighbour,
+  PROOF_BYTES,
+  PROTOCOL_VERSION,
+  type ReportBody,
+  ROLES,
+  SYNC_MODES,
+  type TicketBody,
+} from "./messages.ts";
+import {
+  array,
+  bytesExact,
+  bytesView,
+  describe,
+  Fault,
+  Fields,
+  fail,
+  ident,
+  int,
+  nullable,
+  num,
+  oneOf,
+  quote,
+  str,
+} from "./read.ts";
+import {
+  failure,
+  type ProtocolFailure,
+  R_BAD_FIELD,
+  R_BAD_MSGPACK,
+  R_BAD_VERSION,
+  R_FRAME_TOO_LARGE,
+  R_GENOME_LENGTH,
+  R_INTERNAL,
+  R_MASK_BYTES,
+  R_MASK_HASH,
+  R_MASK_PADDING,
+  R_MASK_ZEROS,
+  R_NON_FINITE,
+  R_NOT_A_MAP,
+  R_REPLAY,
+  R_TOO_MANY_MIGRANTS,
+  R_UNEXPECTED_TYPE,
+  R_UNKNOWN_TYPE,
+  R_WRONG_RUN,
+  R_WRONG_SENDER,
+} from "./reasons.ts";
+
+/** Room for the envelope and every non-mask message, including an assign with its config and neighbours. */
+export const FRAME_OVERHEAD_BYTES = 1 << 20;
+/** Room for one migrant's keys, hash and numbers around its packed bits (about 90 bytes in practice). */
+export const MIGRANT_OVERHEAD_BYTES = 128;
+
+function checkLimits(genomeLength: number, maxMigrants: number): void {
+  if (!Number.isInteger(genomeLength) || genomeLength < 0 || genomeLength > MAX_GENOME_LENGTH) {
+    throw new SltError(
+      E_PROTOCOL,
+      `genome length must be an integer in [0, ${MAX_GENOME_LENGTH}], got ${genomeLength}`,
+    );
+  }
+  if (!Number.isInteger(maxMigrants) || maxMigrants < 0 || maxMigrants > MAX_MIGRANTS) {
+    throw new SltError(
+      E_PROTOCOL,
+      `max migrants must be an integer in [0, ${MAX_MIGRANTS}], got ${maxMigrants}`,
+    );
+  }
+}
+
+/**
+ * The largest frame a receiver accepts (also the WebSocket `maxPayload`): a fixed overhead plus, for
+ * each of max(maxMigrants, 1) masks (a ticket carries one), its packed bytes and a per-migrant overhead.
+ */
+export function maxFrameBytes(genomeLength: number, maxMigrants: number): number {
+  checkLimits(genomeLength, maxMigrants);
+  return (
+    FRAME_OVERHEAD_BYTES + Math.max(maxMigrants, 1) * (Math.ceil(genomeLength / 8) + MIGRANT_OVERHEAD_BYTES)
+  );
+}
+
+/** What the receiver knows about the connection a frame arrived on. */
+export interface DecodeContext {
+  /** this run's id; any other is refused (R_WRONG_RUN) */
+  readonly runId: string;
+  /** the run's genome length; null before an island has its assignment (masks are then refused) */
+  readonly genomeLength: number | null;
+  /** the most migrants accepted in one message (0..MAX_MIGRANTS) */
+  readonly maxMigrants: number;
+  /** the sender this connection authenticated as, if known (R_WRONG_SENDER otherwise) */
+  readonly expectedFrom?: string;
+  /** the last seq accepted on this connection; seq must be strictly greater (R_REPLAY) */
+  readonly lastSeq?: number;
+  /** the message types this connection accepts now (R_UNEXPECTED_TYPE otherwise); default: all */
+  readonly accept?: readonly MessageType[];
+}
+
+export type DecodeResult = { readonly ok: true; readonly message: Message } | ProtocolFailure;
+
+interface Checks {
+  readonly runId: string;
+  /** "any": each mask only has to be consistent with itself (encode's self-check) */
+  readonly genomeLength: number | null | "any";
+  readonly maxMigrants: number;
+  readonly expectedFrom: string | undefined;
+  readonly lastSeq: number | undefined;
+  readonly accept: readonly MessageType[] | undefined;
+  readonly maxBytes: number;
+}
+
+// Maps as Map (no prototype pollution, key types visible); int64 values as numbers where exact;
+// no structured-clone references. Binary fields come back as Buffer views into the frame.
+const unpackr = new Unpackr({
+  useRecords: false,
+  mapsAsObjects: false,
+  structuredClone: false,
+  int64AsType: "auto" as "number",
+});
+const packr = new Packr({ useRecords: false });
+
+/** Decodes and checks one frame. Never throws on any frame; see the file comment for the order of checks. */
+export function decode(frame: Uint8Array, ctx: DecodeContext): DecodeResult {
+  checkLimits(ctx.genomeLength ?? 0, ctx.maxMigrants);
+  return decodeChecked(frame, {
+    runId: ctx.runId,
+    genomeLength: ctx.genomeLength,
+    maxMigrants: ctx.maxMigrants,
+    expectedFrom: ctx.expectedFrom,
+    lastSeq: ctx.lastSeq,
+    accept: ctx.accept,
+    maxBytes: maxFrameBytes(ctx.genomeLength ?? 0, ctx.maxMigrants),
+  });
+}
+
+function decodeChecked(frame: Uint8Array, checks: Checks): DecodeResult {
+  try {
+    if (!(frame instanceof Uint8Array))
+      return failure(R_BAD_MSGPACK, `frame must be binary, got ${describe(frame)}`);
+    if (frame.byteLength > checks.maxBytes) {
+      return failure(
+        R_FRAME_TOO_LARGE,
+        `frame of ${frame.byteLength} bytes exceeds the limit of ${checks.maxBytes}`,
+      );
+    }
+    if (frame.byteLength === 0) return failure(R_BAD_MSGPACK, "empty frame");
+    let raw: unknown;
+    try {
+      raw = unpackr.unpack(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
+    } catch (e) {
+      return failure(R_BAD_MSGPACK, `not one complete msgpack value: ${errorText(e)}`);
+    }
+    return { ok: true, message: readEnvelope(raw, checks) };
+  } catch (e) {
+    if (e instanceof Fault) return failure(e.code, e.reason);
+    return failure(R_INTERNAL, `unexpected failure while checking a frame: ${errorText(e)}`);
+  }
+}
+
+function errorText(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+}
+
+function readEnvelope(raw: unknown, checks: Checks): Message {
+  if (!(raw instanceof Map)) fail(R_NOT_A_MAP, `frame must be a msgpack map, got ${describe(raw)}`);
+  const f = new Fields(raw, "");
+  const v = f.take("v");
+  if (v !== PROTOCOL_VERSION) {
+    fail(
+      R_BAD_VERSION,
+      `protocol version ${typeof v === "number" ? v : describe(v)} is not ${PROTOCOL_VERSION}`,
+    );
+  }
+  const typeText = str(f.take("type"), "type", 32);
+  if (!(MESSAGE_TYPES as readonly string[]).includes(typeText)) {
+    fail(R_UNKNOWN_TYPE, `unknown message type ${quote(typeText)}`);
+  }
+  const type = typeText as MessageType;
+  if (checks.accept !== undefined && !checks.accept.includes(type)) {
+    fail(R_UNEXPECTED_TYPE, `a ${type} message is not accepted here (expected ${checks.accept.join(", ")})`);
+  }
+  const runId = ident(f.take("runId"), "runId", MAX_ID_CHARS);
+  if (runId !== checks.runId) fail(R_WRONG_RUN, `runId ${quote(runId)} is not this run's`);
+  const from = ident(f.take("from"), "from", MAX_ID_CHARS);
+  if (checks.expectedFrom !== undefined && from !== checks.expectedFrom) {
+    fail(R_WRONG_SENDER, `from ${quote(from)} but this connection is ${quote(checks.expectedFrom)}`);
+  }
+  const epoch = int(f.take("epoch"), "epoch");
+  const seq = int(f.take("seq"), "seq");
+  if (checks.lastSeq !== undefined && seq <= checks.lastSeq) {
+    fail(R_REPLAY, `seq ${seq} is not after the last accepted seq ${checks.lastSeq}`);
+  }
+  const bodyRaw = f.take("body");
+  f.end();
+  const body = readBody(type, bodyRaw, checks);
+  return { v: PROTOCOL_VERSION, type, runId, from, epoch, seq, body } as Message;
+}
+
+function readBody(type: MessageType, raw: unknown, checks: Checks): Bodies[MessageType] {
+  const f = new Fields(raw, "body");
+  let body: Bodies[MessageType];
+  switch (type) {
+    case "hello":
+      body = readHello(f);
+      break;
+    case "challenge":
+      body = readChallenge(f);
+      break;
+    case "auth":
+      body = { proof: bytesExact(f.take("proof"), "body.proof", PROOF_BYTES) };
+      break;
+    case "assign":
+      body = readAssign(f, checks);
+      break;
+    case "report":
+      body = readReport(f);
+      break;
+    case "migrants":
+      body = readMigrants(f, checks);
+      break;
+    case "heartbeat":
+      body = {};
+      break;
+    case "ticket":
+      body = readTicket(f, checks);
+      break;
+    case "stop":
+      body = { reason: str(f.take("reason"), "body.reason", MAX_REASON_CHARS) };
+      break;
+    case "error":
+      body = readError(f);
+      break;
+  }
+  f.end();
+  return body;
+}
+
+const islandId = (v: unknown, path: string): number => int(v, path, 0, MAX_ISLAND_ID);
+
+function readHello(f: Fields): HelloBody {
+  return {
+    role: oneOf(f.take("role"), "body.role", ROLES),
+    island: nullable(f.take("island"), (v) => islandId(v, "body.island")),
+    host: str(f.take("host"), "body.host", MAX_HOST_CHARS),
+    pid: int(f.take("pid"), "body.pid", 0, 2 ** 32),
+    listen: nullable(f.take("listen"), (v) => str(v, "body.listen", MAX_ADDRESS_CHARS)),
+    nonce: bytesExact(f.take("nonce"), "body.nonce", NONCE_BYTES),
+  };
+}
+
+function readChallenge(f: Fields): ChallengeBody {
+  return {
+    role: oneOf(f.take("role"), "body.role", ROLES),
+    nonce: bytesExact(f.take("nonce"), "body.nonce", NONCE_BYTES),
+    proof: bytesExact(f.take("proof"), "body.proof", PROOF_BYTES),
+  };
+}
+
+function readError(f: Fields): ErrorBody {
+  return {
+    code: str(f.take("code"), "body.code", MAX_CODE_CHARS),
+    reason: str(f.take("reason"), "body.reason", MAX_REASON_CHARS),
+  };
+}
+
+function readJson(v: unknown, path: string, depth: number): JsonValue {
+  if (v === null || typeof v === "boolean" || typeof v === "number" || typeof v === "string") {
+    if (typeof v === "number" && !Number.isFinite(v)) fail(R_NON_FINITE, `${path} must be finite, got ${v}`);
+    if (typeof v === "string") str(v, path, MAX_CONFIG_STRING_CHARS);
+    return v;
+  }
+  if (depth >= MAX_CONFIG_DEPTH) fail(R_BAD_FIELD, `${path} nests deeper than ${MAX_CONFIG_DEPTH} levels`);
+  if (Array.isArray(v)) return v.map((x, i) => readJson(x, `${path}[${i}]`, depth + 1));
+  if (v instanceof Map) return readJsonObject(v, path, depth);
+  return fail(R_BAD_FIELD, `${path} must be a JSON value, got ${describe(v)}`);
+}
+
+function readJsonObject(v: unknown, path: string, depth: number): JsonObject {
+  const f = new Fields(v, path);
+  const out: JsonObject = {};
+  for (const [key, value] of v as Map<string, unknown>) {
+    if (key === "__proto__") fail(R_BAD_FIELD, `${f.name(key)} is not an allowed key`);
+    out[key] = readJson(value, f.name(key), depth + 1);
+  }
+  return out;
+}
+
+function readAssign(f: Fields, checks: Checks): AssignBody {
+  const island = islandId(f.take("island"), "body.island");
+  const seedStream = str(f.take("seedStream"), "body.seedStream", MAX_LABEL_CHARS);
+  const config = readJsonObject(f.take("config"), "body.config", 0);
+  const genomeLength = int(f.take("genomeLength"), "body.genomeLength", 1, MAX_GENOME_LENGTH);
+  if (typeof checks.genomeLength === "number" && genomeLength !== checks.genomeLength) {
+    fail(R_GENOME_LENGTH, `body.genomeLength ${genomeLength} differs from this run's ${checks.genomeLength}`);
+  }
+  const interval = int(f.take("interval"), "body.interval", 1);
+  const offset = int(f.take("offset"), "body.offset", 0);
+  const mode = oneOf(f.take("mode"), "body.mode", SYNC_MODES);
+  const maxMigrants = int(f.take("maxMigrants"), "body.maxMigrants", 0, MAX_MIGRANTS);
+  const seen = new Set<number>([island]);
+  const outNeighbours = array(f.take("outNeighbours"), "body.outNeighbours", MAX_NEIGHBOURS).map(
+    (raw, i): OutNeighbour => {
+      const path = `body.outNeighbours[${i}]`;
+      const n = new Fields(raw, path);
+      const out = {
+        island: islandId(n.take("island"), `${path}.island`),
+        address: str(n.take("address"), `${path}.address`, MAX_ADDRESS_CHARS),
+        weight: num(n.take("weight"), `${path}.weight`, 0),
+      };
+      n.end();
+      if (seen.has(out.island))
+        fail(R_BAD_FIELD, `${path}.island ${out.island} is this island or listed twice`);
+      seen.add(out.island);
+      return out;
+    },
+  );
+  seen.clear();
+  seen.add(island);
+  const inNeighbours = array(f.take("inNeighbours"), "body.inNeighbours", MAX_NEIGHBOURS).map((raw, i) => {
+    const id = islandId(raw, `body.inNeighbours[${i}]`);
+    if (seen.has(id)) fail(R_BAD_FIELD, `body.inNeighbours[${i}] ${id} is this island or listed twice`);
+    seen.add(id);
+    return id;
+  });
+  return {
+    island,
+    seedStream,
+    config,
+    genomeLength,
+    interval,
+    offset,
+    mode,
+    maxMigrants,
+    outNeighbours,
+    inNeighbours,
+  };
+}
+
+function readReport(f: Fields): ReportBody {
+  const body = {
+    island: islandId(f.take("island"), "body.island"),
+    generation: int(f.take("generation"), "body.generation"),
+    evaluations: int(f.take("evaluations"), "body.evaluations"),
+    evaluationsPerSecond: num(f.take("evaluationsPerSecond"), "body.evaluationsPerSecond", 0),
+    bestFitness: num(f.take("bestFitness"), "body.bestFitness"),
+    bestAccuracy: num(f.take("bestAccuracy"), "body.bestAccuracy", 0, 1),
+    bestLoss: num(f.take("bestLoss"), "body.bestLoss", 0),
+    bestSparsity: num(f.take("bestSparsity"), "body.bestSparsity", 0, 1),
+    meanFitness: num(f.take("meanFitness"), "body.meanFitness"),
+    diversity: num(f.take("diversity"), "body.diversity", 0),
+    stalledGenerations: int(f.take("stalledGenerations"), "body.stalledGenerations"),
+  };
+  const m = new Fields(f.take("migration"), "body.migration");
+  const migration = {
+    sent: int(m.take("sent"), "body.migration.sent"),
+    received: int(m.take("received"), "body.migration.received"),
+    accepted: int(m.take("accepted"), "body.migration.accepted"),
+    rejected: int(m.take("rejected"), "body.migration.rejected"),
+    dropped: int(m.take("dropped"), "body.migration.dropped"),
+  };
+  m.end();
+  const h = new Fields(f.take("host"), "body.host");
+  const stat = (name: string) => nullable(h.take(name), (v) => num(v, `body.host.${name}`, 0));
+  const host = {
+    loadAverage: stat("loadAverage"),
+    cpuPercent: stat("cpuPercent"),
+    memoryUsedBytes: stat("memoryUsedBytes"),
+    memoryTotalBytes: stat("memoryTotalBytes"),
+    rssBytes: stat("rssBytes"),
+  };
+  h.end();
+  return { ...body, migration, host };
+}
+
+const HASH_PATTERN = /^[0-9a-f]{16}$/;
+
+function readMigrant(raw: unknown, path: string, genomeLength: number | null | "any"): Migrant {
+  const f = new Fields(raw, path);
+  const bits = bytesView(f.take("bits"), `${path}.bits`);
+  const length = int(f.take("length"), `${path}.length`, 0, MAX_GENOME_LENGTH);
+  const hash = str(f.take("hash"), `${path}.hash`, 16);
+  if (!HASH_PATTERN.test(hash))
+    fail(R_BAD_FIELD, `${path}.hash must be 16 lowercase hex digits, got ${quote(hash)}`);
+  const accuracy = num(f.take("accuracy"), `${path}.accuracy`, 0, 1);
+  const loss = num(f.take("loss"), `${path}.loss`, 0);
+  const zeroCount = int(f.take("zeros"), `${path}.zeros`, 0, MAX_GENOME_LENGTH);
+  f.end();
+  if (genomeLength === null)
+    fail(R_GENOME_LENGTH, `${path}: a mask arrived before the genome length is known`);
+  if (genomeLength !== "any" && length !== genomeLength) {
+    fail(R_GENOME_LENGTH, `${path}.length ${length} is not the run's genome length ${genomeLength}`);
+  }
+  const expected = Math.ceil(length / 8);
+  if (bits.length !== expected) {
+    fail(R_MASK_BYTES, `${path}.bits has ${bits.length} bytes; ${length} bits pack into ${expected}`);
+  }
+  const tail = length & 7;
+  if (tail !== 0 && (bits[expected - 1] & ~((1 << tail) - 1) & 0xff) !== 0) {
+    fail(R_MASK_PADDING, `${path}.bits sets padding bits beyond bit ${length}`);
+  }
+  const mask: Mask = maskFromBytes(bits, length); // copies out of the frame
+  const actual = maskHash(mask);
+  if (actual !== hash) fail(R_MASK_HASH, `${path}.hash ${hash} is not the mask's hash ${actual}`);
+  const actualZeros = zeros(mask);
+  if (actualZeros !== zeroCount) {
+    fail(R_MASK_ZEROS, `${path}.zeros ${zeroCount} but the mask has ${actualZeros} zero bits`);
+  }
+  return { mask, hash, accuracy, loss, zeros: zeroCount };
+}
+
+function readMigrants(f: Fields, checks: Checks): MigrantsBody {
+  const list = array(f.take("migrants"), "body.migrants", checks.maxMigrants, R_TOO_MANY_MIGRANTS);
+  return { migrants: list.map((raw, i) => readMigrant(raw, `body.migrants[${i}]`, checks.genomeLength)) };
+}
+
+function readTicket(f: Fields, checks: Checks): TicketBody {
+  return {
+    island: islandId(f.take("island"), "body.island"),
+    generation: int(f.take("generation"), "body.generation"),
+    evaluations: int(f.take("evaluations"), "body.evaluations"),
+    best: readMigrant(f.take("best"), "body.best", checks.genomeLength),
+  };
+}
+
+// ---- encode ----
+
+function migrantToWire(m: Migrant): Record<string, unknown> {
+  return {
+    bits: maskToBytes(m.mask),
+    length: m.mask.length,
+    hash: m.hash,
+    accuracy: m.accuracy,
+    loss: m.loss,
+    zeros: m.zeros,
+  };
+}
+
+/** JSON.stringify's treatment of undefined object members (dropped), so resolved configs encode as-is. */
+function jsonToWire(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(jsonToWire);
+  if (v !== null && typeof v === "object" && !(v instanceof Uint8Array)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = jsonToWire(x);
+    return out;
+  }
+  return v;
+}
+
+function bodyToWire(message: Message): Record<string, unknown> {
+  switch (message.type) {
+    case "hello": {
+      const b = message.body;
+      return { role: b.role, island: b.island, host: b.host, pid: b.pid, listen: b.listen, nonce: b.nonce };
+    }
+    case "challenge": {
+      const b = message.body;
+      return { role: b.role, nonce: b.nonce, proof: b.proof };
+    }
+    case "auth":
+      return { proof: message.body.proof };
+    case "assign": {
+      const b = message.body;
+      return {
+        island: b.island,
+        seedStream: b.seedStream,
+        config: jsonToWire(b.config),
+        genomeLength: b.genomeLength,
+        interval: b.interval,
+        offset: b.offset,
+        mode: b.mode,
+        maxMigrants: b.maxMigrants,
+        outNeighbours: b.outNeighbours.map((n) => ({
+          island: n.island,
+          address: n.address,
+          weight: n.weight,
+        })),
+        inNeighbours: [...b.inNeighbours],
+      };
+    }
+    case "report": {
+      const b = message.body;
+      const m = b.migration;
+      const h = b.host;
+      return {
+        island: b.island,
+        generation: b.generation,
+        evaluations: b.evaluations,
+        evaluationsPerSecond: b.evaluationsPerSecond,
+        bestFitness: b.bestFitness,
+        bestAccuracy: b.bestAccuracy,
+        bestLoss: b.bestLoss,
+        bestSparsity: b.bestSparsity,
+        meanFitness: b.meanFitness,
+        diversity: b.diversity,
+        stalledGenerations: b.stalledGenerations,
+        migration: {
+          sent: m.sent,
+          received: m.received,
+          accepted: m.accepted,
+          rejected: m.rejected,
+          dropped: m.dropped,
+        },
+        host: {
+          loadAverage: h.loadAverage,
+          cpuPercent: h.cpuPercent,
+          memoryUsedBytes: h.memoryUsedBytes,
+          memoryTotalBytes: h.memoryTotalBytes,
+          rssBytes: h.rssBytes,
+        },
+      };
+    }
+    case "migrants":
+      return { migrants: message.body.migrants.map(migrantToWire) };
+    case "heartbeat":
+      return {};
+    case "ticket": {
+      const b = message.body;
+      return {
+        island: b.island,
+        generation: b.generation,
+        evaluations: b.evaluations,
+        best: migrantToWire(b.best),
+      };
+    }
+    case "stop":
+      return { reason: message.body.reason };
+    case "error":
+      return { code: message.body.code, reason: message.body.reason };
+  }
+}
+
+/**
+ * One binary frame for a message (a fresh Uint8Array, not a view of a shared buffer). Throws
+ * SltError(E_PROTOCOL) for a message decode would refuse: wrong types, non-finite or out-of-range
+ * numbers, long strings, inconsistent masks, hashes or zero counts, unknown types.
+ */
+export function encode(message: Message): Uint8Array {
+  let frame: Uint8Array;
+  try {
+    const wire = {
+      v: message.v,
+      type: message.type,
+      runId: message.runId,
+      from: message.from,
+      epoch: message.epoch,
+      seq: message.seq,
+      body: bodyToWire(message),
+    };
+    frame = new Uint8Array(packr.pack(wire));
+  } catch (e) {
+    throw new SltError(E_PROTOCOL, `cannot encode a ${String(message?.type)} message: ${errorText(e)}`);
+  }
+  const check = decodeChecked(frame, {
+    runId: typeof message.runId === "string" ? message.runId : "",
+    genomeLength: "any",
+    maxMigrants: MAX_MIGRANTS,
+    expectedFrom: undefined,
+    lastSeq: undefined,
+    accept: undefined,
+    maxBytes: Number.POSITIVE_INFINITY,
+  });
+  if (!check.ok) {
+    throw new SltError(
+      E_PROTOCOL,
+      `cannot encode a ${String(message.type)} message: ${check.code}: ${check.reason}`,
+    );
+  }
+  return frame;
+}

@@ -1,0 +1,8 @@
+// The island-cluster wire protocol: message types, codec, handshake proofs, sequence tracking and the
+// reason/close-code table. Pure: no sockets, clocks or entropy (callers pass nonces in).
+export * from "./auth.ts";
+export * from "./codec.ts";
+export * from "./messages.ts";
+export * from "./migrant.ts";
+export * from "./reasons.ts";
+export * from "./sequence.ts";

@@ -1,0 +1,247 @@
+// The wire messages between coordinator and islands and between islands. Every frame is one msgpack
+// map, the envelope {v, type, runId, from, epoch, seq, body}; the body's shape depends on type. These
+// are the in-memory forms: masks are Mask objects here and packed bytes on the wire (codec.ts).
+//
+// All fields are required (absent values are null), so a message has exactly one wire form.
+import type { Mask } from "../mask.ts";
+
+export const PROTOCOL_VERSION = 1;
+
+/** Who speaks on a connection: an island to the coordinator, the coordinator, or an island to an island. */
+export type Role = "island" | "coordinator" | "peer";
+export const ROLES: readonly Role[] = ["island", "coordinator", "peer"];
+
+/** DESIGN.md "Synchrony". */
+export type SyncMode = "async" | "lockstep";
+export const SYNC_MODES: readonly SyncMode[] = ["async", "lockstep"];
+
+// ---- limits (checked by decode; encode refuses messages that break them) ----
+
+/** runId and from: 1..128 printable ASCII characters without "|" (they are joined by "|" in proofs). */
+export const MAX_ID_CHARS = 128;
+/** host names */
+export const MAX_HOST_CHARS = 255;
+/** addresses (ws://host:port/path) */
+export const MAX_ADDRESS_CHARS = 256;
+/** seed stream labels */
+export const MAX_LABEL_CHARS = 256;
+/** stop and error reasons */
+export const MAX_REASON_CHARS = 1024;
+/** error codes */
+export const MAX_CODE_CHARS = 64;
+/** any string inside an assign's config object */
+export const MAX_CONFIG_STRING_CHARS = 65536;
+/** nesting depth of an assign's config object */
+export const MAX_CONFIG_DEPTH = 32;
+/** out- and in-neighbours per island */
+export const MAX_NEIGHBOURS = 1024;
+/** migrants per message, whatever the receiver's own limit */
+export const MAX_MIGRANTS = 1024;
+/** genome length in bits (2^28: 32 MiB packed) */
+export const MAX_GENOME_LENGTH = 2 ** 28;
+/** island ids are 0 .. MAX_ISLAND_ID */
+export const MAX_ISLAND_ID = 2 ** 31 - 1;
+/** nonces are exactly this many random bytes (drawn by the caller; core has no entropy source) */
+export const NONCE_BYTES = 32;
+/** HMAC-SHA256 proofs */
+export const PROOF_BYTES = 32;
+
+// ---- bodies ----
+
+/** A JSON value as carried in an assign's config (finite numbers only, no undefined). */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** First message of every connection, from the side that connected. */
+export interface HelloBody {
+  readonly role: Role;
+  /** the island's id if it has one (launchers may assign ids up front), else null */
+  readonly island: number | null;
+  readonly host: string;
+  readonly pid: number;
+  /** where this island's peer server listens (ws://host:port), or null (coordinators, peers) */
+  readonly listen: string | null;
+  /** NONCE_BYTES fresh random bytes */
+  readonly nonce: Uint8Array;
+}
+
+/** The accepting side's answer to hello: its own nonce and its proof over the hello's nonce. */
+export interface ChallengeBody {
+  readonly role: Role;
+  readonly nonce: Uint8Array;
+  /** authProof(secret, {runId, role, from, theirNonce: hello nonce, myNonce: this nonce}) */
+  readonly proof: Uint8Array;
+}
+
+/** The connecting side's proof over the challenge's nonce; the connection is authenticated after it. */
+export interface AuthBody {
+  /** authProof(secret, {runId, role: hello role, from, theirNonce: challenge nonce, myNonce: hello nonce}) */
+  readonly proof: Uint8Array;
+}
+
+export interface OutNeighbour {
+  readonly island: number;
+  /** the neighbour's peer server, as it said in its hello's `listen` */
+  readonly address: string;
+  /** edge weight: a migrant count or a probability, as the topology defines it (finite, >= 0) */
+  readonly weight: number;
+}
+
+/** Coordinator → island: everything an island needs to start evolving. */
+export interface AssignBody {
+  readonly island: number;
+  /** the label of the island's seed stream, e.g. streamName(seed, "island", id) */
+  readonly seedStream: string;
+  /** the resolved run config as a JSON object (validated by the island against the config schema) */
+  readonly config: JsonObject;
+  readonly genomeLength: number;
+  /** generations per epoch */
+  readonly interval: number;
+  /** generations before the first migration, to stagger traffic */
+  readonly offset: number;
+  readonly mode: SyncMode;
+  /** the most migrants this island sends or accepts in one message */
+  readonly maxMigrants: number;
+  readonly outNeighbours: readonly OutNeighbour[];
+  /** ids of the islands that send to this one (lockstep waits for exactly these) */
+  readonly inNeighbours: readonly number[];
+}
+
+/** Cumulative migration counters of one island. */
+export interface MigrationCounts {
+  readonly sent: number;
+  readonly received: number;
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly dropped: number;
+}
+
+/** Host figures sampled off the hot path; null where not available. */
+export interface HostStats {
+  readonly loadAverage: number | null;
+  readonly cpuPercent: number | null;
+  readonly memoryUsedBytes: number | null;
+  readonly memoryTotalBytes: number | null;
+  readonly rssBytes: number | null;
+}
+
+/** Island → coordinator at the end of each epoch (the epoch is the envelope's). */
+export interface ReportBody {
+  readonly island: number;
+  readonly generation: number;
+  readonly evaluations: number;
+  readonly evaluationsPerSecond: number;
+  /** best fitness in its natural unit (accuracy or loss) */
+  readonly bestFitness: number;
+  readonly bestAccuracy: number;
+  readonly bestLoss: number;
+  /** zeros / genome length of the best individual */
+  readonly bestSparsity: number;
+  readonly meanFitness: number;
+  /** mean pairwise Hamming distance in the population */
+  readonly diversity: number;
+  /** generations since the best fitness last improved */
+  readonly stalledGenerations: number;
+  readonly migration: MigrationCounts;
+  readonly host: HostStats;
+}
+
+/**
+ * One travelling individual: its mask and its own metrics (receivers keep them, they do not
+ * re-evaluate). On the wire: {bits (packed bytes), length, hash, accuracy, loss, zeros}.
+ */
+export interface Migrant {
+  readonly mask: Mask;
+  /** maskHash(mask), 16 lowercase hex digits */
+  readonly hash: string;
+  readonly accuracy: number;
+  readonly loss: number;
+  readonly zeros: number;
+}
+
+/** Island → island: emigrants at the end of the sender's epoch (the envelope's epoch). */
+export interface MigrantsBody {
+  readonly migrants: readonly Migrant[];
+}
+
+export type HeartbeatBody = Record<string, never>;
+
+/** Island → coordinator: its best individual (when asked to stop, or when it ends). */
+export interface TicketBody {
+  readonly island: number;
+  readonly generation: number;
+  readonly evaluations: number;
+  readonly best: Migrant;
+}
+
+export interface StopBody {
+  readonly reason: string;
+}
+
+/** Sent before closing a connection for a protocol or run error. */
+export interface ErrorBody {
+  readonly code: string;
+  readonly reason: string;
+}
+
+export interface Bodies {
+  hello: HelloBody;
+  challenge: ChallengeBody;
+  auth: AuthBody;
+  assign: AssignBody;
+  report: ReportBody;
+  migrants: MigrantsBody;
+  heartbeat: HeartbeatBody;
+  ticket: TicketBody;
+  stop: StopBody;
+  error: ErrorBody;
+}
+
+export type MessageType = keyof Bodies;
+
+export const MESSAGE_TYPES: readonly MessageType[] = [
+  "hello",
+  "challenge",
+  "auth",
+  "assign",
+  "report",
+  "migrants",
+  "heartbeat",
+  "ticket",
+  "stop",
+  "error",
+];
+
+/** The messages a connection accepts before it has authenticated. */
+export const HANDSHAKE_TYPES: readonly MessageType[] = ["hello", "challenge", "auth", "error"];
+
+export interface Header {
+  readonly runId: string;
+  /** the sender's name, e.g. "coordinator" or "island-3" (1..128 printable ASCII, no "|") */
+  readonly from: string;
+  /** the sender's current epoch (0 before the first) */
+  readonly epoch: number;
+  /** per connection and direction, strictly increasing (safe integer >= 0) */
+  readonly seq: number;
+}
+
+export interface Envelope<T extends MessageType = MessageType> extends Header {
+  readonly v: typeof PROTOCOL_VERSION;
+  readonly type: T;
+  readonly body: Bodies[T];
+}
+
+/** Any message, discriminated by `type`. */
+export type Message = { [T in MessageType]: Envelope<T> }[MessageType];
+
+export function makeMessage<T extends MessageType>(type: T, header: Header, body: Bodies[T]): Envelope<T> {
+  return {
+    v: PROTOCOL_VERSION,
+    type,
+    runId: header.runId,
+    from: header.from,
+    epoch: header.epoch,
+    seq: header.seq,
+    body,
+  };
+}

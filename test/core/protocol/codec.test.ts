@@ -1,0 +1,654 @@
+import fc from "fast-check";
+import { Packr } from "msgpackr";
+import { describe, expect, it } from "vitest";
+import { isSltError } from "../../../src/core/errors.ts";
+import { maskHash, masksEqual, maskToBytes } from "../../../src/core/mask.ts";
+import {
+  CLOSE_CODES,
+  closeFrameFor,
+  type DecodeContext,
+  type DecodeResult,
+  decode,
+  encode,
+  FRAME_OVERHEAD_BYTES,
+  MESSAGE_TYPES,
+  type Message,
+  type MessageType,
+  MIGRANT_OVERHEAD_BYTES,
+  makeMessage,
+  maxFrameBytes,
+  R_AUTH_FAILED,
+  R_BAD_FIELD,
+  R_BAD_MSGPACK,
+  R_BAD_VERSION,
+  R_EXTRA_FIELD,
+  R_FRAME_TOO_LARGE,
+  R_GENOME_LENGTH,
+  R_INTERNAL,
+  R_MASK_BYTES,
+  R_MASK_HASH,
+  R_MASK_PADDING,
+  R_MASK_ZEROS,
+  R_MISSING_FIELD,
+  R_NON_FINITE,
+  R_NOT_A_MAP,
+  R_NOT_AUTHENTICATED,
+  R_OUT_OF_RANGE,
+  R_REPLAY,
+  R_STRING_TOO_LONG,
+  R_TIMEOUT,
+  R_TOO_MANY_MIGRANTS,
+  R_UNEXPECTED_TYPE,
+  R_UNKNOWN_TYPE,
+  R_WRONG_RUN,
+  R_WRONG_SENDER,
+  REASON_CODES,
+  type ReasonCode,
+} from "../../../src/core/protocol/index.ts";
+import {
+  BODIES,
+  ctx,
+  GENOME,
+  header,
+  MAX_MIGRANTS,
+  maskArb,
+  messageArb,
+  migrantArb,
+  migrantOf,
+  pack,
+  patternMask,
+  RUN,
+  rawOf,
+  valid,
+} from "./fixtures.ts";
+
+/** decode, failing the test if it throws (it never may). */
+function safeDecode(frame: Uint8Array, c: DecodeContext): DecodeResult {
+  let r: DecodeResult | undefined;
+  expect(() => {
+    r = decode(frame, c);
+  }).not.toThrow();
+  return r!;
+}
+
+function expectRefused(frame: Uint8Array, c: DecodeContext, code: ReasonCode, reason?: RegExp): void {
+  const r = safeDecode(frame, c);
+  if (r.ok) throw new Error(`expected ${code}, but the frame decoded as a ${r.message.type} message`);
+  expect(r.code).toBe(code);
+  if (reason) expect(r.reason).toMatch(reason);
+}
+
+const MASK_TYPES = new Set<MessageType>(["migrants", "ticket", "assign"]);
+
+describe("protocol codec: round trips", () => {
+  it("every message type survives encode → decode unchanged (fixed examples)", () => {
+    for (const type of MESSAGE_TYPES) {
+      const m = valid(type);
+      const r = safeDecode(encode(m), ctx());
+      expect(r.ok, `${type}: ${r.ok ? "" : `${r.code}: ${r.reason}`}`).toBe(true);
+      if (r.ok) expect(r.message).toEqual(m);
+    }
+  });
+
+  for (const type of MESSAGE_TYPES) {
+    it(`${type}: random messages round-trip (property)`, () => {
+      const genome = MASK_TYPES.has(type) ? fc.integer({ min: 1, max: 5000 }) : fc.constant(GENOME);
+      fc.assert(
+        fc.property(
+          genome.chain((g) => fc.tuple(fc.constant(g), messageArb(type, g))),
+          ([g, m]) => {
+            const r = decode(encode(m), { runId: m.runId, genomeLength: g, maxMigrants: MAX_MIGRANTS });
+            if (!r.ok) throw new Error(`${r.code}: ${r.reason}`);
+            expect(r.message).toEqual(m);
+          },
+        ),
+        { numRuns: MASK_TYPES.has(type) ? 60 : 100 },
+      );
+    });
+  }
+
+  it("migrants of random genome lengths 1..5000 keep mask, hash and metrics exactly", () => {
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 1, max: 5000 })
+          .chain((g) =>
+            fc.tuple(
+              fc.constant(g),
+              fc.array(migrantArb(maskArb(g, g)), { minLength: 1, maxLength: MAX_MIGRANTS }),
+            ),
+          ),
+        ([g, migrants]) => {
+          const frame = encode(makeMessage("migrants", header(), { migrants }));
+          const r = decode(frame, ctx({ genomeLength: g }));
+          if (!r.ok) throw new Error(`${r.code}: ${r.reason}`);
+          if (r.message.type !== "migrants") throw new Error("wrong type");
+          const got = r.message.body.migrants;
+          expect(got).toHaveLength(migrants.length);
+          for (const [i, m] of migrants.entries()) {
+            expect(masksEqual(got[i].mask, m.mask)).toBe(true);
+            expect(got[i].hash).toBe(maskHash(m.mask));
+            expect(Object.is(got[i].accuracy, m.accuracy)).toBe(true);
+            expect(Object.is(got[i].loss, m.loss)).toBe(true);
+            expect(got[i].zeros).toBe(m.zeros);
+          }
+        },
+      ),
+    );
+  });
+
+  it("maxFrameBytes bounds every migrants message: per-migrant cost ≤ packed bytes + MIGRANT_OVERHEAD_BYTES", () => {
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 1, max: 5000 })
+          .chain((g) =>
+            fc.tuple(
+              fc.constant(g),
+              fc.array(migrantArb(maskArb(g, g)), { minLength: 1, maxLength: MAX_MIGRANTS }),
+            ),
+          ),
+        ([g, migrants]) => {
+          const empty = encode(makeMessage("migrants", header(), { migrants: [] })).length;
+          const full = encode(makeMessage("migrants", header(), { migrants })).length;
+          expect(full - empty).toBeLessThanOrEqual(
+            migrants.length * (Math.ceil(g / 8) + MIGRANT_OVERHEAD_BYTES),
+          );
+          expect(full).toBeLessThanOrEqual(maxFrameBytes(g, migrants.length));
+        },
+      ),
+    );
+    expect(maxFrameBytes(5000, 10)).toBe(FRAME_OVERHEAD_BYTES + 10 * (625 + MIGRANT_OVERHEAD_BYTES));
+    expect(maxFrameBytes(5000, 0)).toBe(maxFrameBytes(5000, 1)); // a ticket still carries one mask
+    expect(() => maxFrameBytes(-1, 1)).toThrow(/genome length/);
+    expect(() => maxFrameBytes(10, 1.5)).toThrow(/max migrants/);
+  });
+
+  it("a received mask, nonce or proof is a copy: overwriting the frame afterwards changes nothing", () => {
+    const m = valid("migrants");
+    const frame = encode(m);
+    const r = decode(frame, ctx());
+    if (!r.ok || r.message.type !== "migrants") throw new Error("expected migrants");
+    const before = r.message.body.migrants.map((x) => maskToBytes(x.mask));
+    frame.fill(0xff);
+    r.message.body.migrants.forEach((x, i) => {
+      expect([...maskToBytes(x.mask)]).toEqual([...before[i]]);
+    });
+    expect(r.message).toEqual(m);
+
+    const hello = encode(valid("hello"));
+    const h = decode(hello, ctx());
+    if (!h.ok || h.message.type !== "hello") throw new Error("expected hello");
+    hello.fill(0);
+    expect(h.message.body.nonce).toEqual(BODIES.hello.nonce);
+    expect(h.message.body.nonce.buffer).not.toBe(hello.buffer);
+  });
+
+  it("encode returns a fresh frame, not a view of a shared buffer", () => {
+    const a = encode(valid("heartbeat"));
+    const b = encode(valid("stop"));
+    expect(a.buffer).not.toBe(b.buffer);
+    expect(a.byteOffset).toBe(0);
+    expect(a.buffer.byteLength).toBe(a.length);
+  });
+
+  it("encode drops undefined config members as JSON does", () => {
+    const m = makeMessage("assign", header(), { ...BODIES.assign, config: { a: 1, b: undefined } as never });
+    const r = decode(encode(m), ctx());
+    if (!r.ok || r.message.type !== "assign") throw new Error("expected assign");
+    expect(r.message.body.config).toEqual({ a: 1 });
+    expect("b" in r.message.body.config).toBe(false);
+  });
+});
+
+describe("protocol codec: encode refuses what a peer would refuse", () => {
+  const cases: [string, () => Message, RegExp][] = [
+    [
+      "a NaN loss",
+      () =>
+        makeMessage("migrants", header(), { migrants: [migrantOf(patternMask(GENOME), 0.5, Number.NaN)] }),
+      /non-finite: body\.migrants\[0\]\.loss/,
+    ],
+    [
+      "a wrong hash",
+      () =>
+        makeMessage("ticket", header(), {
+          ...BODIES.ticket,
+          best: { ...BODIES.ticket.best, hash: "0123456789abcdef" },
+        }),
+      /mask-hash/,
+    ],
+    ["a runId with '|'", () => valid("stop", { runId: "a|b" }), /bad-field: runId/],
+    ["a negative seq", () => valid("heartbeat", { seq: -1 }), /out-of-range: seq/],
+    ["an unknown type", () => ({ ...valid("stop"), type: "gossip" }) as unknown as Message, /unknown-type/],
+    [
+      "a config with Infinity",
+      () => makeMessage("assign", header(), { ...BODIES.assign, config: { x: Number.POSITIVE_INFINITY } }),
+      /non-finite: body\.config\.x/,
+    ],
+    [
+      "a short nonce",
+      () => makeMessage("hello", header(), { ...BODIES.hello, nonce: new Uint8Array(3) }),
+      /bad-field: body\.nonce must be 32 bytes/,
+    ],
+    [
+      "a missing body",
+      () => ({ ...valid("stop"), body: undefined }) as unknown as Message,
+      /E_PROTOCOL|cannot encode/,
+    ],
+  ];
+  for (const [name, make, re] of cases) {
+    it(`throws SltError(E_PROTOCOL) for ${name}`, () => {
+      let caught: unknown;
+      try {
+        encode(make());
+      } catch (e) {
+        caught = e;
+      }
+      expect(isSltError(caught, "E_PROTOCOL")).toBe(true);
+      expect((caught as Error).message).toMatch(re);
+    });
+  }
+});
+
+// A long string of one character, for string-too-long cases.
+const long = (n: number) => "x".repeat(n);
+
+describe("protocol codec: each malformed input is refused with its own reason", () => {
+  // [name, frame, context, expected code, reason pattern]
+  type Case = [string, () => Uint8Array, Partial<DecodeContext>, ReasonCode, RegExp];
+  const withRaw = (type: MessageType, edit: (raw: ReturnType<typeof rawOf>) => void) => () => {
+    const raw = rawOf(valid(type));
+    edit(raw);
+    return pack(raw);
+  };
+  const cases: Case[] = [
+    // size, checked before decoding
+    [
+      "oversize frame",
+      () => new Uint8Array(maxFrameBytes(GENOME, MAX_MIGRANTS) + 1),
+      {},
+      R_FRAME_TOO_LARGE,
+      /exceeds/,
+    ],
+    [
+      "oversize but well-formed assign",
+      () =>
+        encode(
+          makeMessage("assign", header(), {
+            ...BODIES.assign,
+            config: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, long(60_000)])),
+          }),
+        ),
+      {},
+      R_FRAME_TOO_LARGE,
+      /limit of/,
+    ],
+    // msgpack
+    ["truncated frame", () => encode(valid("report")).subarray(0, 40), {}, R_BAD_MSGPACK, /msgpack/],
+    ["empty frame", () => new Uint8Array(0), {}, R_BAD_MSGPACK, /empty/],
+    ["trailing bytes", () => Uint8Array.from([...encode(valid("stop")), 0x01]), {}, R_BAD_MSGPACK, /msgpack/],
+    ["reserved byte 0xc1", () => Uint8Array.of(0xc1), {}, R_NOT_A_MAP, /map/],
+    // shape
+    ["an array, not a map", () => pack([1, "hello", 2]), {}, R_NOT_A_MAP, /got an array/],
+    ["a number, not a map", () => pack(42), {}, R_NOT_A_MAP, /got a number/],
+    ["version 2", withRaw("stop", (r) => (r.v = 2)), {}, R_BAD_VERSION, /version 2 is not 1/],
+    ["version as a string", withRaw("stop", (r) => (r.v = "1")), {}, R_BAD_VERSION, /a string/],
+    ["unknown type", withRaw("stop", (r) => (r.type = "gossip")), {}, R_UNKNOWN_TYPE, /"gossip"/],
+    [
+      "type not accepted here",
+      () => encode(valid("migrants")),
+      { accept: ["hello"] },
+      R_UNEXPECTED_TYPE,
+      /migrants/,
+    ],
+    // fields
+    ["missing seq", withRaw("stop", (r) => delete r.seq), {}, R_MISSING_FIELD, /^seq is missing/],
+    ["missing auth proof", withRaw("auth", (r) => delete r.body.proof), {}, R_MISSING_FIELD, /body\.proof/],
+    ["seq as a string", withRaw("stop", (r) => (r.seq = "8")), {}, R_BAD_FIELD, /^seq must be an integer/],
+    [
+      "fractional epoch",
+      withRaw("stop", (r) => (r.epoch = 1.5)),
+      {},
+      R_BAD_FIELD,
+      /^epoch must be an integer/,
+    ],
+    ["seq beyond 2^64 (bigint)", withRaw("stop", (r) => (r.seq = 2n ** 64n - 1n)), {}, R_BAD_FIELD, /seq/],
+    ["runId with '|'", withRaw("stop", (r) => (r.runId = "run|x")), {}, R_BAD_FIELD, /runId/],
+    [
+      "unknown role",
+      withRaw("hello", (r) => (r.body.role = "king")),
+      {},
+      R_BAD_FIELD,
+      /body\.role must be one of/,
+    ],
+    [
+      "short nonce",
+      withRaw("hello", (r) => (r.body.nonce = r.body.nonce.subarray(1))),
+      {},
+      R_BAD_FIELD,
+      /32 bytes/,
+    ],
+    ["nonce as text", withRaw("hello", (r) => (r.body.nonce = "abc")), {}, R_BAD_FIELD, /binary/],
+    ["body as an array", withRaw("stop", (r) => (r.body = ["x"])), {}, R_BAD_FIELD, /^body must be a map/],
+    [
+      "non-string key",
+      withRaw("stop", (r) => (r.body = new Map<unknown, unknown>([[1, "x"]]))),
+      {},
+      R_BAD_FIELD,
+      /key/,
+    ],
+    ["migrants not a list", withRaw("migrants", (r) => (r.body.migrants = {})), {}, R_BAD_FIELD, /array/],
+    [
+      "uppercase hash",
+      withRaw("migrants", (r) => (r.body.migrants[0].hash = r.body.migrants[0].hash.toUpperCase())),
+      {},
+      R_BAD_FIELD,
+      /hex/,
+    ],
+    [
+      "config '__proto__' key",
+      withRaw("assign", (r) => (r.body.config = new Map([["__proto__", { polluted: true }]]))),
+      { genomeLength: null },
+      R_BAD_FIELD,
+      /__proto__/,
+    ],
+    [
+      "binary inside config",
+      withRaw("assign", (r) => (r.body.config.blob = new Uint8Array(4))),
+      {},
+      R_BAD_FIELD,
+      /body\.config\.blob must be a JSON value/,
+    ],
+    [
+      "neighbour listed twice",
+      withRaw("assign", (r) => r.body.outNeighbours.push(r.body.outNeighbours[0])),
+      {},
+      R_BAD_FIELD,
+      /listed twice/,
+    ],
+    ["envelope extra field", withRaw("stop", (r) => (r.sig = "x")), {}, R_EXTRA_FIELD, /"sig"/],
+    [
+      "migrant extra field",
+      withRaw("migrants", (r) => (r.body.migrants[1].origin = "initial")),
+      {},
+      R_EXTRA_FIELD,
+      /body\.migrants\[1\]\."origin"/,
+    ],
+    // numbers
+    [
+      "NaN accuracy",
+      withRaw("migrants", (r) => (r.body.migrants[0].accuracy = Number.NaN)),
+      {},
+      R_NON_FINITE,
+      /body\.migrants\[0\]\.accuracy/,
+    ],
+    [
+      "infinite best fitness",
+      withRaw("report", (r) => (r.body.bestFitness = Number.POSITIVE_INFINITY)),
+      {},
+      R_NON_FINITE,
+      /body\.bestFitness/,
+    ],
+    [
+      "NaN in config",
+      withRaw("assign", (r) => (r.body.config.ga.rate = Number.NaN)),
+      {},
+      R_NON_FINITE,
+      /config\.ga\.rate/,
+    ],
+    [
+      "accuracy above 1",
+      withRaw("ticket", (r) => (r.body.best.accuracy = 1.5)),
+      {},
+      R_OUT_OF_RANGE,
+      /body\.best\.accuracy must be in \[0, 1\]/,
+    ],
+    ["negative epoch", withRaw("stop", (r) => (r.epoch = -1)), {}, R_OUT_OF_RANGE, /^epoch must be >= 0/],
+    // strings
+    [
+      "host too long",
+      withRaw("hello", (r) => (r.body.host = long(256))),
+      {},
+      R_STRING_TOO_LONG,
+      /body\.host has 256/,
+    ],
+    ["from too long", withRaw("stop", (r) => (r.from = long(129))), {}, R_STRING_TOO_LONG, /^from/],
+    [
+      "stop reason too long",
+      withRaw("stop", (r) => (r.body.reason = long(1025))),
+      {},
+      R_STRING_TOO_LONG,
+      /reason/,
+    ],
+    // run, sender, order
+    ["wrong run id", withRaw("stop", (r) => (r.runId = "another-run")), {}, R_WRONG_RUN, /"another-run"/],
+    ["wrong sender", () => encode(valid("stop")), { expectedFrom: "island-4" }, R_WRONG_SENDER, /"island-3"/],
+    [
+      "replayed seq (equal)",
+      () => encode(valid("migrants")),
+      { lastSeq: 7 },
+      R_REPLAY,
+      /seq 7 is not after .* 7/,
+    ],
+    ["out-of-order seq", () => encode(valid("migrants")), { lastSeq: 100 }, R_REPLAY, /seq 7/],
+    // masks
+    [
+      "genome length differs",
+      () => encode(valid("migrants")),
+      { genomeLength: 999 },
+      R_GENOME_LENGTH,
+      /1000/,
+    ],
+    [
+      "mask before assignment",
+      () => encode(valid("ticket")),
+      { genomeLength: null },
+      R_GENOME_LENGTH,
+      /before the genome length is known/,
+    ],
+    [
+      "migrant claims another length",
+      withRaw("migrants", (r) => (r.body.migrants[0].length = 1001)),
+      {},
+      R_GENOME_LENGTH,
+      /length 1001/,
+    ],
+    [
+      "assign of another genome",
+      () => encode(valid("assign")),
+      { genomeLength: 64 },
+      R_GENOME_LENGTH,
+      /differs/,
+    ],
+    [
+      "one byte short",
+      withRaw("migrants", (r) => (r.body.migrants[0].bits = r.body.migrants[0].bits.subarray(1))),
+      {},
+      R_MASK_BYTES,
+      /124 bytes; 1000 bits pack into 125/,
+    ],
+    [
+      "padding bits set",
+      () => {
+        const m = migrantOf(patternMask(1001, 4));
+        const raw = rawOf(makeMessage("migrants", header(), { migrants: [m] }));
+        raw.body.migrants[0].bits[125] |= 0x80;
+        return pack(raw);
+      },
+      { genomeLength: 1001 },
+      R_MASK_PADDING,
+      /beyond bit 1001/,
+    ],
+    [
+      "flipped bit",
+      withRaw("ticket", (r) => (r.body.best.bits[10] ^= 0x04)),
+      {},
+      R_MASK_HASH,
+      /body\.best\.hash/,
+    ],
+    [
+      "hash of another mask",
+      withRaw("migrants", (r) => (r.body.migrants[0].hash = r.body.migrants[1].hash)),
+      {},
+      R_MASK_HASH,
+      /not the mask's hash/,
+    ],
+    ["zeros miscounted", withRaw("ticket", (r) => (r.body.best.zeros += 1)), {}, R_MASK_ZEROS, /zero bits/],
+    [
+      "too many migrants",
+      () => encode(valid("migrants")),
+      { maxMigrants: 1 },
+      R_TOO_MANY_MIGRANTS,
+      /2 entries, at most 1/,
+    ],
+  ];
+
+  for (const [name, frame, over, code, reason] of cases) {
+    it(`${name} → ${code} (close ${CLOSE_CODES[code]})`, () => {
+      expectRefused(frame(), ctx(over), code, reason);
+    });
+  }
+
+  it("the cases cover every reason decode can give", () => {
+    const connectionLevel = new Set<ReasonCode>([R_AUTH_FAILED, R_NOT_AUTHENTICATED, R_TIMEOUT, R_INTERNAL]);
+    const covered = new Set(cases.map((c) => c[3]));
+    for (const code of REASON_CODES)
+      if (!connectionLevel.has(code)) expect([...covered], code).toContain(code);
+  });
+
+  it("every proper prefix of a valid frame is refused as bad msgpack, never thrown", () => {
+    for (const type of MESSAGE_TYPES) {
+      const frame = encode(valid(type));
+      for (let n = 0; n < frame.length; n++) {
+        const r = safeDecode(frame.subarray(0, n), ctx());
+        expect(r.ok, `${type} prefix ${n}/${frame.length}`).toBe(false);
+        if (!r.ok) expect(r.code, `${type} prefix ${n}/${frame.length}`).toBe(R_BAD_MSGPACK);
+      }
+    }
+  });
+
+  it("deeply nested input is refused, not a crash", () => {
+    const deep = new Uint8Array(200_000).fill(0x91); // [[[[...]]]]
+    expect(safeDecode(deep, ctx()).ok).toBe(false);
+    const deepConfig = withRaw("assign", (r) => {
+      let x: unknown = 1;
+      for (let i = 0; i < 40; i++) x = [x];
+      r.body.config.deep = x;
+    });
+    expectRefused(deepConfig(), ctx(), R_BAD_FIELD, /deeper than 32/);
+  });
+
+  it("msgpack extension types (dates, sets, errors, typed arrays, references) are refused", () => {
+    const extPackr = new Packr({ useRecords: false, moreTypes: true }); // typed arrays, sets, errors as extensions
+    const ext = (v: unknown) => new Uint8Array(extPackr.pack(v));
+    const hello = rawOf(valid("hello"));
+    const exts: Uint8Array[] = [
+      ext({ ...rawOf(valid("stop")), epoch: new Date(0) }),
+      ext({ ...rawOf(valid("stop")), body: new Set(["reason"]) }),
+      ext({ ...rawOf(valid("stop")), body: { reason: new Error("x") } }),
+      ext({ ...hello, body: { ...hello.body, nonce: new Float64Array(4) } }), // 32 bytes, but not binary
+      Uint8Array.of(0xd6, 0x70, 0, 0, 0, 1), // structured-clone pointer
+      Uint8Array.of(0xd4, 0x72, 0x40), // record definition
+    ];
+    for (const frame of exts) {
+      const r = safeDecode(frame, ctx());
+      expect(r.ok).toBe(false);
+    }
+  });
+
+  it("random garbage never throws and is never accepted (property)", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 4096 }), (bytes) => {
+        const r = safeDecode(bytes, ctx());
+        expect(r.ok).toBe(false);
+        if (!r.ok) expect(REASON_CODES).toContain(r.code);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("random msgpack values never throw and are never accepted (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.anything({ withMap: true, withSet: true, withDate: true, withTypedArray: true }),
+        (value) => {
+          let frame: Uint8Array;
+          try {
+            frame = pack(value);
+          } catch {
+            return; // not packable; nothing to decode
+          }
+          expect(safeDecode(frame, ctx()).ok).toBe(false);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("valid frames with random byte edits never throw (property)", () => {
+    const frames = MESSAGE_TYPES.map((t) => encode(valid(t)));
+    fc.assert(
+      fc.property(
+        fc.nat({ max: frames.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+        (k, edits) => {
+          const frame = frames[k].slice();
+          for (const [at, byte] of edits) frame[at % frame.length] = byte;
+          const r = safeDecode(frame, ctx());
+          if (!r.ok) expect(REASON_CODES).toContain(r.code);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("decode accepts exactly the types listed in `accept`", () => {
+    for (const type of MESSAGE_TYPES) {
+      const r = safeDecode(encode(valid(type)), ctx({ accept: ["hello", "auth"] }));
+      expect(r.ok).toBe(type === "hello" || type === "auth");
+    }
+  });
+
+  it("decode accepts a seq strictly after lastSeq and a matching sender", () => {
+    const r = safeDecode(
+      encode(valid("heartbeat", { seq: 8 })),
+      ctx({ lastSeq: 7, expectedFrom: "island-3" }),
+    );
+    expect(r.ok).toBe(true);
+  });
+
+  it("a valid message of the run decodes regardless of the receiver's genome when it carries no mask", () => {
+    for (const type of ["hello", "challenge", "auth", "report", "heartbeat", "stop", "error"] as const) {
+      expect(safeDecode(encode(valid(type)), ctx({ genomeLength: null })).ok).toBe(true);
+    }
+    expect(RUN).toBe(valid("stop").runId);
+  });
+});
+
+describe("protocol close codes", () => {
+  it("gives every reason its own close code in 4000–4999", () => {
+    const codes = REASON_CODES.map((r) => CLOSE_CODES[r]);
+    expect(new Set(codes).size).toBe(codes.length);
+    for (const c of codes) {
+      expect(c).toBeGreaterThanOrEqual(4000);
+      expect(c).toBeLessThanOrEqual(4999);
+    }
+    expect(CLOSE_CODES[R_AUTH_FAILED]).toBe(4001);
+    expect(CLOSE_CODES[R_BAD_MSGPACK]).toBe(4002);
+    expect(CLOSE_CODES[R_WRONG_RUN]).toBe(4003);
+    expect(CLOSE_CODES[R_REPLAY]).toBe(4004);
+    expect(CLOSE_CODES[R_FRAME_TOO_LARGE]).toBe(4009);
+  });
+
+  it("closeFrameFor cuts the reason to 123 UTF-8 bytes on a character boundary", () => {
+    const f = closeFrameFor({ code: R_MASK_HASH, reason: "é".repeat(200) });
+    expect(f.code).toBe(4019);
+    expect(f.reason.startsWith("mask-hash: é")).toBe(true);
+    expect(Buffer.byteLength(f.reason, "utf8")).toBeLessThanOrEqual(123);
+    expect(f.reason).not.toContain("\uFFFD");
+    const r = decode(pack(7), ctx());
+    if (r.ok) throw new Error("expected a refusal");
+    expect(closeFrameFor(r)).toEqual({ code: 4007, reason: `not-a-map: ${r.reason}` });
+  });
+});
