@@ -1,0 +1,435 @@
+// The shared-memory evaluator: a small Atomics-based pool of worker threads, each running the fast
+// evaluator (fast-forward.ts) over one copy of the network and the data in shared memory. Results are
+// the reference evaluator's (src/core/evaluate.ts) exactly, whatever the number of threads: a mask's
+// metrics depend only on the mask, never on which worker evaluated it or what it evaluated before.
+//
+// Shared memory (shared-layout.ts):
+// - weights, biases and the split's x and y are copied ONCE into a SharedArrayBuffer when the pool is
+//   created; every worker views them as a Network and a Split without copying. (Each worker's fast
+//   evaluator then keeps its own private scratch: x transposed feature-major, the block buffer, and its
+//   first-hidden-layer column memo.)
+// - each batch's masks are written into a shared mask arena (one slot of ⌈genome/32⌉ words per mask);
+//   the workers write accuracy and loss into a shared Float64 result arena. Both arenas grow (at least
+//   doubling) when a batch does not fit; the new buffers are sent to the workers with the next batch
+//   message only — otherwise a batch costs one small postMessage per worker, and no mask is copied
+//   per task.
+//
+// Work split: work stealing. Each worker takes the next mask with Atomics.add on a shared counter until
+// the batch is exhausted. A mask's cost varies a lot (the plan skips pruned weights, so a sparse mask is
+// cheap; column-memo hits depend on what a worker evaluated before), so static contiguous slices would
+// leave threads idle; one atomic add per mask is negligible next to a forward pass.
+//
+// Synchronisation: the main thread writes the masks and the batch's COUNT/NEXT/FINISHED, then stores
+// SEQ (Atomics: release) and posts {seq} to each worker, which loads SEQ (acquire) before reading
+// masks. Each worker bumps FINISHED (release) after its last result and posts "done"; once all have,
+// the main thread loads FINISHED (acquire) and reads the results.
+//
+// The core GA step (src/core/ga) takes a synchronous `BatchEvaluator`; this evaluator is asynchronous
+// (`AsyncBatchEvaluator`), so the island loop drives the GA with an async step variant that awaits
+// `evaluateBatch`. `threads: 0` evaluates in-process on the calling thread (the plain fast evaluator,
+// no shared memory) behind the same async API.
+import { Worker } from "node:worker_threads";
+import type { Split } from "../../core/dataset.ts";
+import type { Metrics } from "../../core/evaluate.ts";
+import type { Mask } from "../../core/mask.ts";
+import type { Network } from "../../core/network.ts";
+import { createFastEvaluator, type FastEvaluatorOptions } from "./fast-forward.ts";
+import {
+  type BatchMessage,
+  CONTROL_SLOTS,
+  RESULT_STRIDE,
+  SLOT,
+  shareNetworkAndSplit,
+  type WorkerInit,
+  type WorkerMessage,
+} from "./shared-layout.ts";
+
+/** Evaluates a batch of masks on the training split, asynchronously. */
+export type AsyncBatchEvaluator = (masks: readonly Mask[]) => Promise<Metrics[]>;
+
+export interface SharedEvaluatorOptions {
+  /**
+   * worker threads (default 1). 0 evaluates in-process on the calling thread (no workers, no shared
+   * memory; the event loop is blocked while a batch runs). 1 already moves the work off the main thread,
+   * which keeps it free for networking. The default is 1, not the core count, because a host usually
+   * runs several islands; pass `os.availableParallelism()` for a single island per host.
+   */
+  readonly threads?: number;
+  /**
+   * options of each worker's fast evaluator. `cacheBytes` (whole-parent cache, used only by the delta
+   * calls that this pool does not expose) defaults to 0 here.
+   */
+  readonly evaluator?: FastEvaluatorOptions;
+  /** masks the shared arena holds before it first grows (default 64) */
+  readonly initialCapacity?: number;
+  /**
+   * TEST ONLY: the worker that takes mask `throwAtMask` of a batch throws (an uncaught error), and the
+   * one that takes `exitAtMask` calls process.exit(3). Used to check that a crashed worker rejects the
+   * pending batch and breaks the pool.
+   */
+  readonly faultInjection?: { readonly throwAtMask?: number; readonly exitAtMask?: number };
+}
+
+export interface SharedEvaluator {
+  /** worker threads (0: in-process) */
+  readonly threads: number;
+  readonly genomeLength: number;
+  /** false when the fast kernels fell back to the reference evaluator (non-finite or huge values) */
+  readonly fast: boolean;
+  /** masks evaluated so far */
+  readonly evaluations: number;
+  /** masks evaluated so far by each worker (how work stealing shared them out); [] in-process */
+  workerEvaluations(): number[];
+  /**
+   * Metrics of each mask, in order; identical to the reference `evaluate`. Calls made while a batch
+   * runs are queued and run in call order. Masks are read when their batch starts: do not modify them
+   * until the promise settles. Rejects with a RangeError naming the first mask of the wrong length, with
+   * the pool's error after a worker crashed, and after `close`.
+   */
+  evaluateBatch(masks: readonly Mask[]): Promise<Metrics[]>;
+  /** `evaluateBatch` as a free function. */
+  readonly batch: AsyncBatchEvaluator;
+  /** Terminates the workers; a running or queued batch rejects. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A worker crashed or exited: the pending batch and every later call reject with this error. */
+export class SharedEvaluatorError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "SharedEvaluatorError";
+  }
+}
+
+const DEFAULT_CAPACITY = 64;
+
+function checkSplit(net: Network, split: Split): void {
+  if (split.features !== net.architecture[0]) {
+    throw new RangeError(
+      `data has ${split.features} features but the network expects ${net.architecture[0]} inputs`,
+    );
+  }
+  if (split.x.length !== split.n * split.features || split.y.length !== split.n) {
+    throw new RangeError(`split arrays do not match n = ${split.n} rows of ${split.features} features`);
+  }
+  const classes = net.architecture[net.architecture.length - 1];
+  for (let r = 0; r < split.n; r++) {
+    const label = split.y[r];
+    if (!(label >= 0 && label < classes)) {
+      throw new RangeError(`row ${r} has label ${label}, outside 0..${classes - 1}`);
+    }
+  }
+}
+
+function checkMasks(masks: readonly Mask[], genomeLength: number): void {
+  const words = Math.ceil(genomeLength / 32);
+  for (let k = 0; k < masks.length; k++) {
+    const m = masks[k];
+    if (m.length !== genomeLength) {
+      throw new RangeError(`mask ${k} has ${m.length} bits but the network has ${genomeLength} weights`);
+    }
+    if (m.words.length !== words) {
+      throw new RangeError(
+        `mask ${k} has ${m.words.length} words, expected ${words} for ${genomeLength} bits`,
+      );
+    }
+  }
+}
+
+function closedError(): Error {
+  return new Error("shared evaluator is closed");
+}
+
+/** threads = 0: the fast evaluator on the calling thread, behind the async API. */
+class InProcess implements SharedEvaluator {
+  readonly threads = 0;
+  readonly genomeLength: number;
+  readonly fast: boolean;
+  readonly batch: AsyncBatchEvaluator;
+  evaluations = 0;
+  #evaluator: ReturnType<typeof createFastEvaluator> | null;
+
+  constructor(net: Network, split: Split, options: FastEvaluatorOptions) {
+    this.#evaluator = createFastEvaluator(net, split, options);
+    this.genomeLength = net.genomeLength;
+    this.fast = this.#evaluator.fast;
+    this.batch = (masks) => this.evaluateBatch(masks);
+  }
+
+  async evaluateBatch(masks: readonly Mask[]): Promise<Metrics[]> {
+    const evaluator = this.#evaluator;
+    if (evaluator === null) throw closedError();
+    checkMasks(masks, this.genomeLength);
+    const out = evaluator.evaluateBatch(masks);
+    this.evaluations += out.length;
+    return out;
+  }
+
+  workerEvaluations(): number[] {
+    return [];
+  }
+
+  async close(): Promise<void> {
+    this.#evaluator = null;
+  }
+}
+
+interface Pending {
+  readonly seq: number;
+  readonly count: number;
+  waiting: number;
+  evaluated: number;
+  readonly resolve: (metrics: Metrics[]) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** threads ≥ 1: the worker pool. */
+class Pool implements SharedEvaluator {
+  readonly threads: number;
+  readonly genomeLength: number;
+  readonly batch: AsyncBatchEvaluator;
+  fast = true;
+  evaluations = 0;
+  readonly #words: number;
+  readonly #workers: Worker[] = [];
+  readonly #perWorker: number[];
+  readonly #control: Int32Array;
+  #arena: Uint32Array;
+  #results: Float64Array;
+  /** the arenas were replaced since the last batch message */
+  #resend = true;
+  #seq = 0;
+  #pending: Pending | null = null;
+  #tail: Promise<unknown> = Promise.resolve();
+  #failure: Error | null = null;
+  #closed = false;
+  #terminated: Promise<void> | null = null;
+  /** settles creation: resolve once every worker is ready, reject on the first failure */
+  #startup: { ready: number; resolve: () => void; reject: (e: Error) => void } | null = null;
+
+  constructor(net: Network, split: Split, threads: number, options: SharedEvaluatorOptions) {
+    this.threads = threads;
+    this.genomeLength = net.genomeLength;
+    this.#words = Math.ceil(net.genomeLength / 32);
+    this.#perWorker = new Array(threads).fill(0);
+    const capacity = options.initialCapacity ?? DEFAULT_CAPACITY;
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(`initialCapacity must be a positive integer, got ${options.initialCapacity}`);
+    }
+    this.#arena = new Uint32Array(new SharedArrayBuffer(capacity * this.#words * 4));
+    this.#results = new Float64Array(new SharedArrayBuffer(capacity * RESULT_STRIDE * 8));
+    this.#control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4));
+    this.batch = (masks) => this.evaluateBatch(masks);
+    const { data, layout } = shareNetworkAndSplit(net, split);
+    const evaluator = { cacheBytes: 0, ...options.evaluator };
+    for (let k = 0; k < threads; k++) {
+      const init: WorkerInit = {
+        index: k,
+        data,
+        layout,
+        control: this.#control.buffer as SharedArrayBuffer,
+        evaluator,
+        ...(options.faultInjection === undefined ? {} : { fault: { ...options.faultInjection } }),
+      };
+      const worker = new Worker(new URL("./shared-worker.ts", import.meta.url), {
+        workerData: init,
+        name: `slt-shared-evaluator-${k}`,
+      });
+      worker.on("message", (m: WorkerMessage) => this.#onMessage(k, m));
+      worker.on("error", (e: Error) =>
+        this.#fail(
+          new SharedEvaluatorError(`shared evaluator: worker ${k} crashed: ${e.message}`, { cause: e }),
+        ),
+      );
+      worker.on("messageerror", (e: Error) =>
+        this.#fail(
+          new SharedEvaluatorError(`shared evaluator: worker ${k} sent an unreadable message: ${e.message}`, {
+            cause: e,
+          }),
+        ),
+      );
+      worker.on("exit", (code: number) => {
+        if (!this.#closed) {
+          this.#fail(
+            new SharedEvaluatorError(`shared evaluator: worker ${k} exited unexpectedly with code ${code}`),
+          );
+        }
+      });
+      this.#workers.push(worker);
+    }
+  }
+
+  /** Resolves once every worker has built its evaluator. */
+  started(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#failure !== null) reject(this.#failure);
+      else this.#startup = { ready: 0, resolve, reject };
+    });
+  }
+
+  #onMessage(k: number, m: WorkerMessage): void {
+    if (m.type === "ready") {
+      if (!m.fast) this.fast = false;
+      const s = this.#startup;
+      if (s !== null && ++s.ready === this.threads) {
+        this.#startup = null;
+        // idle workers must not keep the process alive; they are ref'd while a batch runs
+        for (const w of this.#workers) w.unref();
+        s.resolve();
+      }
+      return;
+    }
+    const p = this.#pending;
+    if (p === null || m.seq !== p.seq) {
+      this.#fail(
+        new SharedEvaluatorError(`shared evaluator: worker ${k} finished batch ${m.seq} out of turn`),
+      );
+      return;
+    }
+    p.evaluated += m.evaluated;
+    this.#perWorker[k] += m.evaluated;
+    if (--p.waiting > 0) return;
+    this.#pending = null;
+    for (const w of this.#workers) w.unref();
+    // acquire: pairs with each worker's Atomics.add after its last result write
+    const finished = Atomics.load(this.#control, SLOT.FINISHED);
+    if (finished !== this.threads || p.evaluated !== p.count) {
+      const e = new SharedEvaluatorError(
+        `shared evaluator: batch ${p.seq} ended with ${p.evaluated} of ${p.count} masks evaluated`,
+      );
+      p.reject(e);
+      this.#fail(e);
+      return;
+    }
+    const r = this.#results;
+    const out: Metrics[] = new Array(p.count);
+    for (let i = 0; i < p.count; i++) {
+      out[i] = { accuracy: r[i * RESULT_STRIDE], loss: r[i * RESULT_STRIDE + 1] };
+    }
+    this.evaluations += p.count;
+    p.resolve(out);
+  }
+
+  /** The pool is broken: reject what is pending, stop every worker, remember the error. */
+  #fail(e: Error): void {
+    if (this.#failure !== null || this.#closed) return;
+    this.#failure = e;
+    const s = this.#startup;
+    this.#startup = null;
+    s?.reject(e);
+    const p = this.#pending;
+    this.#pending = null;
+    p?.reject(e);
+    this.#terminate();
+  }
+
+  #terminate(): Promise<void> {
+    this.#terminated ??= Promise.all(this.#workers.map((w) => w.terminate())).then(() => undefined);
+    return this.#terminated;
+  }
+
+  #unusable(): Error | null {
+    if (this.#closed) return closedError();
+    return this.#failure;
+  }
+
+  evaluateBatch(masks: readonly Mask[]): Promise<Metrics[]> {
+    const bad = this.#unusable();
+    if (bad !== null) return Promise.reject(bad);
+    try {
+      checkMasks(masks, this.genomeLength);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (masks.length === 0) return Promise.resolve([]);
+    const run = this.#tail.then(() => this.#run(masks));
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  #ensureCapacity(count: number): void {
+    const capacity = this.#results.length / RESULT_STRIDE;
+    if (count <= capacity) return;
+    const grown = Math.max(count, 2 * capacity);
+    this.#arena = new Uint32Array(new SharedArrayBuffer(grown * this.#words * 4));
+    this.#results = new Float64Array(new SharedArrayBuffer(grown * RESULT_STRIDE * 8));
+    this.#resend = true;
+  }
+
+  #run(masks: readonly Mask[]): Promise<Metrics[]> {
+    const bad = this.#unusable();
+    if (bad !== null) return Promise.reject(bad);
+    const count = masks.length;
+    this.#ensureCapacity(count);
+    const W = this.#words;
+    const arena = this.#arena;
+    for (let i = 0; i < count; i++) arena.set(masks[i].words, i * W);
+    const c = this.#control;
+    const seq = ++this.#seq;
+    Atomics.store(c, SLOT.COUNT, count);
+    Atomics.store(c, SLOT.NEXT, 0);
+    Atomics.store(c, SLOT.FINISHED, 0);
+    // release: the masks and the slots above happen-before a worker's load of SEQ
+    Atomics.store(c, SLOT.SEQ, seq);
+    const message: BatchMessage = this.#resend
+      ? {
+          type: "batch",
+          seq,
+          arena: arena.buffer as SharedArrayBuffer,
+          results: this.#results.buffer as SharedArrayBuffer,
+        }
+      : { type: "batch", seq };
+    this.#resend = false;
+    return new Promise((resolve, reject) => {
+      this.#pending = { seq, count, waiting: this.threads, evaluated: 0, resolve, reject };
+      for (const w of this.#workers) {
+        w.ref();
+        w.postMessage(message);
+      }
+    });
+  }
+
+  workerEvaluations(): number[] {
+    return [...this.#perWorker];
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      const e = closedError();
+      const s = this.#startup;
+      this.#startup = null;
+      s?.reject(e);
+      const p = this.#pending;
+      this.#pending = null;
+      p?.reject(new Error("shared evaluator closed while a batch was running"));
+    }
+    return this.#terminate();
+  }
+}
+
+/**
+ * A pool of `threads` workers evaluating masks of `net` on `split`, with the reference evaluator's
+ * results. Resolves once every worker is ready; rejects (after stopping every worker) if one fails to
+ * start. Close it when done.
+ */
+export async function createSharedEvaluator(
+  net: Network,
+  split: Split,
+  options: SharedEvaluatorOptions = {},
+): Promise<SharedEvaluator> {
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 0) {
+    throw new RangeError(`threads must be an integer ≥ 0, got ${options.threads}`);
+  }
+  checkSplit(net, split);
+  if (threads === 0) return new InProcess(net, split, { cacheBytes: 0, ...options.evaluator });
+  const pool = new Pool(net, split, threads, options);
+  try {
+    await pool.started();
+  } catch (e) {
+    await pool.close();
+    throw e;
+  }
+  return pool;
+}
