@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { checkTicket } from "./coordinator/check.ts";
+import { type ClusterSummary, runCluster } from "./coordinator/cluster.ts";
 import { reproduce } from "./coordinator/reproduce.ts";
 import { runSingle } from "./coordinator/single-population.ts";
 import { type ConfigPatch, PRESETS, resolveConfig } from "./core/config.ts";
@@ -133,6 +134,26 @@ addDataOptions(
   .option("--config <file>", "JSON configuration file (flags override it)")
   .option("--name <name>", "run directory name")
   .option("--out <dir>", "parent of run directories (default runs)")
+  .option("--islands <n>", "island processes (1: one population in-process; default 1)", intArg)
+  .option("--topology <spec>", "migration topology: ring, ring2, full, star, torus[:RxC], hypercube, ...")
+  .option("--interval <k>", "generations between migrations (default 5)", intArg)
+  .option("--migrants <m>", "migrants per out-edge and migration (default 2)", intArg)
+  .addOption(
+    new Option("--policy <replacement>", "how immigrants enter a population").choices([
+      "worst",
+      "random",
+      "only-if-better",
+      "most-similar",
+    ]),
+  )
+  .option("--selection <s>", "emigrant selection: best, random, tournament[:T] (default best)")
+  .addOption(
+    new Option(
+      "--mode <mode>",
+      "synchrony: async never waits; lockstep waits for every in-neighbour and is reproducible",
+    ).choices(["async", "lockstep"]),
+  )
+  .option("--time-limit <seconds>", "wall-clock limit of a cluster run", Number)
   .option("--json", "print one JSON summary line on stdout at the end")
   .option("--quiet", "no progress on stderr")
   .action(async (o) => {
@@ -151,21 +172,44 @@ addDataOptions(
         generator: o.generator ? { kind: o.generator } : undefined,
       },
       termination: { maxGenerations: o.generations, rule: o.termination },
+      cluster: {
+        islands: o.islands,
+        topology: o.topology,
+        interval: o.interval,
+        migrants: o.migrants,
+        replacement: o.policy,
+        selection: o.selection,
+        mode: o.mode,
+        timeLimitSeconds: o.timeLimit,
+      },
     };
     const layers = [];
     if (o.config) layers.push({ source: o.config, patch: readConfigFile(o.config) });
     layers.push({ source: "command line", patch: flags });
     const config = resolveConfig(...layers);
     let interrupted = false;
+    const abort = new AbortController();
     const onSignal = () => {
       if (interrupted) process.exit(130);
       interrupted = true;
+      abort.abort();
       process.stderr.write(
         "slt: stopping after this generation and writing the ticket (Ctrl-C again to abort)\n",
       );
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    // More than one island, or a topology asked for: the island cluster (local processes).
+    if (config.cluster.islands > 1 || o.topology !== undefined) {
+      const summary = await runCluster(config, {
+        progress: o.quiet ? undefined : process.stderr,
+        makeEvaluator,
+        signal: abort.signal,
+      });
+      if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+      else printClusterSummary(summary);
+      return;
+    }
     const summary = await runSingle(config, {
       progress: o.quiet ? undefined : process.stderr,
       makeEvaluator,
@@ -190,6 +234,17 @@ addDataOptions(
       for (const line of result.lines) process.stdout.write(`${line}\n`);
     }
     if (!result.ok) process.exitCode = 1;
+  });
+
+program
+  .command("island")
+  .description("run one island that joins a coordinator (the run secret comes from SLT_TOKEN)")
+  .requiredOption("--join <url>", "the coordinator's join URL, ws://HOST:PORT/?run=ID")
+  .action(async (o) => {
+    const { islandMain } = await import("./island/main.ts");
+    const env = { ...process.env };
+    delete process.env.SLT_TOKEN;
+    process.exitCode = await islandMain(["--join", o.join], env);
   });
 
 program
@@ -224,7 +279,7 @@ program
     }
   });
 
-function printSummary(s: Awaited<ReturnType<typeof runSingle>>): void {
+function printSummary(s: Awaited<ReturnType<typeof runSingle>> | ClusterSummary): void {
   const f = (v: number | null) => (v === null ? "-" : v.toFixed(4));
   process.stdout.write(
     [
@@ -239,6 +294,21 @@ function printSummary(s: Awaited<ReturnType<typeof runSingle>>): void {
       "",
     ].join("\n"),
   );
+}
+
+function printClusterSummary(s: ClusterSummary): void {
+  printSummary(s);
+  const m = s.migrations;
+  const lines = [
+    `  islands            ${s.islands.length}, topology ${s.topology}, ${s.mode}; the ticket is island ${s.bestIsland}'s`,
+    ...s.islands.map(
+      (i) =>
+        `    island ${i.id}  ${i.host} pid ${i.pid ?? "-"}  best ${i.bestFitness === null ? "-" : i.bestFitness.toFixed(4)}  ${i.generations} generations  ${i.evaluations} evaluations${i.lost ? "  LOST" : ""}`,
+    ),
+    `  migrants           sent ${m.sent}  accepted ${m.accepted}  rejected ${m.rejected}  dropped ${m.dropped}`,
+    "",
+  ];
+  process.stdout.write(lines.join("\n"));
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -95,6 +95,29 @@ const TerminationSchema = z.strictObject({
   maxGenerations: positiveInt.default(300),
 });
 
+/**
+ * The island model (`slt run --islands N ...`). One island runs the plain single-population search;
+ * more run as a cluster: each island evolves `ga.population` individuals and every `interval`
+ * generations sends its best `migrants` per out-edge to its neighbours in `topology`.
+ */
+const ClusterSchema = z.strictObject({
+  islands: z.number().int().min(1).max(4096).default(1),
+  /** a topology spec (core/topology.ts parseTopologySpec): ring, ring2, full, star, torus, ... */
+  topology: z.string().min(1).default("ring"),
+  /** generations per epoch (between migrations) */
+  interval: positiveInt.default(5),
+  /** migrants per out-edge and migration (times a count edge's weight) */
+  migrants: z.number().int().min(0).max(1024).default(2),
+  mode: z.enum(["async", "lockstep"]).default("async"),
+  /** emigrant selection: best, random, tournament, tournament:T */
+  selection: z.string().min(1).default("best"),
+  replacement: z.enum(["worst", "random", "only-if-better", "most-similar"]).default("worst"),
+  /** "staggered" spreads the islands' migration generations over the interval */
+  stagger: z.enum(["none", "staggered"]).default("none"),
+  /** wall-clock limit of the whole run; the run stops and gathers tickets when it passes */
+  timeLimitSeconds: z.number().positive().finite().optional(),
+});
+
 export const ConfigSchema = z.strictObject({
   /** run directory name under `out`; default made from dataset, architecture and seed */
   name: z
@@ -120,6 +143,7 @@ export const ConfigSchema = z.strictObject({
   ga: GaSchema.prefault({}),
   termination: TerminationSchema.prefault({}),
   prune: z.enum(["none", "clean", "published"]).default("none"),
+  cluster: ClusterSchema.prefault({}),
   out: z.string().min(1).default("runs"),
   // Written by a run into config.json, so that file can be passed back with --config; ignored on input.
   runDir: z.string().optional(),

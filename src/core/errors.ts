@@ -17,6 +17,8 @@ export const E_TOPOLOGY = "E_TOPOLOGY";
 export const E_MIGRATION = "E_MIGRATION";
 /** a wire message that cannot be encoded (invalid outgoing message) or a misused protocol helper */
 export const E_PROTOCOL = "E_PROTOCOL";
+/** an island-cluster run that cannot go on: no island joined, no ticket delivered, forged island metrics */
+export const E_CLUSTER = "E_CLUSTER";
 
 export const ERROR_CODES = [
   E_CONFIG,
@@ -27,6 +29,7 @@ export const ERROR_CODES = [
   E_TOPOLOGY,
   E_MIGRATION,
   E_PROTOCOL,
+  E_CLUSTER,
 ] as const;
 
 export class SltError extends Error {

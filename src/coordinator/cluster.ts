@@ -1,0 +1,856 @@
+// One island-model run over processes: config → run directory → per-run secret → a WebSocket server on
+// 127.0.0.1 → islands started through a launcher → handshake → ids (by launcher index) and the topology
+// wired with the islands' own listen addresses → reports, migrations and lifecycle events into
+// events.jsonl → global termination → stop → tickets gathered → the best over islands (run fitness,
+// sparsity breaking ties) → optional post-pruning → ticket.json and a summary.
+//
+// A lost island (its connection closes before it was asked to stop, or its process exits) is recorded,
+// removed from the topology (core/topology.ts removeIsland), its neighbours get a fresh assignment with
+// the repaired neighbour lists, and the run goes on.
+//
+// Synchrony (DESIGN.md): `async` islands never wait; `lockstep` islands wait at every migration for the
+// emigrants of all their in-neighbours and run to the generation cap (no early rules, no perfect-accuracy
+// stop), so that a seed gives the same ticket whatever the timing.
+import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
+import { WebSocketServer } from "ws";
+import type { ResolvedConfig } from "../core/config.ts";
+import type { Dataset } from "../core/dataset.ts";
+import { E_CLUSTER, E_CONFIG, SltError } from "../core/errors.ts";
+import type { BatchEvaluator } from "../core/evaluate.ts";
+import { bestIndividual, fitnessOf, type Individual, postPrune } from "../core/ga/index.ts";
+import { type Mask, sparsity } from "../core/mask.ts";
+import { migrationOffsets, parseSelectionPolicy } from "../core/migration.ts";
+import { initNetwork } from "../core/network.ts";
+import {
+  type AssignBody,
+  failure,
+  individualFromMigrant,
+  MAX_MIGRANTS,
+  maxFrameBytes,
+  R_BAD_FIELD,
+  R_UNEXPECTED_TYPE,
+  type ReportBody,
+  type TicketBody,
+} from "../core/protocol/index.ts";
+import { Rng, streamName } from "../core/rng.ts";
+import { ticketToJson } from "../core/ticket.ts";
+import {
+  analyzeTopology,
+  buildTopology,
+  formatTopologySpec,
+  type Topology as IslandTopology,
+  inNeighbours,
+  outEdges,
+  parseTopologySpec,
+  removeIsland,
+} from "../core/topology.ts";
+import { loadDataset } from "../io/datasets.ts";
+import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
+import { createRunDir, type RunDir } from "../io/run-dir.ts";
+import { softwareVersions } from "../io/versions.ts";
+import type { IslandHandle, Launcher } from "./launcher.ts";
+import { localLauncher } from "./launcher-local.ts";
+import type { EvaluatorFactory } from "./single-population.ts";
+
+export interface ClusterIslandInfo {
+  readonly id: number | null;
+  readonly index: number;
+  readonly host: string;
+  readonly pid: number | null;
+  readonly listen: string | null;
+  readonly lost: boolean;
+}
+
+/** What hooks can see and do while a run is going (tests use it to probe and to kill islands). */
+export interface ClusterControl {
+  readonly runId: string;
+  readonly joinUrl: string;
+  readonly runDir: string;
+  islands(): ClusterIslandInfo[];
+  /** ends island `id`'s process, as a crash would */
+  kill(id: number): void;
+}
+
+export interface ClusterHooks {
+  /** every event, as written to events.jsonl */
+  onEvent?(event: Record<string, unknown>, control: ClusterControl): void;
+  /** awaited once global termination is decided, before `stop` is sent (islands are still up) */
+  beforeStop?(control: ClusterControl): Promise<void>;
+}
+
+export interface ClusterOptions {
+  readonly makeEvaluator: EvaluatorFactory;
+  /** default: local child processes */
+  readonly launcher?: Launcher;
+  /** where progress lines go; none when undefined */
+  readonly progress?: NodeJS.WritableStream;
+  /** log lines (refused connections, island output); default stderr */
+  readonly log?: (line: string) => void;
+  /** aborting stops the run: islands are asked for their tickets and the ticket is written */
+  readonly signal?: AbortSignal;
+  readonly hooks?: ClusterHooks;
+  /** how long islands have to start and join (default 60 s) */
+  readonly joinTimeoutMs?: number;
+  /** how long islands have to answer `stop` with a ticket (default 30 s) */
+  readonly stopTimeoutMs?: number;
+  /** an island that sends nothing (islands send a heartbeat every second) for this long is lost (default 60 s) */
+  readonly heartbeatTimeoutMs?: number;
+}
+
+export type ClusterStopReason =
+  | "max-generations"
+  | "perfect-accuracy"
+  | "islands-finished"
+  | "wall-clock"
+  | "interrupted";
+
+export interface ClusterIslandSummary {
+  readonly id: number;
+  readonly host: string;
+  readonly pid: number | null;
+  readonly bestFitness: number | null;
+  readonly generations: number;
+  readonly evaluations: number;
+  readonly lost: boolean;
+}
+
+export interface ClusterSummary {
+  trainAccuracy: number;
+  trainLoss: number;
+  testAccuracy: number;
+  /** best test accuracy among the islands' best individuals */
+  bestTestAccuracyInPopulation: number;
+  sparsity: number;
+  prunedSparsity: number | null;
+  prunedTestAccuracy: number | null;
+  pruneMode: "none" | "clean" | "published";
+  /** the most generations any island ran */
+  generations: number;
+  /** all islands' evaluations plus the coordinator's (test split, pruning) */
+  evaluations: number;
+  wallSeconds: number;
+  ticket: string;
+  runDir: string;
+  seed: number;
+  stopReason: ClusterStopReason;
+  topology: string;
+  mode: "async" | "lockstep";
+  /** the island whose individual became the ticket */
+  bestIsland: number;
+  islands: ClusterIslandSummary[];
+  migrations: { sent: number; received: number; accepted: number; rejected: number; dropped: number };
+  lost: number[];
+}
+
+interface Member {
+  readonly link: Link;
+  readonly index: number;
+  readonly host: string;
+  readonly pid: number;
+  readonly listen: string;
+  handle: IslandHandle | null;
+  id: number;
+  lastReport: ReportBody | null;
+  ticket: TicketBody | null;
+  /** the island ended its own search and sent a ticket */
+  finished: boolean;
+  /** a ticket arrived after `stop` */
+  stopTicket: boolean;
+  closed: boolean;
+  lost: boolean;
+  lastAssign: string;
+  /** performance.now() of the last message from it */
+  lastSeen: number;
+}
+
+/** Checks the cluster settings before anything starts; returns the largest edge weight. */
+function checkSupported(config: ResolvedConfig): number {
+  try {
+    const spec = parseTopologySpec(config.cluster.topology);
+    const t = buildTopology(spec, config.cluster.islands, { rng: Rng.derive(config.seed, "topology") });
+    parseSelectionPolicy(config.cluster.selection);
+    return Math.max(1, ...t.edges.map((e) => e.weight));
+  } catch (e) {
+    // a bad topology or policy is a configuration error (exit code 2), found before anything starts
+    throw e instanceof SltError ? new SltError(E_CONFIG, `invalid configuration: cluster: ${e.message}`) : e;
+  }
+}
+
+export async function runCluster(
+  resolvedConfig: ResolvedConfig,
+  options: ClusterOptions,
+): Promise<ClusterSummary> {
+  const started = performance.now();
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const { train, test } = resolvedConfig.dataset;
+  const config: ResolvedConfig = {
+    ...resolvedConfig,
+    dataset: {
+      ...resolvedConfig.dataset,
+      ...(train && test ? { train: resolve(train), test: resolve(test) } : {}),
+    },
+  };
+  const maxWeight = checkSupported(config);
+  const cluster = config.cluster;
+  const spec = parseTopologySpec(cluster.topology);
+  const dataset: Dataset = loadDataset(config.dataset);
+  const network = initNetwork(config.network.architecture, config.network.init, config.network.seed);
+  const classes = network.architecture[network.architecture.length - 1];
+  if (dataset.features !== network.architecture[0] || dataset.classes > classes) {
+    throw new SltError(
+      E_CONFIG,
+      `network.architecture [${network.architecture}] does not fit the dataset: it has ${dataset.features} features and ${dataset.classes} classes`,
+    );
+  }
+  const fitness = config.ga.fitness;
+  const genomeLength = network.genomeLength;
+  const maxMigrants = Math.min(MAX_MIGRANTS, Math.max(1, cluster.migrants * maxWeight));
+
+  const dir: RunDir = createRunDir(config.out, config.name);
+  const datasetRecord = {
+    ...dataset.description,
+    dataSeed: config.dataset.dataSeed,
+    classes: dataset.classes,
+    features: dataset.features,
+    trainRows: dataset.train.n,
+    testRows: dataset.test.n,
+  };
+  dir.writeJson("config.json", {
+    ...config,
+    runDir: dir.path,
+    dataset: { ...config.dataset, resolved: datasetRecord },
+    versions: softwareVersions(),
+  });
+  // What islands get: the resolved config (absolute data paths) as plain JSON.
+  const islandConfig = JSON.parse(JSON.stringify(config)) as AssignBody["config"];
+
+  const secret = randomBytes(32).toString("hex");
+  const runId = `run-${randomBytes(8).toString("hex")}`;
+  const limits: LinkLimits = { genomeLength, maxMigrants };
+  const self: LinkSelf = {
+    runId,
+    secret,
+    name: "coordinator",
+    role: "coordinator",
+    island: null,
+    host: "127.0.0.1",
+    pid: process.pid,
+    listen: null,
+  };
+
+  const wss = new WebSocketServer({
+    host: "127.0.0.1",
+    port: 0,
+    maxPayload: maxFrameBytes(genomeLength, maxMigrants),
+    perMessageDeflate: false,
+  });
+  await new Promise<void>((done, fail) => {
+    wss.once("listening", () => done());
+    wss.once("error", fail);
+  });
+  const port = (wss.address() as { port: number }).port;
+  const joinUrl = `ws://127.0.0.1:${port}/?run=${runId}`;
+
+  const members: Member[] = [];
+  const byId = new Map<number, Member>();
+  let handles: IslandHandle[] = [];
+  /** launcher indices whose process has ended */
+  const exitedIndices = new Set<number>();
+  let phase: "joining" | "running" | "stopping" | "done" = "joining";
+  let topology: IslandTopology | null = null;
+  let stopReason: ClusterStopReason = "islands-finished";
+  let resolveDone: () => void = () => {};
+  let rejectDone: (e: Error) => void = () => {};
+  const done = new Promise<void>((res, rej) => {
+    resolveDone = res;
+    rejectDone = rej;
+  });
+  const timers: NodeJS.Timeout[] = [];
+
+  const control: ClusterControl = {
+    runId,
+    joinUrl,
+    runDir: dir.path,
+    islands: () =>
+      [...members]
+        .sort((a, b) => a.id - b.id || a.index - b.index)
+        .map((m) => ({
+          id: phase === "joining" ? null : m.id,
+          index: m.index,
+          host: m.host,
+          pid: m.pid,
+          listen: m.listen,
+          lost: m.lost,
+        })),
+    kill: (id) => byId.get(id)?.handle?.kill(),
+  };
+
+  const event = (e: Record<string, unknown>) => {
+    const full = { ...e, t: Math.round(performance.now() - started) / 1000 };
+    dir.appendEvent(full);
+    try {
+      options.hooks?.onEvent?.(full, control);
+    } catch (err) {
+      log(`slt coordinator: an event hook failed: ${(err as Error).message}`);
+    }
+  };
+
+  // ---- progress ----
+  let lastProgress = Number.NEGATIVE_INFINITY;
+  const progress = (force = false) => {
+    if (!options.progress) return;
+    const now = performance.now();
+    if (!force && now - lastProgress < 1000) return;
+    lastProgress = now;
+    const live = members.filter((m) => !m.lost && m.lastReport);
+    if (live.length === 0) return;
+    let best = live[0];
+    for (const m of live) {
+      const a = (m.lastReport as ReportBody).bestFitness;
+      const b = (best.lastReport as ReportBody).bestFitness;
+      if (fitness === "accuracy" ? a > b : a < b) best = m;
+    }
+    const gens = members.map((m) => (m.lost ? "x" : String(m.lastReport?.generation ?? 0))).join(",");
+    const mig = totals();
+    const r = best.lastReport as ReportBody;
+    const fit =
+      fitness === "loss"
+        ? `loss ${r.bestLoss.toFixed(5)}  acc ${r.bestAccuracy.toFixed(4)}`
+        : `acc ${r.bestAccuracy.toFixed(4)}`;
+    options.progress.write(
+      `gen [${gens}]  best ${fit} (island ${best.id})  migrants sent ${mig.sent} accepted ${mig.accepted}  ${((now - started) / 1000).toFixed(1)}s\n`,
+    );
+  };
+
+  const totals = () => {
+    const t = { sent: 0, received: 0, accepted: 0, rejected: 0, dropped: 0 };
+    for (const m of members) {
+      const c = m.lastReport?.migration;
+      if (!c) continue;
+      t.sent += c.sent;
+      t.received += c.received;
+      t.accepted += c.accepted;
+      t.rejected += c.rejected;
+      t.dropped += c.dropped;
+    }
+    return t;
+  };
+
+  // ---- assignment and topology ----
+  const assignmentOf = (m: Member): AssignBody => {
+    const t = topology as IslandTopology;
+    return {
+      island: m.id,
+      seedStream: streamName(config.seed, "island", m.id),
+      config: islandConfig,
+      genomeLength,
+      interval: cluster.interval,
+      offset: offsets[m.id] ?? 0,
+      mode: cluster.mode,
+      maxMigrants,
+      outNeighbours: outEdges(t, m.id).map((e) => ({
+        island: e.to,
+        address: (byId.get(e.to) as Member).listen,
+        weight: e.weight,
+      })),
+      inNeighbours: inNeighbours(t, m.id),
+    };
+  };
+  let offsets: number[] = [];
+
+  const sendAssign = (m: Member) => {
+    const a = assignmentOf(m);
+    const key = JSON.stringify([a.outNeighbours, a.inNeighbours]);
+    if (key === m.lastAssign) return;
+    m.lastAssign = key;
+    m.link.send("assign", a);
+    event({
+      type: "assigned",
+      island: m.id,
+      index: m.index,
+      host: m.host,
+      pid: m.pid,
+      listen: m.listen,
+      offset: a.offset,
+      out: a.outNeighbours.map((n) => n.island),
+      in: a.inNeighbours,
+    });
+  };
+
+  const assignAll = () => {
+    if (phase !== "joining") return;
+    const joined = members.filter((m) => !m.closed).sort((a, b) => a.index - b.index || a.pid - b.pid);
+    for (const m of members) if (!joined.includes(m)) m.link.close("not part of the run");
+    if (joined.length === 0) {
+      rejectDone(new SltError(E_CLUSTER, "no island joined the run; see the island output above"));
+      return;
+    }
+    phase = "running";
+    joined.forEach((m, id) => {
+      m.id = id;
+      byId.set(id, m);
+      m.handle?.setLabel(`island ${id}`);
+    });
+    topology = buildTopology(spec, joined.length, { rng: Rng.derive(config.seed, "topology") });
+    offsets = migrationOffsets(joined.length, cluster.interval, cluster.stagger);
+    const analysis = analyzeTopology(topology);
+    event({
+      type: "topology",
+      spec: formatTopologySpec(spec),
+      n: topology.n,
+      edges: topology.edges,
+      warnings: analysis.warnings,
+    });
+    if (joined.length > 1) for (const w of analysis.warnings) log(`slt: topology warning: ${w}`);
+    for (const m of joined) {
+      m.lastSeen = performance.now();
+      sendAssign(m);
+    }
+    const heartbeatTimeout = options.heartbeatTimeoutMs ?? 60_000;
+    const watch = setInterval(
+      () =>
+        guard(() => {
+          const now = performance.now();
+          for (const m of live()) {
+            if (!m.closed && now - m.lastSeen > heartbeatTimeout)
+              markLost(m, `no message for ${Math.round((now - m.lastSeen) / 1000)} s (missed heartbeats)`);
+          }
+        }),
+      Math.max(100, Math.min(1000, heartbeatTimeout / 4)),
+    );
+    timers.push(watch);
+    if (options.signal?.aborted) requestStop("interrupted");
+    if (cluster.timeLimitSeconds !== undefined) {
+      timers.push(setTimeout(() => requestStop("wall-clock"), cluster.timeLimitSeconds * 1000));
+    }
+  };
+
+  /** Assigns once every started island has either joined or ended. */
+  const maybeAssign = () => {
+    if (phase !== "joining" || handles.length === 0) return;
+    const settled = handles.every(
+      (h) => exitedIndices.has(h.index) || members.some((m) => m.index === h.index && !m.closed),
+    );
+    if (settled) assignAll();
+  };
+
+  /** Runs a state change from an event handler; a failure ends the run instead of the process. */
+  const guard = (f: () => void) => {
+    try {
+      f();
+    } catch (e) {
+      rejectDone(e as Error);
+    }
+  };
+
+  const live = () => members.filter((m) => phase !== "joining" && byId.get(m.id) === m && !m.lost);
+
+  const markLost = (m: Member, why: string) => {
+    if (m.lost || phase === "done") return;
+    m.lost = true;
+    event({ type: "lost", island: m.id, index: m.index, host: m.host, pid: m.pid, reason: why });
+    log(`slt: island ${m.id} (pid ${m.pid} on ${m.host}) lost: ${why}`);
+    m.handle?.kill();
+    if (!m.closed) m.link.close("lost");
+    if (topology && !topology.removed.includes(m.id)) {
+      topology = removeIsland(topology, m.id);
+      event({ type: "topology-repaired", removed: topology.removed, edges: topology.edges });
+      if (phase === "running") for (const other of live()) sendAssign(other);
+    }
+    afterChange();
+  };
+
+  const afterChange = () => {
+    if (phase === "running") {
+      const l = live();
+      if (l.length === 0 || l.every((m) => m.finished)) {
+        const cap = config.termination.maxGenerations;
+        requestStop(
+          l.length > 0 && l.every((m) => (m.lastReport?.generation ?? 0) >= cap)
+            ? "max-generations"
+            : "islands-finished",
+        );
+      }
+    } else if (phase === "stopping") {
+      if (live().every((m) => m.stopTicket || m.closed)) {
+        phase = "done";
+        resolveDone();
+      }
+    }
+  };
+
+  let stopRequested = false;
+  const requestStop = (reason: ClusterStopReason) => {
+    if (stopRequested || phase !== "running") return;
+    stopRequested = true;
+    stopReason = reason;
+    void (async () => {
+      try {
+        await options.hooks?.beforeStop?.(control);
+      } catch (e) {
+        log(`slt coordinator: the beforeStop hook failed: ${(e as Error).message}`);
+      }
+      phase = "stopping";
+      event({ type: "stop", reason });
+      for (const m of live()) m.link.send("stop", { reason });
+      timers.push(
+        setTimeout(() => {
+          for (const m of live()) if (!m.stopTicket && !m.closed) markLost(m, "no ticket after stop");
+          if (phase === "stopping") {
+            phase = "done";
+            resolveDone();
+          }
+        }, options.stopTimeoutMs ?? 30_000),
+      );
+      afterChange();
+    })();
+  };
+  const onAbort = () => requestStop("interrupted");
+  options.signal?.addEventListener("abort", onAbort);
+
+  // ---- connections ----
+  wss.on("connection", (ws, req) => {
+    const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    const link = new Link(ws, "server", {
+      self,
+      limits,
+      peerRole: "island",
+      accept: ["report", "ticket", "heartbeat", "error"],
+      log,
+      label: remote,
+    });
+    link.ready.then(
+      () => {},
+      (e: Error) => event({ type: "connection-refused", remote, reason: e.message }),
+    );
+    link.ready.then(
+      () => guard(() => onJoin(link)),
+      () => {},
+    );
+  });
+
+  const onJoin = (link: Link) => {
+    const hello = link.peerHello;
+    if (!hello || hello.island === null || hello.listen === null) {
+      link.fail(failure(R_BAD_FIELD, "an island's hello must carry its launcher index and listen address"));
+      return;
+    }
+    if (phase !== "joining") {
+      link.fail(failure(R_UNEXPECTED_TYPE, "the run has started; it takes no new islands"));
+      return;
+    }
+    if (hello.island >= cluster.islands) {
+      link.fail(failure(R_BAD_FIELD, `island index ${hello.island} is not one this run started`));
+      return;
+    }
+    const handle = handles.find((h) => h.index === hello.island) ?? null;
+    if (members.some((m) => m.index === hello.island && !m.closed)) {
+      link.fail(failure(R_BAD_FIELD, `island index ${hello.island} has already joined`));
+      return;
+    }
+    const m: Member = {
+      link,
+      index: hello.island,
+      host: hello.host,
+      pid: hello.pid,
+      listen: hello.listen,
+      handle,
+      id: -1,
+      lastReport: null,
+      ticket: null,
+      finished: false,
+      stopTicket: false,
+      closed: false,
+      lost: false,
+      lastAssign: "",
+      lastSeen: performance.now(),
+    };
+    members.push(m);
+    event({ type: "joined", index: m.index, host: m.host, pid: m.pid, listen: m.listen });
+    link.onMessage = (msg) => {
+      m.lastSeen = performance.now();
+      if (msg.type === "report") guard(() => onReport(m, msg.body, msg.epoch));
+      else if (msg.type === "ticket") guard(() => onTicket(m, msg.body));
+      else if (msg.type === "error")
+        log(`slt: island ${m.id} sent error ${msg.body.code}: ${msg.body.reason}`);
+    };
+    link.onClose = (code, reason) => {
+      m.closed = true;
+      if (phase === "joining") {
+        event({ type: "left-before-start", index: m.index, host: m.host, pid: m.pid, code, reason });
+        guard(maybeAssign);
+        return;
+      }
+      if (phase === "running" || (phase === "stopping" && !m.stopTicket)) {
+        guard(() => markLost(m, `connection closed (${code}${reason ? ` ${reason}` : ""}) without a ticket`));
+      } else {
+        event({ type: "island-closed", island: m.id, host: m.host, pid: m.pid, code });
+      }
+      afterChange();
+    };
+    maybeAssign();
+  };
+
+  const onReport = (m: Member, r: ReportBody, epoch: number) => {
+    if (r.island !== m.id) {
+      m.link.fail(failure(R_BAD_FIELD, `a report for island ${r.island} on island ${m.id}'s connection`));
+      return;
+    }
+    const before = m.lastReport?.migration;
+    m.lastReport = r;
+    event({
+      type: "report",
+      island: m.id,
+      epoch,
+      generation: r.generation,
+      evaluations: r.evaluations,
+      evaluationsPerSecond: r.evaluationsPerSecond,
+      bestFitness: r.bestFitness,
+      bestAccuracy: r.bestAccuracy,
+      bestLoss: r.bestLoss,
+      sparsity: r.bestSparsity,
+      meanFitness: r.meanFitness,
+      diversity: r.diversity,
+      stalledGenerations: r.stalledGenerations,
+      migration: r.migration,
+      host: r.host,
+    });
+    const c = r.migration;
+    const delta = {
+      sent: c.sent - (before?.sent ?? 0),
+      received: c.received - (before?.received ?? 0),
+      accepted: c.accepted - (before?.accepted ?? 0),
+      rejected: c.rejected - (before?.rejected ?? 0),
+      dropped: c.dropped - (before?.dropped ?? 0),
+    };
+    if (Object.values(delta).some((v) => v !== 0))
+      event({ type: "migration", island: m.id, epoch, ...delta });
+    progress();
+    // (lockstep runs go to the cap: a stop at whatever generation each island has reached by then
+    // would depend on timing)
+    if (cluster.mode === "async" && config.termination.rule === "2025-binary" && r.bestAccuracy === 1)
+      requestStop("perfect-accuracy");
+  };
+
+  const onTicket = (m: Member, t: TicketBody) => {
+    if (t.island !== m.id) {
+      m.link.fail(failure(R_BAD_FIELD, `a ticket for island ${t.island} on island ${m.id}'s connection`));
+      return;
+    }
+    m.ticket = t;
+    event({
+      type: "ticket",
+      island: m.id,
+      generation: t.generation,
+      evaluations: t.evaluations,
+      fitness: fitnessOf(t.best, fitness),
+      accuracy: t.best.accuracy,
+      loss: t.best.loss,
+      sparsity: t.best.zeros / genomeLength,
+      afterStop: phase === "stopping",
+    });
+    if (phase === "stopping") m.stopTicket = true;
+    else m.finished = true;
+    afterChange();
+  };
+
+  // ---- start ----
+  const launcher = options.launcher ?? localLauncher({ log });
+  event({
+    type: "start",
+    name: config.name,
+    seed: config.seed,
+    runId,
+    genomeLength,
+    population: config.ga.population,
+    islands: cluster.islands,
+    topology: formatTopologySpec(spec),
+    interval: cluster.interval,
+    migrants: cluster.migrants,
+    mode: cluster.mode,
+    launcher: launcher.name,
+    coordinator: { host: self.host, pid: process.pid, address: `ws://127.0.0.1:${port}` },
+  });
+  try {
+    handles = await launcher.start(cluster.islands, joinUrl, secret);
+    for (const h of handles) {
+      event({ type: "island-started", index: h.index, host: h.host, pid: h.pid });
+      for (const m of members) if (m.handle === null && m.index === h.index) m.handle = h;
+      void h.exited.then((exit) => {
+        event({ type: "island-exited", index: h.index, host: h.host, pid: h.pid, ...exit });
+        const m = members.find((x) => x.index === h.index);
+        exitedIndices.add(h.index);
+        if (!m || phase === "joining") {
+          guard(maybeAssign);
+          return;
+        }
+        if (phase === "running")
+          guard(() => markLost(m, `process exited (code ${exit.code}, signal ${exit.signal})`));
+        else if (phase === "stopping") {
+          m.closed = true;
+          afterChange();
+        }
+      });
+    }
+    timers.push(
+      setTimeout(() => {
+        if (phase === "joining") {
+          log(`slt: only ${members.length} of ${cluster.islands} islands joined in time; going on with them`);
+          guard(assignAll);
+        }
+      }, options.joinTimeoutMs ?? 60_000),
+    );
+    maybeAssign();
+    await done;
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+    for (const t of timers) clearTimeout(t);
+    phase = "done";
+    for (const m of members) if (!m.closed) m.link.close("run finished");
+    const exits = Promise.all(handles.map((h) => h.exited));
+    const grace = new Promise<void>((res) => timers.push(setTimeout(res, 10_000)));
+    await Promise.race([exits, grace]);
+    for (const t of timers) clearTimeout(t);
+    await launcher.close();
+    await new Promise<void>((res) => wss.close(() => res()));
+  }
+  progress(true);
+
+  // ---- the best ticket over islands ----
+  // in id order, so that ties between islands go the same way in every run
+  const withTickets = members
+    .filter((m) => m.ticket !== null && byId.get(m.id) === m)
+    .sort((a, b) => a.id - b.id);
+  if (withTickets.length === 0) throw new SltError(E_CLUSTER, "no island delivered a ticket");
+  const candidates: Individual[] = withTickets.map((m) => {
+    const t = m.ticket as TicketBody;
+    return individualFromMigrant(t.best, t.generation);
+  });
+  const best = bestIndividual(candidates, fitness) as Individual;
+  const bestMember = withTickets[candidates.indexOf(best)];
+  const evaluateTrain: BatchEvaluator = options.makeEvaluator(network, dataset.train);
+  const evaluateTest: BatchEvaluator = options.makeEvaluator(network, dataset.test);
+  let evaluations = members.reduce(
+    (s, m) => s + Math.max(m.ticket?.evaluations ?? 0, m.lastReport?.evaluations ?? 0),
+    0,
+  );
+  // The islands' metrics are the ticket's; check them once here, where nothing can be forged.
+  const [recheck] = evaluateTrain([best.mask]);
+  evaluations += 1;
+  if (recheck.accuracy !== best.accuracy || recheck.loss !== best.loss) {
+    throw new SltError(
+      E_CLUSTER,
+      `island ${bestMember.id} reported accuracy ${best.accuracy} and loss ${best.loss} for its best mask, but it has ${recheck.accuracy} and ${recheck.loss}`,
+    );
+  }
+  const testMetrics = evaluateTest(candidates.map((c) => c.mask));
+  evaluations += candidates.length;
+  const bestTest = testMetrics[candidates.indexOf(best)];
+  const bestTestAccuracyInPopulation = Math.max(...testMetrics.map((m) => m.accuracy));
+
+  let ticketMask: Mask = best.mask;
+  let pruned: ReturnType<typeof postPrune> | null = null;
+  if (config.prune !== "none" && (stopReason as ClusterStopReason) !== "interrupted") {
+    const accuracyOf = (ev: BatchEvaluator) => ({
+      one: (m: Mask) => ev([m])[0].accuracy,
+      batch: (ms: readonly Mask[]) => ev(ms).map((r) => r.accuracy),
+    });
+    const te = accuracyOf(evaluateTest);
+    const tr = accuracyOf(evaluateTrain);
+    pruned = postPrune(config.prune, candidates, {
+      fitness,
+      test: te.one,
+      testBatch: te.batch,
+      train: tr.one,
+      trainBatch: tr.batch,
+    });
+    evaluations += pruned.evaluations;
+    ticketMask = pruned.mask;
+    event({
+      type: "prune",
+      mode: pruned.mode,
+      selectedBy: pruned.selectedBy,
+      prunedOn: pruned.prunedOn,
+      sparsityBefore: pruned.sparsityBefore,
+      sparsityAfter: pruned.sparsityAfter,
+      testAccuracyBefore: pruned.testAccuracyBefore,
+      testAccuracyAfter: pruned.testAccuracyAfter,
+      evaluations: pruned.evaluations,
+    });
+  }
+  const [ticketTrain] =
+    ticketMask === best.mask ? [{ accuracy: best.accuracy, loss: best.loss }] : evaluateTrain([ticketMask]);
+  const [ticketTest] = ticketMask === best.mask ? [bestTest] : evaluateTest([ticketMask]);
+  const generations = Math.max(
+    ...members.map((m) => Math.max(m.ticket?.generation ?? 0, m.lastReport?.generation ?? 0)),
+  );
+  const ticketPath = dir.writeJson(
+    "ticket.json",
+    ticketToJson({
+      network,
+      mask: ticketMask,
+      ...(pruned ? { evolvedMask: pruned.individual.mask } : {}),
+      dataset: datasetRecord,
+      pruneMode: config.prune === "none" || pruned === null ? "none" : config.prune,
+      metrics: {
+        trainAccuracy: ticketTrain.accuracy,
+        trainLoss: ticketTrain.loss,
+        testAccuracy: ticketTest.accuracy,
+        testLoss: ticketTest.loss,
+        sparsity: sparsity(ticketMask),
+        bestOnTrainTrainAccuracy: best.accuracy,
+        bestOnTrainTestAccuracy: bestTest.accuracy,
+        bestTestAccuracyInPopulation,
+        evolvedSparsity: sparsity(best.mask),
+        selectedBy: pruned ? pruned.selectedBy : "best-training-fitness",
+        prunedOn: pruned ? pruned.prunedOn : null,
+        fitness,
+        generations,
+        evaluations,
+        stopReason,
+        islands: members.filter((m) => m.id >= 0).length,
+        bestIsland: bestMember.id,
+        topology: formatTopologySpec(spec),
+      },
+    }),
+  );
+  const migrations = totals();
+  const lost = members.filter((m) => m.lost).map((m) => m.id);
+  const wallSeconds = (performance.now() - started) / 1000;
+  event({ type: "end", stopReason, generations, evaluations, bestIsland: bestMember.id, migrations, lost });
+  return {
+    trainAccuracy: best.accuracy,
+    trainLoss: best.loss,
+    testAccuracy: bestTest.accuracy,
+    bestTestAccuracyInPopulation,
+    sparsity: sparsity(best.mask),
+    prunedSparsity: pruned ? pruned.sparsityAfter : null,
+    prunedTestAccuracy: pruned ? pruned.testAccuracyAfter : null,
+    pruneMode: pruned ? pruned.mode : "none",
+    generations,
+    evaluations,
+    wallSeconds,
+    ticket: ticketPath,
+    runDir: dir.path,
+    seed: config.seed,
+    stopReason,
+    topology: formatTopologySpec(spec),
+    mode: cluster.mode,
+    bestIsland: bestMember.id,
+    islands: members
+      .filter((m) => m.id >= 0)
+      .sort((a, b) => a.id - b.id)
+      .map((m) => ({
+        id: m.id,
+        host: m.host,
+        pid: m.pid,
+        bestFitness: m.ticket ? fitnessOf(m.ticket.best, fitness) : (m.lastReport?.bestFitness ?? null),
+        generations: Math.max(m.ticket?.generation ?? 0, m.lastReport?.generation ?? 0),
+        evaluations: Math.max(m.ticket?.evaluations ?? 0, m.lastReport?.evaluations ?? 0),
+        lost: m.lost,
+      })),
+    migrations,
+    lost,
+  };
+}

@@ -1,0 +1,314 @@
+// One authenticated WebSocket connection of the island cluster, for both ends: the side that
+// connected (client) and the side that accepted (server). It runs the HMAC handshake of
+// core/protocol/auth.ts, numbers outgoing messages, and decodes every incoming frame with the protocol
+// codec against this connection's state (run id, genome length, sender, last seq, accepted types).
+// Anything refused closes this connection with closeFrameFor(...) and a line on the log; the process
+// goes on. Shared by coordinator and island (they never import each other).
+import { randomBytes } from "node:crypto";
+import type { WebSocket } from "ws";
+import {
+  authProof,
+  type Bodies,
+  checkProof,
+  closeFrameFor,
+  decode,
+  encode,
+  failure,
+  HANDSHAKE_TYPES,
+  type HelloBody,
+  type Message,
+  type MessageType,
+  makeMessage,
+  NONCE_BYTES,
+  type ProtocolFailure,
+  R_AUTH_FAILED,
+  R_BAD_MSGPACK,
+  R_NOT_AUTHENTICATED,
+  R_TIMEOUT,
+  R_UNEXPECTED_TYPE,
+  type Role,
+  SequenceCounter,
+} from "../core/protocol/index.ts";
+
+export interface LinkSelf {
+  readonly runId: string;
+  /** the run's secret (never logged, never sent) */
+  readonly secret: string;
+  /** this side's envelope `from`, e.g. "coordinator" or "island-3" */
+  readonly name: string;
+  readonly role: Role;
+  readonly island: number | null;
+  readonly host: string;
+  readonly pid: number;
+  readonly listen: string | null;
+}
+
+/** What this side accepts; mutable so an island can learn its genome length from its assignment. */
+export interface LinkLimits {
+  genomeLength: number | null;
+  maxMigrants: number;
+}
+
+export interface LinkOptions {
+  readonly self: LinkSelf;
+  readonly limits: LinkLimits;
+  /** the role the other side must claim ("island" at the coordinator, "peer" between islands, ...) */
+  readonly peerRole: Role;
+  /** message types accepted once authenticated */
+  readonly accept: readonly MessageType[];
+  /** handshake deadline (default 10 s) */
+  readonly handshakeMs?: number;
+  /** where refusals are logged (default: stderr) */
+  readonly log?: (line: string) => void;
+  /** a label for log lines, e.g. the remote address */
+  readonly label?: string;
+  /** do not log socket errors before the connection is open (a caller that retries, e.g. peer senders) */
+  readonly quietConnectErrors?: boolean;
+}
+
+export type LinkState = "handshake" | "open" | "closed";
+
+export class Link {
+  readonly ws: WebSocket;
+  readonly side: "client" | "server";
+  state: LinkState = "handshake";
+  /** the other side's `from`, once it is known */
+  peerName: string | null = null;
+  /** the other side's hello (server side only) */
+  peerHello: HelloBody | null = null;
+  /** this side's current epoch, written into every envelope */
+  epoch = 0;
+  /** called for every accepted message after the handshake */
+  onMessage: (m: Message) => void = () => {};
+  /** called once when the connection closes (code and reason of the close frame) */
+  onClose: (code: number, reason: string) => void = () => {};
+  /** resolves when authenticated; rejects with the reason if the connection closes before */
+  readonly ready: Promise<void>;
+
+  readonly #o: LinkOptions;
+  readonly #seq = new SequenceCounter();
+  #lastSeq: number | undefined;
+  #myNonce: Uint8Array | null = null;
+  #timer: NodeJS.Timeout | null;
+  #resolveReady: () => void = () => {};
+  #rejectReady: (e: Error) => void = () => {};
+  #closedBy: string | null = null;
+
+  constructor(ws: WebSocket, side: "client" | "server", options: LinkOptions) {
+    this.ws = ws;
+    this.side = side;
+    this.#o = options;
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    this.ready.catch(() => {}); // callers that never await it must not see an unhandled rejection
+    this.#timer = setTimeout(
+      () => this.fail(failure(R_TIMEOUT, "no complete handshake in time")),
+      options.handshakeMs ?? 10_000,
+    );
+    ws.on("message", (data, isBinary) => this.#receive(data, isBinary));
+    ws.on("close", (code, reason) => this.#closed(code, reason.toString("utf8")));
+    ws.on("error", (e) => {
+      if (!(options.quietConnectErrors && this.state === "handshake"))
+        this.#log(`socket error: ${e.message}`);
+    });
+    if (side === "client") {
+      if (ws.readyState === ws.OPEN) this.#sendHello();
+      else ws.once("open", () => this.#sendHello());
+    }
+  }
+
+  /** Sends one message; false when the connection is not open (the message is dropped). */
+  send<T extends MessageType>(type: T, body: Bodies[T], cb?: (err?: Error) => void): boolean {
+    if (this.ws.readyState !== this.ws.OPEN || this.state === "closed") return false;
+    const header = {
+      runId: this.#o.self.runId,
+      from: this.#o.self.name,
+      epoch: this.epoch,
+      seq: this.#seq.next(),
+    };
+    this.ws.send(encode(makeMessage(type, header, body) as Message), { binary: true }, cb);
+    return true;
+  }
+
+  /** Closes this connection for a refusal: close code and reason from the protocol table, one log line. */
+  fail(f: ProtocolFailure): void {
+    if (this.state === "closed") return;
+    const frame = closeFrameFor(f);
+    this.#log(`refused (${frame.code}) ${f.code}: ${f.reason}`);
+    this.#closedBy = `${f.code}: ${f.reason}`;
+    this.#finish();
+    this.ws.close(frame.code, frame.reason);
+  }
+
+  /** A normal close (1000). */
+  close(reason = "done"): void {
+    if (this.state === "closed") return;
+    this.#closedBy = reason;
+    this.#finish();
+    this.ws.close(1000, reason);
+  }
+
+  #log(text: string): void {
+    const where = this.#o.label ?? "unknown address";
+    const who =
+      this.peerName === null
+        ? where
+        : `${this.peerName}${this.state === "open" ? "" : " (unauthenticated)"} at ${where}`;
+    (this.#o.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(
+      `slt ${this.#o.self.name}: connection ${this.side === "server" ? "from" : "to"} ${who}: ${text}`,
+    );
+  }
+
+  #finish(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const wasOpen = this.state === "open";
+    this.state = "closed";
+    if (!wasOpen) this.#rejectReady(new Error(this.#closedBy ?? "closed during the handshake"));
+  }
+
+  #closed(code: number, reason: string): void {
+    if (this.state !== "closed") {
+      this.#closedBy = `closed by the other side (${code}${reason ? ` ${reason}` : ""})`;
+      this.#finish();
+    }
+    this.onClose(code, reason);
+  }
+
+  #sendHello(): void {
+    this.#myNonce = new Uint8Array(randomBytes(NONCE_BYTES));
+    const s = this.#o.self;
+    this.send("hello", {
+      role: s.role,
+      island: s.island,
+      host: s.host,
+      pid: s.pid,
+      listen: s.listen,
+      nonce: this.#myNonce,
+    });
+  }
+
+  #receive(data: unknown, isBinary: boolean): void {
+    if (this.state === "closed") return;
+    if (!isBinary || !(data instanceof Uint8Array)) {
+      this.fail(failure(R_BAD_MSGPACK, "frames must be binary msgpack, got a text frame"));
+      return;
+    }
+    const open = this.state === "open";
+    const r = decode(data, {
+      runId: this.#o.self.runId,
+      genomeLength: this.#o.limits.genomeLength,
+      maxMigrants: this.#o.limits.maxMigrants,
+      ...(this.peerName !== null ? { expectedFrom: this.peerName } : {}),
+      ...(this.#lastSeq !== undefined ? { lastSeq: this.#lastSeq } : {}),
+    });
+    if (!r.ok) {
+      this.fail(r);
+      return;
+    }
+    const m = r.message;
+    const expected: readonly MessageType[] = open
+      ? this.#o.accept
+      : this.side === "server"
+        ? this.peerHello === null
+          ? ["hello"]
+          : ["auth"]
+        : ["challenge", "error"];
+    if (!expected.includes(m.type)) {
+      const code = !open && !HANDSHAKE_TYPES.includes(m.type) ? R_NOT_AUTHENTICATED : R_UNEXPECTED_TYPE;
+      this.fail(failure(code, `a ${m.type} message is not accepted here (expected ${expected.join(", ")})`));
+      return;
+    }
+    this.#lastSeq = m.seq;
+    if (open) {
+      this.onMessage(m);
+      return;
+    }
+    this.#handshake(m);
+  }
+
+  #handshake(m: Message): void {
+    const s = this.#o.self;
+    if (m.type === "error") {
+      this.fail(failure(R_AUTH_FAILED, `the other side refused: ${m.body.code}: ${m.body.reason}`));
+      return;
+    }
+    if (m.type === "hello") {
+      if (m.body.role !== this.#o.peerRole) {
+        this.fail(
+          failure(R_AUTH_FAILED, `role ${m.body.role} is not accepted here (${this.#o.peerRole} only)`),
+        );
+        return;
+      }
+      this.peerName = m.from;
+      this.peerHello = m.body;
+      this.#myNonce = new Uint8Array(randomBytes(NONCE_BYTES));
+      const proof = authProof(s.secret, {
+        runId: s.runId,
+        role: s.role,
+        from: s.name,
+        theirNonce: m.body.nonce,
+        myNonce: this.#myNonce,
+      });
+      this.send("challenge", { role: s.role, nonce: this.#myNonce, proof });
+      return;
+    }
+    if (m.type === "auth" && this.peerHello !== null && this.#myNonce !== null) {
+      const check = checkProof(
+        s.secret,
+        {
+          runId: s.runId,
+          role: this.peerHello.role,
+          from: m.from,
+          theirNonce: this.#myNonce,
+          myNonce: this.peerHello.nonce,
+        },
+        m.body.proof,
+      );
+      if (!check.ok) {
+        this.fail(check);
+        return;
+      }
+      this.#open();
+      return;
+    }
+    if (m.type === "challenge" && this.#myNonce !== null) {
+      if (m.body.role !== this.#o.peerRole) {
+        this.fail(
+          failure(R_AUTH_FAILED, `expected a ${this.#o.peerRole}, the other side is a ${m.body.role}`),
+        );
+        return;
+      }
+      const check = checkProof(
+        s.secret,
+        { runId: s.runId, role: m.body.role, from: m.from, theirNonce: this.#myNonce, myNonce: m.body.nonce },
+        m.body.proof,
+      );
+      if (!check.ok) {
+        this.fail(check);
+        return;
+      }
+      this.peerName = m.from;
+      const proof = authProof(s.secret, {
+        runId: s.runId,
+        role: s.role,
+        from: s.name,
+        theirNonce: m.body.nonce,
+        myNonce: this.#myNonce,
+      });
+      this.send("auth", { proof });
+      this.#open();
+      return;
+    }
+    this.fail(failure(R_UNEXPECTED_TYPE, `a ${m.type} message is out of order in the handshake`));
+  }
+
+  #open(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.state = "open";
+    this.#resolveReady();
+  }
+}

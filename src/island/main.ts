@@ -1,0 +1,44 @@
+// Island process entry: `node src/island/main.ts --join ws://HOST:PORT/?run=ID`.
+// The run secret comes from the environment (SLT_TOKEN), never from argv; SLT_ISLAND_INDEX is the
+// launcher's index for this island (default 0). Exit codes: 0 stopped by the coordinator, 1 failed,
+// 2 bad usage.
+import { SltError } from "../core/errors.ts";
+import { runIsland } from "./island.ts";
+
+function usage(text: string): never {
+  process.stderr.write(
+    `slt island: ${text}\nusage: SLT_TOKEN=... node src/island/main.ts --join ws://HOST:PORT/?run=ID\n`,
+  );
+  process.exit(2);
+}
+
+/** Parses `--join URL` (or `--join=URL`) and the environment; exported for `slt island`. */
+export async function islandMain(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let join: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--join") join = argv[++i];
+    else if (argv[i].startsWith("--join=")) join = argv[i].slice("--join=".length);
+    else usage(`unknown argument ${JSON.stringify(argv[i])}`);
+  }
+  if (!join) usage("--join URL is required");
+  const secret = env.SLT_TOKEN;
+  if (!secret) usage("the run secret must be in the environment variable SLT_TOKEN");
+  const indexText = env.SLT_ISLAND_INDEX ?? "0";
+  if (!/^\d+$/.test(indexText))
+    usage(`SLT_ISLAND_INDEX must be an integer >= 0, got ${JSON.stringify(indexText)}`);
+  try {
+    await runIsland({ join, secret, index: Number(indexText) });
+    return 0;
+  } catch (e) {
+    const text = e instanceof SltError ? `error ${e.code}: ${e.message}` : ((e as Error).stack ?? String(e));
+    process.stderr.write(`slt island ${indexText}: ${text}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  const env = { ...process.env };
+  delete process.env.SLT_TOKEN; // nothing this process starts inherits the secret
+  const code = await islandMain(process.argv.slice(2), env);
+  process.exit(code);
+}

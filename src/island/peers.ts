@@ -1,0 +1,136 @@
+// Outbound peer links: one sender per out-neighbour. Emigrant batches go into a small bounded queue
+// (the oldest batch is dropped and its migrants counted when it is full) and are written when the link
+// is open and the socket is not backed up; a closed link reconnects with exponential backoff. Nothing
+// here ever waits on the network, so a slow or dead neighbour never holds up evolution.
+import { WebSocket } from "ws";
+import { type Migrant, maxFrameBytes, type OutNeighbour } from "../core/protocol/index.ts";
+import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
+
+export interface SenderCounters {
+  /** migrants written to a neighbour's socket */
+  sent: number;
+  /** migrants dropped from full queues or still queued at shutdown */
+  dropped: number;
+}
+
+interface Batch {
+  readonly epoch: number;
+  readonly migrants: readonly Migrant[];
+}
+
+/** Queued batches per neighbour before the oldest is dropped. */
+export const QUEUE_BATCHES = 4;
+/** Bytes buffered in a socket above which the sender keeps batches queued instead of writing them. */
+export const BACKLOG_BYTES = 1 << 20;
+const BACKOFF_MS = [50, 100, 200, 400, 800, 1600, 3200, 5000];
+
+export class PeerSender {
+  readonly target: OutNeighbour;
+  #self: LinkSelf;
+  #limits: LinkLimits;
+  #counters: SenderCounters;
+  #log: (line: string) => void;
+  #queue: Batch[] = [];
+  #link: Link | null = null;
+  #attempt = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
+  #lossless: boolean;
+
+  constructor(
+    target: OutNeighbour,
+    self: LinkSelf,
+    limits: LinkLimits,
+    counters: SenderCounters,
+    log: (line: string) => void,
+    options: { lossless?: boolean } = {},
+  ) {
+    this.target = target;
+    this.#lossless = options.lossless ?? false;
+    this.#self = self;
+    this.#limits = limits;
+    this.#counters = counters;
+    this.#log = log;
+    this.#connect();
+  }
+
+  /** Queues one batch (never blocks); drops the oldest batch when the queue is full. */
+  enqueue(epoch: number, migrants: readonly Migrant[]): void {
+    if (this.#stopped || migrants.length === 0) return;
+    this.#queue.push({ epoch, migrants });
+    // lockstep needs every batch; its barriers keep the queue short (a sender cannot run ahead of a
+    // neighbour by more than the epochs between them)
+    while (!this.#lossless && this.#queue.length > QUEUE_BATCHES) {
+      const old = this.#queue.shift() as Batch;
+      this.#counters.dropped += old.migrants.length;
+    }
+    this.#flush();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    for (const b of this.#queue) this.#counters.dropped += b.migrants.length;
+    this.#queue = [];
+    this.#link?.close("island stopping");
+    if (this.#link && this.#link.ws.readyState === WebSocket.CONNECTING) this.#link.ws.terminate();
+  }
+
+  #flush(): void {
+    const link = this.#link;
+    if (link?.state !== "open") return;
+    while (this.#queue.length > 0 && link.ws.bufferedAmount < BACKLOG_BYTES) {
+      const b = this.#queue.shift() as Batch;
+      link.epoch = b.epoch;
+      if (link.send("migrants", { migrants: b.migrants })) this.#counters.sent += b.migrants.length;
+      else {
+        this.#queue.unshift(b);
+        return;
+      }
+    }
+  }
+
+  #connect(): void {
+    if (this.#stopped) return;
+    const maxPayload = maxFrameBytes(this.#limits.genomeLength ?? 0, this.#limits.maxMigrants);
+    const ws = new WebSocket(this.target.address, {
+      maxPayload,
+      perMessageDeflate: false,
+      handshakeTimeout: 10_000,
+    });
+    ws.on("error", () => {}); // reported through close; connection refusals are routine while peers start
+    const link = new Link(ws, "client", {
+      self: this.#self,
+      limits: this.#limits,
+      peerRole: "peer",
+      accept: ["heartbeat"],
+      log: this.#log,
+      label: `island ${this.target.island} at ${this.target.address}`,
+      quietConnectErrors: true,
+    });
+    this.#link = link;
+    link.ready.then(
+      () => {
+        this.#attempt = 0;
+        this.#flush();
+      },
+      () => {},
+    );
+    link.onClose = () => {
+      if (this.#link === link) this.#link = null;
+      this.#retry();
+    };
+    // a socket that never opened emits close too (after error), so onClose covers refusals
+  }
+
+  #retry(): void {
+    if (this.#stopped || this.#timer) return;
+    const delay = BACKOFF_MS[Math.min(this.#attempt, BACKOFF_MS.length - 1)];
+    this.#attempt++;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#connect();
+    }, delay);
+  }
+}

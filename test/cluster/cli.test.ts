@@ -1,0 +1,106 @@
+// `slt run --islands N ...` and `slt island` as a user runs them, in child processes on loopback.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
+const work = mkdtempSync(join(tmpdir(), "slt-cluster-cli-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function slt(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", cwd: work, env });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("slt run --islands", () => {
+  it("runs local islands on a ring until the wall-clock limit and prints the cluster summary", () => {
+    const r = slt([
+      "run",
+      "--dataset",
+      "digits-3",
+      "--population",
+      "20",
+      "--islands",
+      "2",
+      "--topology",
+      "ring",
+      "--interval",
+      "2",
+      "--migrants",
+      "3",
+      "--mode",
+      "async",
+      "--generations",
+      "1000000",
+      "--time-limit",
+      "1",
+      "--prune",
+      "none",
+      "--name",
+      "cli2",
+      "--out",
+      work,
+      "--json",
+    ]);
+    expect(r.stderr).not.toMatch(/unexpected error/);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout.trim());
+    expect(s.stopReason).toBe("wall-clock");
+    expect(s.topology).toBe("ring");
+    expect(s.islands).toHaveLength(2);
+    for (const i of s.islands) {
+      expect(Object.keys(i)).toEqual(
+        expect.arrayContaining(["id", "host", "pid", "bestFitness", "generations", "evaluations"]),
+      );
+      expect(i.generations).toBeGreaterThan(0);
+    }
+    expect(Object.keys(s.migrations)).toEqual(
+      expect.arrayContaining(["sent", "accepted", "rejected", "dropped"]),
+    );
+    const config = JSON.parse(readFileSync(join(s.runDir, "config.json"), "utf8"));
+    expect(config.cluster).toMatchObject({ islands: 2, topology: "ring", interval: 2, migrants: 3 });
+    // the cluster's ticket is an ordinary ticket: `slt check` reproduces it from the file alone
+    const check = slt(["check", s.ticket, "--json"]);
+    expect(check.code).toBe(0);
+    expect(JSON.parse(check.stdout).ok).toBe(true);
+  });
+
+  it("refuses bad topologies and policies before starting anything", () => {
+    const bad = slt([
+      "run",
+      "--dataset",
+      "digits-3",
+      "--islands",
+      "2",
+      "--topology",
+      "moebius",
+      "--out",
+      work,
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/topology "moebius"/);
+    const sel = slt([
+      "run",
+      "--dataset",
+      "digits-3",
+      "--islands",
+      "2",
+      "--selection",
+      "worst",
+      "--out",
+      work,
+    ]);
+    expect(sel.code).toBe(2);
+    expect(sel.stderr).toMatch(/selection policy "worst" is unknown/);
+  });
+
+  it("slt island takes its secret only from SLT_TOKEN", () => {
+    const env = { ...process.env };
+    delete env.SLT_TOKEN;
+    const r = slt(["island", "--join", "ws://127.0.0.1:1/?run=x"], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/SLT_TOKEN/);
+  });
+});
