@@ -15,6 +15,14 @@ function intArg(value: string): number {
   return Number(value);
 }
 
+/** HOST:PORT or [IPV6]:PORT; port 0 is any free port */
+function listenArg(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([\w.-]+)):(\d{1,5})$/.exec(value.trim());
+  if (!m || Number(m[3]) > 65535)
+    throw new InvalidArgumentError(`expected HOST:PORT such as 10.0.0.1:7000, got "${value}"`);
+  return { host: m[1] ?? m[2], port: Number(m[3]) };
+}
+
 function archArg(value: string): number[] {
   const parts = value.split(",").map((s) => s.trim());
   if (parts.length < 2 || parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1)) {
@@ -154,9 +162,37 @@ addDataOptions(
     ).choices(["async", "lockstep"]),
   )
   .option("--time-limit <seconds>", "wall-clock limit of a cluster run", Number)
+  .addOption(
+    new Option(
+      "--launcher <kind>",
+      "where islands run: local processes, a Kubernetes Indexed Job, or SSH hosts (--hosts)",
+    ).choices(["local", "k8s", "ssh"]),
+  )
+  .option("--hosts <file>", "ssh: hosts file, a JSON list of {host, port, user, key, islands, node, workdir}")
+  .option(
+    "--listen <host:port>",
+    "the coordinator's address, one the islands reach (default 127.0.0.1:0)",
+    listenArg,
+  )
+  .option("--k8s-namespace <ns>", "k8s: namespace (default: the service account's, else default)")
+  .option("--k8s-image <image>", "k8s: island container image (default $SLT_K8S_IMAGE)")
+  .option(
+    "--k8s-api <url>",
+    "k8s: API server (default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)",
+  )
+  .option("--k8s-token-file <file>", "k8s: bearer token file (default: the service account's)")
+  .option("--k8s-ca-file <file>", "k8s: CA of the API server (default: the service account's)")
+  .option(
+    "--k8s-coordinator <host:port>",
+    "k8s: the coordinator's address as islands see it ($SLT_K8S_COORDINATOR)",
+  )
   .option("--json", "print one JSON summary line on stdout at the end")
   .option("--quiet", "no progress on stderr")
   .action(async (o) => {
+    if (o.launcher === "ssh" && !o.hosts) throw new SltError("E_CONFIG", "--launcher ssh needs --hosts FILE");
+    // loaded only when asked for: ssh2 is not needed by local runs
+    const ssh = o.launcher === "ssh" ? await import("./coordinator/launcher-ssh.ts") : null;
+    const sshHosts = ssh ? ssh.readHostsFile(o.hosts) : null;
     const flags: ConfigPatch = {
       name: o.name,
       preset: o.preset,
@@ -173,7 +209,8 @@ addDataOptions(
       },
       termination: { maxGenerations: o.generations, rule: o.termination },
       cluster: {
-        islands: o.islands,
+        // ssh: as many islands as the hosts file has room for, unless --islands says otherwise
+        islands: o.islands ?? sshHosts?.reduce((n, h) => n + h.islands, 0),
         topology: o.topology,
         interval: o.interval,
         migrants: o.migrants,
@@ -199,9 +236,17 @@ addDataOptions(
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
-    // More than one island, or a topology asked for: the island cluster (local processes).
-    if (config.cluster.islands > 1 || o.topology !== undefined) {
+    // More than one island, a topology or a non-local launcher asked for: the island cluster (local
+    // processes unless --launcher says otherwise).
+    if (config.cluster.islands > 1 || o.topology !== undefined || o.launcher === "k8s" || sshHosts) {
+      const k8s = o.launcher === "k8s" ? await import("./coordinator/launcher-k8s.ts") : null;
       const summary = await runCluster(config, {
+        launcher: k8s
+          ? k8s.k8sLauncher(k8s.k8sOptionsFromFlags(o))
+          : ssh && sshHosts
+            ? ssh.sshLauncher(sshHosts)
+            : undefined,
+        listen: o.listen,
         progress: o.quiet ? undefined : process.stderr,
         makeEvaluator,
         signal: abort.signal,
@@ -240,11 +285,19 @@ program
   .command("island")
   .description("run one island that joins a coordinator (the run secret comes from SLT_TOKEN)")
   .requiredOption("--join <url>", "the coordinator's join URL, ws://HOST:PORT/?run=ID")
+  .option(
+    "--listen <host>",
+    'address of this island\'s peer server, one its neighbours reach, or "auto" (default 127.0.0.1)',
+  )
+  .option("--exit-with-stdin", "end the island when its stdin closes (as the ssh launcher runs it)")
   .action(async (o) => {
     const { islandMain } = await import("./island/main.ts");
     const env = { ...process.env };
     delete process.env.SLT_TOKEN;
-    process.exitCode = await islandMain(["--join", o.join], env);
+    const args = ["--join", o.join];
+    if (o.listen !== undefined) args.push("--listen", o.listen);
+    if (o.exitWithStdin) args.push("--exit-with-stdin");
+    process.exitCode = await islandMain(args, env);
   });
 
 program

@@ -1,8 +1,9 @@
 // One island-model run over processes: config → run directory → per-run secret → a WebSocket server on
-// 127.0.0.1 → islands started through a launcher → handshake → ids (by launcher index) and the topology
-// wired with the islands' own listen addresses → reports, migrations and lifecycle events into
-// events.jsonl → global termination → stop → tickets gathered → the best over islands (run fitness,
-// sparsity breaking ties) → optional post-pruning → ticket.json and a summary.
+// 127.0.0.1 (or `listen`, for islands on other hosts) → islands started through a launcher → handshake →
+// ids (by launcher index) and the topology wired with the islands' own listen addresses → reports,
+// migrations and lifecycle events into events.jsonl → global termination → stop → tickets gathered →
+// the best over islands (run fitness, sparsity breaking ties) → optional post-pruning → ticket.json and
+// a summary.
 //
 // A lost island (its connection closes before it was asked to stop, or its process exits) is recorded,
 // removed from the topology (core/topology.ts removeIsland), its neighbours get a fresh assignment with
@@ -12,6 +13,7 @@
 // emigrants of all their in-neighbours and run to the generation cap (no early rules, no perfect-accuracy
 // stop), so that a seed gives the same ticket whatever the timing.
 import { randomBytes } from "node:crypto";
+import { isIPv6 } from "node:net";
 import { resolve } from "node:path";
 import { WebSocketServer } from "ws";
 import type { ResolvedConfig } from "../core/config.ts";
@@ -83,6 +85,11 @@ export interface ClusterOptions {
   readonly makeEvaluator: EvaluatorFactory;
   /** default: local child processes */
   readonly launcher?: Launcher;
+  /**
+   * where the coordinator's WebSocket server listens (default 127.0.0.1, port 0 = any free port); the
+   * join URL islands get names this host, so it must be an address the islands reach
+   */
+  readonly listen?: { readonly host: string; readonly port: number };
   /** where progress lines go; none when undefined */
   readonly progress?: NodeJS.WritableStream;
   /** log lines (refused connections, island output); default stderr */
@@ -192,6 +199,13 @@ export async function runCluster(
     },
   };
   const maxWeight = checkSupported(config);
+  const listenHost = options.listen?.host ?? "127.0.0.1";
+  if (listenHost === "0.0.0.0" || listenHost === "::" || listenHost === "") {
+    throw new SltError(
+      E_CONFIG,
+      `--listen needs the address islands reach the coordinator at, not "${listenHost}"`,
+    );
+  }
   const cluster = config.cluster;
   const spec = parseTopologySpec(cluster.topology);
   const dataset: Dataset = loadDataset(config.dataset);
@@ -234,14 +248,14 @@ export async function runCluster(
     name: "coordinator",
     role: "coordinator",
     island: null,
-    host: "127.0.0.1",
+    host: listenHost,
     pid: process.pid,
     listen: null,
   };
 
   const wss = new WebSocketServer({
-    host: "127.0.0.1",
-    port: 0,
+    host: listenHost,
+    port: options.listen?.port ?? 0,
     maxPayload: maxFrameBytes(genomeLength, maxMigrants),
     perMessageDeflate: false,
   });
@@ -250,7 +264,8 @@ export async function runCluster(
     wss.once("error", fail);
   });
   const port = (wss.address() as { port: number }).port;
-  const joinUrl = `ws://127.0.0.1:${port}/?run=${runId}`;
+  const address = `ws://${isIPv6(listenHost) ? `[${listenHost}]` : listenHost}:${port}`;
+  const joinUrl = `${address}/?run=${runId}`;
 
   const members: Member[] = [];
   const byId = new Map<number, Member>();
@@ -670,7 +685,7 @@ export async function runCluster(
     migrants: cluster.migrants,
     mode: cluster.mode,
     launcher: launcher.name,
-    coordinator: { host: self.host, pid: process.pid, address: `ws://127.0.0.1:${port}` },
+    coordinator: { host: self.host, pid: process.pid, address },
   });
   try {
     handles = await launcher.start(cluster.islands, joinUrl, secret);

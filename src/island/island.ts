@@ -3,10 +3,13 @@
 // have arrived (async mode) and reports to the coordinator. On `stop` it sends its best individual as a
 // ticket and exits. The run secret comes from the environment (SLT_TOKEN), never from argv.
 //
-// Peer server: a plain HTTP server on 127.0.0.1:0 that upgrades to WebSocket only once the island knows
-// its genome length (maxPayload follows from it); earlier upgrade requests get 503 and the sender's
-// backoff retries. Every inbound connection must complete the HMAC handshake before anything else.
+// Peer server: a plain HTTP server on 127.0.0.1:0 (or on `listenHost`, for islands on other hosts) that
+// upgrades to WebSocket only once the island knows its genome length (maxPayload follows from it); earlier
+// upgrade requests get 503 and the sender's backoff retries. Every inbound connection must complete the
+// HMAC handshake before anything else.
+import { createSocket } from "node:dgram";
 import { createServer, type Server } from "node:http";
+import { isIPv6 } from "node:net";
 import { freemem, hostname, loadavg, totalmem } from "node:os";
 import { WebSocket, WebSocketServer } from "ws";
 import { type ResolvedConfig, resolveConfig } from "../core/config.ts";
@@ -50,7 +53,35 @@ export interface IslandOptions {
   readonly secret: string;
   /** the launcher's index for this island (SLT_ISLAND_INDEX) */
   readonly index: number;
+  /**
+   * the address the peer server binds to and tells the coordinator (default 127.0.0.1); "auto" is the
+   * local address of the interface that reaches the coordinator (islands on other hosts)
+   */
+  readonly listenHost?: string;
   readonly log?: (line: string) => void;
+}
+
+/**
+ * The local address this host uses to reach `url`'s host: a connected UDP socket picks the route and
+ * source address without sending anything.
+ */
+export async function localAddressToward(url: string): Promise<string> {
+  const u = new URL(url);
+  const host = u.hostname.replace(/^\[|\]$/g, "");
+  const sock = createSocket(isIPv6(host) ? "udp6" : "udp4");
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      sock.once("error", reject);
+      sock.connect(Number(u.port) || 80, host, () => resolve(sock.address().address));
+    });
+  } catch (e) {
+    throw new SltError(
+      E_CONFIG,
+      `cannot find the local address that reaches ${host}: ${(e as Error).message}`,
+    );
+  } finally {
+    sock.close();
+  }
 }
 
 /** How often an island tells the coordinator it is alive. */
@@ -112,12 +143,16 @@ export async function runIsland(options: IslandOptions): Promise<void> {
     }
     peerWss.handleUpgrade(req, socket, head, (ws) => peerWss?.emit("connection", ws, req));
   });
+  const listenHost =
+    options.listenHost === "auto"
+      ? await localAddressToward(options.join)
+      : (options.listenHost ?? "127.0.0.1");
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
-    http.listen(0, "127.0.0.1", () => resolve());
+    http.listen(0, listenHost, () => resolve());
   });
   const port = (http.address() as { port: number }).port;
-  const listen = `ws://127.0.0.1:${port}`;
+  const listen = `ws://${isIPv6(listenHost) ? `[${listenHost}]` : listenHost}:${port}`;
 
   // ---- coordinator link ----
   const self: LinkSelf = {

@@ -1,4 +1,8 @@
-// Island process entry: `node src/island/main.ts --join ws://HOST:PORT/?run=ID`.
+// Island process entry: `node src/island/main.ts --join ws://HOST:PORT/?run=ID [--listen HOST|auto]`.
+// --listen is the address of the island's peer server (default 127.0.0.1); islands on other hosts use
+// an address their neighbours reach, or "auto": the local address of the interface toward the coordinator.
+// --exit-with-stdin ends the island when its stdin closes: the SSH launcher keeps the session's stdin
+// open, so closing the session (or losing the connection) ends the remote island.
 // The run secret comes from the environment (SLT_TOKEN), never from argv; SLT_ISLAND_INDEX is the
 // launcher's index for this island (default 0). Exit codes: 0 stopped by the coordinator, 1 failed,
 // 2 bad usage.
@@ -7,7 +11,7 @@ import { runIsland } from "./island.ts";
 
 function usage(text: string): never {
   process.stderr.write(
-    `slt island: ${text}\nusage: SLT_TOKEN=... node src/island/main.ts --join ws://HOST:PORT/?run=ID\n`,
+    `slt island: ${text}\nusage: SLT_TOKEN=... node src/island/main.ts --join ws://HOST:PORT/?run=ID [--listen HOST|auto] [--exit-with-stdin]\n`,
   );
   process.exit(2);
 }
@@ -15,19 +19,33 @@ function usage(text: string): never {
 /** Parses `--join URL` (or `--join=URL`) and the environment; exported for `slt island`. */
 export async function islandMain(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   let join: string | undefined;
+  let listenHost: string | undefined;
+  let exitWithStdin = false;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--join") join = argv[++i];
     else if (argv[i].startsWith("--join=")) join = argv[i].slice("--join=".length);
+    else if (argv[i] === "--listen") listenHost = argv[++i];
+    else if (argv[i].startsWith("--listen=")) listenHost = argv[i].slice("--listen=".length);
+    else if (argv[i] === "--exit-with-stdin") exitWithStdin = true;
     else usage(`unknown argument ${JSON.stringify(argv[i])}`);
   }
   if (!join) usage("--join URL is required");
+  if (listenHost !== undefined && !/^[\w.:-]+$/.test(listenHost))
+    usage(`--listen must be a host name, an IP address or "auto", got ${JSON.stringify(listenHost)}`);
   const secret = env.SLT_TOKEN;
   if (!secret) usage("the run secret must be in the environment variable SLT_TOKEN");
   const indexText = env.SLT_ISLAND_INDEX ?? "0";
   if (!/^\d+$/.test(indexText))
     usage(`SLT_ISLAND_INDEX must be an integer >= 0, got ${JSON.stringify(indexText)}`);
+  if (exitWithStdin) {
+    const bye = () => {
+      process.stderr.write(`slt island ${indexText}: stdin closed (the launcher ended this island)\n`);
+      process.exit(1);
+    };
+    process.stdin.once("end", bye).once("close", bye).once("error", bye).resume();
+  }
   try {
-    await runIsland({ join, secret, index: Number(indexText) });
+    await runIsland({ join, secret, index: Number(indexText), listenHost });
     return 0;
   } catch (e) {
     const text = e instanceof SltError ? `error ${e.code}: ${e.message}` : ((e as Error).stack ?? String(e));

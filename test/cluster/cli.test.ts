@@ -1,6 +1,6 @@
 // `slt run --islands N ...` and `slt island` as a user runs them, in child processes on loopback.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -94,6 +94,20 @@ describe("slt run --islands", () => {
     ]);
     expect(sel.code).toBe(2);
     expect(sel.stderr).toMatch(/selection policy "worst" is unknown/);
+  });
+
+  it("--launcher ssh loads under plain Node and names the bad field of a hosts file", () => {
+    const none = slt(["run", "--launcher", "ssh", "--out", work]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--launcher ssh needs --hosts FILE/);
+    const hosts = join(work, "hosts.json");
+    writeFileSync(hosts, JSON.stringify([{ host: "10.0.0.5", user: "slt", key: "k", islands: 0 }]));
+    const bad = slt(["run", "--launcher", "ssh", "--hosts", hosts, "--out", work]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/entry 0 \(10\.0\.0\.5\): "islands" must be an integer from 1/);
+    const listen = slt(["run", "--islands", "2", "--listen", "nowhere", "--out", work]);
+    expect(listen.code).not.toBe(0);
+    expect(listen.stderr).toMatch(/expected HOST:PORT/);
   });
 
   it("slt island takes its secret only from SLT_TOKEN", () => {

@@ -1,0 +1,198 @@
+// Kubernetes objects for one run's islands, made from plain values (no I/O): a Secret holding the run
+// token, a headless Service giving every island pod a stable DNS name
+// (<job>-<index>.<service>.<namespace>.svc), and an Indexed Job whose pod i runs
+// `node src/island/main.ts --join URL --listen auto` with SLT_ISLAND_INDEX = its completion index and
+// SLT_TOKEN taken from the Secret (never argv, never a plain env value). The k8s launcher submits
+// these; tests validate them against the Kubernetes API schema.
+
+// The API's own object types (kubernetes-models, a development dependency: type-only imports are
+// erased, so nothing of it is loaded at run time): tsc then refuses a misspelt or misplaced field here.
+import type { IJob } from "kubernetes-models/batch/v1/Job";
+import type { ISecret } from "kubernetes-models/v1/Secret";
+import type { IService } from "kubernetes-models/v1/Service";
+
+/** The label every object of a run carries (value: the run id). */
+export const RUN_LABEL = "slt-islands/run";
+/** The label the Job controller puts on an Indexed Job's pods (Kubernetes ≥ 1.28). */
+export const INDEX_LABEL = "batch.kubernetes.io/job-completion-index";
+/** The annotation the Job controller always puts on an Indexed Job's pods. */
+export const INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index";
+/** The key of the run token in the Secret. */
+export const TOKEN_KEY = "token";
+/** The non-root user and group of the image (deploy/Dockerfile). */
+export const IMAGE_UID = 10001;
+
+export interface K8sResources {
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly limits: { readonly cpu: string; readonly memory: string };
+}
+
+export const DEFAULT_RESOURCES: K8sResources = {
+  requests: { cpu: "1", memory: "512Mi" },
+  limits: { cpu: "2", memory: "2Gi" },
+};
+
+export interface IslandManifestInput {
+  readonly runId: string;
+  readonly namespace: string;
+  readonly islands: number;
+  /** the URL islands join, already pointing at the coordinator's in-cluster address */
+  readonly joinUrl: string;
+  /** the run secret; only ever placed in the Secret */
+  readonly secret: string;
+  readonly image: string;
+  readonly imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
+  readonly resources?: K8sResources;
+  /** the island command before `--join URL` (default: node src/island/main.ts, run in /app) */
+  readonly command?: readonly string[];
+  /**
+   * the address islands' peer servers bind to and advertise (`--listen`; default "auto": the pod's
+   * address on the interface toward the coordinator, which other pods reach)
+   */
+  readonly islandListen?: string;
+  /** the Job is removed this long after it finishes, if the launcher did not delete it (default 1 day) */
+  readonly ttlSecondsAfterFinished?: number;
+  /** a service account for the island pods (default: the namespace's default, token not mounted) */
+  readonly serviceAccountName?: string;
+}
+
+export interface IslandManifests {
+  readonly names: { readonly job: string; readonly service: string; readonly secret: string };
+  readonly labels: Readonly<Record<string, string>>;
+  readonly secret: ISecret;
+  readonly service: IService;
+  readonly job: IJob;
+}
+
+export const DEFAULT_ISLAND_COMMAND: readonly string[] = ["node", "src/island/main.ts"];
+
+/** A DNS-1123 label made from `text` (lowercase alphanumerics and '-', at most `max` characters). */
+export function dnsLabel(text: string, max = 63): string {
+  const s = text
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .slice(0, max)
+    .replace(/^-+|-+$/g, "");
+  if (s === "") throw new Error(`cannot make a Kubernetes name from ${JSON.stringify(text)}`);
+  return s;
+}
+
+/** A label value (alphanumerics, '-', '_', '.', at most 63, alphanumeric at both ends). */
+function labelValue(text: string): string {
+  return text
+    .replace(/[^A-Za-z0-9._-]+/g, "-")
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "");
+}
+
+/** The names of a run's objects. The Job name leaves room for "-<index>" in pod host names (≤ 63). */
+export function islandObjectNames(runId: string): IslandManifests["names"] {
+  const base = `slt-${dnsLabel(runId, 40)}`.replace(/-+$/, "");
+  return { job: base, service: base, secret: `${base}-token` };
+}
+
+export function islandManifests(input: IslandManifestInput): IslandManifests {
+  const { runId, namespace, islands, joinUrl, secret, image } = input;
+  if (!Number.isInteger(islands) || islands < 1)
+    throw new Error(`islands must be an integer ≥ 1, got ${islands}`);
+  if (!image) throw new Error("an island container image is required");
+  if (secret.length === 0) throw new Error("the run secret is empty");
+  const names = islandObjectNames(runId);
+  const labels: Record<string, string> = {
+    "app.kubernetes.io/name": "slt-islands",
+    "app.kubernetes.io/component": "island",
+    "app.kubernetes.io/managed-by": "slt-coordinator",
+    [RUN_LABEL]: labelValue(runId),
+  };
+  const meta = (name: string) => ({ name, namespace, labels: { ...labels } });
+  const resources = input.resources ?? DEFAULT_RESOURCES;
+
+  const secretObject: ISecret = {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: meta(names.secret),
+    type: "Opaque",
+    immutable: true,
+    data: { [TOKEN_KEY]: Buffer.from(secret, "utf8").toString("base64") },
+  };
+
+  const service: IService = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta(names.service),
+    spec: {
+      clusterIP: "None",
+      selector: { ...labels },
+      // islands have no readiness probe; their names resolve as soon as the pods have addresses. No
+      // ports: island peer servers listen on a free port each and tell their address to the coordinator
+      publishNotReadyAddresses: true,
+    },
+  };
+
+  const job: IJob = {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: meta(names.job),
+    spec: {
+      completionMode: "Indexed",
+      completions: islands,
+      parallelism: islands,
+      // a failed island is lost, not retried, and never fails the other indexes: the coordinator
+      // records the loss and repairs the topology (restarting islands is a later issue)
+      // (maxFailedIndexes left unset: the Job runs all its indexes whatever fails)
+      backoffLimitPerIndex: 0,
+      ttlSecondsAfterFinished: input.ttlSecondsAfterFinished ?? 86_400,
+      template: {
+        metadata: { labels: { ...labels } },
+        spec: {
+          restartPolicy: "Never",
+          subdomain: names.service,
+          ...(input.serviceAccountName ? { serviceAccountName: input.serviceAccountName } : {}),
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: IMAGE_UID,
+            runAsGroup: IMAGE_UID,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          containers: [
+            {
+              name: "island",
+              image,
+              ...(input.imagePullPolicy ? { imagePullPolicy: input.imagePullPolicy } : {}),
+              workingDir: "/app",
+              command: [
+                ...(input.command ?? DEFAULT_ISLAND_COMMAND),
+                "--join",
+                joinUrl,
+                "--listen",
+                input.islandListen ?? "auto",
+              ],
+              env: [
+                {
+                  name: "SLT_ISLAND_INDEX",
+                  valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${INDEX_ANNOTATION}']` } },
+                },
+                { name: "SLT_TOKEN", valueFrom: { secretKeyRef: { name: names.secret, key: TOKEN_KEY } } },
+              ],
+              resources: {
+                requests: { ...resources.requests },
+                limits: { ...resources.limits },
+              },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ["ALL"] },
+              },
+              volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+            },
+          ],
+          volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
+        },
+      },
+    },
+  };
+
+  return { names, labels, secret: secretObject, service, job };
+}
