@@ -1,13 +1,16 @@
 // The `slt` command. Parses flags into a configuration patch, resolves it against the schema, and
 // hands over to the coordinator. Exit codes: 0 ok, 1 the run failed, 2 bad usage or configuration.
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { checkTicket } from "./coordinator/check.ts";
 import { type ClusterSummary, runCluster } from "./coordinator/cluster.ts";
 import { reproduce } from "./coordinator/reproduce.ts";
 import { runSingle } from "./coordinator/single-population.ts";
 import { type ConfigPatch, PRESETS, resolveConfig } from "./core/config.ts";
-import { SltError } from "./core/errors.ts";
+import { E_TOPOLOGY, SltError } from "./core/errors.ts";
+import { customTopology } from "./core/topology.ts";
 import { makeEvaluator } from "./evaluator.ts";
 
 function intArg(value: string): number {
@@ -63,6 +66,51 @@ function readConfigFile(path: string): unknown {
   } catch (e) {
     throw new SltError("E_CONFIG", `config file ${path} is not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/** A number in (0, 1]; the range itself is the config schema's to check. */
+function probabilityArg(value: string): number {
+  const p = Number(value);
+  if (value.trim() === "" || !Number.isFinite(p))
+    throw new InvalidArgumentError(`expected a probability such as 0.5, got "${value}"`);
+  return p;
+}
+
+/**
+ * The custom edge list in a topology file (`--topology custom:FILE`), checked here so that errors name
+ * the file; it goes into the configuration inline, so config.json holds the edges themselves.
+ */
+function readTopologyFile(path: string): Record<string, unknown> {
+  const fail = (why: string): never => {
+    throw new SltError(E_TOPOLOGY, `topology file ${path}: ${why}`);
+  };
+  let text = "";
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    fail(`cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    fail(`not valid JSON: ${(e as Error).message}`);
+  }
+  try {
+    customTopology(json);
+  } catch (e) {
+    if (e instanceof SltError) fail(e.message);
+    throw e;
+  }
+  const t = json as Record<string, unknown>;
+  // spelled out, so that merging with another layer's edge list cannot leave a stale weight kind
+  return { ...t, weights: t.weights ?? "count" };
+}
+
+/** `custom:FILE` as a topology (flag or config file), FILE relative to `base`; other values as they are. */
+function topologySetting<T>(value: T | string, base: string): T | string | Record<string, unknown> {
+  if (typeof value !== "string" || !value.trim().startsWith("custom:")) return value;
+  return readTopologyFile(resolve(base, value.trim().slice("custom:".length)));
 }
 
 interface DataFlags {
@@ -142,8 +190,16 @@ addDataOptions(
   .option("--config <file>", "JSON configuration file (flags override it)")
   .option("--name <name>", "run directory name")
   .option("--out <dir>", "parent of run directories (default runs)")
-  .option("--islands <n>", "island processes (1: one population in-process; default 1)", intArg)
-  .option("--topology <spec>", "migration topology: ring, ring2, full, star, torus[:RxC], hypercube, ...")
+  .option("--islands <n>", "island processes (default: one per core; 1: one population in-process)", intArg)
+  .option(
+    "--topology <spec>",
+    "migration topology: ring, ring2, full, star, torus[:RxC], hypercube, regular:D, er:P, isolated, custom:FILE (JSON edge list)",
+  )
+  .option(
+    "--migration-probability <p>",
+    "built-in topologies: every edge carries each of the --migrants with probability P (0 < P <= 1)",
+    probabilityArg,
+  )
   .option("--interval <k>", "generations between migrations (default 5)", intArg)
   .option("--migrants <m>", "migrants per out-edge and migration (default 2)", intArg)
   .addOption(
@@ -193,6 +249,13 @@ addDataOptions(
     // loaded only when asked for: ssh2 is not needed by local runs
     const ssh = o.launcher === "ssh" ? await import("./coordinator/launcher-ssh.ts") : null;
     const sshHosts = ssh ? ssh.readHostsFile(o.hosts) : null;
+    const topology = topologySetting<undefined>(o.topology, process.cwd());
+    const customN = typeof topology === "object" ? (topology.n as number) : undefined;
+    if (customN !== undefined && o.islands !== undefined && o.islands !== customN)
+      throw new SltError(
+        "E_CONFIG",
+        `--islands ${o.islands} disagrees with the topology file ${o.topology.slice("custom:".length)}, which has n = ${customN} islands; leave --islands out or make them agree`,
+      );
     const flags: ConfigPatch = {
       name: o.name,
       preset: o.preset,
@@ -210,8 +273,10 @@ addDataOptions(
       termination: { maxGenerations: o.generations, rule: o.termination },
       cluster: {
         // ssh: as many islands as the hosts file has room for, unless --islands says otherwise
-        islands: o.islands ?? sshHosts?.reduce((n, h) => n + h.islands, 0),
-        topology: o.topology,
+        // a custom topology: its own island count
+        islands: o.islands ?? customN ?? sshHosts?.reduce((n, h) => n + h.islands, 0),
+        topology,
+        migrationProbability: o.migrationProbability,
         interval: o.interval,
         migrants: o.migrants,
         replacement: o.policy,
@@ -221,8 +286,25 @@ addDataOptions(
       },
     };
     const layers = [];
-    if (o.config) layers.push({ source: o.config, patch: readConfigFile(o.config) });
+    if (o.config) {
+      const patch = readConfigFile(o.config) as ConfigPatch;
+      // a config file's custom:FILE is relative to the config file
+      if (typeof patch?.cluster?.topology === "string")
+        patch.cluster.topology = topologySetting(patch.cluster.topology, dirname(resolve(o.config)));
+      layers.push({ source: o.config, patch });
+    }
     layers.push({ source: "command line", patch: flags });
+    // Islands default to one per core, unless the flags, the config file or its custom topology name
+    // a count (a config.json fed back keeps its own, so a run replays as it ran).
+    const named = layers.some(({ patch }) => {
+      const c = (patch as ConfigPatch | undefined)?.cluster;
+      return c?.islands !== undefined || (c?.topology !== undefined && typeof c.topology === "object");
+    });
+    if (!named)
+      layers.unshift({
+        source: "one island per core",
+        patch: { cluster: { islands: availableParallelism() } },
+      });
     const config = resolveConfig(...layers);
     let interrupted = false;
     const abort = new AbortController();
@@ -302,7 +384,15 @@ program
 
 program
   .command("reproduce")
-  .description("run the papers' experiment grid over several seeds and write a Markdown table")
+  .description("run an experiment grid over several seeds and write a Markdown table")
+  .addOption(
+    new Option(
+      "--grid <grid>",
+      "papers: the papers' settings; topology: one population vs island topologies at equal budget",
+    )
+      .choices(["papers", "topology"])
+      .default("papers"),
+  )
   .addOption(
     new Option("--level <level>", "quick (smoke test) or full").choices(["quick", "full"]).default("quick"),
   )
@@ -317,6 +407,7 @@ program
   .option("--out <dir>", "where runs and the table go", "runs/reproduce")
   .action(async (o) => {
     const { table, failed } = await reproduce({
+      grid: o.grid,
       level: o.level,
       seeds: o.seeds,
       generations: o.generations,
@@ -376,7 +467,8 @@ async function main(argv: string[]): Promise<void> {
     }
     if (e instanceof SltError) {
       process.stderr.write(`slt: error ${e.code}: ${e.message}\n`);
-      process.exitCode = e.code === "E_CONFIG" || e.code.startsWith("E_DATASET") ? 2 : 1;
+      process.exitCode =
+        e.code === "E_CONFIG" || e.code === E_TOPOLOGY || e.code.startsWith("E_DATASET") ? 2 : 1;
       return;
     }
     process.stderr.write(`slt: unexpected error: ${err.stack ?? err.message}\n`);

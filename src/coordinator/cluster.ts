@@ -9,9 +9,10 @@
 // removed from the topology (core/topology.ts removeIsland), its neighbours get a fresh assignment with
 // the repaired neighbour lists, and the run goes on.
 //
-// Synchrony (DESIGN.md): `async` islands never wait; `lockstep` islands wait at every migration for the
-// emigrants of all their in-neighbours and run to the generation cap (no early rules, no perfect-accuracy
-// stop), so that a seed gives the same ticket whatever the timing.
+// Synchrony (DESIGN.md): `async` islands never wait; each reports its own termination rule's verdict
+// and goes on, and the coordinator ends the run (target, all plateaued, cap, wall clock); `lockstep`
+// islands wait at every migration for the emigrants of all their in-neighbours and run to the
+// generation cap (no early rules, no target stop), so that a seed gives the same ticket whatever the timing.
 import { randomBytes } from "node:crypto";
 import { isIPv6 } from "node:net";
 import { resolve } from "node:path";
@@ -39,13 +40,13 @@ import { Rng, streamName } from "../core/rng.ts";
 import { ticketToJson } from "../core/ticket.ts";
 import {
   analyzeTopology,
-  buildTopology,
-  formatTopologySpec,
+  buildPlannedTopology,
   type Topology as IslandTopology,
   inNeighbours,
   outEdges,
-  parseTopologySpec,
+  planTopology,
   removeIsland,
+  type TopologyPlan,
 } from "../core/topology.ts";
 import { loadDataset } from "../io/datasets.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
@@ -105,12 +106,18 @@ export interface ClusterOptions {
   readonly heartbeatTimeoutMs?: number;
 }
 
+/**
+ * Why the coordinator stopped the run: an island reached the target (100% training accuracy under
+ * the 2025-binary rule), every live island reported a plateau of its rule (or sits at the cap), every
+ * live island reached the generation cap, the wall-clock limit passed, Ctrl-C, or no island was left.
+ */
 export type ClusterStopReason =
+  | "target"
+  | "all-plateaued"
   | "max-generations"
-  | "perfect-accuracy"
-  | "islands-finished"
   | "wall-clock"
-  | "interrupted";
+  | "interrupted"
+  | "all-lost";
 
 export interface ClusterIslandSummary {
   readonly id: number;
@@ -171,13 +178,15 @@ interface Member {
   lastSeen: number;
 }
 
-/** Checks the cluster settings before anything starts; returns the largest edge weight. */
-function checkSupported(config: ResolvedConfig): number {
+/** Checks the cluster settings before anything starts; returns the topology plan and the largest edge weight. */
+function checkSupported(config: ResolvedConfig): { plan: TopologyPlan; maxWeight: number } {
   try {
-    const spec = parseTopologySpec(config.cluster.topology);
-    const t = buildTopology(spec, config.cluster.islands, { rng: Rng.derive(config.seed, "topology") });
+    const plan = planTopology(config.cluster.topology, config.cluster.migrationProbability);
+    const t = buildPlannedTopology(plan, config.cluster.islands, {
+      rng: Rng.derive(config.seed, "topology"),
+    });
     parseSelectionPolicy(config.cluster.selection);
-    return Math.max(1, ...t.edges.map((e) => e.weight));
+    return { plan, maxWeight: Math.max(1, ...t.edges.map((e) => e.weight)) };
   } catch (e) {
     // a bad topology or policy is a configuration error (exit code 2), found before anything starts
     throw e instanceof SltError ? new SltError(E_CONFIG, `invalid configuration: cluster: ${e.message}`) : e;
@@ -198,7 +207,7 @@ export async function runCluster(
       ...(train && test ? { train: resolve(train), test: resolve(test) } : {}),
     },
   };
-  const maxWeight = checkSupported(config);
+  const { plan, maxWeight } = checkSupported(config);
   const listenHost = options.listen?.host ?? "127.0.0.1";
   if (listenHost === "0.0.0.0" || listenHost === "::" || listenHost === "") {
     throw new SltError(
@@ -207,7 +216,6 @@ export async function runCluster(
     );
   }
   const cluster = config.cluster;
-  const spec = parseTopologySpec(cluster.topology);
   const dataset: Dataset = loadDataset(config.dataset);
   const network = initNetwork(config.network.architecture, config.network.init, config.network.seed);
   const classes = network.architecture[network.architecture.length - 1];
@@ -274,7 +282,7 @@ export async function runCluster(
   const exitedIndices = new Set<number>();
   let phase: "joining" | "running" | "stopping" | "done" = "joining";
   let topology: IslandTopology | null = null;
-  let stopReason: ClusterStopReason = "islands-finished";
+  let stopReason: ClusterStopReason = "all-lost";
   let resolveDone: () => void = () => {};
   let rejectDone: (e: Error) => void = () => {};
   const done = new Promise<void>((res, rej) => {
@@ -312,30 +320,44 @@ export async function runCluster(
   };
 
   // ---- progress ----
+  // One line for the run, then one per island (id order), at most once a second unless forced.
   let lastProgress = Number.NEGATIVE_INFINITY;
   const progress = (force = false) => {
     if (!options.progress) return;
     const now = performance.now();
     if (!force && now - lastProgress < 1000) return;
+    const islands = members.filter((m) => m.id >= 0 && byId.get(m.id) === m).sort((a, b) => a.id - b.id);
+    const reported = islands.filter((m) => m.lastReport !== null);
+    if (reported.length === 0) return;
     lastProgress = now;
-    const live = members.filter((m) => !m.lost && m.lastReport);
-    if (live.length === 0) return;
-    let best = live[0];
-    for (const m of live) {
-      const a = (m.lastReport as ReportBody).bestFitness;
-      const b = (best.lastReport as ReportBody).bestFitness;
-      if (fitness === "accuracy" ? a > b : a < b) best = m;
-    }
-    const gens = members.map((m) => (m.lost ? "x" : String(m.lastReport?.generation ?? 0))).join(",");
+    const better = (a: number, b: number) => (fitness === "accuracy" ? a > b : a < b);
+    const liveReported = reported.filter((m) => !m.lost);
+    let best = (liveReported.length > 0 ? liveReported : reported)[0];
+    for (const m of liveReported)
+      if (better((m.lastReport as ReportBody).bestFitness, (best.lastReport as ReportBody).bestFitness))
+        best = m;
+    const rate = liveReported.reduce((s, m) => s + (m.lastReport as ReportBody).evaluationsPerSecond, 0);
     const mig = totals();
-    const r = best.lastReport as ReportBody;
-    const fit =
-      fitness === "loss"
-        ? `loss ${r.bestLoss.toFixed(5)}  acc ${r.bestAccuracy.toFixed(4)}`
-        : `acc ${r.bestAccuracy.toFixed(4)}`;
-    options.progress.write(
-      `gen [${gens}]  best ${fit} (island ${best.id})  migrants sent ${mig.sent} accepted ${mig.accepted}  ${((now - started) / 1000).toFixed(1)}s\n`,
-    );
+    const br = best.lastReport as ReportBody;
+    const bestOf = (r: ReportBody) =>
+      fitness === "loss" ? `loss ${r.bestLoss.toFixed(5)}` : `acc ${r.bestAccuracy.toFixed(4)}`;
+    const hostWidth = Math.min(16, Math.max(4, ...islands.map((m) => m.host.length)));
+    const idWidth = String(Math.max(...islands.map((m) => m.id))).length;
+    const lines = [
+      `[${((now - started) / 1000).toFixed(1)}s] ${islands.filter((m) => !m.lost).length}/${islands.length} islands  best ${bestOf(br)} (island ${best.id})  ${rate.toFixed(0)} evals/s  migrants sent ${mig.sent} accepted ${mig.accepted}${stopRequested ? `  stopping: ${stopReason}` : ""}`,
+      ...islands.map((m) => {
+        const r = m.lastReport;
+        const head = `  island ${String(m.id).padStart(idWidth)}  ${m.host.slice(0, hostWidth).padEnd(hostWidth)}`;
+        if (r === null) return `${head}  (no report yet)`;
+        const status = m.lost ? "LOST" : m.finished ? "at cap" : (r.verdict ?? "");
+        return (
+          `${head}  gen ${String(r.generation).padStart(6)}  ${fitness === "loss" ? `loss ${r.bestLoss.toFixed(5)}  ` : ""}` +
+          `acc ${r.bestAccuracy.toFixed(4)}  sparsity ${r.bestSparsity.toFixed(3)}  ${r.evaluationsPerSecond.toFixed(0).padStart(7)} evals/s` +
+          (status ? `  ${status}` : "")
+        ).trimEnd();
+      }),
+    ];
+    options.progress.write(`${lines.join("\n")}\n`);
   };
 
   const totals = () => {
@@ -402,19 +424,28 @@ export async function runCluster(
       return;
     }
     phase = "running";
-    joined.forEach((m, id) => {
+    // A custom edge list names islands by launcher index (one that never joined is removed, as if
+    // lost); built-in kinds number the islands that joined 0 … n−1.
+    const custom = plan.kind === "custom";
+    joined.forEach((m, i) => {
+      const id = custom ? m.index : i;
       m.id = id;
       byId.set(id, m);
       m.handle?.setLabel(`island ${id}`);
     });
-    topology = buildTopology(spec, joined.length, { rng: Rng.derive(config.seed, "topology") });
-    offsets = migrationOffsets(joined.length, cluster.interval, cluster.stagger);
+    topology = buildPlannedTopology(plan, custom ? cluster.islands : joined.length, {
+      rng: Rng.derive(config.seed, "topology"),
+      present: joined.map((m) => m.id),
+    });
+    offsets = migrationOffsets(topology.n, cluster.interval, cluster.stagger);
     const analysis = analyzeTopology(topology);
     event({
       type: "topology",
-      spec: formatTopologySpec(spec),
+      spec: plan.label,
       n: topology.n,
+      weights: topology.weights,
       edges: topology.edges,
+      removed: topology.removed,
       warnings: analysis.warnings,
     });
     if (joined.length > 1) for (const w of analysis.warnings) log(`slt: topology warning: ${w}`);
@@ -435,9 +466,15 @@ export async function runCluster(
       Math.max(100, Math.min(1000, heartbeatTimeout / 4)),
     );
     timers.push(watch);
-    if (options.signal?.aborted) requestStop("interrupted");
-    if (cluster.timeLimitSeconds !== undefined) {
-      timers.push(setTimeout(() => requestStop("wall-clock"), cluster.timeLimitSeconds * 1000));
+    if (options.signal?.aborted) requestStop("interrupted", "interrupted (signal)");
+    const limit = cluster.timeLimitSeconds;
+    if (limit !== undefined) {
+      timers.push(
+        setTimeout(
+          () => requestStop("wall-clock", `the wall-clock limit of ${limit} s passed`),
+          limit * 1000,
+        ),
+      );
     }
   };
 
@@ -459,7 +496,8 @@ export async function runCluster(
     }
   };
 
-  const live = () => members.filter((m) => phase !== "joining" && byId.get(m.id) === m && !m.lost);
+  const live = () =>
+    members.filter((m) => phase !== "joining" && byId.get(m.id) === m && !m.lost).sort((a, b) => a.id - b.id);
 
   const markLost = (m: Member, why: string) => {
     if (m.lost || phase === "done") return;
@@ -476,15 +514,28 @@ export async function runCluster(
     afterChange();
   };
 
+  // Global termination. An island stops by itself only at the generation cap (it then sends its
+  // ticket and waits); its own rule's verdict (plateau, perfect accuracy) comes in its reports while it
+  // goes on evolving and migrating, and the coordinator decides here. Lost islands do not count.
   const afterChange = () => {
     if (phase === "running") {
       const l = live();
-      if (l.length === 0 || l.every((m) => m.finished)) {
-        const cap = config.termination.maxGenerations;
+      const cap = config.termination.maxGenerations;
+      if (l.length === 0) requestStop("all-lost", "no island is left");
+      else if (l.every((m) => m.finished))
+        requestStop("max-generations", `every live island reached the cap of ${cap} generations`);
+      else if (
+        cluster.mode === "async" &&
+        l.every((m) => m.finished || m.lastReport?.verdict === "plateau")
+      ) {
+        const capped = l.filter((m) => m.finished).map((m) => m.id);
         requestStop(
-          l.length > 0 && l.every((m) => (m.lastReport?.generation ?? 0) >= cap)
-            ? "max-generations"
-            : "islands-finished",
+          "all-plateaued",
+          `islands ${l
+            .filter((m) => !m.finished)
+            .map((m) => m.id)
+            .join(", ")} report a plateau (rule ${config.termination.rule})` +
+            (capped.length > 0 ? `; islands ${capped.join(", ")} are at the cap` : ""),
         );
       }
     } else if (phase === "stopping") {
@@ -496,10 +547,23 @@ export async function runCluster(
   };
 
   let stopRequested = false;
-  const requestStop = (reason: ClusterStopReason) => {
+  const requestStop = (reason: ClusterStopReason, detail: string) => {
     if (stopRequested || phase !== "running") return;
     stopRequested = true;
     stopReason = reason;
+    // the decision and what it rests on, when it is taken
+    event({
+      type: "termination",
+      reason,
+      detail,
+      islands: live().map((m) => ({
+        island: m.id,
+        generation: m.lastReport?.generation ?? 0,
+        verdict: m.lastReport?.verdict ?? null,
+        atCap: m.finished,
+      })),
+    });
+    options.progress?.write(`slt: stopping the run (${reason}): ${detail}\n`);
     void (async () => {
       try {
         await options.hooks?.beforeStop?.(control);
@@ -521,7 +585,7 @@ export async function runCluster(
       afterChange();
     })();
   };
-  const onAbort = () => requestStop("interrupted");
+  const onAbort = () => requestStop("interrupted", "interrupted (signal)");
   options.signal?.addEventListener("abort", onAbort);
 
   // ---- connections ----
@@ -628,6 +692,7 @@ export async function runCluster(
       meanFitness: r.meanFitness,
       diversity: r.diversity,
       stalledGenerations: r.stalledGenerations,
+      verdict: r.verdict ?? null,
       migration: r.migration,
       host: r.host,
     });
@@ -641,11 +706,16 @@ export async function runCluster(
     };
     if (Object.values(delta).some((v) => v !== 0))
       event({ type: "migration", island: m.id, epoch, ...delta });
-    progress();
     // (lockstep runs go to the cap: a stop at whatever generation each island has reached by then
     // would depend on timing)
-    if (cluster.mode === "async" && config.termination.rule === "2025-binary" && r.bestAccuracy === 1)
-      requestStop("perfect-accuracy");
+    if (
+      cluster.mode === "async" &&
+      (r.verdict === "perfect-accuracy" ||
+        (config.termination.rule === "2025-binary" && r.bestAccuracy === 1))
+    )
+      requestStop("target", `island ${m.id} reached 100% training accuracy at generation ${r.generation}`);
+    afterChange();
+    progress();
   };
 
   const onTicket = (m: Member, t: TicketBody) => {
@@ -680,7 +750,7 @@ export async function runCluster(
     genomeLength,
     population: config.ga.population,
     islands: cluster.islands,
-    topology: formatTopologySpec(spec),
+    topology: plan.label,
     interval: cluster.interval,
     migrants: cluster.migrants,
     mode: cluster.mode,
@@ -826,7 +896,7 @@ export async function runCluster(
         stopReason,
         islands: members.filter((m) => m.id >= 0).length,
         bestIsland: bestMember.id,
-        topology: formatTopologySpec(spec),
+        topology: plan.label,
       },
     }),
   );
@@ -850,7 +920,7 @@ export async function runCluster(
     runDir: dir.path,
     seed: config.seed,
     stopReason,
-    topology: formatTopologySpec(spec),
+    topology: plan.label,
     mode: cluster.mode,
     bestIsland: bestMember.id,
     islands: members

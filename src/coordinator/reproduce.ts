@@ -1,5 +1,7 @@
-// `slt reproduce`: the papers' experiment grid over several seeds, each run a child `slt run --json`
-// (as many at once as there are cores), summarised as a Markdown table.
+// `slt reproduce`: an experiment grid over several seeds, each run a child `slt run --json`, summarised
+// as a Markdown table. Grids: `papers` (the papers' settings) and `topology` (one population against
+// island topologies at an equal evaluation budget). Runs go at once as far as the cores allow: a run
+// of k islands takes k cores' worth of slots.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -10,7 +12,11 @@ export interface Setting {
   /** row label, e.g. "moons [2,75,2] GA" */
   readonly label: string;
   readonly args: readonly string[];
+  /** processes the run keeps busy (islands); default 1 */
+  readonly processes?: number;
 }
+
+export type GridName = "papers" | "topology";
 
 const CLI = resolve(import.meta.dirname, "..", "cli.ts");
 
@@ -29,7 +35,7 @@ export function experimentGrid(level: "quick" | "full"): Setting[] {
       for (const v of GA_VARIANTS) {
         settings.push({
           label: `${dataset} [${arch}] ${v.name}`,
-          args: ["--dataset", dataset, "--arch", arch, "--preset", v.preset],
+          args: ["--islands", "1", "--dataset", dataset, "--arch", arch, "--preset", v.preset],
         });
       }
     }
@@ -38,20 +44,55 @@ export function experimentGrid(level: "quick" | "full"): Setting[] {
   for (const c of classes) {
     settings.push({
       label: `blobs-${c} [2,100,${c}] GA, loss`,
-      args: ["--dataset", `blobs-${c}`, "--preset", "2025-multiclass"],
+      args: ["--islands", "1", "--dataset", `blobs-${c}`, "--preset", "2025-multiclass"],
     });
   }
   for (const c of level === "quick" ? [3] : [2, 5, 10]) {
     settings.push({
       label: `digits-${c} [64,75,${c}] GA, loss`,
-      args: ["--dataset", `digits-${c}`, "--preset", "2025-multiclass"],
+      args: ["--islands", "1", "--dataset", `digits-${c}`, "--preset", "2025-multiclass"],
     });
   }
   return settings;
 }
 
+/**
+ * Single population against islands at an equal evaluation budget: the same total population (N, or
+ * k islands of N/k) for the same generations, so every row spends about the same evaluations (the
+ * table shows them). Lockstep, so each seed's result is reproducible whatever the timing; no early
+ * termination rule, so every run goes to the cap.
+ */
+export function topologyGrid(level: "quick" | "full"): Setting[] {
+  const [dataset, total, islands] = level === "quick" ? ["digits-3", 20, 2] : ["digits-10", 100, 4];
+  const base = ["--dataset", dataset, "--preset", "2025-multiclass", "--termination", "none"];
+  const arch = dataset === "digits-3" ? "[64,75,3]" : "[64,75,10]";
+  const each = total / islands;
+  const cluster = (topology: string) => [
+    ...base,
+    ...["--islands", String(islands), "--population", String(each), "--topology", topology],
+    ...["--mode", "lockstep", "--interval", "5", "--migrants", "2"],
+  ];
+  return [
+    {
+      label: `${dataset} ${arch} single population (1×${total})`,
+      args: [...base, "--islands", "1", "--population", String(total)],
+    },
+    ...[
+      ["isolated", "isolated islands"],
+      ["ring", "ring"],
+      ["full", "fully connected"],
+    ].map(([topology, name]) => ({
+      label: `${dataset} ${arch} ${name} (${islands}×${each})`,
+      args: cluster(topology),
+      processes: islands,
+    })),
+  ];
+}
+
 export interface ReproduceOptions {
   readonly level: "quick" | "full";
+  /** default "papers" */
+  readonly grid?: GridName;
   readonly seeds?: number;
   readonly generations?: number;
   readonly only?: string;
@@ -112,23 +153,27 @@ export function markdownTable(rows: readonly SettingResults[], header: string): 
     "Each cell: mean / median / sample std over seeds. *Test acc.* is the test accuracy of the best-on-training",
     "individual; *best in pop.* is the 2024 code's figure (best test accuracy anywhere in the final population).",
     "",
-    "| setting | runs | failed | generations (median) | test acc. | best in pop. test acc. | sparsity | pruned test acc. | pruned sparsity |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| setting | runs | failed | generations (median) | evaluations (median) | test acc. | best in pop. test acc. | sparsity | pruned test acc. | pruned sparsity |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const { setting, runs, failures } of rows) {
-    const gens = runs.length ? stats(runs.map((r) => r.generations)).median : "–";
+    const median = (f: (r: RunSummary) => number) => (runs.length ? stats(runs.map(f)).median : "–");
     lines.push(
-      `| ${setting.label} | ${runs.length} | ${failures.length} | ${gens} | ${cell(runs.map((r) => r.testAccuracy))} | ${cell(runs.map((r) => r.bestTestAccuracyInPopulation))} | ${cell(runs.map((r) => r.sparsity))} | ${cell(runs.map((r) => r.prunedTestAccuracy))} | ${cell(runs.map((r) => r.prunedSparsity))} |`,
+      `| ${setting.label} | ${runs.length} | ${failures.length} | ${median((r) => r.generations)} | ${median((r) => r.evaluations)} | ${cell(runs.map((r) => r.testAccuracy))} | ${cell(runs.map((r) => r.bestTestAccuracyInPopulation))} | ${cell(runs.map((r) => r.sparsity))} | ${cell(runs.map((r) => r.prunedTestAccuracy))} | ${cell(runs.map((r) => r.prunedSparsity))} |`,
     );
   }
   return `${lines.join("\n")}\n`;
 }
 
 export async function reproduce(o: ReproduceOptions): Promise<{ table: string; failed: number }> {
+  const gridName = o.grid ?? "papers";
   const seeds = o.seeds ?? (o.level === "quick" ? 1 : 5);
-  const generations = o.generations ?? (o.level === "quick" ? 5 : undefined);
+  // the topology grid has no preset cap of its own (its rule is "none"): 1000 generations by default
+  const generations = o.generations ?? (o.level === "quick" ? 5 : gridName === "topology" ? 1000 : undefined);
   const prune = o.prune ?? "published";
-  const grid = experimentGrid(o.level).filter((s) => !o.only || s.label.includes(o.only));
+  const grid = (gridName === "topology" ? topologyGrid(o.level) : experimentGrid(o.level)).filter(
+    (s) => !o.only || s.label.includes(o.only),
+  );
   mkdirSync(o.out, { recursive: true });
   const jobs = grid.flatMap((setting) =>
     Array.from({ length: seeds }, (_, k) => ({
@@ -149,21 +194,31 @@ export async function reproduce(o: ReproduceOptions): Promise<{ table: string; f
   const results: SettingResults[] = grid.map((setting) => ({ setting, runs: [], failures: [] }));
   const byLabel = new Map(results.map((r) => [r.setting, r]));
   const started = performance.now();
-  const command = `slt reproduce --level ${o.level} --seeds ${seeds}${o.generations !== undefined ? ` --generations ${o.generations}` : ""}${o.only ? ` --only "${o.only}"` : ""} --prune ${prune}`;
+  const command = `slt reproduce${gridName === "papers" ? "" : ` --grid ${gridName}`} --level ${o.level} --seeds ${seeds}${o.generations !== undefined ? ` --generations ${o.generations}` : ""}${o.only ? ` --only "${o.only}"` : ""} --prune ${prune}`;
   const table = (finished: boolean) => {
     const minutes = ((performance.now() - started) / 60_000).toFixed(1);
     const header = [
-      `### Reproduction grid (${o.level})${finished ? "" : " — in progress"}`,
+      `### ${gridName === "topology" ? "Topology study" : "Reproduction grid"} (${o.level})${finished ? "" : " — in progress"}`,
       "",
       `Command: \`${command}\` — seeds 1…${seeds}, generation cap ${generations ?? "each preset's own"}, pruning \`${prune}\`${prune === "published" ? " (selected and pruned on the test split, as published: optimistic)" : ""}, ${minutes} min on ${availableParallelism()} cores.`,
     ].join("\n");
     return markdownTable(results, header);
   };
-  let next = 0;
+  // Slots: one per core; a run of k islands waits for k free slots (at most all of them).
+  const capacity = Math.max(1, o.concurrency ?? availableParallelism());
+  let free = capacity;
+  const waiting: (() => void)[] = [];
+  const acquire = async (n: number) => {
+    while (free < n) await new Promise<void>((r) => waiting.push(r));
+    free -= n;
+  };
+  const release = (n: number) => {
+    free += n;
+    for (const wake of waiting.splice(0)) wake();
+  };
   let done = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const job = jobs[next++];
+  const runJob = async (job: (typeof jobs)[number], slots: number) => {
+    try {
       const entry = byLabel.get(job.setting) as SettingResults;
       let line: string;
       try {
@@ -179,10 +234,17 @@ export async function reproduce(o: ReproduceOptions): Promise<{ table: string; f
       o.progress?.write(`[${done}/${jobs.length}] ${job.setting.label} seed ${job.seed}: ${line}\n`);
       // The table so far, after every run, so a long grid that is stopped still leaves its results.
       writeFileSync(join(o.out, "results.md"), table(false));
+    } finally {
+      release(slots);
     }
   };
-  const concurrency = Math.max(1, Math.min(o.concurrency ?? availableParallelism(), jobs.length));
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  const running: Promise<void>[] = [];
+  for (const job of jobs) {
+    const slots = Math.min(capacity, job.setting.processes ?? 1);
+    await acquire(slots);
+    running.push(runJob(job, slots));
+  }
+  await Promise.all(running);
   const final = table(true);
   writeFileSync(join(o.out, "results.md"), final);
   return { table: final, failed: results.reduce((n, r) => n + r.failures.length, 0) };

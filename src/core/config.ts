@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { parseDatasetName } from "./datasets/builtin.ts";
 import { SltError } from "./errors.ts";
+import { planTopology } from "./topology.ts";
 
 const positiveInt = z.number().int().positive();
 const probability = z.number().min(0).max(1);
@@ -102,8 +103,14 @@ const TerminationSchema = z.strictObject({
  */
 const ClusterSchema = z.strictObject({
   islands: z.number().int().min(1).max(4096).default(1),
-  /** a topology spec (core/topology.ts parseTopologySpec): ring, ring2, full, star, torus, ... */
-  topology: z.string().min(1).default("ring"),
+  /**
+   * a topology spec (core/topology.ts parseTopologySpec): ring, ring2, full, star, torus, ...; or a custom
+   * edge list inline, {"n": 4, "weights": "count", "edges": [[0, 1, 2], ...]} (customTopology), which
+   * `--topology custom:FILE` reads from a file
+   */
+  topology: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).default("ring"),
+  /** built-in topologies: every edge carries each of the `migrants` with this probability (0 < p ≤ 1) */
+  migrationProbability: z.number().gt(0).max(1).optional(),
   /** generations per epoch (between migrations) */
   interval: positiveInt.default(5),
   /** migrants per out-edge and migration (times a count edge's weight) */
@@ -314,6 +321,10 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
     );
   }
   // The preset sits under everything the user said.
+  // A custom edge list names its island count; it is the run's unless cluster.islands says otherwise.
+  const cl = (merged as ConfigPatch).cluster;
+  if (isPlainObject(cl?.topology) && cl.islands === undefined && typeof cl.topology.n === "number")
+    merged = mergeConfig(merged, { cluster: { islands: cl.topology.n } });
   const withPreset = mergeConfig({ ...preset.patch, preset: presetName } as unknown, merged);
   const parsed = ConfigSchema.safeParse(withPreset);
   if (!parsed.success) {
@@ -323,6 +334,18 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
     );
   }
   const config = parsed.data;
+  const sources = layers.map((l) => l.source).join(" + ");
+  try {
+    const plan = planTopology(config.cluster.topology, config.cluster.migrationProbability);
+    if (plan.kind === "custom" && plan.topology.n !== config.cluster.islands)
+      throw new SltError(
+        "E_CONFIG",
+        `cluster.islands is ${config.cluster.islands}, but the custom topology has n = ${plan.topology.n} islands; make them agree (or leave cluster.islands out)`,
+      );
+  } catch (e) {
+    if (!(e instanceof SltError)) throw e;
+    throw new SltError("E_CONFIG", `invalid configuration (${sources}): cluster.topology: ${e.message}`);
+  }
   const architecture = config.network.architecture ?? defaultArchitecture(config.dataset.name);
   if (!architecture) {
     throw new SltError(

@@ -15,6 +15,9 @@ export interface Metrics {
 /** Evaluates a batch of masks on the training split; the GA step takes one of these as an argument. */
 export type BatchEvaluator = (masks: readonly Mask[]) => Metrics[];
 
+/** A BatchEvaluator that answers later (e.g. worker threads); the GA's async drivers take one. */
+export type AsyncBatchEvaluator = (masks: readonly Mask[]) => Promise<Metrics[]>;
+
 function checkShapes(net: Network, mask: Mask, split: Split): void {
   if (mask.length !== net.genomeLength) {
     throw new RangeError(`mask has ${mask.length} bits but the network has ${net.genomeLength} weights`);

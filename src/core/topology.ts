@@ -416,8 +416,8 @@ export function buildTopology(spec: TopologySpec, n: number, o?: BuildOptions): 
 // Spec text (the CLI's --topology), custom edge lists, validation
 
 const SPEC_FORMS =
-  "isolated, ring, ring2, full, star, hypercube, torus, torus:RxC, regular:D, er:P, er:P:directed, er:P:undirected " +
-  "(a JSON edge-list file is read by the caller and passed to customTopology)";
+  "isolated, ring, ring2, full, star, hypercube, torus, torus:RxC, regular:D, er:P, er:P:directed, er:P:undirected, " +
+  "custom:FILE (a JSON edge list; the command line reads the file)";
 
 const INT = /^\d+$/;
 const FLOAT = /^(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?$/i;
@@ -462,6 +462,13 @@ export function parseTopologySpec(text: string): TopologySpec {
         return bad(`er direction must be directed or undirected`);
       return { kind: "er", p, directed: dir === "directed" };
     }
+    case "custom":
+      // the file is I/O, which core does not do: the CLI reads it and passes the edge list as an object
+      return bad(
+        parts.length > 1
+          ? "custom:FILE is read by the command line (slt run --topology custom:FILE); in a configuration, give the edge list itself as cluster.topology"
+          : "custom needs a file, e.g. custom:edges.json",
+      );
     default:
       return bad("unknown topology");
   }
@@ -802,4 +809,81 @@ export function removeIsland(t: Topology, id: number): Topology {
     fail(`repaired topology would have ${edges.length} edges; at most ${MAX_EDGES}`);
   const removed = [...t.removed, id].sort((x, y) => x - y);
   return freeze(t.kind, t.n, t.weights, edges, removed);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A run's topology setting: config cluster.topology (spec text, or a custom edge list inline) plus
+// cluster.migrationProbability (probability weights for the built-in kinds)
+
+export type TopologyPlan =
+  | {
+      readonly kind: "spec";
+      readonly spec: TopologySpec;
+      readonly weights: WeightKind;
+      /** the weight of every edge: 1, or the migration probability */
+      readonly weight: number;
+      /** e.g. "ring", "ring p=0.5" */
+      readonly label: string;
+    }
+  | {
+      readonly kind: "custom";
+      /** built on its own n; ids are the launchers' island indices */
+      readonly topology: Topology;
+      readonly weights: WeightKind;
+      readonly label: string;
+    };
+
+/**
+ * Checks a run's topology setting without building anything that needs the island count.
+ * `setting` is spec text (parseTopologySpec) or a custom edge list (customTopology); a migration
+ * probability p gives every edge of a built-in kind the probability weight p (custom lists carry
+ * their own weights, so the two do not mix).
+ */
+export function planTopology(setting: unknown, migrationProbability?: number): TopologyPlan {
+  if (isRecord(setting)) {
+    if (migrationProbability !== undefined)
+      fail(
+        "a migration probability applies to built-in topologies; a custom edge list gives its own weights " +
+          '(write "weights": "probability" and a weight per edge instead)',
+      );
+    const topology = customTopology(setting);
+    return {
+      kind: "custom",
+      topology,
+      weights: topology.weights,
+      label: `custom (${topology.n} islands, ${topology.edges.length} edges, ${topology.weights} weights)`,
+    };
+  }
+  const spec = parseTopologySpec(setting as string);
+  if (migrationProbability === undefined)
+    return { kind: "spec", spec, weights: "count", weight: 1, label: formatTopologySpec(spec) };
+  const weight = checkWeight(migrationProbability, "probability", "migration probability");
+  return {
+    kind: "spec",
+    spec,
+    weights: "probability",
+    weight,
+    label: `${formatTopologySpec(spec)} p=${weight}`,
+  };
+}
+
+/**
+ * The planned topology on n islands. A custom edge list must have exactly n islands; its ids that are
+ * missing from `present` (islands that never joined) are removed as if lost.
+ */
+export function buildPlannedTopology(
+  plan: TopologyPlan,
+  n: number,
+  o: { rng?: Rng; present?: readonly number[] } = {},
+): Topology {
+  if (plan.kind === "spec")
+    return buildTopology(plan.spec, n, { rng: o.rng, weights: plan.weights, weight: plan.weight });
+  if (plan.topology.n !== n)
+    fail(`custom topology has n = ${plan.topology.n} islands, but the run has ${n}; the two must agree`);
+  let t = plan.topology;
+  if (o.present) {
+    const here = new Set(o.present);
+    for (let id = 0; id < n; id++) if (!here.has(id)) t = removeIsland(t, id);
+  }
+  return t;
 }

@@ -1,5 +1,6 @@
 // One island process: joins the coordinator, gets its assignment, evolves its sub-population with the
-// core GA step, and every epoch sends emigrants to its out-neighbours, takes in whatever immigrants
+// core GA step (async driver: masks are evaluated by the SharedArrayBuffer worker pool, so this thread
+// stays free for heartbeats and peer traffic while a generation is evaluated), and every epoch sends emigrants to its out-neighbours, takes in whatever immigrants
 // have arrived (async mode) and reports to the coordinator. On `stop` it sends its best individual as a
 // ticket and exits. The run secret comes from the environment (SLT_TOKEN), never from argv.
 //
@@ -10,7 +11,7 @@
 import { createSocket } from "node:dgram";
 import { createServer, type Server } from "node:http";
 import { isIPv6 } from "node:net";
-import { freemem, hostname, loadavg, totalmem } from "node:os";
+import { hostname } from "node:os";
 import { WebSocket, WebSocketServer } from "ws";
 import { type ResolvedConfig, resolveConfig } from "../core/config.ts";
 import type { Dataset } from "../core/dataset.ts";
@@ -20,8 +21,8 @@ import {
   fitnessOf,
   type GaState,
   type Individual,
-  initRun,
-  step,
+  initRunAsync,
+  stepAsync,
   type TerminationParams,
   terminationReason,
 } from "../core/ga/index.ts";
@@ -43,10 +44,13 @@ import {
   type ReportBody,
 } from "../core/protocol/index.ts";
 import { Rng } from "../core/rng.ts";
+import { planTopology } from "../core/topology.ts";
 import { loadDataset } from "../io/datasets.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
-import { createFastEvaluator } from "./evaluator/index.ts";
+import { createSharedEvaluator, type SharedEvaluator } from "./evaluator/shared-pool.ts";
+import { HostStatsSampler } from "./host-stats.ts";
 import { PeerSender, type SenderCounters } from "./peers.ts";
+import { emigrantsToSelect, type ShareSettings, shareForEdge } from "./share.ts";
 
 export interface IslandOptions {
   readonly join: string;
@@ -87,6 +91,12 @@ export async function localAddressToward(url: string): Promise<string> {
 /** How often an island tells the coordinator it is alive. */
 export const HEARTBEAT_MS = 1000;
 
+/**
+ * Evaluator worker threads per island (the pool's default): one moves evaluation off the main thread,
+ * which stays free for peers and heartbeats; a host usually runs several islands.
+ */
+export const ISLAND_EVALUATOR_THREADS = 1;
+
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Mean pairwise Hamming distance of the population's masks. */
@@ -110,6 +120,16 @@ function runIdOf(url: string): string {
 
 /** Runs one island until the coordinator stops it (resolves) or the coordinator link is lost (rejects). */
 export async function runIsland(options: IslandOptions): Promise<void> {
+  // the evaluator's worker threads end with the island, however it ends
+  const owned: { evaluator?: SharedEvaluator } = {};
+  try {
+    await runIslandWith(options, owned);
+  } finally {
+    await owned.evaluator?.close();
+  }
+}
+
+async function runIslandWith(options: IslandOptions, owned: { evaluator?: SharedEvaluator }): Promise<void> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const runId = runIdOf(options.join);
   const limits: LinkLimits = { genomeLength: null, maxMigrants: 0 };
@@ -211,16 +231,16 @@ export async function runIsland(options: IslandOptions): Promise<void> {
       // emigrants went to the lost island; send it the recent epochs again (it ignores those it has
       // already integrated). Neighbours are at most one epoch apart, so the last few suffice.
       if (assign?.mode === "lockstep") {
-        for (const r of recent) sender.enqueue(r.epoch, shareFor(n, r.emigrants).map(migrantFromIndividual));
+        for (const r of recent)
+          sender.enqueue(r.epoch, shareFor(n, r.emigrants, r.epoch).map(migrantFromIndividual));
       }
     }
   };
   /** lockstep: this island's emigrants of its last few epochs */
   const recent: { epoch: number; emigrants: Individual[] }[] = [];
-  let migrantsPerEdge = 0;
-  let maxPerMessage = 0;
-  const shareFor = (n: OutNeighbour, emigrants: readonly Individual[]) =>
-    emigrants.slice(0, Math.min(maxPerMessage, Math.round(n.weight) * migrantsPerEdge));
+  let share: ShareSettings | null = null;
+  const shareFor = (n: OutNeighbour, emigrants: readonly Individual[], ep: number) =>
+    share ? shareForEdge(n, emigrants, ep, share) : [];
   /** lockstep: the last epoch whose immigrants were integrated */
   let integratedEpoch = 0;
 
@@ -255,7 +275,8 @@ export async function runIsland(options: IslandOptions): Promise<void> {
     wake(); // an island waiting at a lockstep barrier must notice too
   };
   await Promise.race([coord.ready, coordinatorLost]);
-  // Proof of life for the coordinator; timers run between generations, which are short.
+  // Proof of life for the coordinator; evaluation runs in worker threads, so this timer fires on time
+  // even while a generation is being evaluated.
   const heartbeat = setInterval(() => coord.send("heartbeat", {}), HEARTBEAT_MS);
   heartbeat.unref();
 
@@ -272,8 +293,11 @@ export async function runIsland(options: IslandOptions): Promise<void> {
       `the assigned genome length ${a.genomeLength} differs from the network's ${network.genomeLength}`,
     );
   }
-  const evaluate = createFastEvaluator(network, dataset.train).batch;
-  const deps = { evaluate, network };
+  const evaluator = await createSharedEvaluator(network, dataset.train, {
+    threads: ISLAND_EVALUATOR_THREADS,
+  });
+  owned.evaluator = evaluator;
+  const deps = { evaluate: evaluator.batch, network };
   const fitness = config.ga.fitness;
   const id = a.island;
   peerSelf = { ...self, name: `island-${id}`, role: "peer", island: id };
@@ -319,21 +343,33 @@ export async function runIsland(options: IslandOptions): Promise<void> {
 
   const rng = new Rng(a.seedStream);
   const migrationRng = rng.child("migration");
-  // Lockstep runs end at the generation cap only: a rule that fires at different generations on
-  // different islands would leave their neighbours waiting at a barrier.
-  const termination: TerminationParams = {
-    rule: a.mode === "lockstep" ? "none" : config.termination.rule,
+  // An island stops by itself only at the generation cap. Its own rule just gives the verdict its
+  // reports carry; the coordinator decides when the run ends. Lockstep runs have no rule: one firing at
+  // different generations on different islands would leave their neighbours waiting at a barrier.
+  const capOnly: TerminationParams = {
+    rule: "none",
     ruleCap: null,
     maxGenerations: config.termination.maxGenerations,
+  };
+  const ownRule: TerminationParams = {
+    rule: a.mode === "lockstep" ? "none" : config.termination.rule,
+    ruleCap: null,
     plateauLogs: config.termination.plateauLogs,
   };
+  let verdict: string | null = null;
+  const hostStats = new HostStatsSampler().start();
   const cluster = config.cluster;
   const k = cluster.migrants;
-  migrantsPerEdge = k;
-  maxPerMessage = a.maxMigrants;
+  share = {
+    weights: planTopology(cluster.topology, cluster.migrationProbability).weights,
+    k,
+    maxPerMessage: a.maxMigrants,
+    seedStream: a.seedStream,
+    island: id,
+  };
   const selection = parseSelectionPolicy(cluster.selection);
 
-  let state: GaState = initRun(config.ga, deps, rng.child("ga"));
+  let state: GaState = await initRunAsync(config.ga, deps, rng.child("ga"));
   let epoch = 0;
   let lastImprovement = 0;
   let bestSoFar = state.history[0].bestFitness;
@@ -356,6 +392,7 @@ export async function runIsland(options: IslandOptions): Promise<void> {
       meanFitness: last.meanFitness,
       diversity: diversity(state.population),
       stalledGenerations: state.generation - lastImprovement,
+      verdict,
       migration: {
         sent: counters.sent,
         received: counters.received,
@@ -363,13 +400,7 @@ export async function runIsland(options: IslandOptions): Promise<void> {
         rejected: counters.rejected,
         dropped: counters.dropped,
       },
-      host: {
-        loadAverage: loadavg()[0],
-        cpuPercent: null,
-        memoryUsedBytes: totalmem() - freemem(),
-        memoryTotalBytes: totalmem(),
-        rssBytes: mem.rss,
-      },
+      host: { ...hostStats.latest(), rssBytes: mem.rss },
     };
     coord.epoch = epoch;
     coord.send("report", body);
@@ -379,10 +410,10 @@ export async function runIsland(options: IslandOptions): Promise<void> {
     epoch++;
     const outs = assign?.outNeighbours ?? [];
     if (outs.length > 0 && k > 0) {
-      const need = Math.min(a.maxMigrants, Math.max(...outs.map((n) => Math.round(n.weight) * k)));
+      const need = emigrantsToSelect(outs, share as ShareSettings);
       const emigrants = selectEmigrants(state.population, need, selection, fitness, migrationRng);
       for (const n of outs)
-        senders.get(n.island)?.enqueue(epoch, shareFor(n, emigrants).map(migrantFromIndividual));
+        senders.get(n.island)?.enqueue(epoch, shareFor(n, emigrants, epoch).map(migrantFromIndividual));
       if (a.mode === "lockstep") {
         recent.push({ epoch, emigrants });
         if (recent.length > 3) recent.shift();
@@ -422,24 +453,29 @@ export async function runIsland(options: IslandOptions): Promise<void> {
     }
   };
 
+  verdict = terminationReason(state.history, ownRule);
   report();
   let finished = false;
   for (;;) {
     await yieldToEventLoop();
     if (coordinatorGone) throw coordinatorGone; // no one to report to: end, whatever the generation
     if (stopRequested) break;
-    if (!finished && terminationReason(state.history, termination) !== null) {
+    if (!finished && terminationReason(state.history, capOnly) !== null) {
       finished = true;
       report();
       sendTicket();
       await Promise.race([stopped, coordinatorLost]);
       break;
     }
-    state = step(state, deps);
+    state = await stepAsync(state, deps);
     track();
+    const before: string | null = verdict;
+    verdict = terminationReason(state.history, ownRule);
     if (isMigrationGeneration(state.generation, a.interval, a.offset)) {
       await migrate();
       report();
+    } else if (verdict !== before) {
+      report(); // the coordinator hears of a plateau or the target at once
     }
   }
 
@@ -464,6 +500,7 @@ export async function runIsland(options: IslandOptions): Promise<void> {
   await new Promise<void>((resolve) => sendTicket(resolve));
   shuttingDown = true;
   clearInterval(heartbeat);
+  hostStats.stop();
   for (const s of senders.values()) s.stop();
   for (const l of inbound) l.close("island stopping");
   peerWss.close();

@@ -39,6 +39,8 @@ beforeAll(() => {
   writeCsv("test.csv", 300, 2);
   const r = slt(
     "run",
+    "--islands",
+    "1",
     "--train",
     "train.csv",
     "--test",

@@ -16,6 +16,8 @@ describe("slt run interrupted", () => {
       [
         CLI,
         "run",
+        "--islands",
+        "1",
         "--dataset",
         "digits-3",
         "--generations",

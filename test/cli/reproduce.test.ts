@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { experimentGrid, markdownTable } from "../../src/coordinator/reproduce.ts";
+import { experimentGrid, markdownTable, topologyGrid } from "../../src/coordinator/reproduce.ts";
 import type { RunSummary } from "../../src/coordinator/single-population.ts";
 
 const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
@@ -32,6 +32,7 @@ describe("slt reproduce", () => {
         prunedTestAccuracy: null,
         prunedSparsity: null,
         generations: 10,
+        evaluations: 500,
       }) as unknown as RunSummary;
     const table = markdownTable(
       [
@@ -44,8 +45,46 @@ describe("slt reproduce", () => {
       "# t",
     );
     expect(table).toContain(
-      "| x | 3 | 0 | 10 | 0.9000 / 0.9000 / 0.1000 | 0.9000 / 0.9000 / 0.1000 | 0.6000 / 0.6000 / 0.1000 | – | – |",
+      "| x | 3 | 0 | 10 | 500 | 0.9000 / 0.9000 / 0.1000 | 0.9000 / 0.9000 / 0.1000 | 0.6000 / 0.6000 / 0.1000 | – | – |",
     );
+  });
+
+  it("the topology grid compares one population with island topologies of the same total size", () => {
+    const grid = topologyGrid("full");
+    expect(grid.map((s) => s.label)).toEqual([
+      "digits-10 [64,75,10] single population (1×100)",
+      "digits-10 [64,75,10] isolated islands (4×25)",
+      "digits-10 [64,75,10] ring (4×25)",
+      "digits-10 [64,75,10] fully connected (4×25)",
+    ]);
+    for (const s of grid.slice(1)) {
+      expect(s.args).toEqual(expect.arrayContaining(["--islands", "4", "--population", "25", "lockstep"]));
+      expect(s.processes).toBe(4);
+    }
+    for (const s of grid) expect(s.args).toEqual(expect.arrayContaining(["--termination", "none"]));
+    expect(grid[0].args).toEqual(expect.arrayContaining(["--islands", "1", "--population", "100"]));
+  });
+
+  it("quick topology grid runs islands end to end", () => {
+    const out = join(work, "topology");
+    const r = spawnSync(
+      process.execPath,
+      [CLI, "reproduce", "--grid", "topology", "--level", "quick", "--prune", "none", "--out", out],
+      { encoding: "utf8" },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^### Topology study \(quick\)/);
+    for (const row of [
+      "single population (1×20)",
+      "isolated islands (2×10)",
+      "ring (2×10)",
+      "fully connected (2×10)",
+    ])
+      expect(r.stdout).toMatch(
+        new RegExp(
+          `\\| digits-3 \\[64,75,3\\] ${row.replace(/[()]/g, "\\$&")} \\| 1 \\| 0 \\| 5 \\| \\d+ \\|`,
+        ),
+      );
   });
 
   it("quick level runs end to end and writes results.md", () => {
@@ -55,7 +94,7 @@ describe("slt reproduce", () => {
       { encoding: "utf8" },
     );
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/\| digits-3 \[64,75,3\] GA, loss \| 1 \| 0 \| 5 \|/);
+    expect(r.stdout).toMatch(/\| digits-3 \[64,75,3\] GA, loss \| 1 \| 0 \| 5 \| \d+ \|/);
     expect(readFileSync(join(work, "results.md"), "utf8")).toBe(r.stdout);
   });
 });

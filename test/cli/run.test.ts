@@ -15,7 +15,8 @@ function slt(...args: string[]) {
 }
 
 function jsonRun(...args: string[]) {
-  const r = slt("run", ...args, "--json", "--out", work);
+  // one population in-process: these tests check the single-population search and its determinism
+  const r = slt("run", "--islands", "1", ...args, "--json", "--out", work);
   expect(r.stderr).not.toMatch(/unexpected error/);
   expect(r.code).toBe(0);
   const lines = r.stdout.trim().split("\n");

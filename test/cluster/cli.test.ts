@@ -1,7 +1,7 @@
 // `slt run --islands N ...` and `slt island` as a user runs them, in child processes on loopback.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
@@ -35,7 +35,7 @@ describe("slt run --islands", () => {
       "--generations",
       "1000000",
       "--time-limit",
-      "1",
+      "3",
       "--prune",
       "none",
       "--name",
@@ -65,6 +65,35 @@ describe("slt run --islands", () => {
     const check = slt(["check", s.ticket, "--json"]);
     expect(check.code).toBe(0);
     expect(JSON.parse(check.stdout).ok).toBe(true);
+  });
+
+  it("plain slt run starts one island per core on a ring, async, with per-island progress", () => {
+    const cores = availableParallelism();
+    const r = slt([
+      "run",
+      "--dataset",
+      "digits-3",
+      "--population",
+      "20",
+      "--generations",
+      "12",
+      "--prune",
+      "none",
+      "--out",
+      work,
+      "--json",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout.trim());
+    const config = JSON.parse(readFileSync(join(s.runDir, "config.json"), "utf8"));
+    expect(config.cluster.islands).toBe(cores);
+    if (cores === 1) return; // one core: one population in-process, nothing more to see
+    expect(config.cluster).toMatchObject({ topology: "ring", mode: "async" });
+    expect(s.islands).toHaveLength(cores);
+    expect(s.islands.every((i: { generations: number }) => i.generations === 12)).toBe(true);
+    // the last progress block has one line per island at the cap
+    for (let id = 0; id < cores; id++)
+      expect(r.stderr).toMatch(new RegExp(`^\\s*island ${id}\\s.*gen\\s+12\\b`, "m"));
   });
 
   it("refuses bad topologies and policies before starting anything", () => {

@@ -95,4 +95,37 @@ describe("config", () => {
     );
     expect(configError([1, 2]).message).toMatch(/expected a JSON object/);
   });
+
+  it("takes a custom edge list inline, its island count with it, and checks it", () => {
+    const edges = {
+      n: 3,
+      weights: "count",
+      edges: [
+        [0, 1, 2],
+        [1, 2],
+        [2, 0],
+      ],
+    };
+    const c = resolveConfig(cli({ cluster: { topology: edges } }));
+    expect(c.cluster.islands).toBe(3);
+    expect(c.cluster.topology).toEqual(edges);
+    expect(configError({ cluster: { topology: edges, islands: 4 } }).message).toMatch(
+      /cluster\.topology: cluster\.islands is 4, but the custom topology has n = 3 islands/,
+    );
+    expect(configError({ cluster: { topology: { n: 3, edges: [[0, 0]] } } }).message).toMatch(
+      /cluster\.topology: custom topology: edges\[0\] is a self-loop/,
+    );
+    expect(configError({ cluster: { topology: "moebius" } }).message).toMatch(
+      /cluster\.topology: topology "moebius"/,
+    );
+    expect(configError({ cluster: { topology: edges, migrationProbability: 0.5 } }).message).toMatch(
+      /a migration probability applies to built-in topologies/,
+    );
+    expect(resolveConfig(cli({ cluster: { migrationProbability: 0.5 } })).cluster.migrationProbability).toBe(
+      0.5,
+    );
+    expect(configError({ cluster: { migrationProbability: 0 } }).message).toMatch(
+      /cluster\.migrationProbability: got 0/,
+    );
+  });
 });

@@ -4,6 +4,7 @@ import { E_TOPOLOGY, isSltError } from "../../src/core/errors.ts";
 import { Rng } from "../../src/core/rng.ts";
 import {
   analyzeTopology,
+  buildPlannedTopology,
   buildTopology,
   customTopology,
   degreeStats,
@@ -17,6 +18,7 @@ import {
   MAX_ISLANDS,
   outNeighbours,
   parseTopologySpec,
+  planTopology,
   regularTopology,
   removeIsland,
   ringTopology,
@@ -750,5 +752,65 @@ describe("removeIsland", () => {
     let all = t;
     for (const id of [0, 2, 3]) all = removeIsland(all, id);
     expect(analyzeTopology(all).warnings).toEqual(["no islands are left: every island has been removed"]);
+  });
+});
+
+describe("a run's topology setting", () => {
+  it("plans built-in kinds with count or probability weights", () => {
+    const ring = planTopology("ring");
+    expect(ring).toMatchObject({ kind: "spec", weights: "count", weight: 1, label: "ring" });
+    expect(buildPlannedTopology(ring, 3).edges).toEqual(ringTopology(3).edges);
+    const p = planTopology("torus:2x2", 0.25);
+    expect(p).toMatchObject({ weights: "probability", weight: 0.25, label: "torus:2x2 p=0.25" });
+    const t = buildPlannedTopology(p, 4);
+    expect(t.weights).toBe("probability");
+    expect(t.edges.every((e) => e.weight === 0.25)).toBe(true);
+    expectTopologyError(
+      () => planTopology("ring", 0),
+      /migration probability = 0 is not a valid probability/,
+    );
+    expectTopologyError(() => planTopology("ring", 1.5), /0 < p ≤ 1/);
+  });
+
+  it("plans custom edge lists on their own n and removes ids that never joined", () => {
+    const plan = planTopology({
+      n: 3,
+      weights: "probability",
+      edges: [
+        [0, 1, 0.5],
+        [1, 2, 1],
+        [2, 0, 1],
+      ],
+    });
+    expect(plan).toMatchObject({
+      kind: "custom",
+      weights: "probability",
+      label: "custom (3 islands, 3 edges, probability weights)",
+    });
+    expect(buildPlannedTopology(plan, 3).edges).toHaveLength(3);
+    // island 1 never joined: the ring closes around it, as when an island is lost
+    const without1 = buildPlannedTopology(plan, 3, { present: [0, 2] });
+    expect(without1.removed).toEqual([1]);
+    expect(without1.edges).toEqual([
+      { from: 0, to: 2, weight: 1 },
+      { from: 2, to: 0, weight: 1 },
+    ]);
+    expectTopologyError(() => buildPlannedTopology(plan, 4), /n = 3 islands, but the run has 4/);
+    expectTopologyError(
+      () => planTopology({ n: 2, edges: [[0, 1]] }, 0.5),
+      /a migration probability applies to built-in topologies/,
+    );
+    expectTopologyError(
+      () => planTopology({ n: 2, edges: [[0, 3]] }),
+      /edges\[0\]\.to = 3 is not an island id/,
+    );
+  });
+
+  it("custom:FILE text is the command line's to read", () => {
+    expectTopologyError(
+      () => parseTopologySpec("custom:edges.json"),
+      /custom:FILE is read by the command line/,
+    );
+    expectTopologyError(() => parseTopologySpec("custom"), /custom needs a file/);
   });
 });

@@ -6,7 +6,8 @@
 //   "static-bound"   "GA (static AB)": random ½ masks until training accuracy ≥ threshold.
 // Generators that filter by accuracy evaluate one mask at a time through the BatchEvaluator and return
 // the metrics they saw; the others return `metrics: null` and the caller evaluates them in its batch.
-// Every evaluation a generator makes is counted in `evaluations`.
+// Every evaluation a generator makes is counted in `evaluations`. The logic is an evaluation coroutine
+// (`generateCoroutine`, see coroutine.ts) so that it can be driven by an asynchronous evaluator too.
 //
 // Decisions:
 // - Wall-clock time per try is the parameter `secondsPerTry` (default 0.04 s, so n_r = ⌊4/0.04⌋ = 100 and
@@ -21,6 +22,7 @@ import type { BatchEvaluator, Metrics } from "../evaluate.ts";
 import { fullMask, type Mask, randomMask } from "../mask.ts";
 import type { Rng } from "../rng.ts";
 import { isLaxConnected, type Topology } from "./connectivity.ts";
+import { type EvaluationCoroutine, runCoroutine } from "./coroutine.ts";
 
 export type GeneratorSpec =
   | { readonly kind: "negligent" }
@@ -94,6 +96,9 @@ export interface GeneratorContext {
   /** consumed (advanced) by the generator */
   readonly rng: Rng;
 }
+
+/** A GeneratorContext without the evaluator: the coroutine yields its batches instead. */
+export type GeneratorCoroutineContext = Omit<GeneratorContext, "evaluate">;
 
 export interface GenerateResult {
   readonly items: Generated[];
@@ -191,12 +196,12 @@ export function initialGeneratorState(
   return { kind: spec.kind, bound: null, numRec: 1, fallbacks: 0 };
 }
 
-function evaluateOne(evaluate: BatchEvaluator, mask: Mask): Metrics {
-  const r = evaluate([mask]);
+function* evaluateOne(mask: Mask): EvaluationCoroutine<Metrics> {
+  const r: unknown = yield [mask];
   if (!Array.isArray(r) || r.length !== 1) {
     throw new RangeError(`evaluator returned ${Array.isArray(r) ? r.length : typeof r} results for 1 mask`);
   }
-  return r[0];
+  return r[0] as Metrics;
 }
 
 /** A random ½ mask resampled until lax-connected; after maxTries draws, the all-ones mask. */
@@ -226,11 +231,11 @@ function laxInto(s: Mutable, net: Topology, rng: Rng, maxTries: number): Generat
 }
 
 /** §3 "GA (adaptive AB)": one individual; updates s.bound / s.numRec as the reference does. */
-function adaptiveOne(
+function* adaptiveOne(
   spec: Extract<ResolvedGeneratorSpec, { kind: "adaptive-bound" }>,
   s: Mutable,
-  ctx: GeneratorContext,
-): Generated {
+  ctx: GeneratorCoroutineContext,
+): EvaluationCoroutine<Generated> {
   const { network: net, rng } = ctx;
   const L = net.genomeLength;
   if (s.bound === null) throw new RangeError("adaptive-bound generator state has no bound");
@@ -240,7 +245,7 @@ function adaptiveOne(
     const first = randomMask(L, rng);
     if (b <= spec.floor) return laxInto(s, net, rng, spec.maxTries);
     // 2. Good enough already?
-    const m0 = evaluateOne(ctx.evaluate, first);
+    const m0 = yield* evaluateOne(first);
     s.evaluations++;
     if (m0.accuracy >= b) return { mask: first, metrics: m0 };
     // 3. Budgets from the time per try.
@@ -249,7 +254,7 @@ function adaptiveOne(
     // 4. Up to n_g + 1 fresh tries; a late success (k > n_r) lowers b by Δ(k/d).
     for (let k = 0; k <= ng; k++) {
       const mask = randomMask(L, rng);
-      const m = evaluateOne(ctx.evaluate, mask);
+      const m = yield* evaluateOne(mask);
       s.evaluations++;
       if (m.accuracy >= b) {
         if (k > nr) s.bound = Math.max(b - boundDecrement(k / d), spec.floor);
@@ -262,14 +267,14 @@ function adaptiveOne(
   }
 }
 
-function staticOne(
+function* staticOne(
   spec: Extract<ResolvedGeneratorSpec, { kind: "static-bound" }>,
   s: Mutable,
-  ctx: GeneratorContext,
-): Generated {
+  ctx: GeneratorCoroutineContext,
+): EvaluationCoroutine<Generated> {
   for (let t = 0; t < spec.maxTries; t++) {
     const mask = randomMask(ctx.network.genomeLength, ctx.rng);
-    const m = evaluateOne(ctx.evaluate, mask);
+    const m = yield* evaluateOne(mask);
     s.evaluations++;
     if (m.accuracy >= spec.threshold) return { mask, metrics: m };
   }
@@ -284,6 +289,16 @@ export function generate(
   count: number,
   ctx: GeneratorContext,
 ): GenerateResult {
+  return runCoroutine(generateCoroutine(spec, state, count, ctx), ctx.evaluate);
+}
+
+/** `generate` as an evaluation coroutine: yields each mask it evaluates as a batch of one. */
+export function* generateCoroutine(
+  spec: ResolvedGeneratorSpec,
+  state: GeneratorState,
+  count: number,
+  ctx: GeneratorCoroutineContext,
+): EvaluationCoroutine<GenerateResult> {
   if (!Number.isInteger(count) || count < 0)
     throw new RangeError(`count must be a non-negative integer, got ${count}`);
   if (state.kind !== spec.kind)
@@ -300,10 +315,10 @@ export function generate(
         items.push(laxInto(s, ctx.network, ctx.rng, spec.maxTries));
         break;
       case "adaptive-bound":
-        items.push(adaptiveOne(spec, s, ctx));
+        items.push(yield* adaptiveOne(spec, s, ctx));
         break;
       case "static-bound":
-        items.push(staticOne(spec, s, ctx));
+        items.push(yield* staticOne(spec, s, ctx));
         break;
     }
   }

@@ -1,6 +1,7 @@
 // The GA of the reference papers as pure functions over explicit state: individuals and orderings,
 // lax connectivity, generators, operators, the generation step, termination and post-pruning.
 export { isLaxConnected, type LayerShape, reachableUnits, type Topology } from "./connectivity.ts";
+export { type EvaluationCoroutine, runCoroutine, runCoroutineAsync } from "./coroutine.ts";
 export {
   BOUND_FLOOR,
   boundDecrement,
@@ -9,10 +10,12 @@ export {
   type Generated,
   type GenerateResult,
   type GeneratorContext,
+  type GeneratorCoroutineContext,
   type GeneratorKind,
   type GeneratorSpec,
   type GeneratorState,
   generate,
+  generateCoroutine,
   initialAccuracyBound,
   initialGeneratorState,
   laxRandomMask,
@@ -65,6 +68,7 @@ export {
   pruneMask,
 } from "./prune.ts";
 export {
+  type AsyncGaDeps,
   type Child,
   evolve,
   type GaDeps,
@@ -73,10 +77,15 @@ export {
   type GenerationStats,
   generationStats,
   initRun,
+  initRunAsync,
+  initRunCoroutine,
   type Mutant,
   type Offspring,
   step,
+  stepAsync,
+  stepCoroutine,
   vary,
+  varyCoroutine,
 } from "./run.ts";
 export { type GaStateJSON, gaStateFromJSON, gaStateToJSON, type IndividualJSON } from "./serialize.ts";
 export {

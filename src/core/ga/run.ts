@@ -13,11 +13,21 @@
 // the evaluator is a deterministic function of the mask, which the reference and every fast evaluator
 // must be. The cache is derived from the state, so a resumed run counts evaluations exactly as an
 // uninterrupted one.
-import type { BatchEvaluator, Metrics } from "../evaluate.ts";
+//
+// Evaluation: `initRun` and `step` are written once, as evaluation coroutines (`initRunCoroutine`,
+// `stepCoroutine`; see coroutine.ts) that yield each batch; `initRun`/`step` drive them with a
+// synchronous evaluator, `initRunAsync`/`stepAsync` with an asynchronous one, with identical results.
+import type { AsyncBatchEvaluator, BatchEvaluator, Metrics } from "../evaluate.ts";
 import { type Mask, maskHash, masksEqual } from "../mask.ts";
 import { Rng, type RngState } from "../rng.ts";
 import type { Topology } from "./connectivity.ts";
-import { type Generated, type GeneratorState, generate, initialGeneratorState } from "./generators.ts";
+import { checkEvaluator, type EvaluationCoroutine, runCoroutine, runCoroutineAsync } from "./coroutine.ts";
+import {
+  type Generated,
+  type GeneratorState,
+  generateCoroutine,
+  initialGeneratorState,
+} from "./generators.ts";
 import {
   bestIndividual,
   fitnessOf,
@@ -35,6 +45,13 @@ export interface GaDeps {
   /** training-split evaluator; must be deterministic in the mask */
   readonly evaluate: BatchEvaluator;
   /** the network (or just its layer shapes): genome length, and the graph for path-aware operators */
+  readonly network: Topology;
+}
+
+/** GaDeps with an asynchronous evaluator, for `initRunAsync` / `stepAsync`. */
+export interface AsyncGaDeps {
+  /** training-split evaluator; must be deterministic in the mask */
+  readonly evaluate: AsyncBatchEvaluator;
   readonly network: Topology;
 }
 
@@ -104,15 +121,14 @@ function checkMetrics(r: unknown, n: number): asserts r is Metrics[] {
 
 /**
  * Gives every fresh individual metrics: its own (from the generator), a cache hit (equal mask in
- * `known` or earlier in this batch), or one batch evaluation of all remaining masks (one call, skipped
+ * `known` or earlier in this batch), or one batch evaluation of all remaining masks (one yield, skipped
  * when empty).
  */
-function evaluateFresh(
+function* evaluateFresh(
   fresh: readonly Fresh[],
   known: readonly Individual[],
-  evaluate: BatchEvaluator,
   born: number,
-): { individuals: Individual[]; evaluations: number; cacheHits: number } {
+): EvaluationCoroutine<{ individuals: Individual[]; evaluations: number; cacheHits: number }> {
   const cache = new Map<string, { mask: Mask; metrics: Metrics }>();
   for (const ind of known) if (!cache.has(ind.hash)) cache.set(ind.hash, { mask: ind.mask, metrics: ind });
   const hashes = fresh.map((f) => maskHash(f.mask));
@@ -145,7 +161,7 @@ function evaluateFresh(
   });
   let results: Metrics[] = [];
   if (batch.length > 0) {
-    const r = evaluate(batch);
+    const r: unknown = yield batch;
     checkMetrics(r, batch.length);
     results = r;
   }
@@ -156,10 +172,8 @@ function evaluateFresh(
   return { individuals, evaluations: batch.length, cacheHits };
 }
 
-function checkDeps(params: GaParams, deps: GaDeps): void {
-  if (typeof deps.evaluate !== "function")
-    throw new TypeError("deps.evaluate must be a BatchEvaluator function");
-  const net = deps.network;
+/** The checks of the deps besides the evaluator (which the drivers check first). */
+function checkNetwork(params: GaParams, net: Topology): void {
   if (!net || !Array.isArray(net.layers) || net.layers.length === 0)
     throw new RangeError("deps.network needs at least one layer");
   let n = 0;
@@ -217,11 +231,32 @@ export function generationStats(
  */
 export function initRun(params: GaParamsInput | GaParams, deps: GaDeps, rng: Rng): GaState {
   const p = resolveGaParams(params);
-  checkDeps(p, deps);
-  const genState0 = initialGeneratorState(p.generator, deps.network);
-  const gen = generate(p.generator, genState0, p.population, {
-    evaluate: deps.evaluate,
-    network: deps.network,
+  checkEvaluator(deps.evaluate, "BatchEvaluator");
+  return runCoroutine(initRunCoroutine(p, deps.network, rng), deps.evaluate);
+}
+
+/** `initRun` with an asynchronous evaluator: the same state, one awaited batch at a time. */
+export async function initRunAsync(
+  params: GaParamsInput | GaParams,
+  deps: AsyncGaDeps,
+  rng: Rng,
+): Promise<GaState> {
+  const p = resolveGaParams(params);
+  checkEvaluator(deps.evaluate, "AsyncBatchEvaluator");
+  return runCoroutineAsync(initRunCoroutine(p, deps.network, rng), deps.evaluate);
+}
+
+/** `initRun` as an evaluation coroutine. */
+export function* initRunCoroutine(
+  params: GaParamsInput | GaParams,
+  network: Topology,
+  rng: Rng,
+): EvaluationCoroutine<GaState> {
+  const p = resolveGaParams(params);
+  checkNetwork(p, network);
+  const genState0 = initialGeneratorState(p.generator, network);
+  const gen = yield* generateCoroutine(p.generator, genState0, p.population, {
+    network,
     rng: rng.child("initial"),
   });
   const fresh: Fresh[] = gen.items.map((g: Generated) => ({
@@ -229,9 +264,9 @@ export function initRun(params: GaParamsInput | GaParams, deps: GaDeps, rng: Rng
     metrics: g.metrics,
     origin: "initial",
   }));
-  const ev = evaluateFresh(fresh, [], deps.evaluate, 0);
+  const ev = yield* evaluateFresh(fresh, [], 0);
   const evaluations = gen.evaluations + ev.evaluations;
-  const stats = generationStats(0, ev.individuals, p, deps.network.genomeLength, evaluations, gen.state, {
+  const stats = generationStats(0, ev.individuals, p, network.genomeLength, evaluations, gen.state, {
     newEvaluations: evaluations,
     cacheHits: ev.cacheHits,
     children: 0,
@@ -290,10 +325,16 @@ export interface Offspring {
  * again) → newcomers (⌊newcomerFraction·N⌋ from the generator).
  */
 export function vary(state: GaState, deps: GaDeps): Offspring {
+  checkEvaluator(deps.evaluate, "BatchEvaluator");
+  return runCoroutine(varyCoroutine(state, deps.network), deps.evaluate);
+}
+
+/** `vary` as an evaluation coroutine (only the generator evaluates). */
+export function* varyCoroutine(state: GaState, network: Topology): EvaluationCoroutine<Offspring> {
   const p = state.params;
-  checkDeps(p, deps);
+  checkNetwork(p, network);
   if (state.population.length === 0) throw new RangeError("cannot step an empty population");
-  const ops = makeOperators(p.operators, deps.network, p.maxOperatorTries);
+  const ops = makeOperators(p.operators, network, p.maxOperatorTries);
   const rx = Rng.restore(state.rng.crossover);
   const rm = Rng.restore(state.rng.mutation);
   const rn = Rng.restore(state.rng.newcomers);
@@ -324,11 +365,7 @@ export function vary(state: GaState, deps: GaDeps): Offspring {
   });
 
   // 4. Newcomers.
-  const gen = generate(p.generator, state.generator, newcomerCount(p), {
-    evaluate: deps.evaluate,
-    network: deps.network,
-    rng: rn,
-  });
+  const gen = yield* generateCoroutine(p.generator, state.generator, newcomerCount(p), { network, rng: rn });
 
   return {
     ranked,
@@ -348,22 +385,34 @@ export function vary(state: GaState, deps: GaDeps): Offspring {
  * zeros, stable in the order old population, children, mutants, newcomers; keep N).
  */
 export function step(state: GaState, deps: GaDeps): GaState {
+  checkEvaluator(deps.evaluate, "BatchEvaluator");
+  return runCoroutine(stepCoroutine(state, deps.network), deps.evaluate);
+}
+
+/** `step` with an asynchronous evaluator: the same state, one awaited batch at a time. */
+export async function stepAsync(state: GaState, deps: AsyncGaDeps): Promise<GaState> {
+  checkEvaluator(deps.evaluate, "AsyncBatchEvaluator");
+  return runCoroutineAsync(stepCoroutine(state, deps.network), deps.evaluate);
+}
+
+/** `step` as an evaluation coroutine. */
+export function* stepCoroutine(state: GaState, network: Topology): EvaluationCoroutine<GaState> {
   const p = state.params;
   const born = state.generation + 1;
-  const off = vary(state, deps);
+  const off = yield* varyCoroutine(state, network);
   const fresh: Fresh[] = [
     ...off.children.map((c): Fresh => ({ mask: c.mask, origin: "child", metrics: null })),
     ...off.mutants.map((m): Fresh => ({ mask: m.mask, origin: "mutant", metrics: null })),
     ...off.newcomers.map((g): Fresh => ({ mask: g.mask, origin: "newcomer", metrics: g.metrics })),
   ];
-  const ev = evaluateFresh(fresh, state.population, deps.evaluate, born);
+  const ev = yield* evaluateFresh(fresh, state.population, born);
 
   // 5. Survivor selection.
   const population = selectSurvivors([...off.ranked, ...ev.individuals], p.population, p.fitness);
 
   const newEvaluations = off.generatorEvaluations + ev.evaluations;
   const evaluations = state.evaluations + newEvaluations;
-  const stats = generationStats(born, population, p, deps.network.genomeLength, evaluations, off.generator, {
+  const stats = generationStats(born, population, p, network.genomeLength, evaluations, off.generator, {
     newEvaluations,
     cacheHits: ev.cacheHits,
     children: off.children.length,

@@ -391,6 +391,9 @@ function readReport(f: Fields): ReportBody {
     meanFitness: num(f.take("meanFitness"), "body.meanFitness"),
     diversity: num(f.take("diversity"), "body.diversity", 0),
     stalledGenerations: int(f.take("stalledGenerations"), "body.stalledGenerations"),
+    ...(f.has("verdict")
+      ? { verdict: nullable(f.take("verdict"), (v) => str(v, "body.verdict", MAX_LABEL_CHARS)) }
+      : {}),
   };
   const m = new Fields(f.take("migration"), "body.migration");
   const migration = {
@@ -535,6 +538,7 @@ function bodyToWire(message: Message): Record<string, unknown> {
         meanFitness: b.meanFitness,
         diversity: b.diversity,
         stalledGenerations: b.stalledGenerations,
+        ...(b.verdict !== undefined ? { verdict: b.verdict } : {}),
         migration: {
           sent: m.sent,
           received: m.received,

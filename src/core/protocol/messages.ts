@@ -142,6 +142,11 @@ export interface ReportBody {
   readonly diversity: number;
   /** generations since the best fitness last improved */
   readonly stalledGenerations: number;
+  /**
+   * the island's own termination rule right now: "plateau", "perfect-accuracy", or null while it has
+   * not fired; the island keeps evolving and the coordinator decides (absent: null)
+   */
+  readonly verdict?: string | null;
   readonly migration: MigrationCounts;
   readonly host: HostStats;
 }

@@ -24,13 +24,13 @@
 // masks. Each worker bumps FINISHED (release) after its last result and posts "done"; once all have,
 // the main thread loads FINISHED (acquire) and reads the results.
 //
-// The core GA step (src/core/ga) takes a synchronous `BatchEvaluator`; this evaluator is asynchronous
-// (`AsyncBatchEvaluator`), so the island loop drives the GA with an async step variant that awaits
-// `evaluateBatch`. `threads: 0` evaluates in-process on the calling thread (the plain fast evaluator,
-// no shared memory) behind the same async API.
+// This evaluator is asynchronous (`AsyncBatchEvaluator`): the island drives the core GA with
+// `initRunAsync` / `stepAsync` (src/core/ga), which await each batch and reach the synchronous step's
+// states. `threads: 0` evaluates in-process on the calling thread (the plain fast evaluator, no shared
+// memory) behind the same async API.
 import { Worker } from "node:worker_threads";
 import type { Split } from "../../core/dataset.ts";
-import type { Metrics } from "../../core/evaluate.ts";
+import type { AsyncBatchEvaluator, Metrics } from "../../core/evaluate.ts";
 import type { Mask } from "../../core/mask.ts";
 import type { Network } from "../../core/network.ts";
 import { createFastEvaluator, type FastEvaluatorOptions } from "./fast-forward.ts";
@@ -44,8 +44,7 @@ import {
   type WorkerMessage,
 } from "./shared-layout.ts";
 
-/** Evaluates a batch of masks on the training split, asynchronously. */
-export type AsyncBatchEvaluator = (masks: readonly Mask[]) => Promise<Metrics[]>;
+export type { AsyncBatchEvaluator } from "../../core/evaluate.ts";
 
 export interface SharedEvaluatorOptions {
   /**

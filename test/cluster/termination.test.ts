@@ -1,0 +1,119 @@
+// Global termination by the coordinator, with real island processes on loopback: islands report their
+// own rule's verdict and go on; the coordinator stops the run and says why.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, describe, expect, it } from "vitest";
+import { type ClusterSummary, runCluster } from "../../src/coordinator/cluster.ts";
+import { type ConfigPatch, resolveConfig } from "../../src/core/config.ts";
+import { makeEvaluator } from "../../src/evaluator.ts";
+
+const work = mkdtempSync(join(tmpdir(), "slt-termination-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function events(summary: ClusterSummary): Record<string, unknown>[] {
+  return readFileSync(join(summary.runDir, "events.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+}
+
+function config(name: string, patch: ConfigPatch) {
+  return resolveConfig({ source: "test", patch: { name, out: work, prune: "none", ...patch } });
+}
+
+describe("global termination", () => {
+  it("stops with all-plateaued once every island reports a plateau; progress shows every island", async () => {
+    // [2,3,2] on moons: nothing beats the first plateau, so the 2024 rule (best unchanged for 50
+    // generations, at least 100 run) fires on every island long before the cap
+    const progress = new PassThrough();
+    let text = "";
+    progress.on("data", (d) => {
+      text += d;
+    });
+    const summary = await runCluster(
+      config("plateau3", {
+        seed: 3,
+        dataset: { name: "moons" },
+        network: { architecture: [2, 3, 2] },
+        ga: { population: 10 },
+        termination: { rule: "2024", maxGenerations: 100_000 },
+        cluster: { islands: 3, topology: "ring", interval: 5, migrants: 1 },
+      }),
+      { makeEvaluator, log: () => {}, progress },
+    );
+    expect(summary.stopReason).toBe("all-plateaued");
+    expect(summary.lost).toEqual([]);
+    for (const i of summary.islands) {
+      expect(i.generations).toBeGreaterThanOrEqual(100);
+      expect(i.generations).toBeLessThan(100_000);
+    }
+    const ev = events(summary);
+    const decision = ev.find((e) => e.type === "termination") as {
+      reason: string;
+      islands: { island: number; verdict: string | null; atCap: boolean }[];
+    };
+    expect(decision.reason).toBe("all-plateaued");
+    expect(decision.islands.map((i) => i.island)).toEqual([0, 1, 2]);
+    for (const i of decision.islands) expect(i.verdict).toBe("plateau");
+    expect(ev.find((e) => e.type === "stop")).toMatchObject({ reason: "all-plateaued" });
+    expect(ev[ev.length - 1]).toMatchObject({ type: "end", stopReason: "all-plateaued" });
+    // islands kept evolving after their first plateau verdict: the verdict came with a report, not a ticket
+    const firstPlateau = ev.findIndex((e) => e.type === "report" && e.verdict === "plateau");
+    expect(firstPlateau).toBeGreaterThan(0);
+    expect(ev.findIndex((e) => e.type === "ticket")).toBeGreaterThan(firstPlateau);
+
+    // host figures from the sampler reach events.jsonl
+    const reports = ev.filter((e) => e.type === "report") as {
+      host: { cpuPercent: number | null; memoryUsedBytes: number; memoryTotalBytes: number };
+    }[];
+    for (const r of reports) {
+      expect(r.host.memoryUsedBytes).toBeLessThanOrEqual(r.host.memoryTotalBytes);
+      if (r.host.cpuPercent !== null) {
+        expect(r.host.cpuPercent).toBeGreaterThanOrEqual(0);
+        expect(r.host.cpuPercent).toBeLessThanOrEqual(100);
+      }
+    }
+    // (the CPU figure needs a first sampling interval, which a fast run may not outlast)
+    for (const r of reports) expect(r.host.memoryTotalBytes).toBeGreaterThan(0);
+
+    // progress: a run line, then one line per island, each with generation, accuracy, sparsity, rate
+    const lines = text.split("\n");
+    expect(lines.some((l) => /^\[\d+\.\ds\] 3\/3 islands {2}best acc /.test(l))).toBe(true);
+    for (const id of [0, 1, 2]) {
+      expect(
+        lines.some((l) =>
+          new RegExp(
+            `^ {2}island ${id} .* gen +\\d+ {2}acc \\d\\.\\d{4} {2}sparsity \\d\\.\\d{3} +\\d+ evals/s`,
+          ).test(l),
+        ),
+      ).toBe(true);
+    }
+    expect(text).toMatch(/slt: stopping the run \(all-plateaued\)/);
+  });
+
+  it("stops with target as soon as an island reaches 100% training accuracy (2025-binary)", async () => {
+    // six separable points: a [2,6,2] network has masks that classify them all
+    const csv = join(work, "easy.csv");
+    writeFileSync(csv, "x,y,label\n1,0.2,0\n0.8,-0.1,0\n0.9,0.5,0\n-1,0.1,1\n-0.7,-0.3,1\n-0.9,0.4,1\n");
+    const summary = await runCluster(
+      config("target2", {
+        seed: 1,
+        dataset: { train: csv, test: csv },
+        network: { architecture: [2, 6, 2] },
+        ga: { population: 10 },
+        termination: { rule: "2025-binary", maxGenerations: 100_000 },
+        cluster: { islands: 2, topology: "ring", interval: 5, migrants: 1 },
+      }),
+      { makeEvaluator, log: () => {} },
+    );
+    expect(summary.stopReason).toBe("target");
+    expect(summary.trainAccuracy).toBe(1);
+    const ev = events(summary);
+    const decision = ev.find((e) => e.type === "termination") as { reason: string; detail: string };
+    expect(decision.reason).toBe("target");
+    expect(decision.detail).toMatch(/island \d reached 100% training accuracy at generation \d+/);
+    expect(JSON.parse(readFileSync(summary.ticket, "utf8")).metrics.stopReason).toBe("target");
+  });
+});
