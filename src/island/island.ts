@@ -88,6 +88,12 @@ export async function localAddressToward(url: string): Promise<string> {
   }
 }
 
+/** Island `id`'s share of a run's evaluation budget: the budget split as evenly as whole numbers allow. */
+export function evaluationShare(budget: number | undefined, islands: number, id: number): number | undefined {
+  if (budget === undefined) return undefined;
+  return Math.floor(budget / islands) + (id < budget % islands ? 1 : 0);
+}
+
 /** How often an island tells the coordinator it is alive. */
 export const HEARTBEAT_MS = 1000;
 
@@ -350,6 +356,7 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
     rule: "none",
     ruleCap: null,
     maxGenerations: config.termination.maxGenerations,
+    maxEvaluations: evaluationShare(config.termination.maxEvaluations, config.cluster.islands, a.island),
   };
   const ownRule: TerminationParams = {
     rule: a.mode === "lockstep" ? "none" : config.termination.rule,

@@ -58,10 +58,11 @@ describe("slt reproduce", () => {
       "digits-10 [64,75,10] fully connected (4×25)",
     ]);
     for (const s of grid.slice(1)) {
-      expect(s.args).toEqual(expect.arrayContaining(["--islands", "4", "--population", "25", "lockstep"]));
+      expect(s.args).toEqual(expect.arrayContaining(["--islands", "4", "--population", "25", "async"]));
       expect(s.processes).toBe(4);
     }
-    for (const s of grid) expect(s.args).toEqual(expect.arrayContaining(["--termination", "none"]));
+    for (const s of grid)
+      expect(s.args).toEqual(expect.arrayContaining(["--termination", "none", "--max-evaluations", "50000"]));
     expect(grid[0].args).toEqual(expect.arrayContaining(["--islands", "1", "--population", "100"]));
   });
 
@@ -79,12 +80,16 @@ describe("slt reproduce", () => {
       "isolated islands (2×10)",
       "ring (2×10)",
       "fully connected (2×10)",
-    ])
-      expect(r.stdout).toMatch(
-        new RegExp(
-          `\\| digits-3 \\[64,75,3\\] ${row.replace(/[()]/g, "\\$&")} \\| 1 \\| 0 \\| 5 \\| \\d+ \\|`,
-        ),
-      );
+    ]) {
+      const m = new RegExp(
+        `\\| digits-3 \\[64,75,3\\] ${row.replace(/[()]/g, "\\$&")} \\| 1 \\| 0 \\| \\d+ \\| (\\d+) \\|`,
+      ).exec(r.stdout);
+      expect(m, row).not.toBeNull();
+      // every run spent the budget of 400 evaluations (plus at most a generation per island)
+      expect(Number(m?.[1])).toBeGreaterThanOrEqual(400);
+      expect(Number(m?.[1])).toBeLessThan(400 + 2 * 20);
+    }
+    expect(r.stdout).toMatch(/evaluation budget 400 per run/);
   });
 
   it("quick level runs end to end and writes results.md", () => {

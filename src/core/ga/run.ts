@@ -14,6 +14,12 @@
 // must be. The cache is derived from the state, so a resumed run counts evaluations exactly as an
 // uninterrupted one.
 //
+// Re-scoring (mini-batch fitness in "rotating" mode, a non-paper mode; see subset.ts): when the
+// evaluator changes between generations, `step(state, deps, { rescore: true })` first re-evaluates the
+// whole population with this generation's evaluator (one batch), then ranks, varies and selects on
+// those metrics; the fitness cache is built from the re-scored population, so it never mixes metrics of
+// two evaluators.
+//
 // Evaluation: `initRun` and `step` are written once, as evaluation coroutines (`initRunCoroutine`,
 // `stepCoroutine`; see coroutine.ts) that yield each batch; `initRun`/`step` drive them with a
 // synchronous evaluator, `initRunAsync`/`stepAsync` with an asynchronous one, with identical results.
@@ -88,6 +94,18 @@ export interface GenerationStats {
   readonly generatorFallbacks: number;
   /** adaptive-bound: b after this generation; null otherwise */
   readonly bound: number | null;
+  /** population members re-evaluated before ranking (only present for `rescore` steps) */
+  readonly rescored?: number;
+}
+
+/** Options of one generation step. */
+export interface StepOptions {
+  /**
+   * re-evaluate the current population with this step's evaluator before parent ranking (its stored
+   * metrics came from another evaluator: rotating mini-batch fitness); the re-evaluations count in
+   * `evaluations` and `newEvaluations`
+   */
+  readonly rescore?: boolean;
 }
 
 export interface GaState {
@@ -172,6 +190,34 @@ function* evaluateFresh(
   return { individuals, evaluations: batch.length, cacheHits };
 }
 
+/**
+ * The population with every member's metrics from one batch evaluation (equal masks evaluated once);
+ * order, origin and birth generation unchanged.
+ */
+function* rescorePopulation(
+  population: readonly Individual[],
+): EvaluationCoroutine<{ population: Individual[]; evaluations: number }> {
+  const slot = new Map<string, number[]>();
+  const batch: Mask[] = [];
+  const index = population.map((ind) => {
+    const same = slot.get(ind.hash) ?? [];
+    for (const j of same) if (masksEqual(batch[j], ind.mask)) return j;
+    same.push(batch.length);
+    slot.set(ind.hash, same);
+    batch.push(ind.mask);
+    return batch.length - 1;
+  });
+  if (batch.length === 0) return { population: [], evaluations: 0 };
+  const r: unknown = yield batch;
+  checkMetrics(r, batch.length);
+  const rescored = population.map((ind, k) => ({
+    ...ind,
+    accuracy: r[index[k]].accuracy,
+    loss: r[index[k]].loss,
+  }));
+  return { population: rescored, evaluations: batch.length };
+}
+
 /** The checks of the deps besides the evaluator (which the drivers check first). */
 function checkNetwork(params: GaParams, net: Topology): void {
   if (!net || !Array.isArray(net.layers) || net.layers.length === 0)
@@ -195,6 +241,7 @@ interface StatsExtra {
   newcomers: number;
   operatorFallbacks: number;
   generatorFallbacks: number;
+  rescored?: number;
 }
 
 export function generationStats(
@@ -384,21 +431,37 @@ export function* varyCoroutine(state: GaState, network: Topology): EvaluationCor
  * the new individuals only (one batch call, fitness cache first) → survivor selection (fitness, then
  * zeros, stable in the order old population, children, mutants, newcomers; keep N).
  */
-export function step(state: GaState, deps: GaDeps): GaState {
+export function step(state: GaState, deps: GaDeps, options: StepOptions = {}): GaState {
   checkEvaluator(deps.evaluate, "BatchEvaluator");
-  return runCoroutine(stepCoroutine(state, deps.network), deps.evaluate);
+  return runCoroutine(stepCoroutine(state, deps.network, options), deps.evaluate);
 }
 
 /** `step` with an asynchronous evaluator: the same state, one awaited batch at a time. */
-export async function stepAsync(state: GaState, deps: AsyncGaDeps): Promise<GaState> {
+export async function stepAsync(
+  state: GaState,
+  deps: AsyncGaDeps,
+  options: StepOptions = {},
+): Promise<GaState> {
   checkEvaluator(deps.evaluate, "AsyncBatchEvaluator");
-  return runCoroutineAsync(stepCoroutine(state, deps.network), deps.evaluate);
+  return runCoroutineAsync(stepCoroutine(state, deps.network, options), deps.evaluate);
 }
 
 /** `step` as an evaluation coroutine. */
-export function* stepCoroutine(state: GaState, network: Topology): EvaluationCoroutine<GaState> {
-  const p = state.params;
-  const born = state.generation + 1;
+export function* stepCoroutine(
+  previous: GaState,
+  network: Topology,
+  options: StepOptions = {},
+): EvaluationCoroutine<GaState> {
+  const p = previous.params;
+  const born = previous.generation + 1;
+  let state = previous;
+  let rescored = 0;
+  if (options.rescore) {
+    checkNetwork(p, network);
+    const r = yield* rescorePopulation(previous.population);
+    state = { ...previous, population: r.population };
+    rescored = r.evaluations;
+  }
   const off = yield* varyCoroutine(state, network);
   const fresh: Fresh[] = [
     ...off.children.map((c): Fresh => ({ mask: c.mask, origin: "child", metrics: null })),
@@ -410,7 +473,7 @@ export function* stepCoroutine(state: GaState, network: Topology): EvaluationCor
   // 5. Survivor selection.
   const population = selectSurvivors([...off.ranked, ...ev.individuals], p.population, p.fitness);
 
-  const newEvaluations = off.generatorEvaluations + ev.evaluations;
+  const newEvaluations = rescored + off.generatorEvaluations + ev.evaluations;
   const evaluations = state.evaluations + newEvaluations;
   const stats = generationStats(born, population, p, network.genomeLength, evaluations, off.generator, {
     newEvaluations,
@@ -420,6 +483,7 @@ export function* stepCoroutine(state: GaState, network: Topology): EvaluationCor
     newcomers: off.newcomers.length,
     operatorFallbacks: off.operatorFallbacks,
     generatorFallbacks: off.generator.fallbacks - state.generator.fallbacks,
+    ...(options.rescore ? { rescored } : {}),
   });
   return {
     format: state.format,

@@ -11,17 +11,26 @@
 //                     logs are all equal (blobs 5, digits 2); cap 11 000. The ≥ 100 guard is the
 //                     reference's (its check only runs from generation 100 on).
 //   "none"            only the caps.
+// `maxEvaluations`, an evaluation budget, stops the run after the first generation whose cumulative
+// evaluations reach it (so a run may overshoot by at most one generation's evaluations).
 // The rule's own cap can be replaced with `ruleCap` (null removes it); `maxGenerations`, the user's
 // cap, always applies on top.
 
 export type TerminationRule = "2024" | "2024-adaptive" | "2025-binary" | "2025-multiclass" | "none";
 
-export type TerminationReason = "max-generations" | "rule-cap" | "plateau" | "perfect-accuracy";
+export type TerminationReason =
+  | "max-generations"
+  | "max-evaluations"
+  | "rule-cap"
+  | "plateau"
+  | "perfect-accuracy";
 
 export interface TerminationParams {
   readonly rule: TerminationRule;
   /** the user's cap; always applies when given */
   readonly maxGenerations?: number;
+  /** evaluation budget: cumulative evaluations after which the run stops; always applies when given */
+  readonly maxEvaluations?: number;
   /** replaces the rule's own cap (2024-adaptive 200, 2025-binary 300, 2025-multiclass 11 000); null: none */
   readonly ruleCap?: number | null;
   /** 2025-multiclass: equal logs needed (default 2; blobs 5, digits 2) */
@@ -40,6 +49,8 @@ export interface TerminationEntry {
   readonly bestFitness: number;
   readonly bestAccuracy: number;
   readonly bestLoss: number;
+  /** cumulative evaluations after this generation (needed only with `maxEvaluations`) */
+  readonly evaluations?: number;
 }
 
 const RULE_CAPS: Record<TerminationRule, number | null> = {
@@ -99,5 +110,10 @@ export function terminationReason(
   const cap = ruleCapOf(params);
   if (cap !== null && g >= cap) return "rule-cap";
   if (params.maxGenerations !== undefined && g >= params.maxGenerations) return "max-generations";
+  if (params.maxEvaluations !== undefined) {
+    if (last.evaluations === undefined)
+      throw new RangeError("maxEvaluations needs the cumulative evaluations in the history");
+    if (last.evaluations >= params.maxEvaluations) return "max-evaluations";
+  }
   return null;
 }

@@ -8,15 +8,55 @@
 //   every kept term is still added in the reference's order, in double, and stored as Float32.
 // - Column memo (column-memo.ts): a first-hidden-layer column depends only on its unit's own row of the
 //   mask, so it is computed once per (unit, row) and reused by later masks (LRU within a byte budget).
-// - Delta evaluation: a parent's activations can be cached whole (an LRU of fixed-size slots within a
-//   byte budget). A child that differs from the parent in a few bits then recomputes only the units
-//   whose incoming weights changed and every layer after them (a flip in the output layer: only the
-//   affected logits), reading everything else from the parent's cached columns. Each recomputed unit is
-//   summed in full, in the reference's order, so results stay identical.
 //
-// All numeric state lives in one Float32Array "arena" — [x feature-major | block buffer | column memo |
-// parent slots] — plus the network's weight arrays and the compiled plan, all plain typed arrays, so a
-// later version can place them in SharedArrayBuffers for worker threads.
+// Delta evaluation. Activation columns (n Float32 rows each) live in a reference-counted column pool.
+// A cache entry is a mask, its metrics and, per unit, the pool column holding that unit's activations
+// (−1: not known, e.g. a unit the mask's plan did not compute). Entries share columns: a memoised
+// first-layer column is referenced, not copied, and a child's entry references every column of its
+// parent that it did not recompute — so a one-bit mutant's entry costs only the few columns it changed.
+// A child is evaluated from a parent entry by recomputing only
+//   R = the units of the child's plan that are "changed" or unknown in the parent, where a unit is
+//   changed when its own row of the mask differs or one of the inputs the child keeps is changed
+//   (propagated layer by layer, so a changed hidden unit dirties only the next-layer units that keep a
+//   weight from it, and a flip in the output layer only its logit),
+// reading every other column from the parent. Unchanged units compute exactly the parent's values (same
+// row, same input values, same order; at most the sign of a zero differs, which plan.ts shows never
+// matters), and each recomputed unit is summed in full in the reference's order: results are identical.
+//
+// Nearest parent (`evaluateNearest`, and `evaluateBatch` / `batch` with `delta`, the default — the GA's
+// path: src/evaluator.ts and the island pool): every mask evaluated this way becomes an entry (LRU). A
+// new mask is first looked up exactly (a repeat costs nothing); otherwise the `deltaSearch` most
+// recently used entries are scanned for the smallest Hamming distance (XOR and popcount over the words,
+// abandoning a candidate once it is no closer than the best or than the adaptive cut-off `#reach`,
+// stopping at distance 1). If the delta's estimated work is below DELTA_MAX_WORK of a full pass's, the
+// mask is evaluated from that parent, else in full (and cached either way). The estimate counts, per
+// row, the kept terms of each computed unit plus UNIT_COST, plus SCORE_COST per class for scoring
+// (softmax loss: exp and log per row, 36 % of a moons [2,75,2] pass); first-layer units are left out of
+// both sides when the memo is on, since both paths take them from the memo. Calibrated on GA mask
+// sequences (moons [2,75,2], digits [64,75,10]): the measured time ratio of a delta to a full pass
+// tracks the estimate within about ±0.1, and a delta estimated at 0.85 costs about a full pass.
+//
+// What it buys (measured on the GA's own mask sequences and runs, see the report in
+// src/island/evaluator/shared-pool.ts for the pool): one-bit mutants (a quarter of a generation's
+// evaluations) become deltas — moons [2,75,2]: one logit of two (≈ 0.75 of a pass, scoring stays);
+// digits [64,75,10]: the logits that keep a weight from the changed unit; deep networks: a flip in a
+// later layer recomputes one unit and what it feeds (≈ 0.4 of a pass on [64,75,75,10]). Crossover
+// children do not: even a child a few bits from its parent changes several first-layer units, and
+// each dirties most of the next layer (the memo already makes the first layer itself cheap). So the
+// GA phase gains little on the papers' shapes (≈ 1.0× on moons and digits, 1.05× on [64,75,75,10]),
+// while post-evolutionary pruning (one-bit removals from one mask) gains 1.2–1.9×; the cost of caching
+// every mask (its columns written to the pool, page faults on first use of the pool) is paid by the
+// mutants.
+//
+// Memory: the pool holds the memo's columns, one in-progress mask (units columns) and
+// ⌊cacheBytes / (4·rows)⌋ more for entries; when it is full the least recently used entry is evicted
+// (its columns freed once no other entry or the memo references them). Entries are also capped at
+// twice the search window. Besides the columns each entry keeps its mask and a column list
+// (genome/8 + 4·units bytes, counted against cacheBytes too). Untouched pages of the zero-filled pool
+// cost no memory until used (but about 4 ms of page faults per MiB on first use, on this machine).
+//
+// All numeric state lives in one Float32Array "arena" — [x feature-major | block buffer | column pool]
+// — plus the network's weight arrays and the compiled plan, all plain typed arrays.
 import type { Split } from "../../core/dataset.ts";
 import { type BatchEvaluator, evaluate, type Metrics } from "../../core/evaluate.ts";
 import { cloneMask, type Mask, maskHash, masksEqual, withFlipped } from "../../core/mask.ts";
@@ -35,11 +75,25 @@ export interface FastEvaluatorOptions {
    */
   readonly columnCacheBytes?: number;
   /**
-   * byte budget for whole cached parents used by `evaluateMutant` / `evaluateChild` (default 128 MiB;
-   * 0 disables them: those calls then evaluate the child in full). One parent takes
-   * (hidden units + classes) · rows · 4 bytes.
+   * byte budget of the columns of cached masks (default 64 MiB; 0 disables caching and every delta
+   * path: `evaluateMutant` / `evaluateChild` then evaluate the child in full). One column takes
+   * rows · 4 bytes; a mask evaluated in full owns at most (hidden units + classes) of them, a delta
+   * only the units it recomputed.
    */
   readonly cacheBytes?: number;
+  /**
+   * nearest-parent delta evaluation in `evaluateBatch` / `batch` / `evaluateNearest` (default true).
+   * False makes them plain full passes (`evaluate`) that cache nothing. `deltaOptionsFromEnv()`
+   * reads SLT_DELTA and SLT_DELTA_CACHE_MB from the environment for the CLI and the island pool.
+   */
+  readonly delta?: boolean;
+  /** how many of the most recently used entries the nearest-parent search compares (default 256) */
+  readonly deltaSearch?: number;
+  /**
+   * a delta is taken when its estimated work is below this fraction of a full pass's (default 0.85;
+   * Infinity: whenever there is a cached parent, 0: never)
+   */
+  readonly deltaMaxWork?: number;
   /**
    * compute the loss (default true). False skips the exp/log per row and reports loss NaN, for runs
    * whose fitness is accuracy only.
@@ -47,7 +101,7 @@ export interface FastEvaluatorOptions {
   readonly loss?: boolean;
 }
 
-/** A parent's cached activations, returned by `parentCache`; valid while `cached` is true. */
+/** A cached mask, returned by `parentCache`; its activations are usable while `cached` is true. */
 export interface ParentCache {
   /** a copy of the parent's mask */
   readonly mask: Mask;
@@ -58,17 +112,38 @@ export interface ParentCache {
 }
 
 export interface CacheStats {
-  /** whole-parent cache */
+  /** cached masks (parents) */
   readonly parents: {
+    /** entries guaranteed to fit together even if each owned all its columns */
     readonly slots: number;
+    /** the cap on entries */
+    readonly maxEntries: number;
     readonly used: number;
+    /** bytes of all of one mask's columns: (hidden units + classes) · rows · 4 */
     readonly bytesPerSlot: number;
+    /** `parentCache` calls that found their mask cached, and those that did not */
     readonly hits: number;
     readonly misses: number;
     readonly evictions: number;
   };
+  /** the column pool shared by the memo and the entries */
+  readonly pool: { readonly columns: number; readonly used: number; readonly bytesPerColumn: number };
   /** first-hidden-layer column memo (slots 0 when disabled) */
   readonly columns: MemoStats & { readonly bytesPerColumn: number };
+  /** nearest-parent path (`evaluateNearest`, `evaluateBatch` with delta) */
+  readonly nearest: {
+    /** masks found cached exactly (no work) */
+    readonly exact: number;
+    /** evaluated from their nearest parent */
+    readonly delta: number;
+    /** evaluated in full: no entry to start from, or the delta would not have been cheaper */
+    readonly full: number;
+    /** of `full`: a parent was found but the delta was estimated too costly */
+    readonly tooCostly: number;
+    /** sum of the Hamming distances to the parent over `delta` */
+    readonly distanceSum: number;
+  };
+  /** full passes, and delta passes (nearest-parent and explicit), including no-work deltas */
   readonly fullEvaluations: number;
   readonly deltaEvaluations: number;
 }
@@ -84,15 +159,22 @@ export interface FastEvaluator {
   readonly fast: boolean;
   /** whether the loss is computed (else it is NaN) */
   readonly loss: boolean;
+  /** whether `evaluateBatch` / `batch` / `evaluateNearest` use nearest-parent delta evaluation */
+  readonly delta: boolean;
   /** rows per block */
   readonly blockRows: number;
-  /** Accuracy and mean cross-entropy of one mask; identical to the reference `evaluate`. */
+  /** Accuracy and mean cross-entropy of one mask, by a full pass that caches nothing. */
   evaluate(mask: Mask): Metrics;
-  /** The same for each mask, in order. */
+  /**
+   * The same, from the nearest cached mask when that is cheaper, caching the mask for later ones
+   * (with `delta`; else `evaluate`). Identical results either way.
+   */
+  evaluateNearest(mask: Mask): Metrics;
+  /** `evaluateNearest` for each mask, in order. */
   evaluateBatch(masks: readonly Mask[]): Metrics[];
   /** `evaluateBatch` as a free function, usable wherever a `BatchEvaluator` is expected. */
   readonly batch: BatchEvaluator;
-  /** The cache entry of `mask`: a hit returns it, a miss evaluates the mask into a cache slot. */
+  /** The cache entry of `mask`: a hit returns it, a miss evaluates the mask into a new entry. */
   parentCache(mask: Mask): ParentCache;
   /** The cache entry of `mask` if it is cached, without computing anything. */
   cachedParent(mask: Mask): ParentCache | undefined;
@@ -101,31 +183,78 @@ export interface FastEvaluator {
   /** Metrics of `child`, recomputing only what differs from the cached parent. */
   evaluateChild(parentMask: Mask, parent: ParentCache, child: Mask): Metrics;
   cacheStats(): CacheStats;
-  /** Drops every cached parent and memoised column. */
+  /** Drops every cached mask and memoised column. */
   clearCache(): void;
 }
 
 const DEFAULT_BLOCK_ROWS = 512;
 const DEFAULT_COLUMN_CACHE_BYTES = 64 * 1024 * 1024;
-const DEFAULT_CACHE_BYTES = 128 * 1024 * 1024;
+const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+const DEFAULT_DELTA_SEARCH = 256;
 /** keeps the arena well inside V8's typed-array limits */
 const MAX_ARENA_FLOATS = 2 ** 30;
+/**
+ * Cost model of a pass, in kept terms per row: each computed unit costs its terms plus UNIT_COST (the
+ * store and the ReLU), scoring costs SCORE_COST per class (SCORE_COST_ACCURACY without the loss; from
+ * CPU profiles: scoring is ≈ 80 terms per row on moons [2,75,2], ≈ 480 on digits [64,75,10]). A delta
+ * is taken when its estimate is below DELTA_MAX_WORK times the full pass's: measured per mask on the
+ * GA's mutants and children, a delta estimated at 0.5–0.6 takes 0.66 of a full pass's time, at
+ * 0.8–0.9 0.95, at ≥ 1 1.1–1.3 (the delta's bookkeeping and the parent's columns read from memory).
+ */
+const UNIT_COST = 2;
+const SCORE_COST = 40;
+const SCORE_COST_ACCURACY = 3;
+const DELTA_MAX_WORK = 0.85;
+/**
+ * The search's distance cut-off adapts: a candidate is abandoned once it is REACH_FACTOR times (plus
+ * REACH_SLACK) the largest distance of the last REACH_MEMORY accepted deltas away, so that far
+ * candidates cost a word or two each. Every REACH_PROBE-th search (and every search before the first
+ * accepted delta) uses the full cut-off — as many bits as the network has units, beyond which every
+ * unit could be changed — so that larger useful distances are found when the population allows them.
+ */
+const REACH_MEMORY = 64;
+const REACH_FACTOR = 2;
+const REACH_SLACK = 2;
+const REACH_PROBE = 16;
+
+/**
+ * The delta options the CLI and the island pool take from the environment: SLT_DELTA=0 (or false, off,
+ * no) turns nearest-parent delta evaluation off; SLT_DELTA_CACHE_MB sets each evaluator's `cacheBytes`
+ * in MiB (each worker thread of a pool has its own).
+ */
+export function deltaOptionsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<FastEvaluatorOptions, "delta" | "cacheBytes"> {
+  const v = env.SLT_DELTA?.trim().toLowerCase();
+  const delta = !(v === "0" || v === "false" || v === "off" || v === "no");
+  const mb = env.SLT_DELTA_CACHE_MB?.trim();
+  if (mb === undefined || mb === "") return { delta };
+  const cacheBytes = Number(mb) * 1024 * 1024;
+  if (!(cacheBytes >= 0 && Number.isFinite(cacheBytes))) {
+    throw new RangeError(`SLT_DELTA_CACHE_MB must be a number of MiB ≥ 0, got "${mb}"`);
+  }
+  return { delta, cacheBytes: Math.floor(cacheBytes) };
+}
 
 class CacheEntry implements ParentCache {
   readonly mask: Mask;
   readonly hash: string;
   readonly metrics: Metrics;
-  slot: number;
+  /** per unit (activation layers in order, logits last): its pool column, −1 unknown; null: evicted */
+  cols: Int32Array | null;
+  /** recency list: prev is more recent */
+  prev: CacheEntry | null = null;
+  next: CacheEntry | null = null;
 
-  constructor(mask: Mask, hash: string, metrics: Metrics, slot: number) {
+  constructor(mask: Mask, hash: string, metrics: Metrics, cols: Int32Array | null) {
     this.mask = mask;
     this.hash = hash;
     this.metrics = metrics;
-    this.slot = slot;
+    this.cols = cols;
   }
 
   get cached(): boolean {
-    return this.slot >= 0;
+    return this.cols !== null;
   }
 }
 
@@ -146,8 +275,8 @@ interface LayerRun {
 
 /**
  * Per activation layer (hidden layers, then the logits): where each unit's column lives for the current
- * pass — column start in the arena, and whether it shifts with the block (n-stride storage: memo, slots)
- * or not (the block buffer).
+ * pass — column start in the arena, and whether it shifts with the block (n-stride storage: the column
+ * pool) or not (the block buffer).
  */
 interface Location {
   readonly base: Int32Array;
@@ -178,11 +307,19 @@ function budget(name: string, value: number | undefined, fallback: number): numb
   return v;
 }
 
+function popcount32(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+
 class Fast implements FastEvaluator {
   readonly net: Network;
   readonly split: Split;
   readonly fast: boolean;
   readonly loss: boolean;
+  readonly delta: boolean;
   readonly blockRows: number;
   readonly batch: BatchEvaluator;
 
@@ -190,31 +327,59 @@ class Fast implements FastEvaluator {
   readonly #classes: number;
   /** index of the output weight layer (= number of hidden layers) */
   readonly #last: number;
-  /** column index of each activation layer's first unit in the block / slot layout (logits last) */
+  /** column index of each activation layer's first unit in the block / entry layout (logits last) */
   readonly #aOff: number[];
+  /** units over all activation layers */
+  readonly #units: number;
   readonly #arena: Float32Array;
   readonly #blockBase: number;
-  readonly #memoBase: number;
   readonly #memo: ColumnMemo | null;
+  /** pool column of each memo slot (−1: none); the memo holds one reference to it */
+  readonly #memoCol: Int32Array;
   readonly #fresh: number[] = [];
-  readonly #slotBase: number;
-  readonly #slotFloats: number;
-  readonly #slots: number;
   readonly #acc: Float64Array;
   readonly #plan: Plan;
   readonly #runs: LayerRun[];
   readonly #loc: Location[];
   readonly #cls: Int32Array;
+  /** per activation layer: unit changed against the parent (delta analysis) */
   readonly #changed: Uint8Array[];
-  readonly #lru = new Map<string, CacheEntry>();
-  /** parent slots released by replacement or clearCache; slots ≥ #unused have never been used */
-  readonly #free: number[] = [];
-  #unused = 0;
+  /** per activation layer: unit computed in the current pass */
+  readonly #rec: Uint8Array[];
+  readonly #changedList: Int32Array;
+
+  // column pool
+  readonly #poolBase: number;
+  readonly #poolCols: number;
+  readonly #ref: Int32Array;
+  readonly #freeCols: Int32Array;
+  #freeTop = 0;
+  #unusedCols = 0;
+  #usedCols = 0;
+
+  // entries
+  readonly #entries = new Map<string, CacheEntry>();
+  #head: CacheEntry | null = null;
+  #tail: CacheEntry | null = null;
+  readonly #maxEntries: number;
+  readonly #slots: number;
+  readonly #search: number;
+  readonly #maxWork: number;
+  /** distances of the last accepted deltas (ring), and the searches made, for `#reach` */
+  readonly #useful = new Int32Array(REACH_MEMORY);
+  #usefulAt = 0;
+  #searches = 0;
+
   #hits = 0;
   #misses = 0;
   #evictions = 0;
   #deltas = 0;
   #fulls = 0;
+  #nExact = 0;
+  #nDelta = 0;
+  #nFull = 0;
+  #nCostly = 0;
+  #distanceSum = 0;
 
   constructor(net: Network, split: Split, options: FastEvaluatorOptions = {}) {
     checkSplit(net, split);
@@ -230,6 +395,15 @@ class Fast implements FastEvaluator {
     if (!Number.isInteger(B) || B < 1) {
       throw new RangeError(`blockRows must be a positive integer, got ${options.blockRows}`);
     }
+    const search = options.deltaSearch ?? DEFAULT_DELTA_SEARCH;
+    if (!Number.isInteger(search) || search < 1) {
+      throw new RangeError(`deltaSearch must be a positive integer, got ${options.deltaSearch}`);
+    }
+    this.#search = search;
+    const maxWork = options.deltaMaxWork ?? DELTA_MAX_WORK;
+    if (!(maxWork >= 0))
+      throw new RangeError(`deltaMaxWork must be a number ≥ 0, got ${options.deltaMaxWork}`);
+    this.#maxWork = maxWork;
     this.blockRows = Math.min(B, Math.max(1, n));
     this.#aOff = [];
     let cols = 0;
@@ -237,39 +411,45 @@ class Fast implements FastEvaluator {
       this.#aOff.push(cols);
       cols += arch[l];
     }
+    this.#units = cols;
     this.#blockBase = F * n;
-    this.#memoBase = this.#blockBase + cols * this.blockRows;
-    let room = MAX_ARENA_FLOATS - this.#memoBase;
+    this.#poolBase = this.#blockBase + cols * this.blockRows;
+    const room = n > 0 ? Math.floor((MAX_ARENA_FLOATS - this.#poolBase) / n) : 0;
     // column memo: worth it only when it holds more columns than the first hidden layer has units
     let memoSlots = 0;
     if (this.#last > 0 && n > 0) {
       memoSlots = Math.floor(
         budget("columnCacheBytes", options.columnCacheBytes, DEFAULT_COLUMN_CACHE_BYTES) / (4 * n),
       );
-      memoSlots = Math.min(memoSlots, Math.floor(room / n));
+      memoSlots = Math.min(memoSlots, room);
       // narrow inputs have few distinct rows: at most 2^F per unit
       if (F <= EXACT_KEY_BITS) memoSlots = Math.min(memoSlots, arch[1] * 2 ** F);
       if (memoSlots <= arch[1]) memoSlots = 0;
     }
-    this.#slotBase = this.#memoBase + memoSlots * n;
-    room -= memoSlots * n;
-    this.#slotFloats = cols * n;
-    let slots = 0;
-    if (this.#slotFloats > 0) {
-      slots = Math.floor(
-        budget("cacheBytes", options.cacheBytes, DEFAULT_CACHE_BYTES) / (4 * this.#slotFloats),
-      );
-      slots = Math.max(0, Math.min(slots, Math.floor(room / this.#slotFloats)));
-    }
-    this.#slots = slots;
+    // entries: the in-progress mask's columns plus the budget's
+    const cacheBytes = budget("cacheBytes", options.cacheBytes, DEFAULT_CACHE_BYTES);
+    let entryCols = 0;
+    if (n > 0 && cols > 0) entryCols = Math.floor(cacheBytes / (4 * n));
+    entryCols = Math.max(0, Math.min(entryCols, room - memoSlots - cols));
+    // entries: at most twice the search window (older ones are found only by an exact repeat), and
+    // their masks and column lists within the budget too
+    const entryBytes = 4 * Math.ceil(net.genomeLength / 32) + 4 * cols + 128;
+    this.#maxEntries =
+      entryCols > 0 ? Math.max(1, Math.min(2 * search, entryCols, Math.floor(cacheBytes / entryBytes))) : 0;
+    this.#slots = Math.min(this.#maxEntries, Math.floor(entryCols / Math.max(1, cols)));
+    this.#poolCols = memoSlots + (this.#maxEntries > 0 ? cols + entryCols : 0);
+    this.#ref = new Int32Array(this.#poolCols);
+    this.#freeCols = new Int32Array(this.#poolCols);
     // untouched pages of a large zero-filled buffer cost no memory until they are used
-    this.#arena = new Float32Array(this.#slotBase + slots * this.#slotFloats);
+    this.#arena = new Float32Array(this.#poolBase + this.#poolCols * n);
     const x = split.x;
     const xT = this.#arena;
     for (let r = 0; r < n; r++) for (let f = 0; f < F; f++) xT[f * n + r] = x[r * F + f];
     this.fast = finiteBound(net, xT, n, F);
     this.loss = options.loss ?? true;
+    this.delta = (options.delta ?? true) && this.#maxEntries > 0 && this.fast;
     this.#memo = memoSlots > 0 && this.fast ? new ColumnMemo(memoSlots, F) : null;
+    this.#memoCol = new Int32Array(memoSlots).fill(-1);
     this.#acc = new Float64Array(this.blockRows);
     this.#plan = allocPlan(net);
     this.#runs = net.layers.map((L) => ({
@@ -287,6 +467,8 @@ class Fast implements FastEvaluator {
     }));
     this.#cls = new Int32Array(this.#classes);
     this.#changed = net.layers.map((L) => new Uint8Array(L.outputs));
+    this.#rec = net.layers.map((L) => new Uint8Array(L.outputs));
+    this.#changedList = new Int32Array(Math.max(0, ...arch.slice(1)));
     this.batch = (masks) => this.evaluateBatch(masks);
   }
 
@@ -307,24 +489,125 @@ class Fast implements FastEvaluator {
     return this.loss ? m : { accuracy: m.accuracy, loss: Number.NaN };
   }
 
+  // ---- column pool ----
+
+  /** A free pool column with one reference (the caller's); evicts LRU entries when the pool is full. */
+  #alloc(): number {
+    for (;;) {
+      let c = -1;
+      if (this.#freeTop > 0) c = this.#freeCols[--this.#freeTop];
+      else if (this.#unusedCols < this.#poolCols) c = this.#unusedCols++;
+      if (c >= 0) {
+        this.#ref[c] = 1;
+        this.#usedCols++;
+        return c;
+      }
+      const victim = this.#tail;
+      // cannot happen: the pool has room for the memo's columns and one whole mask besides the entries
+      if (victim === null) throw new Error("fast evaluator: column pool exhausted");
+      this.#evict(victim);
+      this.#evictions++;
+    }
+  }
+
+  #release(c: number): void {
+    if (--this.#ref[c] === 0) {
+      this.#freeCols[this.#freeTop++] = c;
+      this.#usedCols--;
+    }
+  }
+
+  /** Releases the columns of a list (−1 entries skipped). */
+  #releaseAll(cols: Int32Array): void {
+    for (let u = 0; u < cols.length; u++) if (cols[u] >= 0) this.#release(cols[u]);
+  }
+
+  /** Memo slot `slot` was (re)assigned to a new row: it gets a new column. */
+  #memoFresh(slot: number): number {
+    const old = this.#memoCol[slot];
+    this.#memoCol[slot] = -1;
+    if (old >= 0) this.#release(old);
+    const c = this.#alloc();
+    this.#memoCol[slot] = c;
+    return c;
+  }
+
+  /** Forgets the memo slots filled by a pass that failed. */
+  #dropFresh(): void {
+    const memo = this.#memo;
+    if (memo === null) return;
+    for (const slot of this.#fresh) {
+      memo.drop(slot);
+      const c = this.#memoCol[slot];
+      this.#memoCol[slot] = -1;
+      if (c >= 0) this.#release(c);
+    }
+    this.#fresh.length = 0;
+  }
+
+  // ---- entries (LRU: #head most recent) ----
+
+  #unlink(e: CacheEntry): void {
+    if (e.prev !== null) e.prev.next = e.next;
+    else this.#head = e.next;
+    if (e.next !== null) e.next.prev = e.prev;
+    else this.#tail = e.prev;
+    e.prev = null;
+    e.next = null;
+  }
+
+  #pushFront(e: CacheEntry): void {
+    e.next = this.#head;
+    if (this.#head !== null) this.#head.prev = e;
+    else this.#tail = e;
+    this.#head = e;
+  }
+
+  #touch(e: CacheEntry): void {
+    if (this.#head === e) return;
+    this.#unlink(e);
+    this.#pushFront(e);
+  }
+
+  #evict(e: CacheEntry): void {
+    this.#unlink(e);
+    if (this.#entries.get(e.hash) === e) this.#entries.delete(e.hash);
+    const cols = e.cols;
+    e.cols = null;
+    if (cols !== null) this.#releaseAll(cols);
+  }
+
+  #insert(e: CacheEntry): void {
+    const same = this.#entries.get(e.hash);
+    // a different mask with the same hash (or the same mask, when a caller raced): replace it
+    if (same !== undefined) this.#evict(same);
+    while (this.#entries.size >= this.#maxEntries && this.#tail !== null) {
+      this.#evict(this.#tail);
+      this.#evictions++;
+    }
+    this.#entries.set(e.hash, e);
+    this.#pushFront(e);
+  }
+
+  #lookup(mask: Mask, hash: string): CacheEntry | undefined {
+    const e = this.#entries.get(hash);
+    if (e === undefined || !masksEqual(e.mask, mask)) return undefined;
+    this.#touch(e);
+    return e;
+  }
+
+  // ---- locations ----
+
   /** Unit o of activation layer a lives in the block buffer (stride = block rows, no shift). */
   #toBlock(a: number, o: number): void {
     this.#loc[a].base[o] = this.#blockBase + (this.#aOff[a] + o) * this.blockRows;
     this.#loc[a].shift[o] = 0;
   }
 
-  /** Unit o of activation layer a lives in parent slot `slot` (stride n, shifts with the block). */
-  #toSlot(a: number, o: number, slot: number): void {
-    this.#loc[a].base[o] = this.#slotBase + slot * this.#slotFloats + (this.#aOff[a] + o) * this.#n;
+  /** Unit o of activation layer a lives in pool column c (stride n, shifts with the block). */
+  #toColumn(a: number, o: number, c: number): void {
+    this.#loc[a].base[o] = this.#poolBase + c * this.#n;
     this.#loc[a].shift[o] = 1;
-  }
-
-  #allToBlock(a: number): void {
-    for (let o = 0; o < this.#loc[a].base.length; o++) this.#toBlock(a, o);
-  }
-
-  #allToSlot(a: number, slot: number): void {
-    for (let o = 0; o < this.#loc[a].base.length; o++) this.#toSlot(a, o, slot);
   }
 
   /** Layer l's terms read x (l = 0) or the locations of activation layer l − 1. */
@@ -348,15 +631,15 @@ class Fast implements FastEvaluator {
     }
   }
 
-  /** Layer l computes its plan units (those with only[unit] = 1 if given) into their locations. */
-  #setUnits(l: number, only: Uint8Array | null): void {
+  /** Layer l computes its plan units with only[unit] = 1 into their locations. */
+  #setUnits(l: number, only: Uint8Array): void {
     const P = this.#plan.layers[l];
     const R = this.#runs[l];
     const { base, shift } = this.#loc[l];
     let uc = 0;
     for (let u = 0; u < P.count; u++) {
       const o = P.units[u];
-      if (only !== null && only[o] === 0) continue;
+      if (only[o] === 0) continue;
       R.us[uc++] = u;
       R.db[u] = base[o];
       R.ds[u] = shift[o];
@@ -403,73 +686,303 @@ class Fast implements FastEvaluator {
     return { accuracy: totals.correct / n, loss: loss ? totals.lossSum / n : Number.NaN };
   }
 
-  evaluate(mask: Mask): Metrics {
-    this.#checkMask(mask);
-    this.#fulls++;
-    if (!this.fast) return this.#reference(mask);
-    this.#compile(mask, "sparse");
-    for (let a = 0; a <= this.#last; a++) this.#allToBlock(a);
+  /**
+   * Where a computed first-layer unit o goes: the memo (a hit needs no computing), else a new column
+   * (when recording into `cols`), else the block. Marks #rec[0][o] when it must be computed; records
+   * the column (with a reference) in `cols`.
+   */
+  #placeFirst(words: Uint32Array, o: number, cols: Int32Array | null): void {
     const memo = this.#memo;
-    const fresh = this.#fresh;
-    fresh.length = 0;
     if (memo !== null) {
-      // first hidden layer: memoised columns are read, missing ones computed into new memo slots
-      memo.begin();
-      const P = this.#plan.layers[0];
-      const { base, shift } = this.#loc[0];
-      const only = this.#changed[0];
-      only.fill(0);
-      const n = this.#n;
-      for (let u = 0; u < P.count; u++) {
-        const o = P.units[u];
-        const slot = memo.lookup(mask.words, o);
-        if (slot >= 0) {
-          base[o] = this.#memoBase + slot * n;
-          shift[o] = 1;
-          if (memo.fresh) fresh.push(slot);
+      const slot = memo.lookup(words, o);
+      if (slot >= 0) {
+        let c: number;
+        if (memo.fresh) {
+          this.#fresh.push(slot);
+          c = this.#memoFresh(slot);
+          this.#rec[0][o] = 1;
+        } else {
+          c = this.#memoCol[slot];
+          this.#rec[0][o] = 0;
         }
-        if (memo.fresh) only[o] = 1;
+        this.#toColumn(0, o, c);
+        if (cols !== null) {
+          this.#ref[c]++;
+          cols[o] = c;
+        }
+        return;
       }
-      this.#setTerms(0);
-      this.#setUnits(0, only);
-    } else {
-      this.#setTerms(0);
-      this.#setUnits(0, null);
     }
-    for (let l = 1; l <= this.#last; l++) {
-      this.#setTerms(l);
-      this.#setUnits(l, null);
+    this.#rec[0][o] = 1;
+    this.#placeComputed(0, o, cols);
+  }
+
+  /** A computed unit goes to a new column when recording into `cols`, else to the block. */
+  #placeComputed(a: number, o: number, cols: Int32Array | null): void {
+    if (cols === null) {
+      this.#toBlock(a, o);
+      return;
     }
+    const c = this.#alloc();
+    cols[this.#aOff[a] + o] = c;
+    this.#toColumn(a, o, c);
+  }
+
+  /**
+   * Full pass over the compiled plan of `mask`. With `cols` (all −1 on entry), every computed column
+   * goes to the pool and is recorded there.
+   */
+  #full(mask: Mask, cols: Int32Array | null): Metrics {
+    this.#fulls++;
+    const last = this.#last;
+    const P0 = this.#plan.layers[0];
+    this.#fresh.length = 0;
+    this.#memo?.begin();
     try {
+      for (let l = 0; l <= last; l++) {
+        const P = this.#plan.layers[l];
+        const rec = this.#rec[l];
+        rec.fill(0);
+        if (l === 0 && last > 0) {
+          for (let u = 0; u < P0.count; u++) this.#placeFirst(mask.words, P0.units[u], cols);
+        } else {
+          for (let u = 0; u < P.count; u++) {
+            const o = P.units[u];
+            rec[o] = 1;
+            this.#placeComputed(l, o, cols);
+          }
+        }
+      }
+      for (let l = 0; l <= last; l++) {
+        this.#setTerms(l);
+        this.#setUnits(l, this.#rec[l]);
+      }
       return this.#run(0);
     } catch (e) {
-      for (const slot of fresh) memo?.drop(slot);
+      this.#dropFresh();
       throw e;
     }
   }
 
-  evaluateBatch(masks: readonly Mask[]): Metrics[] {
-    return masks.map((m) => this.evaluate(m));
-  }
-
-  /** Evaluates `mask` with every unit's column written to parent slot `slot`. */
-  #materialize(mask: Mask, slot: number): Metrics {
-    this.#fulls++;
-    this.#compile(mask, "all-units");
-    for (let a = 0; a <= this.#last; a++) this.#allToSlot(a, slot);
-    for (let l = 0; l <= this.#last; l++) {
-      this.#setTerms(l);
-      this.#setUnits(l, null);
+  /**
+   * Marks in #changed the units of `child` changed against `parent`, and in #rec the units of the
+   * child's (compiled) plan to recompute. Returns the first layer with a unit to recompute (last + 1:
+   * none, the child's metrics are the parent's), or −1 when a full pass is estimated cheaper.
+   */
+  #analyse(child: Mask, parent: CacheEntry, pcols: Int32Array): number {
+    const net = this.net;
+    const last = this.#last;
+    const changed = this.#changed;
+    for (const c of changed) c.fill(0);
+    const words = child.words;
+    const parentWords = parent.mask.words;
+    // rows whose bits differ
+    for (let k = 0; k < words.length; k++) {
+      let x = words[k] ^ parentWords[k];
+      while (x !== 0) {
+        const g = k * 32 + 31 - Math.clz32(x & -x);
+        x &= x - 1;
+        let l = last;
+        while (g < net.layers[l].offset) l--;
+        const L = net.layers[l];
+        changed[l][Math.floor((g - L.offset) / L.inputs)] = 1;
+      }
     }
-    return this.#run(0);
+    // a changed unit dirties the next layer's units that keep a weight from it
+    const list = this.#changedList;
+    for (let l = 1; l <= last; l++) {
+      const prev = changed[l - 1];
+      let m = 0;
+      for (let i = 0; i < prev.length; i++) if (prev[i] === 1) list[m++] = i;
+      if (m === 0) continue;
+      const L = net.layers[l];
+      const cur = changed[l];
+      for (let o = 0; o < L.outputs; o++) {
+        if (cur[o] === 1) continue;
+        const row = L.offset + o * L.inputs;
+        for (let j = 0; j < m; j++) {
+          const g = row + list[j];
+          if ((words[g >>> 5] >>> (g & 31)) & 1) {
+            cur[o] = 1;
+            break;
+          }
+        }
+      }
+    }
+    // what to recompute, and the work of the delta against a full pass
+    const memoed = this.#memo !== null && last > 0;
+    let lmin = last + 1;
+    let work = 0;
+    let full = 0;
+    for (let l = 0; l <= last; l++) {
+      const P = this.#plan.layers[l];
+      const rec = this.#rec[l];
+      rec.fill(0);
+      const off = this.#aOff[l];
+      const cur = changed[l];
+      const counted = l > 0 || !memoed;
+      for (let u = 0; u < P.count; u++) {
+        const o = P.units[u];
+        const cost = P.start[u + 1] - P.start[u] + UNIT_COST;
+        if (counted) full += cost;
+        if (cur[o] === 1 || pcols[off + o] < 0) {
+          rec[o] = 1;
+          if (counted) work += cost;
+          if (l < lmin) lmin = l;
+        }
+      }
+    }
+    if (lmin > last) return lmin;
+    const score = this.#classes * (this.loss ? SCORE_COST : SCORE_COST_ACCURACY);
+    if (!(work + score < this.#maxWork * (full + score))) return -1;
+    return lmin;
   }
 
-  #lookup(mask: Mask, hash: string): CacheEntry | undefined {
-    const e = this.#lru.get(hash);
-    if (e === undefined || !masksEqual(e.mask, mask)) return undefined;
-    this.#lru.delete(hash);
-    this.#lru.set(hash, e);
-    return e;
+  /**
+   * Delta pass of `child` (compiled, analysed: #changed, #rec, first layer `lmin` ≤ last) from the
+   * cached `parent`. With `cols`, the child's columns are recorded there: the parent's unchanged known
+   * columns (with a reference each) and new columns for the recomputed units.
+   */
+  #deltaPass(child: Mask, pcols: Int32Array, lmin: number, cols: Int32Array | null): Metrics {
+    this.#deltas++;
+    const last = this.#last;
+    // references first: allocating below may evict the parent
+    if (cols !== null) this.#inherit(pcols, cols);
+    this.#fresh.length = 0;
+    this.#memo?.begin();
+    try {
+      for (let l = Math.max(0, lmin - 1); l <= last; l++) {
+        const P = this.#plan.layers[l];
+        const rec = this.#rec[l];
+        const off = this.#aOff[l];
+        for (let u = 0; u < P.count; u++) {
+          const o = P.units[u];
+          if (rec[o] === 0) this.#toColumn(l, o, pcols[off + o]);
+          else if (l === 0 && last > 0) this.#placeFirst(child.words, o, cols);
+          else this.#placeComputed(l, o, cols);
+        }
+      }
+      for (let l = lmin; l <= last; l++) {
+        this.#setTerms(l);
+        this.#setUnits(l, this.#rec[l]);
+      }
+      return this.#run(lmin);
+    } catch (e) {
+      this.#dropFresh();
+      throw e;
+    }
+  }
+
+  /**
+   * The child's column list takes (with a reference each) every parent column that stays valid: known,
+   * unchanged and not recomputed; the others are −1.
+   */
+  #inherit(pcols: Int32Array, cols: Int32Array): void {
+    for (let l = 0; l <= this.#last; l++) {
+      const off = this.#aOff[l];
+      const cur = this.#changed[l];
+      const rec = this.#rec[l];
+      for (let o = 0; o < cur.length; o++) {
+        const c = pcols[off + o];
+        if (c >= 0 && cur[o] === 0 && rec[o] === 0) {
+          this.#ref[c]++;
+          cols[off + o] = c;
+        } else cols[off + o] = -1;
+      }
+    }
+  }
+
+  /** The search's distance cut-off (see REACH_MEMORY). */
+  #reach(): number {
+    const full = this.#units;
+    if (this.#usefulAt === 0 || this.#searches++ % REACH_PROBE === 0) return full;
+    const ring = this.#useful;
+    const filled = Math.min(this.#usefulAt, ring.length);
+    let max = 0;
+    for (let k = 0; k < filled; k++) if (ring[k] > max) max = ring[k];
+    return Math.min(full, REACH_FACTOR * max + REACH_SLACK + 1);
+  }
+
+  /** The cached entry nearest to `mask` in Hamming distance among the most recent; null if none. */
+  #nearest(mask: Mask): { entry: CacheEntry; distance: number } | null {
+    const words = mask.words;
+    const W = words.length;
+    let best: CacheEntry | null = null;
+    let bestD = this.#reach();
+    let e = this.#head;
+    for (let k = 0; k < this.#search && e !== null; k++, e = e.next) {
+      const other = e.mask.words;
+      let d = 0;
+      for (let i = 0; i < W && d < bestD; i++) {
+        const x = words[i] ^ other[i];
+        if (x !== 0) d += popcount32(x);
+      }
+      if (d < bestD) {
+        bestD = d;
+        best = e;
+        if (d <= 1) break;
+      }
+    }
+    return best === null ? null : { entry: best, distance: bestD };
+  }
+
+  evaluate(mask: Mask): Metrics {
+    this.#checkMask(mask);
+    if (!this.fast) {
+      this.#fulls++;
+      return this.#reference(mask);
+    }
+    this.#compile(mask, "sparse");
+    return this.#full(mask, null);
+  }
+
+  evaluateNearest(mask: Mask): Metrics {
+    if (!this.delta) return this.evaluate(mask);
+    this.#checkMask(mask);
+    const hash = maskHash(mask);
+    const hit = this.#lookup(mask, hash);
+    if (hit !== undefined) {
+      this.#nExact++;
+      return hit.metrics;
+    }
+    const near = this.#nearest(mask);
+    this.#compile(mask, "sparse");
+    const cols = new Int32Array(this.#units).fill(-1);
+    let metrics: Metrics | null = null;
+    try {
+      if (near !== null) {
+        const parent = near.entry;
+        const pcols = parent.cols as Int32Array;
+        const lmin = this.#analyse(mask, parent, pcols);
+        if (lmin >= 0) {
+          this.#nDelta++;
+          this.#useful[this.#usefulAt++ % this.#useful.length] = near.distance;
+          this.#distanceSum += near.distance;
+          if (lmin > this.#last) {
+            this.#deltas++;
+            this.#inherit(pcols, cols);
+            metrics = parent.metrics;
+          } else {
+            metrics = this.#deltaPass(mask, pcols, lmin, cols);
+          }
+        } else this.#nCostly++;
+        // the nearest entry stays near the front: later masks are likely near it too
+        if (parent.cols !== null) this.#touch(parent);
+      }
+      if (metrics === null) {
+        this.#nFull++;
+        metrics = this.#full(mask, cols);
+      }
+    } catch (e) {
+      this.#releaseAll(cols);
+      throw e;
+    }
+    this.#insert(new CacheEntry(cloneMask(mask), hash, metrics, cols));
+    return metrics;
+  }
+
+  evaluateBatch(masks: readonly Mask[]): Metrics[] {
+    return masks.map((m) => this.evaluateNearest(m));
   }
 
   cachedParent(mask: Mask): ParentCache | undefined {
@@ -486,33 +999,20 @@ class Fast implements FastEvaluator {
       return hit;
     }
     this.#misses++;
-    if (this.#slots === 0 || !this.fast)
-      return new CacheEntry(cloneMask(mask), hash, this.evaluate(mask), -1);
-    const same = this.#lru.get(hash);
-    if (same !== undefined) {
-      // a different mask with the same hash: replace it
-      this.#lru.delete(hash);
-      this.#free.push(same.slot);
-      same.slot = -1;
+    if (this.#maxEntries === 0 || !this.fast) {
+      return new CacheEntry(cloneMask(mask), hash, this.evaluate(mask), null);
     }
-    let slot = this.#free.pop();
-    if (slot === undefined && this.#unused < this.#slots) slot = this.#unused++;
-    if (slot === undefined) {
-      const [oldHash, old] = this.#lru.entries().next().value as [string, CacheEntry];
-      this.#lru.delete(oldHash);
-      slot = old.slot;
-      old.slot = -1;
-      this.#evictions++;
-    }
+    this.#compile(mask, "sparse");
+    const cols = new Int32Array(this.#units).fill(-1);
     let metrics: Metrics;
     try {
-      metrics = this.#materialize(mask, slot);
+      metrics = this.#full(mask, cols);
     } catch (e) {
-      this.#free.push(slot);
+      this.#releaseAll(cols);
       throw e;
     }
-    const entry = new CacheEntry(cloneMask(mask), hash, metrics, slot);
-    this.#lru.set(hash, entry);
+    const entry = new CacheEntry(cloneMask(mask), hash, metrics, cols);
+    this.#insert(entry);
     return entry;
   }
 
@@ -523,7 +1023,7 @@ class Fast implements FastEvaluator {
     if (!masksEqual(parentMask, parent.mask)) {
       throw new RangeError("parentMask is not the mask of the parent cache entry");
     }
-    return parent.slot >= 0 && this.#lru.get(parent.hash) === parent;
+    return parent.cols !== null && this.#entries.get(parent.hash) === parent;
   }
 
   evaluateMutant(parentMask: Mask, parent: ParentCache, bit: number): Metrics {
@@ -532,70 +1032,28 @@ class Fast implements FastEvaluator {
     }
     const child = withFlipped(parentMask, bit);
     if (!this.#validParent(parentMask, parent)) return this.evaluate(child);
-    return this.#delta(child, parent);
+    return this.#childOf(child, parent);
   }
 
   evaluateChild(parentMask: Mask, parent: ParentCache, child: Mask): Metrics {
     this.#checkMask(child);
     if (!this.#validParent(parentMask, parent)) return this.evaluate(child);
-    return this.#delta(child, parent);
+    return this.#childOf(child, parent);
   }
 
-  /** Delta evaluation of `child` against a cached parent. */
-  #delta(child: Mask, parent: CacheEntry): Metrics {
-    const net = this.net;
-    const last = this.#last;
-    const slot = parent.slot;
-    const parentWords = parent.mask.words;
-    const words = child.words;
-    const changed = this.#changed;
-    for (const c of changed) c.fill(0);
-    // the units whose incoming weights differ, and the first layer that has any
-    let lmin = last + 1;
-    let units = 0;
-    for (let k = 0; k < words.length; k++) {
-      let x = words[k] ^ parentWords[k];
-      while (x !== 0) {
-        const g = k * 32 + 31 - Math.clz32(x & -x);
-        x &= x - 1;
-        let l = last;
-        while (g < net.layers[l].offset) l--;
-        const L = net.layers[l];
-        const o = Math.floor((g - L.offset) / L.inputs);
-        if (changed[l][o] === 0) {
-          changed[l][o] = 1;
-          if (l < lmin) {
-            lmin = l;
-            units = 0;
-          }
-          if (l === lmin) units++;
-        }
-      }
-    }
-    if (lmin > last) return parent.metrics;
-    // recomputing most of a hidden layer from the cache gains little over the full pass
-    if (lmin < last && units * 2 > net.layers[lmin].outputs) return this.evaluate(child);
-    this.#deltas++;
+  /** Delta evaluation of `child` against a cached parent, caching nothing. */
+  #childOf(child: Mask, parent: CacheEntry): Metrics {
+    const pcols = parent.cols as Int32Array;
+    // most recent: column allocations of the memo below evict every other entry before this one
+    this.#touch(parent);
     this.#compile(child, "sparse");
-    // activation layers before lmin are the parent's; in layer lmin the changed units are recomputed
-    // into the block, the others are the parent's; everything after lmin is recomputed into the block
-    for (let a = 0; a <= last; a++) {
-      if (a < lmin) this.#allToSlot(a, slot);
-      else if (a > lmin) this.#allToBlock(a);
-      else {
-        for (let o = 0; o < changed[a].length; o++) {
-          if (changed[a][o] === 1) this.#toBlock(a, o);
-          else this.#toSlot(a, o, slot);
-        }
-      }
+    const lmin = this.#analyse(child, parent, pcols);
+    if (lmin < 0) return this.#full(child, null);
+    if (lmin > this.#last) {
+      this.#deltas++;
+      return parent.metrics;
     }
-    this.#setTerms(lmin);
-    this.#setUnits(lmin, changed[lmin]);
-    for (let l = lmin + 1; l <= last; l++) {
-      this.#setTerms(l);
-      this.#setUnits(l, null);
-    }
-    return this.#run(lmin);
+    return this.#deltaPass(child, pcols, lmin, null);
   }
 
   cacheStats(): CacheStats {
@@ -603,25 +1061,35 @@ class Fast implements FastEvaluator {
     return {
       parents: {
         slots: this.#slots,
-        used: this.#lru.size,
-        bytesPerSlot: this.#slotFloats * 4,
+        maxEntries: this.#maxEntries,
+        used: this.#entries.size,
+        bytesPerSlot: this.#units * this.#n * 4,
         hits: this.#hits,
         misses: this.#misses,
         evictions: this.#evictions,
       },
+      pool: { columns: this.#poolCols, used: this.#usedCols, bytesPerColumn: this.#n * 4 },
       columns: { ...memo, bytesPerColumn: this.#n * 4 },
+      nearest: {
+        exact: this.#nExact,
+        delta: this.#nDelta,
+        full: this.#nFull,
+        tooCostly: this.#nCostly,
+        distanceSum: this.#distanceSum,
+      },
       fullEvaluations: this.#fulls,
       deltaEvaluations: this.#deltas,
     };
   }
 
   clearCache(): void {
-    for (const e of this.#lru.values()) {
-      this.#free.push(e.slot);
-      e.slot = -1;
-    }
-    this.#lru.clear();
+    while (this.#tail !== null) this.#evict(this.#tail);
     this.#memo?.clear();
+    this.#memoCol.fill(-1);
+    this.#ref.fill(0);
+    this.#freeTop = 0;
+    this.#unusedCols = 0;
+    this.#usedCols = 0;
   }
 }
 

@@ -3,6 +3,7 @@ export type { MemoStats } from "./column-memo.ts";
 export {
   type CacheStats,
   createFastEvaluator,
+  deltaOptionsFromEnv,
   type FastEvaluator,
   type FastEvaluatorOptions,
   type ParentCache,

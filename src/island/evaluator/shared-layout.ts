@@ -4,10 +4,12 @@
 //   afterwards: every layer's weights ([out][in] row-major) then its biases, layer after layer, then
 //   the split's x (row-major, as in `Split`) and y. Workers view it as a `Network` and a `Split`
 //   without copying (`viewNetwork`, `viewSplit`).
-// - One "control" Int32Array of named Atomics slots (`SLOT`), piscina-style.
-// - A mask arena (Uint32, `wordsPerMask` words per mask, one slot per mask of the batch) and a result
-//   arena (Float64, accuracy then loss per mask), both replaced by larger buffers when a batch does not
-//   fit; the new buffers travel to the workers with the next batch message only.
+// - One "control" Int32Array of named Atomics slots (`SLOT`), piscina-style, and per worker its work
+//   queue's slots (`QUEUE`).
+// - A mask arena (Uint32, `wordsPerMask` words per mask, one slot per mask of the batch), an order arena
+//   (Int32: the batch's mask indices grouped by work queue) and a result arena (Float64, accuracy, loss
+//   and evaluating worker per mask), all replaced by larger buffers when a batch does not fit; the new
+//   buffers travel to the workers with the next batch message only.
 import type { Split } from "../../core/dataset.ts";
 import type { Architecture, InitScheme, Layer, Network } from "../../core/network.ts";
 
@@ -17,15 +19,29 @@ export const SLOT = {
   SEQ: 0,
   /** number of masks in the current batch */
   COUNT: 1,
-  /** work-stealing counter: a worker takes mask `Atomics.add(NEXT, 1)` until it reaches COUNT */
-  NEXT: 2,
   /** workers finished with the current batch; bumped after the worker's last result write (release) */
-  FINISHED: 3,
+  FINISHED: 2,
 } as const;
-export const CONTROL_SLOTS = 4;
+/**
+ * Then one work queue per worker, three slots each: where its mask indices start in the order arena,
+ * how many there are, and the claim counter (`Atomics.add(HEAD, 1)` by the owner and by thieves alike).
+ */
+export const QUEUE = { START: 0, LENGTH: 1, HEAD: 2 } as const;
+const QUEUE_BASE = 3;
+const QUEUE_SLOTS = 3;
 
-/** Float64 results per mask: accuracy, loss. */
-export const RESULT_STRIDE = 2;
+/** Control slot of `field` of worker k's queue. */
+export function queueSlot(k: number, field: number): number {
+  return QUEUE_BASE + QUEUE_SLOTS * k + field;
+}
+
+/** Control slots for a pool of `threads` workers. */
+export function controlSlots(threads: number): number {
+  return QUEUE_BASE + QUEUE_SLOTS * threads;
+}
+
+/** Float64 results per mask: accuracy, loss, and the index of the worker that evaluated it. */
+export const RESULT_STRIDE = 3;
 
 /** Where each part lives in the data buffer, in 4-byte elements. Plain data: sent to workers as is. */
 export interface DataLayout {
@@ -125,6 +141,8 @@ export function viewSplit(data: SharedArrayBuffer, layout: DataLayout): Split {
 /** What each worker receives as `workerData`. */
 export interface WorkerInit {
   readonly index: number;
+  /** workers in the pool (the number of work queues) */
+  readonly threads: number;
   readonly data: SharedArrayBuffer;
   readonly layout: DataLayout;
   readonly control: SharedArrayBuffer;
@@ -133,21 +151,41 @@ export interface WorkerInit {
     readonly blockRows?: number;
     readonly columnCacheBytes?: number;
     readonly cacheBytes?: number;
+    readonly delta?: boolean;
+    readonly deltaSearch?: number;
+    readonly deltaMaxWork?: number;
     readonly loss?: boolean;
   };
   /** test-only fault injection (see SharedEvaluatorOptions.faultInjection) */
   readonly fault?: { readonly throwAtMask?: number; readonly exitAtMask?: number };
 }
 
-/** Main → worker, one per batch. `arena` and `results` are present only after they were replaced. */
+/**
+ * Main → worker, one per batch. `arena`, `order` and `results` are present only after they were
+ * replaced.
+ */
 export interface BatchMessage {
   readonly type: "batch";
   readonly seq: number;
   readonly arena?: SharedArrayBuffer;
+  readonly order?: SharedArrayBuffer;
   readonly results?: SharedArrayBuffer;
+}
+
+/** A worker's nearest-parent counts so far (fast-forward.ts `CacheStats.nearest`). */
+export interface NearestCounts {
+  readonly exact: number;
+  readonly delta: number;
+  readonly full: number;
+  readonly tooCostly: number;
 }
 
 /** Worker → main. */
 export type WorkerMessage =
   | { readonly type: "ready"; readonly fast: boolean }
-  | { readonly type: "done"; readonly seq: number; readonly evaluated: number };
+  | {
+      readonly type: "done";
+      readonly seq: number;
+      readonly evaluated: number;
+      readonly nearest: NearestCounts;
+    };

@@ -53,13 +53,27 @@ describe("dataset names", () => {
     expect(parseDatasetName("blobs-50")).toEqual({ kind: "blobs", classes: 50 });
     for (let c = 2; c <= 10; c++)
       expect(parseDatasetName(`digits-${c}`)).toEqual({ kind: "digits", classes: c });
-    expect(DATASET_NAMES.map((d) => d.pattern)).toEqual(["moons", "circles", "blobs-<c>", "digits-<c>"]);
+    expect(parseDatasetName("mnist")).toEqual({ kind: "mnist", classes: 10 });
+    for (let c = 2; c <= 10; c++)
+      expect(parseDatasetName(`mnist-${c}`)).toEqual({ kind: "mnist", classes: c });
+    expect(DATASET_NAMES.map((d) => d.pattern)).toEqual([
+      "moons",
+      "circles",
+      "blobs-<c>",
+      "digits-<c>",
+      "mnist",
+      "mnist-<c>",
+    ]);
   });
 
   it("rejects unknown names and out-of-range class counts, naming the value and what is allowed", () => {
-    expect(nameError("mnist").message).toBe(
-      'unknown dataset "mnist"; built-in datasets are moons, circles, blobs-<c> (c = 2..1000) and digits-<c> (c = 2..10); or give train and test CSV files',
+    expect(nameError("cifar").message).toBe(
+      'unknown dataset "cifar"; built-in datasets are moons, circles, blobs-<c> (c = 2..1000), digits-<c> (c = 2..10), mnist and mnist-<c> (c = 2..10); or give train and test CSV files',
     );
+    expect(nameError("mnist-11").message).toBe(
+      'dataset "mnist-11": c = 11 is out of range; mnist-<c> allows c = 2..10, e.g. mnist-3',
+    );
+    expect(nameError("mnist-1").message).toContain("out of range");
     expect(nameError("Moons").message).toMatch(/^unknown dataset "Moons"/);
     expect(nameError("blobs-1").message).toBe(
       'dataset "blobs-1": c = 1 is out of range; blobs-<c> allows c = 2..1000, e.g. blobs-3',

@@ -97,4 +97,21 @@ describe("termination", () => {
     expect(terminationReason([], { rule: "2024", maxGenerations: 0 })).toBeNull();
     expect(() => terminationReason(hist([1]), { rule: "x" as "none" })).toThrow(RangeError);
   });
+
+  it("an evaluation budget stops after the first generation that reaches it", () => {
+    const spent = [100, 150, 199, 200, 260].map((evaluations, generation) => ({
+      generation,
+      bestFitness: 0.5,
+      bestAccuracy: 0.5,
+      bestLoss: 0.5,
+      evaluations,
+    }));
+    const budget: TerminationParams = { rule: "none", maxEvaluations: 200 };
+    expect(terminationReason(spent.slice(0, 3), budget)).toBeNull();
+    expect(terminationReason(spent.slice(0, 4), budget)).toBe("max-evaluations");
+    // the generation cap, when reached first, is the reason
+    expect(terminationReason(spent.slice(0, 4), { ...budget, maxGenerations: 3 })).toBe("max-generations");
+    // a history without evaluation counts cannot be held to a budget
+    expect(() => terminationReason(hist([1, 1]), budget)).toThrow(/maxEvaluations/);
+  });
 });

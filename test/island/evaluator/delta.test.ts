@@ -13,16 +13,7 @@ import {
 } from "../../../src/core/mask.ts";
 import { Rng } from "../../../src/core/rng.ts";
 import { createFastEvaluator } from "../../../src/island/evaluator/index.ts";
-import { expectSame, INITS, maskWithDensity, setup } from "./helpers.ts";
-
-const ARCHS = [
-  [2, 20, 2],
-  [2, 75, 2],
-  [2, 50, 50, 2],
-  [64, 75, 10],
-  [5, 12, 9, 7, 3],
-  [3, 4],
-] as const;
+import { ARCHS, expectSame, INITS, maskWithDensity, setup } from "./helpers.ts";
 
 describe("delta evaluation", () => {
   it("one-bit mutants in every layer equal the reference (property)", () => {
@@ -35,7 +26,11 @@ describe("delta evaluation", () => {
         fc.constantFrom(0, 0.1, 0.5, 0.9, 1),
         (arch, init, n, seed, density) => {
           const { net, split } = setup(arch, n, seed, INITS[init]);
-          const fast = createFastEvaluator(net, split, { blockRows: 64 });
+          // an unbounded threshold: small networks, where scoring dominates, take every delta too
+          const fast = createFastEvaluator(net, split, {
+            blockRows: 64,
+            deltaMaxWork: Number.POSITIVE_INFINITY,
+          });
           const rng = Rng.derive(seed, "mutants");
           const parent = maskWithDensity(net.genomeLength, density, rng);
           const cache = fast.parentCache(parent);
@@ -105,26 +100,33 @@ describe("delta evaluation", () => {
 
   it("an evicted parent falls back to a full evaluation; the LRU keeps the most recent", () => {
     const { net, split } = setup([2, 20, 2], 100, 3);
+    // no memo: every entry owns all of its 22 columns; the budget holds two entries' columns, and the
+    // pool one more mask's (the one being evaluated)
     const slotBytes = (20 + 2) * 100 * 4;
-    const fast = createFastEvaluator(net, split, { cacheBytes: 2 * slotBytes });
-    const rng = Rng.derive(3, "lru");
-    const [a, b, c] = [0, 1, 2].map(() => randomMask(net.genomeLength, rng));
+    const fast = createFastEvaluator(net, split, { cacheBytes: 2 * slotBytes, columnCacheBytes: 0 });
+    // full masks with one bit off: every unit is live, so every entry owns 22 columns
+    const full = fullMask(net.genomeLength);
+    const [a, b, c, d] = [3, 17, 45, 79].map((bit) => withFlipped(full, bit));
     const ca = fast.parentCache(a);
     const cb = fast.parentCache(b);
+    const cc = fast.parentCache(c);
     expect(fast.parentCache(a)).toBe(ca); // a hit refreshes a
-    fast.parentCache(c); // evicts b, the least recently used
+    expect([ca, cb, cc].every((e) => e.cached)).toBe(true);
+    fast.parentCache(d); // needs 22 columns: evicts b, the least recently used
     expect(cb.cached).toBe(false);
-    expect(ca.cached).toBe(true);
+    expect(ca.cached && cc.cached).toBe(true);
     expect(fast.cachedParent(b)).toBeUndefined();
     expect(fast.cachedParent(a)).toBe(ca);
-    const stats = fast.cacheStats().parents;
-    expect(stats).toMatchObject({ slots: 2, used: 2, hits: 1, misses: 3, evictions: 1 });
+    const stats = fast.cacheStats();
+    expect(stats.parents).toMatchObject({ slots: 2, used: 3, hits: 1, misses: 4, evictions: 1 });
+    expect(stats.pool).toMatchObject({ columns: 3 * 22, used: 3 * 22 });
     for (const bit of [0, 7, 45, 79]) {
       expectSame(fast.evaluateMutant(b, cb, bit), evaluate(net, withFlipped(b, bit), split));
       expectSame(fast.evaluateMutant(a, ca, bit), evaluate(net, withFlipped(a, bit), split));
     }
     fast.clearCache();
     expect(ca.cached).toBe(false);
+    expect(fast.cacheStats().pool.used).toBe(0);
     expectSame(fast.evaluateMutant(a, ca, 3), evaluate(net, withFlipped(a, 3), split));
   });
 

@@ -8,6 +8,7 @@ import { initNetwork } from "../../../src/core/network.ts";
 import { Rng } from "../../../src/core/rng.ts";
 import { createFastEvaluator } from "../../../src/island/evaluator/index.ts";
 import {
+  ARCHS,
   clearLayer,
   expectSame,
   INITS,
@@ -18,15 +19,6 @@ import {
   withLayers,
 } from "./helpers.ts";
 
-const ARCHS = [
-  [2, 20, 2],
-  [2, 75, 2],
-  [2, 50, 50, 2],
-  [64, 75, 10],
-  [5, 12, 9, 7, 3],
-  [3, 4],
-  [2, 1, 2],
-] as const;
 const DENSITIES = [0, 0.05, 0.3, 0.5, 0.7, 0.95, 1];
 
 describe("fast evaluator equals the reference", () => {

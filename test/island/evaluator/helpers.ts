@@ -2,7 +2,14 @@
 import { expect } from "vitest";
 import type { Split } from "../../../src/core/dataset.ts";
 import type { Metrics } from "../../../src/core/evaluate.ts";
-import { emptyMask, type Mask } from "../../../src/core/mask.ts";
+import {
+  cloneMask,
+  emptyMask,
+  flipBit,
+  type Mask,
+  uniformCrossover,
+  withFlipped,
+} from "../../../src/core/mask.ts";
 import { type InitScheme, initNetwork, type Layer, type Network } from "../../../src/core/network.ts";
 import { Rng } from "../../../src/core/rng.ts";
 
@@ -76,3 +83,53 @@ export function expectSame(actual: Metrics, expected: Metrics, what = ""): void 
   expect(actual.accuracy, `${what} accuracy`).toBe(expected.accuracy);
   expect(Object.is(actual.loss, expected.loss), `${what} loss ${actual.loss} vs ${expected.loss}`).toBe(true);
 }
+
+/**
+ * Batches as the GA makes them, without needing fitness: a random initial population, then per
+ * generation uniform-crossover children of population members (mates drawn from the first third, as
+ * the GA's elite pool), one-bit mutants of members and of this generation's children (after them, as
+ * in the GA's batch), a few multi-bit mutants, and fresh random newcomers; survivors are drawn at
+ * random from the old population and the batch. Parents drift together over the generations because
+ * the population is refilled from offspring. Deterministic in `seed`.
+ */
+export function gaBatches(
+  length: number,
+  seed: number | string,
+  { population = 12, generations = 5, newcomers = 2 } = {},
+): Mask[][] {
+  const rng = Rng.derive(seed, "ga-batches");
+  let pop: Mask[] = Array.from({ length: population }, () => maskWithDensity(length, rng.next(), rng));
+  const batches: Mask[][] = [pop.map(cloneMask)];
+  for (let g = 0; g < generations; g++) {
+    const elite = Math.max(1, Math.floor(pop.length / 3));
+    const children: Mask[] = [];
+    for (const p of pop) if (rng.chance(0.4)) children.push(uniformCrossover(p, pop[rng.int(elite)], rng));
+    const mutants: Mask[] = [];
+    for (const m of [...pop, ...children]) {
+      if (length > 0 && rng.chance(0.3)) mutants.push(withFlipped(m, rng.int(length)));
+    }
+    for (let k = 0; k < 2 && length > 0; k++) {
+      const m = cloneMask(pop[rng.int(pop.length)]);
+      const flips = 2 + rng.int(Math.max(1, Math.ceil(length / 50)));
+      for (let f = 0; f < flips; f++) flipBit(m, rng.int(length));
+      mutants.push(m);
+    }
+    const fresh = Array.from({ length: newcomers }, () => maskWithDensity(length, rng.next(), rng));
+    const batch = [...children, ...mutants, ...fresh];
+    batches.push(batch);
+    const all = [...pop, ...batch];
+    pop = Array.from({ length: population }, () => all[rng.int(all.length)]);
+  }
+  return batches;
+}
+
+/** Architectures every kernel test covers: the papers' shapes, a deeper and a wider one, edge cases. */
+export const ARCHS = [
+  [2, 20, 2],
+  [2, 75, 2],
+  [2, 50, 50, 2],
+  [64, 75, 10],
+  [5, 12, 9, 7, 3],
+  [3, 4],
+  [2, 1, 2],
+] as const;

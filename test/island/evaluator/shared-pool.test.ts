@@ -2,15 +2,17 @@
 // any number of workers, and must fail loudly and promptly — never hang — when a worker dies.
 import { afterEach, describe, expect, it } from "vitest";
 import { evaluate } from "../../../src/core/evaluate.ts";
-import { emptyMask, fullMask, type Mask, randomMask } from "../../../src/core/mask.ts";
+import { emptyMask, fullMask, type Mask, randomMask, withFlipped } from "../../../src/core/mask.ts";
 import { Rng } from "../../../src/core/rng.ts";
+import { RESULT_STRIDE } from "../../../src/island/evaluator/shared-layout.ts";
 import {
+  Affinity,
   createSharedEvaluator,
   type SharedEvaluator,
   SharedEvaluatorError,
   type SharedEvaluatorOptions,
 } from "../../../src/island/evaluator/shared-pool.ts";
-import { INITS, maskWithDensity, setup } from "./helpers.ts";
+import { expectSame, gaBatches, INITS, maskWithDensity, setup } from "./helpers.ts";
 
 const ARCHS = [
   [2, 20, 2],
@@ -109,6 +111,124 @@ describe("shared-memory evaluator equals the reference evaluator", () => {
     const p = await pool(net, split, { threads: 2 });
     expect(await p.evaluateBatch([])).toEqual([]);
     expect(p.evaluations).toBe(0);
+  });
+});
+
+describe("delta evaluation in the pool (nearest parent, per-worker caches)", () => {
+  const DEEP = [
+    [2, 50, 50, 2],
+    [64, 75, 10],
+    [5, 12, 9, 7, 3],
+  ] as const;
+
+  for (const threads of [0, 1, 2, 3]) {
+    it(`GA-like batch sequences equal the reference with ${threads} worker(s), delta on and off`, async () => {
+      for (const [a, arch] of DEEP.entries()) {
+        const seed = 300 + 10 * threads + a;
+        const { net, split } = setup(arch, 120 + 29 * a, seed, INITS[a % INITS.length]);
+        const batches = gaBatches(net.genomeLength, seed, { population: 14, generations: 5 });
+        const expected = batches.map((b) => b.map((m) => evaluate(net, m, split)));
+        const variants: SharedEvaluatorOptions[] = [
+          { threads, evaluator: { deltaMaxWork: Number.POSITIVE_INFINITY } },
+          { threads, evaluator: { delta: false } },
+          // a few columns: constant eviction in every worker
+          { threads, evaluator: { cacheBytes: 6 * 4 * split.n } },
+          { threads, affinity: false },
+        ];
+        for (const options of variants) {
+          const p = await pool(net, split, { ...options, initialCapacity: 4 });
+          for (const [g, batch] of batches.entries()) {
+            const got = await p.evaluateBatch(batch);
+            for (let k = 0; k < batch.length; k++) {
+              expectSame(got[k], expected[g][k], `${arch} ${JSON.stringify(options)} gen ${g} mask ${k}`);
+            }
+          }
+          const n = p.nearestStats();
+          const total = batches.reduce((s, b) => s + b.length, 0);
+          if (options.evaluator?.delta === false) {
+            expect(n).toEqual({ exact: 0, delta: 0, full: 0, tooCostly: 0 });
+          } else {
+            expect(n.exact + n.delta + n.full, `${arch} ${JSON.stringify(options)}`).toBe(total);
+            // the delta path is alive in the workers (forced whenever a cached parent is near)
+            if (options.evaluator?.deltaMaxWork !== undefined) expect(n.delta).toBeGreaterThan(0);
+          }
+          await p.close();
+        }
+      }
+    });
+  }
+
+  it("affinity queues each mask to the worker of its nearest recent mask, within a cap", () => {
+    const length = 200;
+    const words = Math.ceil(length / 32);
+    const rng = Rng.derive(352, "affinity-unit");
+    const a = new Affinity(3, words, 40);
+    const parents = Array.from({ length: 6 }, () => randomMask(length, rng));
+    // parents k evaluated by worker k % 3
+    const arena = new Uint32Array(parents.length * words);
+    const results = new Float64Array(parents.length * RESULT_STRIDE);
+    parents.forEach((m, k) => {
+      arena.set(m.words, k * words);
+      results[k * RESULT_STRIDE + 2] = k % 3;
+    });
+    a.remember(arena, results, parents.length);
+    // one mutant per parent, a mutant of the first mutant, and a stranger
+    const mutants = parents.map((m) => withFlipped(m, rng.int(length)));
+    const batch = [...mutants, withFlipped(mutants[0], rng.int(length)), randomMask(length, rng)];
+    const owner = a.assign(batch);
+    expect([...owner.slice(0, 7)]).toEqual([0, 1, 2, 0, 1, 2, 0]);
+    // the stranger goes to a shortest queue (1 or 2, which have two each)
+    expect([1, 2]).toContain(owner[7]);
+    // a batch of mutants of one parent is spread so no queue exceeds ⌈1.25 · 12 / 3⌉ = 5
+    const crowd = Array.from({ length: 12 }, () => withFlipped(parents[1], rng.int(length)));
+    const spread = a.assign(crowd);
+    const load = [0, 1, 2].map((w) => spread.filter((o) => o === w).length);
+    expect(Math.max(...load)).toBeLessThanOrEqual(5);
+    // the first ones (in batch order) stay with worker 1, the overflow is moved from the back
+    expect([...spread.slice(0, 5)]).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it("affinity sends a mutant to the worker that has its parent", async () => {
+    const { net, split } = setup([2, 50, 50, 2], 100, 350);
+    const rng = Rng.derive(350, "affinity");
+    const parents = Array.from({ length: 6 }, () => randomMask(net.genomeLength, rng));
+    const p = await pool(net, split, {
+      threads: 2,
+      evaluator: { deltaMaxWork: Number.POSITIVE_INFINITY },
+    });
+    await p.evaluateBatch(parents);
+    const before = p.nearestStats();
+    // every mutant is one bit from a parent that exactly one worker has cached
+    const mutants = parents.flatMap((m) => [0, 1].map(() => withFlipped(m, rng.int(net.genomeLength))));
+    const got = await p.evaluateBatch(mutants);
+    mutants.forEach((m, k) => {
+      expectSame(got[k], evaluate(net, m, split));
+    });
+    const after = p.nearestStats();
+    // stealing may move a few; most mutants must find their parent
+    expect(after.delta - before.delta).toBeGreaterThanOrEqual(mutants.length / 2);
+  });
+
+  it("SLT_DELTA=0 in the environment turns the pool's delta evaluation off", async () => {
+    const { net, split } = setup([2, 20, 2], 80, 351);
+    const saved = process.env.SLT_DELTA;
+    process.env.SLT_DELTA = "0";
+    try {
+      for (const threads of [0, 2]) {
+        const p = await pool(net, split, { threads });
+        const batches = gaBatches(net.genomeLength, 351, { generations: 2 });
+        for (const b of batches) {
+          const got = await p.evaluateBatch(b);
+          b.forEach((m, k) => {
+            expectSame(got[k], evaluate(net, m, split));
+          });
+        }
+        expect(p.nearestStats()).toEqual({ exact: 0, delta: 0, full: 0, tooCostly: 0 });
+      }
+    } finally {
+      if (saved === undefined) delete process.env.SLT_DELTA;
+      else process.env.SLT_DELTA = saved;
+    }
   });
 });
 
