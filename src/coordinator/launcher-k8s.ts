@@ -21,9 +21,9 @@ import {
   DEFAULT_ISLAND_COMMAND,
   INDEX_ANNOTATION,
   INDEX_LABEL,
+  type IslandManifestInput,
   type IslandManifests,
   islandManifests,
-  type K8sResources,
   RUN_LABEL,
 } from "./k8s-manifests.ts";
 import type { IslandExit, IslandHandle, Launcher } from "./launcher.ts";
@@ -39,12 +39,15 @@ export const K8S_PERMISSIONS: readonly { apiGroup: string; resource: string; ver
   { apiGroup: "", resource: "pods", verbs: ["list", "deletecollection"] },
 ];
 
-export interface K8sLauncherOptions {
+/** The island pods' settings, passed through to the manifests as they are. */
+type PodSettings = Pick<
+  IslandManifestInput,
+  "namespace" | "image" | "imagePullPolicy" | "resources" | "command" | "islandListen" | "serviceAccountName"
+>;
+
+export interface K8sLauncherOptions extends PodSettings {
   /** the API server, e.g. https://10.0.0.1:443 (http:// only for tests and local proxies) */
   readonly apiServer: string;
-  readonly namespace: string;
-  /** the island image (deploy/Dockerfile) */
-  readonly image: string;
   /** a bearer token; or */
   readonly token?: string;
   /** a file holding it, read for every request (service-account tokens are rotated in place) */
@@ -55,14 +58,8 @@ export interface K8sLauncherOptions {
   /** the coordinator's address as islands see it, e.g. slt-coordinator.slt.svc */
   readonly coordinatorHost?: string;
   readonly coordinatorPort?: number;
-  readonly imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
-  readonly resources?: K8sResources;
-  readonly command?: readonly string[];
   /** let islands join a loopback address (only where pods share the coordinator's network: tests) */
   readonly allowLoopbackJoin?: boolean;
-  /** the islands' --listen (default "auto": the pod's address) */
-  readonly islandListen?: string;
-  readonly serviceAccountName?: string;
   /** how often to look at the island pods (default 5000 ms; 0: never, `exited` then waits for kill/close) */
   readonly pollIntervalMs?: number;
   /** per-request timeout (default 30 s) */

@@ -4,14 +4,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  E_DATASET_CSV,
-  E_DATASET_FILE,
-  E_DATASET_NAME,
-  E_DATASET_OPTIONS,
-  SltError,
-} from "../../src/core/errors.ts";
+import { E_DATASET_CSV, E_DATASET_FILE, E_DATASET_NAME, E_DATASET_OPTIONS } from "../../src/core/errors.ts";
 import { DIGITS_FILE, loadDataset, loadDigitsRows, REPO_ROOT, readCsvFile } from "../../src/io/datasets.ts";
+import { errorOf } from "./helpers.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const sharedData = path.resolve(repoRoot, "../shared/data");
@@ -19,18 +14,6 @@ const haveShared = existsSync(path.join(sharedData, "moons-train.csv.gz"));
 
 let dir: string;
 const file = (name: string) => path.join(dir, name);
-
-/** The SltError `f` throws (fails the test if it throws nothing or something else). */
-function errorOf(f: () => unknown, code: string): SltError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(SltError);
-    expect((e as SltError).code).toBe(code);
-    return e as SltError;
-  }
-  throw new Error("expected an error");
-}
 
 const TRAIN = "x1,x2,label\n0,1,0\n2,3,1\n4,5,2\n";
 const TEST = "x1,x2,label\n1,1,1\n";

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { E_DATASET_FILE, E_DATASET_MISSING, SltError } from "../../src/core/errors.ts";
+import { E_DATASET_FILE, E_DATASET_MISSING } from "../../src/core/errors.ts";
 import {
   loadDataset,
   loadMnistRows,
@@ -17,6 +17,7 @@ import {
   readMnistDir,
 } from "../../src/io/datasets.ts";
 import { fakeMnist } from "../core/datasets/idx-helpers.ts";
+import { errorOf } from "./helpers.ts";
 
 let dir: string;
 
@@ -40,17 +41,6 @@ function writeFake(data: string, gz: boolean): void {
   put(MNIST_FILES.trainLabels, train.labels);
   put(MNIST_FILES.testImages, test.images);
   put(MNIST_FILES.testLabels, test.labels);
-}
-
-function errorOf(f: () => unknown, code: string): SltError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(SltError);
-    expect((e as SltError).code).toBe(code);
-    return e as SltError;
-  }
-  throw new Error("expected an error");
 }
 
 beforeAll(() => {
