@@ -14,6 +14,7 @@ import { cloneMask, flipBit, type Mask, randomMask } from "../src/core/mask.ts";
 import { initNetwork, type Network } from "../src/core/network.ts";
 import type { Rng } from "../src/core/rng.ts";
 import { loadDataset, REPO_ROOT } from "../src/io/datasets.ts";
+import { kernelChoiceFromEnv, simdKinds } from "../src/island/evaluator/simd-kernel.ts";
 
 // ---- arguments ----
 
@@ -73,7 +74,14 @@ export function machineFields(args: BenchArgs): Figure {
     quick: args.quick,
     // the evaluator's delta-evaluation switch (src/evaluator.ts), when it is set
     ...(process.env.SLT_DELTA !== undefined ? { slt_delta: process.env.SLT_DELTA } : {}),
+    kernel: defaultKernel(),
   };
+}
+
+/** The unit-column kernel evaluators use by default here (SLT_SIMD, else the best the runtime has). */
+function defaultKernel(): string {
+  const choice = kernelChoiceFromEnv();
+  return choice === "auto" ? (simdKinds()[0] ?? "js") : choice;
 }
 
 function human(line: Figure): string {

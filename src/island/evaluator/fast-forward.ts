@@ -64,6 +64,13 @@ import type { Network } from "../../core/network.ts";
 import { ColumnMemo, EXACT_KEY_BITS, type MemoStats } from "./column-memo.ts";
 import { scoreRows, type Totals, unitColumn } from "./kernel.ts";
 import { allocPlan, compilePlan, finiteBound, type Plan, type PlanMode } from "./plan.ts";
+import {
+  createSimdKernel,
+  type KernelChoice,
+  kernelChoiceFromEnv,
+  type SimdKernel,
+  type SimdKind,
+} from "./simd-kernel.ts";
 
 export interface FastEvaluatorOptions {
   /** rows per block of the layer-major pass (default 512) */
@@ -99,6 +106,11 @@ export interface FastEvaluatorOptions {
    * whose fitness is accuracy only.
    */
   readonly loss?: boolean;
+  /**
+   * the unit-column kernel (default "auto": WebAssembly relaxed SIMD, else SIMD, else JavaScript; see
+   * simd-kernel.ts). Every kernel gives the same results; an explicit kind the runtime lacks is an error.
+   */
+  readonly kernel?: KernelChoice;
 }
 
 /** A cached mask, returned by `parentCache`; its activations are usable while `cached` is true. */
@@ -159,6 +171,8 @@ export interface FastEvaluator {
   readonly fast: boolean;
   /** whether the loss is computed (else it is NaN) */
   readonly loss: boolean;
+  /** the unit-column kernel in use */
+  readonly kernel: "js" | SimdKind;
   /** whether `evaluateBatch` / `batch` / `evaluateNearest` use nearest-parent delta evaluation */
   readonly delta: boolean;
   /** rows per block */
@@ -218,22 +232,24 @@ const REACH_SLACK = 2;
 const REACH_PROBE = 16;
 
 /**
- * The delta options the CLI and the island pool take from the environment: SLT_DELTA=0 (or false, off,
- * no) turns nearest-parent delta evaluation off; SLT_DELTA_CACHE_MB sets each evaluator's `cacheBytes`
- * in MiB (each worker thread of a pool has its own).
+ * The evaluator options the CLI and the island pool take from the environment: SLT_DELTA=0 (or false,
+ * off, no) turns nearest-parent delta evaluation off; SLT_DELTA_CACHE_MB sets each evaluator's
+ * `cacheBytes` in MiB (each worker thread of a pool has its own); SLT_SIMD=0 selects the JavaScript
+ * kernels (simd-kernel.ts).
  */
 export function deltaOptionsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
-): Pick<FastEvaluatorOptions, "delta" | "cacheBytes"> {
+): Pick<FastEvaluatorOptions, "delta" | "cacheBytes" | "kernel"> {
   const v = env.SLT_DELTA?.trim().toLowerCase();
   const delta = !(v === "0" || v === "false" || v === "off" || v === "no");
+  const kernel = kernelChoiceFromEnv(env);
   const mb = env.SLT_DELTA_CACHE_MB?.trim();
-  if (mb === undefined || mb === "") return { delta };
+  if (mb === undefined || mb === "") return { delta, kernel };
   const cacheBytes = Number(mb) * 1024 * 1024;
   if (!(cacheBytes >= 0 && Number.isFinite(cacheBytes))) {
     throw new RangeError(`SLT_DELTA_CACHE_MB must be a number of MiB ≥ 0, got "${mb}"`);
   }
-  return { delta, cacheBytes: Math.floor(cacheBytes) };
+  return { delta, kernel, cacheBytes: Math.floor(cacheBytes) };
 }
 
 class CacheEntry implements ParentCache {
@@ -319,6 +335,7 @@ class Fast implements FastEvaluator {
   readonly split: Split;
   readonly fast: boolean;
   readonly loss: boolean;
+  readonly kernel: "js" | SimdKind;
   readonly delta: boolean;
   readonly blockRows: number;
   readonly batch: BatchEvaluator;
@@ -338,6 +355,8 @@ class Fast implements FastEvaluator {
   readonly #memoCol: Int32Array;
   readonly #fresh: number[] = [];
   readonly #acc: Float64Array;
+  /** the SIMD kernel, whose memory holds the arena, the plan's weights and the runs' column lists */
+  readonly #simd: SimdKernel | null;
   readonly #plan: Plan;
   readonly #runs: LayerRun[];
   readonly #loc: Location[];
@@ -441,7 +460,29 @@ class Fast implements FastEvaluator {
     this.#ref = new Int32Array(this.#poolCols);
     this.#freeCols = new Int32Array(this.#poolCols);
     // untouched pages of a large zero-filled buffer cost no memory until they are used
-    this.#arena = new Float32Array(this.#poolBase + this.#poolCols * n);
+    const arenaFloats = this.#poolBase + this.#poolCols * n;
+    const terms = net.layers.reduce((sum, L) => sum + L.inputs * L.outputs, 0);
+    // SIMD memory: the arena from byte 0, then every layer's weights (Float64), then column lists (Int32)
+    const weightsAt = 16 * Math.ceil((4 * arenaFloats) / 16);
+    const simd = createSimdKernel(options.kernel ?? "auto", weightsAt + 12 * terms);
+    this.#simd = simd;
+    this.kernel = simd === null ? "js" : simd.kind;
+    let weightsNext = weightsAt;
+    let colsNext = weightsAt + 8 * terms;
+    const weights = (length: number): Float64Array => {
+      if (simd === null) return new Float64Array(length);
+      const a = new Float64Array(simd.memory.buffer, weightsNext, length);
+      weightsNext += 8 * length;
+      return a;
+    };
+    const columns = (length: number): Int32Array => {
+      if (simd === null) return new Int32Array(length);
+      const a = new Int32Array(simd.memory.buffer, colsNext, length);
+      colsNext += 4 * length;
+      return a;
+    };
+    this.#arena =
+      simd === null ? new Float32Array(arenaFloats) : new Float32Array(simd.memory.buffer, 0, arenaFloats);
     const x = split.x;
     const xT = this.#arena;
     for (let r = 0; r < n; r++) for (let f = 0; f < F; f++) xT[f * n + r] = x[r * F + f];
@@ -451,11 +492,11 @@ class Fast implements FastEvaluator {
     this.#memo = memoSlots > 0 && this.fast ? new ColumnMemo(memoSlots, F) : null;
     this.#memoCol = new Int32Array(memoSlots).fill(-1);
     this.#acc = new Float64Array(this.blockRows);
-    this.#plan = allocPlan(net);
+    this.#plan = allocPlan(net, weights);
     this.#runs = net.layers.map((L) => ({
       cb: new Int32Array(L.inputs * L.outputs),
       cs: new Uint8Array(L.inputs * L.outputs),
-      col: new Int32Array(L.inputs * L.outputs),
+      col: columns(L.inputs * L.outputs),
       us: new Int32Array(L.outputs),
       uc: 0,
       db: new Int32Array(L.outputs),
@@ -654,6 +695,7 @@ class Fast implements FastEvaluator {
     const B = this.blockRows;
     const arena = this.#arena;
     const acc = this.#acc;
+    const simd = this.#simd;
     const last = this.#last;
     const layers = this.#plan.layers;
     const runs = this.#runs;
@@ -670,6 +712,7 @@ class Fast implements FastEvaluator {
         const R = runs[l];
         const relu = l < last;
         const { cb, cs, col, us, db, ds, uc } = R;
+        const colAt = col.byteOffset;
         const start = P.start;
         for (let q = 0; q < uc; q++) {
           const u = us[q];
@@ -677,7 +720,11 @@ class Fast implements FastEvaluator {
           const k1 = start[u + 1];
           for (let t = k0; t < k1; t++) col[t] = cs[t] === 1 ? cb[t] + s : cb[t];
           const d = ds[u] === 1 ? db[u] + s : db[u];
-          unitColumn(arena, col, P.w, k0, k1, P.bias[u], arena, d, len, relu, acc);
+          if (simd !== null && k1 > k0) {
+            simd.unit(colAt + 4 * k0, P.w.byteOffset + 8 * k0, k1 - k0, P.bias[u], 4 * d, len, relu ? 1 : 0);
+          } else {
+            unitColumn(arena, col, P.w, k0, k1, P.bias[u], arena, d, len, relu, acc);
+          }
         }
       }
       for (let c = 0; c < classes; c++) cls[c] = lgShift[c] === 1 ? lgBase[c] + s : lgBase[c];

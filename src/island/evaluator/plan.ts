@@ -44,13 +44,17 @@ export type PlanMode =
   /** like sparse but compute every hidden unit (for cached activations that later masks reuse) */
   | "all-units";
 
-export function allocPlan(net: Network): Plan {
+/** `weights` allocates each layer's term weights (the SIMD kernel's live in its WebAssembly memory). */
+export function allocPlan(
+  net: Network,
+  weights: (length: number) => Float64Array = (length) => new Float64Array(length),
+): Plan {
   const layers = net.layers.map((L) => ({
     count: 0,
     units: new Int32Array(L.outputs),
     start: new Int32Array(L.outputs + 1),
     idx: new Int32Array(L.inputs * L.outputs),
-    w: new Float64Array(L.inputs * L.outputs),
+    w: weights(L.inputs * L.outputs),
     bias: new Float64Array(L.outputs),
   }));
   const hidden = net.architecture.slice(1, -1);
