@@ -18,12 +18,16 @@
 // `repeats` timed runs (3; 1 with --quick), the same seed each time: the best is the headline figure,
 // the median is printed too.
 
-import { type RunSummary, runSingle } from "../src/coordinator/single-population.ts";
+import {
+  type AsyncEvaluatorFactory,
+  type RunSummary,
+  runSingle,
+} from "../src/coordinator/single-population.ts";
 import { type ConfigPatch, mergeConfig, resolveConfig } from "../src/core/config.ts";
 import type { Split } from "../src/core/dataset.ts";
 import type { BatchEvaluator } from "../src/core/evaluate.ts";
 import type { Network } from "../src/core/network.ts";
-import { makeEvaluator } from "../src/evaluator.ts";
+import { makeEvaluator, poolEvaluator } from "../src/evaluator.ts";
 import {
   type BenchArgs,
   type BenchDatasetName,
@@ -35,6 +39,9 @@ import {
   wantDataset,
   withTempDir,
 } from "./common.ts";
+
+/** 0: the in-process evaluator; 2: the worker pool on both cores of the reference machine */
+const THREADS = [0, 2];
 
 const RUNS: readonly { dataset: BenchDatasetName; preset: string }[] = [
   { dataset: "moons", preset: "2025-binary" },
@@ -52,32 +59,61 @@ interface Timed {
 }
 
 /** runSingle with a timing wrapper around the evaluators it makes (training split first, then test). */
-async function timedRun(patch: ConfigPatch): Promise<Timed> {
+async function timedRun(patch: ConfigPatch, threads: number): Promise<Timed> {
   const config = resolveConfig({ source: "bench", patch });
   // GA phase: [first evaluation of the run, first evaluation on another split)
-  const t = { start: -1, end: -1, evalMs: 0, evals: 0, first: null as BatchEvaluator | null };
-  const wrap = (net: Network, split: Split): BatchEvaluator => {
-    const inner = makeEvaluator(net, split);
-    const outer: BatchEvaluator = (masks) => {
+  const t = { start: -1, end: -1, evalMs: 0, evals: 0, split: null as Split | null };
+  /** the GA phase starts with the first evaluation of the run and ends with the first on another split */
+  const mark = (split: Split, t0: number) => {
+    if (t.split === null) {
+      t.split = split;
+      t.start = t0;
+    } else if (split !== t.split && t.end < 0) t.end = t0;
+  };
+  // threads ≥ 2: the GA's batches go to the worker pool, as with `slt run --islands 1 --threads N`
+  const pool = threads >= 2 ? poolEvaluator(threads) : null;
+  const asyncWrap: AsyncEvaluatorFactory = async (net, split, options) => {
+    const inner = await (pool as AsyncEvaluatorFactory)(net, split, options);
+    return {
+      close: () => inner.close(),
+      batch: async (masks) => {
+        const t0 = performance.now();
+        mark(split, t0);
+        const r = await inner.batch(masks);
+        if (t.end < 0) {
+          t.evalMs += performance.now() - t0;
+          t.evals += masks.length;
+        }
+        return r;
+      },
+    };
+  };
+  const wrap = (net: Network, split: Split, options?: { loss?: boolean }): BatchEvaluator => {
+    const inner = makeEvaluator(net, split, options);
+    return (masks) => {
       const t0 = performance.now();
-      if (t.first === null) {
+      if (t.split === null) {
         // the first evaluation of the run: the initial population, on the training split
-        t.first = outer;
+        t.split = split;
         t.start = t0;
-      } else if (outer !== t.first && t.end < 0) {
+      } else if (split !== t.split && t.end < 0) {
         // the first evaluation on another split: the GA is over
         t.end = t0;
       }
       const r = inner(masks);
-      if (outer === t.first && t.end < 0) {
+      // the GA's evaluator and, in accuracy-fitness runs, the one that fills in the best's loss
+      if (split === t.split && t.end < 0) {
         t.evalMs += performance.now() - t0;
         t.evals += masks.length;
       }
       return r;
     };
-    return outer;
   };
-  const summary = await runSingle(config, { makeEvaluator: wrap, checkpointEvery: 50 });
+  const summary = await runSingle(config, {
+    makeEvaluator: wrap,
+    ...(pool ? { makeAsyncEvaluator: asyncWrap } : {}),
+    checkpointEvery: 50,
+  });
   if (t.start < 0 || t.end < 0) throw new Error("could not find the GA phase in the run");
   return { summary, seconds: (t.end - t.start) / 1000, evalSeconds: t.evalMs / 1000, evaluations: t.evals };
 }
@@ -87,57 +123,65 @@ async function main(args: BenchArgs): Promise<void> {
   const generations = args.quick ? 20 : 300;
   const repeats = args.quick ? 1 : 3;
   await withTempDir("slt-bench-ga-", async (dir) => {
-    for (const r of RUNS) {
-      if (!wantDataset(args, r.dataset)) continue;
-      const { patch: data, source } = datasetPatch(r.dataset);
-      const patch = (name: string, maxGenerations: number): ConfigPatch =>
-        mergeConfig(data, {
+    for (const r of RUNS)
+      for (const threads of THREADS) {
+        if (!wantDataset(args, r.dataset)) continue;
+        const { patch: data, source } = datasetPatch(r.dataset);
+        const patch = (name: string, maxGenerations: number): ConfigPatch =>
+          mergeConfig(data, {
+            preset: r.preset,
+            seed: 1,
+            name,
+            out: dir,
+            ga: { population: 100 },
+            termination: { rule: "none", maxGenerations },
+          } satisfies ConfigPatch);
+        const label = `${r.dataset}, ${threads === 0 ? "in-process" : `${threads} worker threads`}`;
+        out.log(`${label}: warm-up run (5 generations)`);
+        await timedRun(patch(`${r.dataset}-warmup`, 5), threads);
+        const runs: Timed[] = [];
+        for (let k = 0; k < repeats; k++) {
+          out.log(`${label}: run ${k + 1}/${repeats}, ${generations} generations`);
+          runs.push(await timedRun(patch(`${r.dataset}-${threads}-${k}`, generations), threads));
+        }
+        const best = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+        const config = resolveConfig({ source: "bench", patch: patch("x", generations) });
+        const s = best.summary;
+        if (s.generations !== generations)
+          throw new Error(
+            `${r.dataset}: the run stopped after ${s.generations} generations (${s.stopReason})`,
+          );
+        out.figure({
+          dataset: r.dataset,
+          arch: config.network.architecture,
+          generations: s.generations,
+          seconds: round(best.seconds, 3),
+          seconds_median: round(median(runs.map((t) => t.seconds)), 3),
+          ms_per_generation: round((1000 * best.seconds) / s.generations, 2),
+          eval_seconds: round(best.evalSeconds, 3),
+          run_seconds: round(s.wallSeconds, 3),
+          // masks evaluated by the GA (the population's fitness cache already skips known masks)
+          evaluations: best.evaluations,
+          evals_per_s: round(best.evaluations / best.seconds),
+          run_evaluations: s.evaluations,
           preset: r.preset,
-          seed: 1,
-          name,
-          out: dir,
-          ga: { population: 100 },
-          termination: { rule: "none", maxGenerations },
-        } satisfies ConfigPatch);
-      out.log(`${r.dataset}: warm-up run (5 generations)`);
-      await timedRun(patch(`${r.dataset}-warmup`, 5));
-      const runs: Timed[] = [];
-      for (let k = 0; k < repeats; k++) {
-        out.log(`${r.dataset}: run ${k + 1}/${repeats}, ${generations} generations`);
-        runs.push(await timedRun(patch(`${r.dataset}-${k}`, generations)));
+          fitness: config.ga.fitness,
+          population: config.ga.population,
+          termination: config.termination.rule,
+          prune: config.prune,
+          seed: config.seed,
+          islands: 1,
+          threads,
+          evaluator:
+            threads === 0
+              ? "makeEvaluator (in-process)"
+              : `worker pool (slt run --islands 1 --threads ${threads})`,
+          train_accuracy: round(s.trainAccuracy, 4),
+          data: source,
+          method: `best of ${repeats} runs after a 5-generation warm-up run`,
+          repeats,
+        });
       }
-      const best = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-      const config = resolveConfig({ source: "bench", patch: patch("x", generations) });
-      const s = best.summary;
-      if (s.generations !== generations)
-        throw new Error(`${r.dataset}: the run stopped after ${s.generations} generations (${s.stopReason})`);
-      out.figure({
-        dataset: r.dataset,
-        arch: config.network.architecture,
-        generations: s.generations,
-        seconds: round(best.seconds, 3),
-        seconds_median: round(median(runs.map((t) => t.seconds)), 3),
-        ms_per_generation: round((1000 * best.seconds) / s.generations, 2),
-        eval_seconds: round(best.evalSeconds, 3),
-        run_seconds: round(s.wallSeconds, 3),
-        // masks evaluated by the GA (the population's fitness cache already skips known masks)
-        evaluations: best.evaluations,
-        evals_per_s: round(best.evaluations / best.seconds),
-        run_evaluations: s.evaluations,
-        preset: r.preset,
-        fitness: config.ga.fitness,
-        population: config.ga.population,
-        termination: config.termination.rule,
-        prune: config.prune,
-        seed: config.seed,
-        islands: 1,
-        evaluator: "makeEvaluator (in-process)",
-        train_accuracy: round(s.trainAccuracy, 4),
-        data: source,
-        method: `best of ${repeats} runs after a 5-generation warm-up run`,
-        repeats,
-      });
-    }
   });
 }
 

@@ -11,7 +11,7 @@ import { runSingle } from "./coordinator/single-population.ts";
 import { type ConfigPatch, PRESETS, resolveConfig } from "./core/config.ts";
 import { E_TOPOLOGY, SltError } from "./core/errors.ts";
 import { customTopology } from "./core/topology.ts";
-import { makeEvaluator } from "./evaluator.ts";
+import { makeEvaluator, poolEvaluator } from "./evaluator.ts";
 
 function intArg(value: string): number {
   if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
@@ -211,6 +211,11 @@ addDataOptions(
   .option("--out <dir>", "parent of run directories (default runs)")
   .option("--islands <n>", "island processes (default: one per core; 1: one population in-process)", intArg)
   .option(
+    "--threads <n>",
+    "one population (--islands 1): evaluate its batches on N worker threads (default 1: in-process; same results)",
+    intArg,
+  )
+  .option(
     "--topology <spec>",
     "migration topology: ring, ring2, full, star, torus[:RxC], hypercube, regular:D, er:P, isolated, custom:FILE (JSON edge list)",
   )
@@ -335,6 +340,11 @@ addDataOptions(
     const config = resolveConfig(...layers);
     const clusterRun =
       config.cluster.islands > 1 || o.topology !== undefined || o.launcher === "k8s" || sshHosts !== null;
+    if (o.threads !== undefined && (o.threads < 1 || clusterRun || config.ga.fitnessSubset !== undefined))
+      throw new SltError(
+        "E_CONFIG",
+        `--threads ${o.threads}: worker threads are for one population on the full training split (--islands 1, no --batch-size), at least 1; islands each evaluate on a worker thread of their own`,
+      );
     if (config.ga.fitnessSubset !== undefined && clusterRun)
       throw new SltError(
         "E_CONFIG",
@@ -374,6 +384,7 @@ addDataOptions(
     const summary = await runSingle(config, {
       progress: o.quiet ? undefined : process.stderr,
       makeEvaluator,
+      ...(o.threads !== undefined && o.threads > 1 ? { makeAsyncEvaluator: poolEvaluator(o.threads) } : {}),
       shouldStop: () => interrupted,
     });
     if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -14,7 +14,7 @@ import { checkFitnessSubset, type ResolvedConfig } from "../core/config.ts";
 import type { Dataset, Split } from "../core/dataset.ts";
 import { selectRows } from "../core/datasets/index.ts";
 import { SltError } from "../core/errors.ts";
-import type { BatchEvaluator } from "../core/evaluate.ts";
+import type { AsyncBatchEvaluator, BatchEvaluator } from "../core/evaluate.ts";
 import {
   bestIndividual,
   type FitnessModeLabel,
@@ -25,11 +25,15 @@ import {
   gaStateToJSON,
   type Individual,
   initRun,
+  initRunAsync,
   postPrune,
+  searchNeedsLoss,
   step,
+  stepAsync,
   type TerminationParams,
   type TerminationReason,
   terminationReason,
+  withBestLoss,
 } from "../core/ga/index.ts";
 import { type Mask, sparsity } from "../core/mask.ts";
 import { initNetwork, type Network } from "../core/network.ts";
@@ -40,7 +44,11 @@ import { createProgress } from "../io/progress.ts";
 import { createRunDir, type RunDir } from "../io/run-dir.ts";
 import { softwareVersions } from "../io/versions.ts";
 
-export type EvaluatorFactory = (net: Network, split: Split) => BatchEvaluator;
+/**
+ * Makes a batch evaluator for a split. `loss: false` allows one that skips the loss (reporting NaN)
+ * where only accuracies are read; an evaluator that computes it anyway is fine.
+ */
+export type EvaluatorFactory = (net: Network, split: Split, options?: { loss?: boolean }) => BatchEvaluator;
 
 export interface RunOptions {
   /** where progress lines go (stderr in the CLI); none when undefined */
@@ -50,7 +58,20 @@ export interface RunOptions {
   readonly checkpointEvery?: number;
   /** when it returns true the run stops after the current generation and still writes its ticket */
   readonly shouldStop?: () => boolean;
+  /**
+   * evaluates the GA's fitness off the main thread (the CLI's `--threads`: the SharedArrayBuffer worker
+   * pool), made once for the full training split and closed when the GA ends; mini-batch runs do not use
+   * it. Its results must equal `makeEvaluator`'s, so the run is the same either way.
+   */
+  readonly makeAsyncEvaluator?: AsyncEvaluatorFactory;
 }
+
+/** An evaluator on other threads: the GA's batches, and `close` when the GA is done. */
+export type AsyncEvaluatorFactory = (
+  net: Network,
+  split: Split,
+  options: { loss: boolean },
+) => Promise<{ readonly batch: AsyncBatchEvaluator; close(): Promise<void> }>;
 
 /** The `--json` line. */
 export interface RunSummary {
@@ -135,18 +156,27 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
   const subset = config.ga.fitnessSubset;
   if (subset) checkFitnessSubset(subset, dataset.train.n, dataset.description.name);
   const fitnessMode = fitnessModeLabel(subset);
-  // The full training split: the GA's evaluator in the papers' mode; in mini-batch mode only needed at
-  // the end (re-scoring and pruning), so it is made then.
-  let fullTrain: BatchEvaluator | null = subset ? null : options.makeEvaluator(network, dataset.train);
+  // An accuracy-fitness search never reads the loss (core/ga/loss.ts): its evaluator skips it, and the
+  // best of each generation gets its loss from the full-split evaluator below.
+  const searchLoss = Boolean(subset) || searchNeedsLoss(config.ga.fitness, config.termination.rule);
+  const makePool = subset ? undefined : options.makeAsyncEvaluator;
+  const gaTrain: BatchEvaluator | null =
+    subset || makePool ? null : options.makeEvaluator(network, dataset.train, { loss: searchLoss });
+  // The full training split with loss: the GA's own evaluator when that computes it; in mini-batch
+  // mode only needed at the end (re-scoring and pruning), so it is made then.
+  let fullTrain: BatchEvaluator | null = searchLoss ? gaTrain : null;
   const evaluateTrain: BatchEvaluator = (masks) => {
     fullTrain ??= options.makeEvaluator(network, dataset.train);
     return fullTrain(masks);
   };
+  const lossOf = (masks: readonly Mask[]) => evaluateTrain(masks).map((m) => m.loss);
+  const withReportedLoss = (s: GaState): GaState =>
+    searchLoss ? s : withBestLoss(s, config.ga.fitness, lossOf);
   const evaluateTest = options.makeEvaluator(network, dataset.test);
   /** the evaluator that scores generation g */
   let subsetEvaluator: { generation: number | null; evaluate: BatchEvaluator } | null = null;
   const fitnessEvaluator = (generation: number): BatchEvaluator => {
-    if (!subset) return evaluateTrain;
+    if (!subset) return gaTrain as BatchEvaluator;
     const key = subset.mode === "fixed" ? null : generation;
     if (subsetEvaluator === null || subsetEvaluator.generation !== key) {
       const rows = fitnessSubsetRows(subset, dataset.train.n, config.seed, generation);
@@ -211,26 +241,40 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
       `slt: ${fitnessMode}: fitness on ${subset.size} of ${dataset.train.n} training rows (${subset.mode}); the reported training metrics are re-scored on the full split\n`,
     );
   }
-  let state = initRun(config.ga, depsFor(0), Rng.derive(config.seed, "ga"));
+  const gaRng = Rng.derive(config.seed, "ga");
   const checkpointEvery = options.checkpointEvery ?? 50;
+  const gaPool = makePool ? await makePool(network, dataset.train, { loss: searchLoss }) : null;
+  const poolDeps = gaPool ? { evaluate: gaPool.batch, network } : null;
+  let state: GaState;
   let stopReason: TerminationReason | "interrupted";
-  for (;;) {
-    const last = state.history[state.history.length - 1];
-    dir.appendEvent(generationEvent(last));
-    report(last);
-    if (state.generation > 0 && state.generation % checkpointEvery === 0) writeCheckpoint(dir, state);
-    const reason = terminationReason(state.history, termination);
-    if (reason !== null) {
-      stopReason = reason;
-      break;
+  try {
+    state = withReportedLoss(
+      poolDeps ? await initRunAsync(config.ga, poolDeps, gaRng) : initRun(config.ga, depsFor(0), gaRng),
+    );
+    for (;;) {
+      const last = state.history[state.history.length - 1];
+      dir.appendEvent(generationEvent(last));
+      report(last);
+      if (state.generation > 0 && state.generation % checkpointEvery === 0) writeCheckpoint(dir, state);
+      const reason = terminationReason(state.history, termination);
+      if (reason !== null) {
+        stopReason = reason;
+        break;
+      }
+      // Let signals and I/O through between generations, so Ctrl-C can end the run cleanly.
+      await yieldToEventLoop();
+      if (options.shouldStop?.()) {
+        stopReason = "interrupted";
+        break;
+      }
+      state = withReportedLoss(
+        poolDeps
+          ? await stepAsync(state, poolDeps, stepOptions)
+          : step(state, depsFor(state.generation + 1), stepOptions),
+      );
     }
-    // Let signals and I/O through between generations, so Ctrl-C can end the run cleanly.
-    await yieldToEventLoop();
-    if (options.shouldStop?.()) {
-      stopReason = "interrupted";
-      break;
-    }
-    state = step(state, depsFor(state.generation + 1), stepOptions);
+  } finally {
+    await gaPool?.close();
   }
   const final = state.history[state.history.length - 1];
   report(final, true);
@@ -273,8 +317,13 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
       one: (m: Mask) => ev([m])[0].accuracy,
       batch: (ms: readonly Mask[]) => ev(ms).map((r) => r.accuracy),
     });
-    const test = accuracyOf(evaluateTest);
-    const train = accuracyOf(evaluateTrain);
+    // pruning reads accuracies only: evaluators that skip the loss
+    const test = accuracyOf(options.makeEvaluator(network, dataset.test, { loss: false }));
+    const train = accuracyOf(
+      gaTrain !== null && !searchLoss
+        ? gaTrain
+        : options.makeEvaluator(network, dataset.train, { loss: false }),
+    );
     pruned = postPrune(config.prune, population, {
       fitness,
       test: test.one,

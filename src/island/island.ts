@@ -22,11 +22,14 @@ import {
   type GaState,
   type Individual,
   initRunAsync,
+  searchNeedsLoss,
   stepAsync,
   type TerminationParams,
   terminationReason,
+  withBestLoss,
+  withLosses,
 } from "../core/ga/index.ts";
-import { hamming } from "../core/mask.ts";
+import { hamming, type Mask } from "../core/mask.ts";
 import {
   integrateImmigrants,
   isMigrationGeneration,
@@ -47,6 +50,7 @@ import { Rng } from "../core/rng.ts";
 import { planTopology } from "../core/topology.ts";
 import { loadDataset } from "../io/datasets.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
+import { createFastEvaluator, deltaOptionsFromEnv, type FastEvaluator } from "./evaluator/fast-forward.ts";
 import { createSharedEvaluator, type SharedEvaluator } from "./evaluator/shared-pool.ts";
 import { HostStatsSampler } from "./host-stats.ts";
 import { PeerSender, type SenderCounters } from "./peers.ts";
@@ -299,12 +303,29 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
       `the assigned genome length ${a.genomeLength} differs from the network's ${network.genomeLength}`,
     );
   }
+  const fitness = config.ga.fitness;
+  // An accuracy-fitness search skips the loss (core/ga/loss.ts); the individuals the island reports or
+  // sends get theirs from a small in-process evaluator that computes it.
+  const searchLoss = searchNeedsLoss(fitness, config.termination.rule);
   const evaluator = await createSharedEvaluator(network, dataset.train, {
     threads: ISLAND_EVALUATOR_THREADS,
+    evaluator: { loss: searchLoss },
   });
   owned.evaluator = evaluator;
   const deps = { evaluate: evaluator.batch, network };
-  const fitness = config.ga.fitness;
+  let lossEvaluator: FastEvaluator | null = null;
+  const lossOf = (masks: readonly Mask[]): number[] => {
+    lossEvaluator ??= createFastEvaluator(network, dataset.train, {
+      ...deltaOptionsFromEnv(),
+      loss: true,
+      delta: false,
+      cacheBytes: 0,
+      columnCacheBytes: 0,
+    });
+    const ev = lossEvaluator;
+    return masks.map((m) => ev.evaluate(m).loss);
+  };
+  const withReportedLoss = (s: GaState): GaState => (searchLoss ? s : withBestLoss(s, fitness, lossOf));
   const id = a.island;
   peerSelf = { ...self, name: `island-${id}`, role: "peer", island: id };
   const maxPayload = maxFrameBytes(a.genomeLength, a.maxMigrants);
@@ -376,7 +397,7 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
   };
   const selection = parseSelectionPolicy(cluster.selection);
 
-  let state: GaState = await initRunAsync(config.ga, deps, rng.child("ga"));
+  let state: GaState = withReportedLoss(await initRunAsync(config.ga, deps, rng.child("ga")));
   let epoch = 0;
   let lastImprovement = 0;
   let bestSoFar = state.history[0].bestFitness;
@@ -418,7 +439,10 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
     const outs = assign?.outNeighbours ?? [];
     if (outs.length > 0 && k > 0) {
       const need = emigrantsToSelect(outs, share as ShareSettings);
-      const emigrants = selectEmigrants(state.population, need, selection, fitness, migrationRng);
+      const emigrants = withLosses(
+        selectEmigrants(state.population, need, selection, fitness, migrationRng),
+        lossOf,
+      );
       for (const n of outs)
         senders.get(n.island)?.enqueue(epoch, shareFor(n, emigrants, epoch).map(migrantFromIndividual));
       if (a.mode === "lockstep") {
@@ -474,7 +498,7 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
       await Promise.race([stopped, coordinatorLost]);
       break;
     }
-    state = await stepAsync(state, deps);
+    state = withReportedLoss(await stepAsync(state, deps));
     track();
     const before: string | null = verdict;
     verdict = terminationReason(state.history, ownRule);

@@ -167,6 +167,25 @@ describe("slt run", () => {
     expect(gens.at(-2).evaluations).toBeLessThan(300);
   });
 
+  it("--threads 2 evaluates on worker threads with the same events and ticket as in-process", () => {
+    const args = ["--dataset", "moons", "--arch", "2,20,2", "--seed", "7", "--generations", "12"];
+    const a = jsonRun(...args, "--name", "threads-1");
+    const b = jsonRun(...args, "--threads", "2", "--name", "threads-2");
+    const events = (dir: string) =>
+      readFileSync(join(dir, "events.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+        .filter((e) => e.type !== "start" && e.type !== "end");
+    expect(events(b.runDir)).toEqual(events(a.runDir));
+    const ticket = (p: string) => JSON.parse(readFileSync(p, "utf8"));
+    expect(ticket(b.ticket).mask).toEqual(ticket(a.ticket).mask);
+    expect(ticket(b.ticket).metrics).toEqual(ticket(a.ticket).metrics);
+    const cluster = slt("run", "--islands", "2", "--threads", "2");
+    expect(cluster.code).toBe(2);
+    expect(cluster.stderr).toMatch(/E_CONFIG.*--threads 2: worker threads are for one population/);
+  });
+
   it("rejects bad input with exit code 2, the error code and what is allowed", () => {
     const pop = slt("run", "--population", "1");
     expect(pop.code).toBe(2);

@@ -1,10 +1,9 @@
 // Mini-batch fitness (non-paper) through the whole single-population run, with the reference evaluator:
 // fixed subsets are a plain GA on the subset split, rotating runs are deterministic, the reported
 // training metrics are full-split ones, and configuration errors name the field and the allowed range.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runSingle } from "../../src/coordinator/single-population.ts";
 import { type ConfigPatch, resolveConfig } from "../../src/core/config.ts";
 import { selectRows } from "../../src/core/datasets/index.ts";
@@ -22,55 +21,25 @@ import { maskFromBase64 } from "../../src/core/mask.ts";
 import { initNetwork } from "../../src/core/network.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { loadDataset } from "../../src/io/datasets.ts";
+import { moonsConfig, readEvents, useMoonsDir } from "./helpers.ts";
 
-let dir: string;
+const dirOf = useMoonsDir("slt-minibatch-test-", "minibatch-csv", 300, 80);
 
-function csv(n: number, seed: number): string {
-  const rng = Rng.derive(seed, "minibatch-csv");
-  const lines = ["x1,x2,label"];
-  for (let i = 0; i < n; i++) {
-    const label = i % 2;
-    const t = rng.uniform(0, Math.PI);
-    const x = label ? 1 - Math.cos(t) : Math.cos(t);
-    const y = label ? 0.5 - Math.sin(t) : Math.sin(t);
-    lines.push(`${x + rng.normal(0, 0.1)},${y + rng.normal(0, 0.1)},${label}`);
-  }
-  return `${lines.join("\n")}\n`;
-}
-
-beforeAll(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), "slt-minibatch-test-"));
-  writeFileSync(path.join(dir, "train.csv"), csv(300, 1));
-  writeFileSync(path.join(dir, "test.csv"), csv(80, 2));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const BASE: ConfigPatch = {
+  seed: 4,
+  network: { architecture: [2, 12, 2] },
+  ga: { population: 16, fitness: "loss" },
+  termination: { rule: "none", maxGenerations: 6 },
+  prune: "none",
+};
 
 function config(name: string, patch: ConfigPatch = {}) {
-  return resolveConfig({
-    source: "test",
-    patch: {
-      name,
-      seed: 4,
-      out: dir,
-      dataset: { train: path.join(dir, "train.csv"), test: path.join(dir, "test.csv"), scale: "paper" },
-      network: { architecture: [2, 12, 2] },
-      ga: { population: 16, fitness: "loss" },
-      termination: { rule: "none", maxGenerations: 6 },
-      prune: "none",
-      cluster: { islands: 1 },
-      ...patch,
-    },
-  });
+  return moonsConfig(dirOf(), name, BASE, patch);
 }
 
 const run = (c: ReturnType<typeof config>) => runSingle(c, { makeEvaluator: referenceEvaluator });
 
-function events(runDir: string): Record<string, unknown>[] {
-  return readFileSync(path.join(runDir, "events.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l));
-}
+const events = readEvents;
 
 describe("mini-batch fitness in a single-population run", () => {
   it("fixed: the GA is the reference GA on one subset split", async () => {

@@ -37,6 +37,7 @@ export {
   rankParents,
   selectSurvivors,
 } from "./individual.ts";
+export { type LossOf, searchNeedsLoss, withBestLoss, withLosses } from "./loss.ts";
 export {
   DEFAULT_MAX_OPERATOR_TRIES,
   makeOperators,

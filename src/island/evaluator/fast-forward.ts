@@ -64,6 +64,7 @@ import type { Network } from "../../core/network.ts";
 import { ColumnMemo, EXACT_KEY_BITS, type MemoStats } from "./column-memo.ts";
 import { scoreRows, type Totals, unitColumn } from "./kernel.ts";
 import { allocPlan, compilePlan, finiteBound, type Plan, type PlanMode } from "./plan.ts";
+import { createScoreKernel, SCORE_TOTALS_BYTES, type ScoreKernel } from "./score-kernel.ts";
 import {
   createSimdKernel,
   type KernelChoice,
@@ -357,6 +358,10 @@ class Fast implements FastEvaluator {
   readonly #acc: Float64Array;
   /** the SIMD kernel, whose memory holds the arena, the plan's weights and the runs' column lists */
   readonly #simd: SimdKernel | null;
+  /** the scoring kernel on the same memory (with the SIMD kernel only), and where its inputs live */
+  readonly #score: ScoreKernel | null;
+  readonly #labelsAt: number;
+  readonly #totalsAt: number;
   readonly #plan: Plan;
   readonly #runs: LayerRun[];
   readonly #loc: Location[];
@@ -462,11 +467,19 @@ class Fast implements FastEvaluator {
     // untouched pages of a large zero-filled buffer cost no memory until they are used
     const arenaFloats = this.#poolBase + this.#poolCols * n;
     const terms = net.layers.reduce((sum, L) => sum + L.inputs * L.outputs, 0);
-    // SIMD memory: the arena from byte 0, then every layer's weights (Float64), then column lists (Int32)
+    // SIMD memory: the arena from byte 0, then every layer's weights (Float64), column lists (Int32),
+    // the labels and the logit column list (Int32), and the scoring kernel's totals (two Float64)
     const weightsAt = 16 * Math.ceil((4 * arenaFloats) / 16);
-    const simd = createSimdKernel(options.kernel ?? "auto", weightsAt + 12 * terms);
+    const labelsAt = weightsAt + 12 * terms;
+    const clsAt = labelsAt + 4 * n;
+    const totalsAt = 8 * Math.ceil((clsAt + 4 * this.#classes) / 8);
+    const simd = createSimdKernel(options.kernel ?? "auto", totalsAt + SCORE_TOTALS_BYTES);
     this.#simd = simd;
     this.kernel = simd === null ? "js" : simd.kind;
+    this.#score = simd === null ? null : createScoreKernel(simd.memory);
+    this.#labelsAt = labelsAt;
+    this.#totalsAt = totalsAt;
+    if (simd !== null && this.#score !== null) new Int32Array(simd.memory.buffer, labelsAt, n).set(split.y);
     let weightsNext = weightsAt;
     let colsNext = weightsAt + 8 * terms;
     const weights = (length: number): Float64Array => {
@@ -506,7 +519,10 @@ class Fast implements FastEvaluator {
       base: new Int32Array(L.outputs),
       shift: new Uint8Array(L.outputs),
     }));
-    this.#cls = new Int32Array(this.#classes);
+    this.#cls =
+      this.#score === null
+        ? new Int32Array(this.#classes)
+        : new Int32Array((simd as SimdKernel).memory.buffer, clsAt, this.#classes);
     this.#changed = net.layers.map((L) => new Uint8Array(L.outputs));
     this.#rec = net.layers.map((L) => new Uint8Array(L.outputs));
     this.#changedList = new Int32Array(Math.max(0, ...arch.slice(1)));
@@ -700,6 +716,10 @@ class Fast implements FastEvaluator {
     const layers = this.#plan.layers;
     const runs = this.#runs;
     const cls = this.#cls;
+    const score = this.#score;
+    const clsAt = cls.byteOffset;
+    const labelsAt = this.#labelsAt;
+    const totalsAt = this.#totalsAt;
     const { base: lgBase, shift: lgShift } = this.#loc[last];
     const classes = this.#classes;
     const y = this.split.y;
@@ -728,7 +748,8 @@ class Fast implements FastEvaluator {
         }
       }
       for (let c = 0; c < classes; c++) cls[c] = lgShift[c] === 1 ? lgBase[c] + s : lgBase[c];
-      scoreRows(arena, cls, classes, y, s, len, loss, totals);
+      if (score !== null) score.scoreRows(clsAt, classes, labelsAt + 4 * s, len, loss, totalsAt, totals);
+      else scoreRows(arena, cls, classes, y, s, len, loss, totals);
     }
     return { accuracy: totals.correct / n, loss: loss ? totals.lossSum / n : Number.NaN };
   }

@@ -8,3 +8,8 @@ export {
   type FastEvaluatorOptions,
   type ParentCache,
 } from "./fast-forward.ts";
+export {
+  createSharedEvaluator,
+  type SharedEvaluator,
+  type SharedEvaluatorOptions,
+} from "./shared-pool.ts";

@@ -9,26 +9,17 @@
 // runtime validates it (measured about 8% faster on the output layer); plain SIMD otherwise, and the
 // JavaScript kernels when the runtime has no SIMD at all or SLT_SIMD=0 is set.
 //
-// The module is written in the WebAssembly text format and assembled at start-up by wabt (about 60 ms,
-// once per process), so no generated binary is kept in the repository. The kernel reads and writes one
+// The module is written in the WebAssembly text format and assembled at start-up (wasm.ts). The kernel reads and writes one
 // WebAssembly.Memory that the evaluator lays out: its arena of Float32 columns from byte 0, then the
 // term lists (Int32 column offsets, Float64 weights) it hands over by byte address.
-import { createRequire } from "node:module";
-
-// The few WebAssembly JS API types used here (the project's lib has no DOM types, which carry them).
-interface WasmModule {
-  readonly __wasmModule?: never;
-}
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-}
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: object) => { readonly exports: Record<string, unknown> };
-  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
-}
-const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+import {
+  assembleWat,
+  instantiate,
+  type WasmMemory,
+  type WasmModule,
+  wasmApi,
+  wasmUnavailableReason,
+} from "./wasm.ts";
 
 export type SimdKind = "relaxed-simd" | "simd";
 /** What `kernel` may be set to: the best available ("auto"), a given one, or the JavaScript kernels. */
@@ -141,40 +132,20 @@ interface Modules {
   readonly reason: string | null;
 }
 
-async function assemble(): Promise<Modules> {
-  let wabt: {
-    parseWat(
-      name: string,
-      text: string,
-      features: object,
-    ): { toBinary(o: object): { buffer: Uint8Array }; destroy(): void };
-  };
-  try {
-    const require = createRequire(import.meta.url);
-    wabt = await (require("wabt") as () => Promise<typeof wabt>)();
-  } catch (e) {
-    return { "relaxed-simd": null, simd: null, reason: `wabt could not be loaded: ${(e as Error).message}` };
-  }
-  const build = (relaxed: boolean): WasmModule | null => {
-    const parsed = wabt.parseWat("unit.wat", unitKernelWat(relaxed), { simd: true, relaxed_simd: relaxed });
-    try {
-      const bytes = parsed.toBinary({}).buffer;
-      return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-    } finally {
-      parsed.destroy();
-    }
-  };
-  const relaxed = build(true);
+function assemble(): Modules {
+  const build = (relaxed: boolean) =>
+    assembleWat("unit.wat", unitKernelWat(relaxed), { simd: true, relaxed_simd: relaxed });
   const plain = build(false);
   return {
-    "relaxed-simd": relaxed,
+    "relaxed-simd": build(true),
     simd: plain,
-    reason: plain === null ? "this runtime does not validate WebAssembly SIMD" : null,
+    reason:
+      plain !== null ? null : (wasmUnavailableReason() ?? "this runtime does not validate WebAssembly SIMD"),
   };
 }
 
 // Assembled once per process (and once per worker thread), when this module is first imported.
-const modules: Modules = await assemble();
+const modules: Modules = assemble();
 
 /** The kernels this runtime has, best first. */
 export function simdKinds(): SimdKind[] {
@@ -219,11 +190,10 @@ export function createSimdKernel(choice: KernelChoice, bytes: number): SimdKerne
   const pages = Math.max(1, Math.ceil(bytes / 65536));
   let memory: WasmMemory;
   try {
-    memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    memory = new (wasmApi as NonNullable<typeof wasmApi>).Memory({ initial: pages, maximum: pages });
   } catch (e) {
     if (choice === "auto") return null;
     throw e;
   }
-  const instance = new WebAssembly.Instance(module, { env: { memory } });
-  return { kind, memory, unit: instance.exports.unit as UnitFunction };
+  return { kind, memory, unit: instantiate(module, memory).unit as UnitFunction };
 }

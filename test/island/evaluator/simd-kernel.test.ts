@@ -16,6 +16,8 @@ import {
 import { ARCHS, expectSame, gaBatches, INITS, maskWithDensity, setup } from "./helpers.ts";
 
 const KINDS: SimdKind[] = simdKinds();
+/** every kernel an evaluator can use: the JavaScript ones too (the fallback without SIMD) */
+const ALL: ("js" | SimdKind)[] = ["js", ...KINDS];
 
 describe("SIMD kernels", () => {
   it("this runtime has WebAssembly SIMD, so the tests below exercise it", () => {
@@ -67,7 +69,7 @@ describe("SIMD kernels", () => {
   it("the evaluator with each kernel equals the reference on random networks and masks (property)", () => {
     fc.assert(
       fc.property(
-        fc.constantFrom(...KINDS),
+        fc.constantFrom(...ALL),
         fc.constantFrom(...ARCHS),
         fc.integer({ min: 0, max: INITS.length - 1 }),
         fc.integer({ min: 1, max: 400 }),
@@ -84,12 +86,12 @@ describe("SIMD kernels", () => {
           }
         },
       ),
-      { numRuns: 40 },
+      { numRuns: 60 },
     );
   });
 
   it("GA-like batches through delta evaluation equal the reference with each kernel", () => {
-    for (const kind of KINDS) {
+    for (const kind of ALL) {
       for (const arch of [
         [2, 75, 2],
         [64, 75, 10],
