@@ -135,25 +135,55 @@ export function uniformCrossover(a: Mask, b: Mask, rng: Rng): Mask {
   return c;
 }
 
-/** Packed bytes in wire order, ⌈length/8⌉ long. */
+/** Whether this host stores a Uint32Array's words little-endian, i.e. in wire byte order. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * The packed bytes in wire order, ⌈length/8⌉ long, as a view of the mask's own words (no copy) where
+ * the host is little-endian, else a fresh copy. Read-only use: writing through a view writes the mask.
+ */
+export function maskBytesView(m: Mask): Uint8Array {
+  if (!LITTLE_ENDIAN) return maskToBytes(m);
+  return new Uint8Array(m.words.buffer, m.words.byteOffset, Math.ceil(m.length / 8));
+}
+
+/** Packed bytes in wire order, ⌈length/8⌉ long (a fresh copy). */
 export function maskToBytes(m: Mask): Uint8Array {
-  const out = new Uint8Array(Math.ceil(m.length / 8));
-  for (let i = 0; i < out.length; i++) out[i] = (m.words[i >>> 2] >>> ((i & 3) * 8)) & 0xff;
+  const n = Math.ceil(m.length / 8);
+  if (LITTLE_ENDIAN) return new Uint8Array(m.words.buffer, m.words.byteOffset, n).slice();
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (m.words[i >>> 2] >>> ((i & 3) * 8)) & 0xff;
   return out;
 }
 
 /** Inverse of maskToBytes; rejects a wrong byte count or set padding bits. Copies its input. */
 export function maskFromBytes(bytes: Uint8Array, length: number): Mask {
   checkLength(length);
+  return maskFromBytesInto(bytes, length, new Uint32Array(wordsFor(length)));
+}
+
+/**
+ * maskFromBytes into caller-owned words (at least ⌈length/32⌉ long, overwritten) instead of fresh
+ * ones: the mask is a view of them, valid until they are reused. Same checks as maskFromBytes.
+ */
+export function maskFromBytesInto(bytes: Uint8Array, length: number, into: Uint32Array): Mask {
+  checkLength(length);
   const expected = Math.ceil(length / 8);
   if (bytes.length !== expected) {
     throw new RangeError(`mask of ${length} bits needs ${expected} bytes, got ${bytes.length}`);
   }
-  const m = emptyMask(length);
-  for (let i = 0; i < bytes.length; i++) m.words[i >>> 2] |= bytes[i] << ((i & 3) * 8);
-  const before = m.words.length > 0 ? m.words[m.words.length - 1] : 0;
+  const n = wordsFor(length);
+  if (into.length < n) throw new RangeError(`${n} words needed for ${length} bits, got ${into.length}`);
+  const m: Mask = { length, words: into.length === n ? into : into.subarray(0, n) };
+  if (n > 0) m.words[n - 1] = 0; // the bytes copied below may not fill the last word
+  if (LITTLE_ENDIAN) new Uint8Array(m.words.buffer, m.words.byteOffset, expected).set(bytes);
+  else {
+    m.words.fill(0);
+    for (let i = 0; i < bytes.length; i++) m.words[i >>> 2] |= bytes[i] << ((i & 3) * 8);
+  }
+  const before = n > 0 ? m.words[n - 1] : 0;
   clearTail(m);
-  if (m.words.length > 0 && m.words[m.words.length - 1] !== before) {
+  if (n > 0 && m.words[n - 1] !== before) {
     throw new RangeError(`mask bytes set padding bits beyond bit ${length}`);
   }
   return m;
@@ -161,7 +191,8 @@ export function maskFromBytes(bytes: Uint8Array, length: number): Mask {
 
 /**
  * 64-bit hash of (length, bits) as 16 hex digits: two independently seeded 32-bit murmur3-style
- * lanes. Used to key fitness caches and to de-duplicate migrants; not cryptographic.
+ * lanes. Used to key fitness caches and to de-duplicate migrants; not cryptographic. maskHashAndZeros
+ * repeats this loop: change both together (test/core/mask.test.ts checks that they agree).
  */
 export function maskHash(m: Mask): string {
   let h1 = 0x9747b28c ^ m.length;
@@ -181,6 +212,43 @@ export function maskHash(m: Mask): string {
   h1 = fmix(h1 ^ m.words.length);
   h2 = fmix(h2 ^ h1);
   return (h1 >>> 0).toString(16).padStart(8, "0") + (h2 >>> 0).toString(16).padStart(8, "0");
+}
+
+/**
+ * maskHash(m) and zeros(m) in one pass over the words (the popcount fills the hash's dependency
+ * stalls, so both cost about as much as the hash alone). For checking received masks.
+ */
+export function maskHashAndZeros(m: Mask): { hash: string; zeros: number } {
+  const words = m.words;
+  const n = words.length;
+  let h1 = 0x9747b28c ^ m.length;
+  let h2 = 0x5bd1e995 ^ Math.imul(m.length, 0x27d4eb2d);
+  let ones = 0;
+  for (let k = 0; k < n; k++) {
+    const x = words[k];
+    // maskHash's two lanes, word for word
+    let w = Math.imul(x, 0xcc9e2d51);
+    w = (w << 15) | (w >>> 17);
+    w = Math.imul(w, 0x1b873593);
+    h1 ^= w;
+    h1 = (h1 << 13) | (h1 >>> 19);
+    h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
+    let v = Math.imul(x ^ 0x85ebca6b, 0x85ebca6b);
+    v ^= v >>> 16;
+    h2 = Math.imul(h2 ^ v, 0xc2b2ae35);
+    h2 ^= h2 >>> 13;
+    // popcount32, inlined
+    let c = x - ((x >>> 1) & 0x55555555);
+    c = (c & 0x33333333) + ((c >>> 2) & 0x33333333);
+    c = (c + (c >>> 4)) & 0x0f0f0f0f;
+    ones += Math.imul(c, 0x01010101) >>> 24;
+  }
+  h1 = fmix(h1 ^ n);
+  h2 = fmix(h2 ^ h1);
+  return {
+    hash: (h1 >>> 0).toString(16).padStart(8, "0") + (h2 >>> 0).toString(16).padStart(8, "0"),
+    zeros: m.length - ones,
+  };
 }
 
 function fmix(h: number): number {

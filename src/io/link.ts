@@ -4,6 +4,9 @@
 // codec against this connection's state (run id, genome length, sender, last seq, accepted types).
 // Anything refused closes this connection with closeFrameFor(...) and a line on the log; the process
 // goes on. Shared by coordinator and island (they never import each other).
+//
+// A Link owns its socket's frames: after a frame is written, or decoded, a large one is freed at once
+// (release below), so nothing else may listen for the socket's messages or keep a frame it sent.
 import { randomBytes } from "node:crypto";
 import type { WebSocket } from "ws";
 import {
@@ -68,6 +71,26 @@ export interface LinkOptions {
 
 export type LinkState = "handshake" | "open" | "closed";
 
+/** Frames below this size are left to the garbage collector. */
+const RELEASE_BYTES = 1 << 16;
+
+/**
+ * Frees a large frame's memory now instead of at a later major garbage collection, by detaching its
+ * ArrayBuffer; the caller guarantees that nothing uses the buffer any more. V8 starts a major
+ * collection each time some tens of MB of ArrayBuffer memory have been allocated since the last one,
+ * and a batch of migrants is about 0.8 MB per copy of its frame: freeing the sent and the received
+ * frame at once makes those collections (and the slow batches around them) about a quarter rarer.
+ */
+function release(frame: Uint8Array): void {
+  if (frame.byteLength < RELEASE_BYTES) return;
+  const buffer = frame.buffer as ArrayBuffer;
+  try {
+    if (!buffer.detached) buffer.transfer(0);
+  } catch {
+    // not detachable (e.g. owned by the runtime): the garbage collector frees it as before
+  }
+}
+
 export class Link {
   readonly ws: WebSocket;
   readonly side: "client" | "server";
@@ -128,7 +151,11 @@ export class Link {
       epoch: this.epoch,
       seq: this.#seq.next(),
     };
-    this.ws.send(encode(makeMessage(type, header, body) as Message), { binary: true }, cb);
+    const frame = encode(makeMessage(type, header, body) as Message);
+    this.ws.send(frame, { binary: true }, (err) => {
+      release(frame); // written to the socket (or dropped with it): ws and node are done with it
+      cb?.(err);
+    });
     return true;
   }
 
@@ -204,6 +231,10 @@ export class Link {
       ...(this.peerName !== null ? { expectedFrom: this.peerName } : {}),
       ...(this.#lastSeq !== undefined ? { lastSeq: this.#lastSeq } : {}),
     });
+    // decode copied out everything the message keeps, and ws is done with the frame once it has
+    // emitted it: a frame that fills a buffer of its own (not a slice of a socket read that holds more)
+    // is used by nobody else (a Link is the only listener on its socket)
+    if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) release(data);
     if (!r.ok) {
       this.fail(r);
       return;

@@ -24,6 +24,19 @@ export const QUEUE_BATCHES = 4;
 export const BACKLOG_BYTES = 1 << 20;
 const BACKOFF_MS = [50, 100, 200, 400, 800, 1600, 3200, 5000];
 
+/**
+ * The WebSocket masking key of every frame this sender writes: all zeros, which ws takes as "skip
+ * masking" (the receiver skips unmasking too). Without it, ws XORs every byte of each ~800 kB frame into
+ * a fresh copy in a JavaScript loop (no native bufferutil here), and the receiver XORs it back. Masking
+ * protects HTTP intermediaries from bytes chosen by scripts in browsers (RFC 6455 §10.3); it adds nothing
+ * between two islands, whose connection is authenticated by the HMAC handshake and whose every frame is
+ * checked by the codec. The frames stay well-formed (the mask bit is set, the key is just zero), and the
+ * receiving ws accepts them as any other.
+ */
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
 export class PeerSender {
   readonly target: OutNeighbour;
   #self: LinkSelf;
@@ -98,6 +111,7 @@ export class PeerSender {
       maxPayload,
       perMessageDeflate: false,
       handshakeTimeout: 10_000,
+      generateMask: zeroMask,
     });
     ws.on("error", () => {}); // reported through close; connection refusals are routine while peers start
     const link = new Link(ws, "client", {

@@ -7,9 +7,12 @@ import {
   fullMask,
   getBit,
   hamming,
+  maskBytesView,
   maskFromBase64,
   maskFromBytes,
+  maskFromBytesInto,
   maskHash,
+  maskHashAndZeros,
   masksEqual,
   maskToBase64,
   maskToBytes,
@@ -69,6 +72,58 @@ describe("mask", () => {
   it("rejects byte arrays of the wrong size or with padding bits set", () => {
     expect(() => maskFromBytes(new Uint8Array(2), 20)).toThrow(/needs 3 bytes, got 2/);
     expect(() => maskFromBytes(new Uint8Array([0, 0, 0x10]), 20)).toThrow(/padding/);
+  });
+
+  it("maskBytesView is the packed bytes without a copy; maskToBytes is a copy", () => {
+    fc.assert(
+      fc.property(bitsArb, (bits) => {
+        const m = fromBits(bits);
+        const view = maskBytesView(m);
+        expect([...view]).toEqual([...maskToBytes(m)]);
+        expect(view.length).toBe(Math.ceil(m.length / 8));
+      }),
+    );
+    const m = fromBits([true, false, true]);
+    const copy = maskToBytes(m);
+    copy[0] = 0xff;
+    expect(getBit(m, 1)).toBe(false);
+    setBit(m, 1, true);
+    expect(maskBytesView(m)[0]).toBe(0b111);
+    // a mask whose words are a view into a larger buffer
+    const words = new Uint32Array([0xdeadbeef, 0x01020304, 0xffffffff]).subarray(1, 2);
+    expect([...maskBytesView({ length: 24, words })]).toEqual([4, 3, 2]);
+    expect([...maskToBytes({ length: 24, words })]).toEqual([4, 3, 2]);
+  });
+
+  it("maskFromBytesInto fills reused words exactly as maskFromBytes does", () => {
+    const into = new Uint32Array(20).fill(0xffffffff); // stale bits everywhere
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: 0, maxLength: 600 }), (bits) => {
+        const m = fromBits(bits);
+        const bytes = maskToBytes(m);
+        const got = maskFromBytesInto(bytes, m.length, into);
+        expect(got.words.buffer).toBe(into.buffer);
+        expect(got.words.length).toBe(m.words.length);
+        expect(masksEqual(got, m)).toBe(true);
+        expect(maskHash(got)).toBe(maskHash(m));
+        into.fill(0xffffffff);
+      }),
+    );
+    expect(() => maskFromBytesInto(new Uint8Array(5), 40, new Uint32Array(1))).toThrow(/2 words needed/);
+    expect(() => maskFromBytesInto(new Uint8Array(4), 40, into)).toThrow(/needs 5 bytes, got 4/);
+    expect(() => maskFromBytesInto(new Uint8Array([0, 0, 0x10]), 20, into)).toThrow(/padding/);
+  });
+
+  it("maskHashAndZeros agrees with maskHash and zeros", () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: 0, maxLength: 2000 }), (bits) => {
+        const m = fromBits(bits);
+        expect(maskHashAndZeros(m)).toEqual({ hash: maskHash(m), zeros: zeros(m) });
+      }),
+    );
+    const big = randomMask(100_000, Rng.derive(9, "hash-and-zeros"), 0.3);
+    expect(maskHashAndZeros(big)).toEqual({ hash: maskHash(big), zeros: zeros(big) });
+    expect(maskHashAndZeros(fullMask(100_003))).toEqual({ hash: maskHash(fullMask(100_003)), zeros: 0 });
   });
 
   it("rejects out-of-range bit indices", () => {

@@ -14,9 +14,14 @@
 // encode builds the wire form from exactly the fields the message types define, packs it, and decodes
 // the result once (without run context) so that it never sends what a peer would refuse: an invalid
 // outgoing message throws SltError(E_PROTOCOL).
+//
+// Cost (a migrants frame of 64 masks of 100,000 bits, about 806 kB): masks go out as views of their
+// words (msgpackr copies them once into its buffer, the frame is one more copy), and a received mask is
+// one copy of its bytes into fresh words of its own; hash and zero count are one fused pass over the
+// words. encode's self-check reads its masks through one reused scratch buffer instead of copies.
 import { Packr, Unpackr } from "msgpackr";
 import { E_PROTOCOL, SltError } from "../errors.ts";
-import { type Mask, maskFromBytes, maskHash, maskToBytes, zeros } from "../mask.ts";
+import { type Mask, maskBytesView, maskFromBytesInto, maskHashAndZeros } from "../mask.ts";
 import {
   type AssignBody,
   type Bodies,
@@ -148,6 +153,11 @@ interface Checks {
   readonly lastSeq: number | undefined;
   readonly accept: readonly MessageType[] | undefined;
   readonly maxBytes: number;
+  /**
+   * false only for encode's self-check: masks are checked through a reused scratch buffer and the
+   * decoded message (whose masks alias it) is thrown away
+   */
+  readonly copyMasks: boolean;
 }
 
 // Maps as Map (no prototype pollution, key types visible); int64 values as numbers where exact;
@@ -159,6 +169,12 @@ const unpackr = new Unpackr({
   int64AsType: "auto" as "number",
 });
 const packr = new Packr({ useRecords: false });
+/**
+ * encode packs into this buffer from its start each time (then copies the frame out), instead of
+ * letting msgpackr append frames to a shared buffer that it regrows (copying the partial frame) and
+ * replaces as it fills; it grows with the largest frame encoded so far.
+ */
+let packBuffer = Buffer.allocUnsafeSlow(1 << 16);
 
 /** Decodes and checks one frame. Never throws on any frame; see the file comment for the order of checks. */
 export function decode(frame: Uint8Array, ctx: DecodeContext): DecodeResult {
@@ -171,6 +187,7 @@ export function decode(frame: Uint8Array, ctx: DecodeContext): DecodeResult {
     lastSeq: ctx.lastSeq,
     accept: ctx.accept,
     maxBytes: maxFrameBytes(ctx.genomeLength ?? 0, ctx.maxMigrants),
+    copyMasks: true,
   });
 }
 
@@ -419,7 +436,21 @@ function readReport(f: Fields): ReportBody {
 
 const HASH_PATTERN = /^[0-9a-f]{16}$/;
 
-function readMigrant(raw: unknown, path: string, genomeLength: number | null | "any"): Migrant {
+/** Words for encode's self-check (Checks.copyMasks false), grown as needed; never escapes decodeChecked. */
+let scratchWords = new Uint32Array(0);
+
+/** Where a checked mask's bytes are copied to: at least `words` words the mask may keep. */
+type WordSource = (words: number) => Uint32Array;
+
+const freshWords: WordSource = (words) => new Uint32Array(words);
+
+const scratch: WordSource = (words) => {
+  if (scratchWords.length < words) scratchWords = new Uint32Array(Math.max(words, 2 * scratchWords.length));
+  return scratchWords;
+};
+
+function readMigrant(raw: unknown, path: string, checks: Checks, into: WordSource): Migrant {
+  const genomeLength = checks.genomeLength;
   const f = new Fields(raw, path);
   const bits = bytesView(f.take("bits"), `${path}.bits`);
   const length = int(f.take("length"), `${path}.length`, 0, MAX_GENOME_LENGTH);
@@ -443,10 +474,10 @@ function readMigrant(raw: unknown, path: string, genomeLength: number | null | "
   if (tail !== 0 && (bits[expected - 1] & ~((1 << tail) - 1) & 0xff) !== 0) {
     fail(R_MASK_PADDING, `${path}.bits sets padding bits beyond bit ${length}`);
   }
-  const mask: Mask = maskFromBytes(bits, length); // copies out of the frame
-  const actual = maskHash(mask);
+  // the one copy out of the frame (its bytes are not word-aligned, and the caller keeps the mask)
+  const mask: Mask = maskFromBytesInto(bits, length, into(Math.ceil(length / 32)));
+  const { hash: actual, zeros: actualZeros } = maskHashAndZeros(mask);
   if (actual !== hash) fail(R_MASK_HASH, `${path}.hash ${hash} is not the mask's hash ${actual}`);
-  const actualZeros = zeros(mask);
   if (actualZeros !== zeroCount) {
     fail(R_MASK_ZEROS, `${path}.zeros ${zeroCount} but the mask has ${actualZeros} zero bits`);
   }
@@ -455,7 +486,8 @@ function readMigrant(raw: unknown, path: string, genomeLength: number | null | "
 
 function readMigrants(f: Fields, checks: Checks): MigrantsBody {
   const list = array(f.take("migrants"), "body.migrants", checks.maxMigrants, R_TOO_MANY_MIGRANTS);
-  return { migrants: list.map((raw, i) => readMigrant(raw, `body.migrants[${i}]`, checks.genomeLength)) };
+  const into = checks.copyMasks ? freshWords : scratch;
+  return { migrants: list.map((raw, i) => readMigrant(raw, `body.migrants[${i}]`, checks, into)) };
 }
 
 function readTicket(f: Fields, checks: Checks): TicketBody {
@@ -463,7 +495,7 @@ function readTicket(f: Fields, checks: Checks): TicketBody {
     island: islandId(f.take("island"), "body.island"),
     generation: int(f.take("generation"), "body.generation"),
     evaluations: int(f.take("evaluations"), "body.evaluations"),
-    best: readMigrant(f.take("best"), "body.best", checks.genomeLength),
+    best: readMigrant(f.take("best"), "body.best", checks, checks.copyMasks ? freshWords : scratch),
   };
 }
 
@@ -471,7 +503,7 @@ function readTicket(f: Fields, checks: Checks): TicketBody {
 
 function migrantToWire(m: Migrant): Record<string, unknown> {
   return {
-    bits: maskToBytes(m.mask),
+    bits: maskBytesView(m.mask), // no copy: msgpackr copies it into the frame
     length: m.mask.length,
     hash: m.hash,
     accuracy: m.accuracy,
@@ -592,7 +624,15 @@ export function encode(message: Message): Uint8Array {
       seq: message.seq,
       body: bodyToWire(message),
     };
-    frame = new Uint8Array(packr.pack(wire));
+    packr.useBuffer(packBuffer);
+    const packed = packr.pack(wire);
+    frame = new Uint8Array(packed); // a fresh copy of exactly the frame
+    // msgpackr moved to a bigger buffer of its own (up to 4x the frame): have room for this one next time
+    if (packed.buffer !== packBuffer.buffer) {
+      packBuffer = Buffer.allocUnsafeSlow(
+        Math.max(2 * packBuffer.length, packed.length + (packed.length >> 3)),
+      );
+    }
   } catch (e) {
     throw new SltError(E_PROTOCOL, `cannot encode a ${String(message?.type)} message: ${errorText(e)}`);
   }
@@ -604,6 +644,7 @@ export function encode(message: Message): Uint8Array {
     lastSeq: undefined,
     accept: undefined,
     maxBytes: Number.POSITIVE_INFINITY,
+    copyMasks: false,
   });
   if (!check.ok) {
     throw new SltError(

@@ -2,7 +2,16 @@ import fc from "fast-check";
 import { Packr } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { isSltError } from "../../../src/core/errors.ts";
-import { maskHash, masksEqual, maskToBytes } from "../../../src/core/mask.ts";
+import {
+  flipBit,
+  fullMask,
+  getBit,
+  maskHash,
+  masksEqual,
+  maskToBytes,
+  randomMask,
+  zeros,
+} from "../../../src/core/mask.ts";
 import {
   CLOSE_CODES,
   closeFrameFor,
@@ -45,6 +54,7 @@ import {
   REASON_CODES,
   type ReasonCode,
 } from "../../../src/core/protocol/index.ts";
+import { Rng } from "../../../src/core/rng.ts";
 import {
   BODIES,
   ctx,
@@ -469,6 +479,30 @@ describe("protocol codec: each malformed input is refused with its own reason", 
       /124 bytes; 1000 bits pack into 125/,
     ],
     [
+      "one byte long",
+      withRaw(
+        "migrants",
+        (r) => (r.body.migrants[1].bits = Buffer.concat([r.body.migrants[1].bits, Buffer.of(0)])),
+      ),
+      {},
+      R_MASK_BYTES,
+      /body\.migrants\[1\]\.bits has 126 bytes; 1000 bits pack into 125/,
+    ],
+    [
+      "empty mask blob",
+      withRaw("ticket", (r) => (r.body.best.bits = Buffer.alloc(0))),
+      {},
+      R_MASK_BYTES,
+      /body\.best\.bits has 0 bytes/,
+    ],
+    [
+      "mask bits as an array of numbers",
+      withRaw("migrants", (r) => (r.body.migrants[0].bits = [...r.body.migrants[0].bits])),
+      {},
+      R_BAD_FIELD,
+      /body\.migrants\[0\]\.bits must be binary, got an array/,
+    ],
+    [
       "padding bits set",
       () => {
         const m = migrantOf(patternMask(1001, 4));
@@ -650,5 +684,105 @@ describe("protocol close codes", () => {
     const r = decode(pack(7), ctx());
     if (r.ok) throw new Error("expected a refusal");
     expect(closeFrameFor(r)).toEqual({ code: 4007, reason: `not-a-map: ${r.reason}` });
+  });
+});
+
+describe("protocol codec: large batches (the migration hot path)", () => {
+  const G = 100_000;
+  const N = 16;
+  const rng = Rng.derive(11, "codec-large");
+  const migrants = Array.from({ length: N }, (_, i) => migrantOf(randomMask(G, rng, 0.2 + i / 40)));
+  const message = makeMessage("migrants", header(), { migrants });
+  const big = (over: Partial<DecodeContext> = {}) => ctx({ genomeLength: G, maxMigrants: N, ...over });
+
+  it("round-trips, each decoded mask a separate copy with its own words", () => {
+    const frame = encode(message);
+    const r = safeDecode(frame, big());
+    if (!r.ok || r.message.type !== "migrants") throw new Error("expected migrants");
+    expect(r.message).toEqual(message);
+    const got = r.message.body.migrants;
+    for (const m of got) expect(m.mask.words.length).toBe(Math.ceil(G / 32));
+    // writing one mask (all its words, the last one too) leaves the others and the frame alone
+    got[3].mask.words.fill(0xffffffff);
+    for (const [i, m] of got.entries()) {
+      if (i !== 3) expect(masksEqual(m.mask, migrants[i].mask), `migrant ${i}`).toBe(true);
+    }
+    expect(safeDecode(frame, big()).ok).toBe(true);
+  });
+
+  it("a truncated or oversized mask blob among valid ones is refused, naming it (R_MASK_BYTES)", () => {
+    const short = rawOf(message);
+    short.body.migrants[9].bits = short.body.migrants[9].bits.subarray(0, G / 8 - 1);
+    expectRefused(pack(short), big(), R_MASK_BYTES, /body\.migrants\[9\]\.bits has 12499 bytes; 100000 bits/);
+    const long = rawOf(message);
+    long.body.migrants[N - 1].bits = Buffer.concat([long.body.migrants[N - 1].bits, Buffer.alloc(4)]);
+    expectRefused(pack(long), big(), R_MASK_BYTES, /body\.migrants\[15\]\.bits has 12504 bytes/);
+  });
+
+  it("a bit flipped deep inside one mask, or a wrong zero count, is refused", () => {
+    const flipped = rawOf(message);
+    flipped.body.migrants[7].bits[G / 8 - 1] ^= 0x80; // the very last bit
+    expectRefused(pack(flipped), big(), R_MASK_HASH, /body\.migrants\[7\]\.hash/);
+    const counted = rawOf(message);
+    counted.body.migrants[12].zeros -= 1;
+    expectRefused(pack(counted), big(), R_MASK_ZEROS, /body\.migrants\[12\]\.zeros/);
+  });
+
+  it("a small frame that lists many migrants is refused at the first bad entry", () => {
+    const raw = rawOf(message);
+    raw.body.migrants = [raw.body.migrants[0], ...Array.from({ length: N - 1 }, () => null)];
+    expectRefused(pack(raw), big(), R_BAD_FIELD, /body\.migrants\[1\] must be a map/);
+  });
+
+  it("encode copies the masks: changing one afterwards does not change the frame", () => {
+    const own = migrantOf(randomMask(G, rng));
+    const frame = encode(makeMessage("migrants", header(), { migrants: [own] }));
+    const before = frame.slice();
+    flipBit(own.mask, 5);
+    expect(frame).toEqual(before);
+    const r = safeDecode(frame, big());
+    if (!r.ok || r.message.type !== "migrants") throw new Error("expected migrants");
+    expect(getBit(r.message.body.migrants[0].mask, 5)).toBe(!getBit(own.mask, 5));
+  });
+
+  it("encodes a mask whose words are a view into a larger buffer", () => {
+    const host = new Uint32Array(3 * Math.ceil(G / 32));
+    const words = host.subarray(Math.ceil(G / 32), 2 * Math.ceil(G / 32));
+    words.set(migrants[2].mask.words);
+    host.fill(0xffffffff, 0, Math.ceil(G / 32)); // neighbours on both sides
+    host.fill(0xffffffff, 2 * Math.ceil(G / 32));
+    const m = migrantOf({ length: G, words });
+    const r = safeDecode(encode(makeMessage("migrants", header(), { migrants: [m] })), big());
+    if (!r.ok || r.message.type !== "migrants") throw new Error("expected migrants");
+    expect(masksEqual(r.message.body.migrants[0].mask, migrants[2].mask)).toBe(true);
+    expect(r.message.body.migrants[0].hash).toBe(migrants[2].hash);
+  });
+
+  it("consecutive encodes of different sizes give independent frames and check each mask afresh", () => {
+    const first = encode(message); // larger than encode's initial buffer
+    const firstCopy = first.slice();
+    // a full mask, then shorter empty ones: stale words from the full one must not count as set bits
+    const full = migrantOf(fullMask(4096));
+    const small = [
+      migrantOf(fullMask(100)),
+      migrantOf(randomMask(40, rng, 0)),
+      migrantOf(randomMask(33, rng, 0)),
+    ];
+    for (const m of [full, ...small]) {
+      const frame = encode(makeMessage("ticket", header(), { ...BODIES.ticket, best: m }));
+      const r = safeDecode(frame, ctx({ genomeLength: m.mask.length }));
+      expect(r.ok).toBe(true);
+    }
+    expect(zeros(small[1].mask)).toBe(40);
+    const second = encode(valid("migrants"));
+    expect(first).toEqual(firstCopy);
+    expect(second.buffer).not.toBe(first.buffer);
+    expect(safeDecode(first, big()).ok).toBe(true);
+    // and the self-check still refuses a lie after all that reuse
+    const lie = { ...small[1], zeros: 39 };
+    expect(() => encode(makeMessage("ticket", header(), { ...BODIES.ticket, best: lie }))).toThrow(
+      /mask-zeros/,
+    );
+    expect(maskHash(small[2].mask)).toBe(small[2].hash);
   });
 });

@@ -1,0 +1,151 @@
+import { randomBytes } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import { type WebSocket, WebSocketServer } from "ws";
+import { masksEqual, randomMask } from "../../src/core/mask.ts";
+import { decode, type Message, type Migrant, maxFrameBytes } from "../../src/core/protocol/index.ts";
+import { Rng } from "../../src/core/rng.ts";
+import { Link, type LinkSelf } from "../../src/io/link.ts";
+import { PeerSender } from "../../src/island/peers.ts";
+import { migrantOf } from "../core/protocol/fixtures.ts";
+
+const GENOME = 20_000;
+const secret = randomBytes(16).toString("hex");
+const self = (island: number): LinkSelf => ({
+  runId: "peers-test",
+  secret,
+  name: `island-${island}`,
+  role: "peer",
+  island,
+  host: "localhost",
+  pid: process.pid,
+  listen: null,
+});
+
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+/** A receiving island's peer server on 127.0.0.1 with one server Link; chunks: raw bytes once `capture` is on. */
+async function receiver(maxMigrants: number, genomeLength = GENOME) {
+  const limits = { genomeLength, maxMigrants };
+  const wss = new WebSocketServer({
+    host: "127.0.0.1",
+    port: 0,
+    maxPayload: maxFrameBytes(genomeLength, maxMigrants),
+    perMessageDeflate: false,
+  });
+  await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
+  cleanup.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close(() => resolve());
+      }),
+  );
+  const state = { capture: false, chunks: [] as Buffer[], messages: [] as Message[] };
+  const link = new Promise<Link>((resolve) => {
+    wss.once("connection", (ws: WebSocket) => {
+      const socket = (ws as unknown as { _socket: NodeJS.EventEmitter })._socket;
+      socket.prependListener("data", (chunk: Buffer) => {
+        if (state.capture) state.chunks.push(Buffer.from(chunk));
+      });
+      const l = new Link(ws, "server", {
+        self: self(1),
+        limits,
+        peerRole: "peer",
+        accept: ["migrants", "heartbeat"],
+        log: () => {},
+      });
+      l.onMessage = (m) => state.messages.push(m);
+      resolve(l);
+    });
+  });
+  const port = (wss.address() as { port: number }).port;
+  return { port, limits, link, state };
+}
+
+async function until(what: string, ok: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe("PeerSender → peer server Link", () => {
+  it("delivers a batch intact, in frames with a zero masking key (ws skips the XOR both ways)", async () => {
+    const rng = Rng.derive(4, "peers-test");
+    const migrants: Migrant[] = Array.from({ length: 6 }, () => migrantOf(randomMask(GENOME, rng)));
+    const r = await receiver(migrants.length);
+    const counters = { sent: 0, dropped: 0 };
+    const sender = new PeerSender(
+      { island: 1, address: `ws://127.0.0.1:${r.port}`, weight: 1 },
+      self(0),
+      r.limits,
+      counters,
+      () => {},
+    );
+    cleanup.push(() => sender.stop());
+    const link = await r.link;
+    await link.ready;
+    r.state.capture = true;
+    sender.enqueue(3, migrants);
+    await until("the batch", () => r.state.messages.length > 0);
+
+    const m = r.state.messages[0];
+    if (m.type !== "migrants") throw new Error(`expected migrants, got ${m.type}`);
+    expect(m.from).toBe("island-0");
+    expect(m.epoch).toBe(3);
+    expect(m.body.migrants).toHaveLength(migrants.length);
+    for (const [i, got] of m.body.migrants.entries()) {
+      expect(masksEqual(got.mask, migrants[i].mask)).toBe(true);
+      expect(got.hash).toBe(migrants[i].hash);
+    }
+    expect(counters).toEqual({ sent: migrants.length, dropped: 0 });
+
+    // the frame on the wire: FIN + binary, the mask bit set, a 16-bit length (the batch is 15 kB), a
+    // zero key, then the msgpack map in the clear
+    const raw = Buffer.concat(r.state.chunks);
+    expect(raw[0]).toBe(0x82);
+    expect(raw[1]).toBe(0x80 | 126);
+    expect(raw.length).toBe(8 + raw.readUInt16BE(2));
+    expect([...raw.subarray(4, 8)]).toEqual([0, 0, 0, 0]);
+    const payload = decode(raw.subarray(8), { runId: "peers-test", genomeLength: GENOME, maxMigrants: 6 });
+    expect(payload.ok && payload.message).toEqual(m);
+  });
+
+  it("delivers large batches intact, one after another (their frames are freed once used)", async () => {
+    const genome = 100_000;
+    const rng = Rng.derive(5, "peers-test-large");
+    const batches: Migrant[][] = Array.from({ length: 5 }, () =>
+      Array.from({ length: 8 }, () => migrantOf(randomMask(genome, rng))),
+    );
+    const r = await receiver(8, genome);
+    const counters = { sent: 0, dropped: 0 };
+    const sender = new PeerSender(
+      { island: 1, address: `ws://127.0.0.1:${r.port}`, weight: 1 },
+      self(0),
+      r.limits,
+      counters,
+      () => {},
+      { lossless: true },
+    );
+    cleanup.push(() => sender.stop());
+    await (await r.link).ready;
+    for (const [epoch, b] of batches.entries()) sender.enqueue(epoch + 1, b);
+    await until("all batches", () => r.state.messages.length === batches.length);
+
+    for (const [k, m] of r.state.messages.entries()) {
+      if (m.type !== "migrants") throw new Error(`expected migrants, got ${m.type}`);
+      expect(m.epoch).toBe(k + 1);
+      for (const [i, got] of m.body.migrants.entries()) {
+        expect(masksEqual(got.mask, batches[k][i].mask)).toBe(true);
+        expect(got.mask.words.length).toBe(Math.ceil(genome / 32));
+      }
+    }
+    // the sender's own masks were copied into the frames, never freed with them
+    for (const b of batches) for (const m of b) expect(m.mask.words.length).toBe(Math.ceil(genome / 32));
+    expect(counters).toEqual({ sent: 40, dropped: 0 });
+  });
+});
