@@ -317,13 +317,10 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
       one: (m: Mask) => ev([m])[0].accuracy,
       batch: (ms: readonly Mask[]) => ev(ms).map((r) => r.accuracy),
     });
-    // pruning reads accuracies only: evaluators that skip the loss
-    const test = accuracyOf(options.makeEvaluator(network, dataset.test, { loss: false }));
-    const train = accuracyOf(
-      gaTrain !== null && !searchLoss
-        ? gaTrain
-        : options.makeEvaluator(network, dataset.train, { loss: false }),
-    );
+    // pruning reads accuracies only: the search's loss-free evaluator where there is one (no further
+    // evaluator instances, which on large splits would cost their memory again)
+    const test = accuracyOf(evaluateTest);
+    const train = accuracyOf(gaTrain !== null && !searchLoss ? gaTrain : evaluateTrain);
     pruned = postPrune(config.prune, population, {
       fitness,
       test: test.one,
