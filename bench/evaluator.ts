@@ -2,7 +2,8 @@
 //   node_modules/.bin/node bench/evaluator.ts [--quick]
 // Figures (single thread, best of five timing windows): the reference evaluator, the fast evaluator's full evaluation of fresh random
 // masks (with and without the loss), one-bit mutants through the plain `evaluate` (first-layer column
-// memo hits) and through `evaluateMutant` (cached parents), on a moons-like [2,75,2] split of 50,000
+// memo hits) and through `evaluateMutant` (cached parents), and full evaluations with each unit-column
+// kernel (JavaScript, WebAssembly SIMD, relaxed SIMD), on a moons-like [2,75,2] split of 50,000
 // rows, a digits-like [64,75,10] split of 1347 rows and a deeper [2,50,50,2] network. Inputs are
 // synthetic (seeded), which is fine for speed: the work does not depend on the values.
 import os from "node:os";
@@ -12,6 +13,7 @@ import { type Mask, randomMask, withFlipped } from "../src/core/mask.ts";
 import { initNetwork, type Network } from "../src/core/network.ts";
 import { Rng } from "../src/core/rng.ts";
 import { createFastEvaluator, type FastEvaluatorOptions } from "../src/island/evaluator/index.ts";
+import { simdKinds } from "../src/island/evaluator/simd-kernel.ts";
 
 const quick = process.argv.includes("--quick");
 const cores = os.availableParallelism();
@@ -119,6 +121,11 @@ for (const c of cases) {
   });
   const noMemo = full({ columnCacheBytes: 0 });
   emit("full-eval-no-column-memo", c, noMemo, { loss: true });
+  // each unit-column kernel (simd-kernel.ts), with and without the loss (score-kernel.ts scores it
+  // with the SIMD kernels, JavaScript with "js")
+  for (const kernel of ["js", ...simdKinds()] as const) {
+    for (const loss of [true, false]) emit("full-eval-kernel", c, full({ kernel, loss }), { kernel, loss });
+  }
 
   // one-bit mutants of a population of 100 parents
   const fast = createFastEvaluator(net, split, { cacheBytes: 1024 * 1024 * 1024 });

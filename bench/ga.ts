@@ -63,12 +63,24 @@ async function timedRun(patch: ConfigPatch, threads: number): Promise<Timed> {
   const config = resolveConfig({ source: "bench", patch });
   // GA phase: [first evaluation of the run, first evaluation on another split)
   const t = { start: -1, end: -1, evalMs: 0, evals: 0, split: null as Split | null };
-  /** the GA phase starts with the first evaluation of the run and ends with the first on another split */
-  const mark = (split: Split, t0: number) => {
+  /**
+   * Marks the GA phase — from the first evaluation of the run (the initial population, on the training
+   * split) to the first on another split — and adds the time of evaluations on the training split
+   * inside it: the GA's evaluator and, in accuracy-fitness runs, the one that fills in the best's loss.
+   */
+  const before = (split: Split): number => {
+    const t0 = performance.now();
     if (t.split === null) {
       t.split = split;
       t.start = t0;
     } else if (split !== t.split && t.end < 0) t.end = t0;
+    return t0;
+  };
+  const after = (split: Split, t0: number, masks: number) => {
+    if (split === t.split && t.end < 0) {
+      t.evalMs += performance.now() - t0;
+      t.evals += masks;
+    }
   };
   // threads ≥ 2: the GA's batches go to the worker pool, as with `slt run --islands 1 --threads N`
   const pool = threads >= 2 ? poolEvaluator(threads) : null;
@@ -77,13 +89,9 @@ async function timedRun(patch: ConfigPatch, threads: number): Promise<Timed> {
     return {
       close: () => inner.close(),
       batch: async (masks) => {
-        const t0 = performance.now();
-        mark(split, t0);
+        const t0 = before(split);
         const r = await inner.batch(masks);
-        if (t.end < 0) {
-          t.evalMs += performance.now() - t0;
-          t.evals += masks.length;
-        }
+        after(split, t0, masks.length);
         return r;
       },
     };
@@ -91,21 +99,9 @@ async function timedRun(patch: ConfigPatch, threads: number): Promise<Timed> {
   const wrap = (net: Network, split: Split, options?: { loss?: boolean }): BatchEvaluator => {
     const inner = makeEvaluator(net, split, options);
     return (masks) => {
-      const t0 = performance.now();
-      if (t.split === null) {
-        // the first evaluation of the run: the initial population, on the training split
-        t.split = split;
-        t.start = t0;
-      } else if (split !== t.split && t.end < 0) {
-        // the first evaluation on another split: the GA is over
-        t.end = t0;
-      }
+      const t0 = before(split);
       const r = inner(masks);
-      // the GA's evaluator and, in accuracy-fitness runs, the one that fills in the best's loss
-      if (split === t.split && t.end < 0) {
-        t.evalMs += performance.now() - t0;
-        t.evals += masks.length;
-      }
+      after(split, t0, masks.length);
       return r;
     };
   };

@@ -6,14 +6,18 @@ import type { AsyncEvaluatorFactory } from "./coordinator/single-population.ts";
 import type { Split } from "./core/dataset.ts";
 import type { BatchEvaluator } from "./core/evaluate.ts";
 import type { Network } from "./core/network.ts";
-import { createFastEvaluator, createSharedEvaluator, deltaOptionsFromEnv } from "./island/evaluator/index.ts";
+import {
+  createFastEvaluator,
+  createSharedEvaluator,
+  evaluatorOptionsFromEnv,
+} from "./island/evaluator/index.ts";
 
 export function makeEvaluator(net: Network, split: Split, options: { loss?: boolean } = {}): BatchEvaluator {
-  return createFastEvaluator(net, split, { ...deltaOptionsFromEnv(), loss: options.loss ?? true }).batch;
+  return createFastEvaluator(net, split, { ...evaluatorOptionsFromEnv(), loss: options.loss ?? true }).batch;
 }
 
 /** `slt run --islands 1 --threads N`: the GA's batches on N worker threads over shared memory. */
 export function poolEvaluator(threads: number): AsyncEvaluatorFactory {
   return (net, split, { loss }) =>
-    createSharedEvaluator(net, split, { threads, evaluator: { ...deltaOptionsFromEnv(), loss } });
+    createSharedEvaluator(net, split, { threads, evaluator: { ...evaluatorOptionsFromEnv(), loss } });
 }

@@ -170,8 +170,8 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
     return fullTrain(masks);
   };
   const lossOf = (masks: readonly Mask[]) => evaluateTrain(masks).map((m) => m.loss);
-  const withReportedLoss = (s: GaState): GaState =>
-    searchLoss ? s : withBestLoss(s, config.ga.fitness, lossOf);
+  // a no-op while the search computes losses itself (its best always has one)
+  const withReportedLoss = (s: GaState): GaState => withBestLoss(s, config.ga.fitness, lossOf);
   const evaluateTest = options.makeEvaluator(network, dataset.test);
   /** the evaluator that scores generation g */
   let subsetEvaluator: { generation: number | null; evaluate: BatchEvaluator } | null = null;

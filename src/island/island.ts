@@ -50,7 +50,11 @@ import { Rng } from "../core/rng.ts";
 import { planTopology } from "../core/topology.ts";
 import { loadDataset } from "../io/datasets.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
-import { createFastEvaluator, deltaOptionsFromEnv, type FastEvaluator } from "./evaluator/fast-forward.ts";
+import {
+  createFastEvaluator,
+  evaluatorOptionsFromEnv,
+  type FastEvaluator,
+} from "./evaluator/fast-forward.ts";
 import { createSharedEvaluator, type SharedEvaluator } from "./evaluator/shared-pool.ts";
 import { HostStatsSampler } from "./host-stats.ts";
 import { PeerSender, type SenderCounters } from "./peers.ts";
@@ -316,7 +320,7 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
   let lossEvaluator: FastEvaluator | null = null;
   const lossOf = (masks: readonly Mask[]): number[] => {
     lossEvaluator ??= createFastEvaluator(network, dataset.train, {
-      ...deltaOptionsFromEnv(),
+      ...evaluatorOptionsFromEnv(),
       loss: true,
       delta: false,
       cacheBytes: 0,
@@ -325,7 +329,8 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
     const ev = lossEvaluator;
     return masks.map((m) => ev.evaluate(m).loss);
   };
-  const withReportedLoss = (s: GaState): GaState => (searchLoss ? s : withBestLoss(s, fitness, lossOf));
+  // a no-op while the search computes losses itself (its best always has one)
+  const withReportedLoss = (s: GaState): GaState => withBestLoss(s, fitness, lossOf);
   const id = a.island;
   peerSelf = { ...self, name: `island-${id}`, role: "peer", island: id };
   const maxPayload = maxFrameBytes(a.genomeLength, a.maxMigrants);

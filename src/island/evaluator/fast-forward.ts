@@ -91,7 +91,7 @@ export interface FastEvaluatorOptions {
   readonly cacheBytes?: number;
   /**
    * nearest-parent delta evaluation in `evaluateBatch` / `batch` / `evaluateNearest` (default true).
-   * False makes them plain full passes (`evaluate`) that cache nothing. `deltaOptionsFromEnv()`
+   * False makes them plain full passes (`evaluate`) that cache nothing. `evaluatorOptionsFromEnv()`
    * reads SLT_DELTA and SLT_DELTA_CACHE_MB from the environment for the CLI and the island pool.
    */
   readonly delta?: boolean;
@@ -238,7 +238,7 @@ const REACH_PROBE = 16;
  * `cacheBytes` in MiB (each worker thread of a pool has its own); SLT_SIMD=0 selects the JavaScript
  * kernels (simd-kernel.ts).
  */
-export function deltaOptionsFromEnv(
+export function evaluatorOptionsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
 ): Pick<FastEvaluatorOptions, "delta" | "cacheBytes" | "kernel"> {
   const v = env.SLT_DELTA?.trim().toLowerCase();

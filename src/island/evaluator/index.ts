@@ -3,7 +3,7 @@ export type { MemoStats } from "./column-memo.ts";
 export {
   type CacheStats,
   createFastEvaluator,
-  deltaOptionsFromEnv,
+  evaluatorOptionsFromEnv,
   type FastEvaluator,
   type FastEvaluatorOptions,
   type ParentCache,

@@ -862,50 +862,49 @@ function build(quads: number): WasmModule | null {
   return assembleWat("score.wat", scoreKernelWat(quads), { simd: quads > 0, sat_float_to_int: true });
 }
 
-// The SIMD module is assembled at import; the scalar one (for comparison) on first use.
+/**
+ * Why `module`'s exp and log (scalar and vector) are unusable here, or null when they give Math.exp's
+ * and Math.log's doubles on 4096 seeded inputs of the ranges scoring uses. A guard for runtimes whose
+ * Math functions are not fdlibm's (a newer V8, or a platform that fuses), which the tests on this
+ * machine cannot see; the JavaScript scoring is used instead.
+ */
+export function scoreSelfCheck(module: WasmModule): string | null {
+  if (wasmApi === undefined) return "this runtime has no WebAssembly";
+  const memory = new wasmApi.Memory({ initial: 1, maximum: 1 });
+  const e = instantiate(module, memory);
+  const f64 = new Float64Array(memory.buffer);
+  const rng = Rng.derive("score-kernel-self-check");
+  const n = 2048;
+  for (const [name, math] of [
+    ["exp", Math.exp],
+    ["log", Math.log],
+  ] as const) {
+    for (let i = 0; i < n; i++) {
+      // exp: differences of logits, mostly small, some deep in underflow; log: sums in [1, classes]
+      f64[i] = name === "log" ? 1 + rng.uniform(0, 20) : -rng.uniform(0, i % 8 === 0 ? 760 : 40);
+    }
+    (e[`${name}Pairs`] as (src: number, dst: number, n: number) => void)(0, 8 * n, n);
+    const scalar = e[name] as (x: number) => number;
+    for (let i = 0; i < n; i++) {
+      const want = math(f64[i]);
+      if (!Object.is(f64[n + i], want) || !Object.is(scalar(f64[i]), want))
+        return `its ${name} differs from Math.${name}(${f64[i]}) on this runtime`;
+    }
+  }
+  return null;
+}
+
+// The SIMD module is assembled and self-checked at import; the scalar one (for comparison) on first use.
+const simdModule = build(SCORE_QUADS);
+const simdUnusable =
+  simdModule === null ? "wabt or WebAssembly SIMD is not available" : scoreSelfCheck(simdModule);
 const modules: { simd: WasmModule | null; scalar?: WasmModule | null } = {
-  simd: checked(build(SCORE_QUADS)),
+  simd: simdUnusable === null ? simdModule : null,
 };
 
 /** Why the SIMD scoring kernel is off (null when it is in use). */
 export function scoreKernelUnavailableReason(): string | null {
-  return modules.simd === null ? unavailable : null;
-}
-
-let unavailable = "wabt or WebAssembly SIMD is not available";
-
-/**
- * The module if its exp and log (scalar and vector) give Math.exp's and Math.log's doubles on a few
- * thousand seeded inputs of the ranges scoring uses, else null (the JavaScript scoring is used). A guard
- * for runtimes whose Math functions are not fdlibm's (a newer V8, or a platform that fuses), which
- * the tests on this machine cannot see.
- */
-function checked(module: WasmModule | null): WasmModule | null {
-  if (module === null || wasmApi === undefined) return module;
-  const memory = new wasmApi.Memory({ initial: 1, maximum: 1 });
-  const e = instantiate(module, memory);
-  const exp = e.exp as (x: number) => number;
-  const log = e.log as (x: number) => number;
-  const pairs = [e.expPairs, e.logPairs] as ((src: number, dst: number, n: number) => void)[];
-  const f64 = new Float64Array(memory.buffer);
-  const rng = Rng.derive("score-kernel-self-check");
-  const n = 2048;
-  for (const [k, math] of [Math.exp, Math.log].entries()) {
-    for (let i = 0; i < n; i++) {
-      // exp: differences of logits, mostly small, some deep in underflow; log: sums in [1, classes]
-      f64[i] = k === 0 ? (i % 8 === 0 ? -rng.uniform(0, 760) : -rng.uniform(0, 40)) : 1 + rng.uniform(0, 20);
-    }
-    pairs[k](0, 8 * n, n);
-    const scalar = k === 0 ? exp : log;
-    for (let i = 0; i < n; i++) {
-      const want = math(f64[i]);
-      if (!Object.is(f64[n + i], want) || !Object.is(scalar(f64[i]), want)) {
-        unavailable = `its ${k === 0 ? "exp" : "log"} differs from Math.${k === 0 ? "exp" : "log"}(${f64[i]}) on this runtime`;
-        return null;
-      }
-    }
-  }
-  return module;
+  return simdUnusable;
 }
 
 /**

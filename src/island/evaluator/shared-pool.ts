@@ -48,7 +48,7 @@ import type { Split } from "../../core/dataset.ts";
 import type { AsyncBatchEvaluator, Metrics } from "../../core/evaluate.ts";
 import type { Mask } from "../../core/mask.ts";
 import type { Network } from "../../core/network.ts";
-import { createFastEvaluator, deltaOptionsFromEnv, type FastEvaluatorOptions } from "./fast-forward.ts";
+import { createFastEvaluator, evaluatorOptionsFromEnv, type FastEvaluatorOptions } from "./fast-forward.ts";
 import {
   type BatchMessage,
   controlSlots,
@@ -75,7 +75,7 @@ export interface SharedEvaluatorOptions {
   readonly threads?: number;
   /**
    * options of each worker's fast evaluator (each worker has its own cache of `cacheBytes`). `delta`
-   * and `cacheBytes` default to `deltaOptionsFromEnv()`: on, 64 MiB, unless SLT_DELTA /
+   * and `cacheBytes` default to `evaluatorOptionsFromEnv()`: on, 64 MiB, unless SLT_DELTA /
    * SLT_DELTA_CACHE_MB say otherwise.
    */
   readonly evaluator?: FastEvaluatorOptions;
@@ -363,7 +363,7 @@ class Pool implements SharedEvaluator {
     this.#control = new Int32Array(new SharedArrayBuffer(controlSlots(threads) * 4));
     this.batch = (masks) => this.evaluateBatch(masks);
     const { data, layout } = shareNetworkAndSplit(net, split);
-    const evaluator = { ...deltaOptionsFromEnv(), ...options.evaluator };
+    const evaluator = { ...evaluatorOptionsFromEnv(), ...options.evaluator };
     const units = net.architecture.slice(1).reduce((a, b) => a + b, 0);
     this.#affinity =
       threads > 1 && (options.affinity ?? true) && (evaluator.delta ?? true) && evaluator.cacheBytes !== 0
@@ -605,7 +605,7 @@ export async function createSharedEvaluator(
     throw new RangeError(`threads must be an integer ≥ 0, got ${options.threads}`);
   }
   checkSplit(net, split);
-  if (threads === 0) return new InProcess(net, split, { ...deltaOptionsFromEnv(), ...options.evaluator });
+  if (threads === 0) return new InProcess(net, split, { ...evaluatorOptionsFromEnv(), ...options.evaluator });
   const pool = new Pool(net, split, threads, options);
   try {
     await pool.started();

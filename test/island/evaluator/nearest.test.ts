@@ -10,7 +10,7 @@ import { initNetwork } from "../../../src/core/network.ts";
 import { Rng } from "../../../src/core/rng.ts";
 import {
   createFastEvaluator,
-  deltaOptionsFromEnv,
+  evaluatorOptionsFromEnv,
   type FastEvaluatorOptions,
 } from "../../../src/island/evaluator/index.ts";
 import {
@@ -265,19 +265,20 @@ describe("nearest-parent delta evaluation equals the reference", () => {
   });
 
   it("SLT_DELTA turns it off with 0, false, off or no; SLT_DELTA_CACHE_MB sets the budget", () => {
-    expect(deltaOptionsFromEnv({})).toEqual({ delta: true, kernel: "auto" });
-    for (const v of ["1", "true", "on", ""]) expect(deltaOptionsFromEnv({ SLT_DELTA: v }).delta).toBe(true);
+    expect(evaluatorOptionsFromEnv({})).toEqual({ delta: true, kernel: "auto" });
+    for (const v of ["1", "true", "on", ""])
+      expect(evaluatorOptionsFromEnv({ SLT_DELTA: v }).delta).toBe(true);
     for (const v of ["0", "false", "OFF", " no "]) {
-      expect(deltaOptionsFromEnv({ SLT_DELTA: v }).delta).toBe(false);
+      expect(evaluatorOptionsFromEnv({ SLT_DELTA: v }).delta).toBe(false);
     }
-    expect(deltaOptionsFromEnv({ SLT_DELTA_CACHE_MB: "16" })).toEqual({
+    expect(evaluatorOptionsFromEnv({ SLT_DELTA_CACHE_MB: "16" })).toEqual({
       delta: true,
       kernel: "auto",
       cacheBytes: 16 << 20,
     });
-    expect(deltaOptionsFromEnv({ SLT_DELTA_CACHE_MB: "0" }).cacheBytes).toBe(0);
+    expect(evaluatorOptionsFromEnv({ SLT_DELTA_CACHE_MB: "0" }).cacheBytes).toBe(0);
     for (const v of ["-1", "lots", "Infinity"]) {
-      expect(() => deltaOptionsFromEnv({ SLT_DELTA_CACHE_MB: v })).toThrow(/SLT_DELTA_CACHE_MB/);
+      expect(() => evaluatorOptionsFromEnv({ SLT_DELTA_CACHE_MB: v })).toThrow(/SLT_DELTA_CACHE_MB/);
     }
   });
 });

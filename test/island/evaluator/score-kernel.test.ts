@@ -10,8 +10,11 @@ import {
   fdlibmExp,
   fdlibmLog,
   type ScoreKernel,
+  scoreKernelUnavailableReason,
   scoreKernelWat,
+  scoreSelfCheck,
 } from "../../../src/island/evaluator/score-kernel.ts";
+import { assembleWat } from "../../../src/island/evaluator/wasm.ts";
 
 const Memory = (
   globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: ArrayBuffer } } }
@@ -346,5 +349,26 @@ describe("score kernel", () => {
     scoreRows(f32, i32.subarray(16, 18), 2, i32.subarray(24, 28), 0, 4, true, expected);
     expect([t[0], t[1]]).toEqual([expected.correct, expected.lossSum]);
     expect(t[0]).toBe(10); // rows 0, 1 right; rows 2, 3 tied, so class 0, right for row 2 only
+  });
+
+  it("is in use on this runtime, and the start-up self-check refuses a module whose exp or log differ", () => {
+    expect(scoreKernelUnavailableReason()).toBeNull();
+    // a kernel whose exp answers 1 + 2^-52 for everything: right nowhere the check looks
+    const wrongExp = assembleWat(
+      "wrong.wat",
+      `(module (memory (import "env" "memory") 1 65536)
+        (func (export "exp") (param f64) (result f64) (f64.const 1.0000000000000002))
+        (func (export "log") (param f64) (result f64) (f64.const 0))
+        (func (export "expPairs") (param $src i32) (param $dst i32) (param $n i32) (local $i i32)
+          (block $done (loop $next
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+            (f64.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 3))) (f64.const 1.0000000000000002))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next))))
+        (func (export "logPairs") (param i32 i32 i32)))`,
+      {},
+    );
+    if (wrongExp === null) throw new Error("the test module did not assemble");
+    expect(scoreSelfCheck(wrongExp)).toMatch(/its exp differs from Math\.exp\(-/);
   });
 });
