@@ -44,6 +44,14 @@ async function receiver(maxMigrants: number, genomeLength = GENOME) {
       }),
   );
   const state = { capture: false, chunks: [] as Buffer[], messages: [] as Message[] };
+  // resolved by the Link's messages themselves: no polling
+  const waiting: { count: number; resolve: () => void }[] = [];
+  const received = (count: number): Promise<Message[]> =>
+    new Promise((resolve) => {
+      const done = () => resolve(state.messages);
+      if (state.messages.length >= count) done();
+      else waiting.push({ count, resolve: done });
+    });
   const link = new Promise<Link>((resolve) => {
     wss.once("connection", (ws: WebSocket) => {
       const socket = (ws as unknown as { _socket: NodeJS.EventEmitter })._socket;
@@ -57,20 +65,36 @@ async function receiver(maxMigrants: number, genomeLength = GENOME) {
         accept: ["migrants", "heartbeat"],
         log: () => {},
       });
-      l.onMessage = (m) => state.messages.push(m);
+      l.onMessage = (m) => {
+        state.messages.push(m);
+        for (const w of waiting.filter((x) => state.messages.length >= x.count)) {
+          waiting.splice(waiting.indexOf(w), 1);
+          w.resolve();
+        }
+      };
       resolve(l);
     });
   });
   const port = (wss.address() as { port: number }).port;
-  return { port, limits, link, state };
+  return { port, limits, link, state, received };
 }
 
-async function until(what: string, ok: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/** Island 0's sender to the receiver `r` (as island 1), stopped after the test. */
+function senderTo(
+  r: Awaited<ReturnType<typeof receiver>>,
+  counters: { sent: number; dropped: number },
+  options: { lossless?: boolean } = {},
+): PeerSender {
+  const sender = new PeerSender(
+    { island: 1, address: `ws://127.0.0.1:${r.port}`, weight: 1 },
+    self(0),
+    r.limits,
+    counters,
+    () => {},
+    options,
+  );
+  cleanup.push(() => sender.stop());
+  return sender;
 }
 
 describe("PeerSender → peer server Link", () => {
@@ -79,19 +103,12 @@ describe("PeerSender → peer server Link", () => {
     const migrants: Migrant[] = Array.from({ length: 6 }, () => migrantOf(randomMask(GENOME, rng)));
     const r = await receiver(migrants.length);
     const counters = { sent: 0, dropped: 0 };
-    const sender = new PeerSender(
-      { island: 1, address: `ws://127.0.0.1:${r.port}`, weight: 1 },
-      self(0),
-      r.limits,
-      counters,
-      () => {},
-    );
-    cleanup.push(() => sender.stop());
+    const sender = senderTo(r, counters);
     const link = await r.link;
     await link.ready;
     r.state.capture = true;
     sender.enqueue(3, migrants);
-    await until("the batch", () => r.state.messages.length > 0);
+    await r.received(1);
 
     const m = r.state.messages[0];
     if (m.type !== "migrants") throw new Error(`expected migrants, got ${m.type}`);
@@ -123,18 +140,10 @@ describe("PeerSender → peer server Link", () => {
     );
     const r = await receiver(8, genome);
     const counters = { sent: 0, dropped: 0 };
-    const sender = new PeerSender(
-      { island: 1, address: `ws://127.0.0.1:${r.port}`, weight: 1 },
-      self(0),
-      r.limits,
-      counters,
-      () => {},
-      { lossless: true },
-    );
-    cleanup.push(() => sender.stop());
+    const sender = senderTo(r, counters, { lossless: true });
     await (await r.link).ready;
     for (const [epoch, b] of batches.entries()) sender.enqueue(epoch + 1, b);
-    await until("all batches", () => r.state.messages.length === batches.length);
+    await r.received(batches.length);
 
     for (const [k, m] of r.state.messages.entries()) {
       if (m.type !== "migrants") throw new Error(`expected migrants, got ${m.type}`);
