@@ -156,9 +156,10 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
   const subset = config.ga.fitnessSubset;
   if (subset) checkFitnessSubset(subset, dataset.train.n, dataset.description.name);
   const fitnessMode = fitnessModeLabel(subset);
-  // An accuracy-fitness search never reads the loss (core/ga/loss.ts): its evaluator skips it, and the
-  // best of each generation gets its loss from the full-split evaluator below.
-  const searchLoss = Boolean(subset) || searchNeedsLoss(config.ga.fitness, config.termination.rule);
+  // An accuracy-fitness search never reads the loss (core/ga/loss.ts): its full-split evaluator skips
+  // it, and the best of each generation gets its loss from the full-split evaluator below. (Mini-batch
+  // subsets are small: their evaluators keep the loss.)
+  const searchLoss = searchNeedsLoss(config.ga.fitness, config.termination.rule);
   const makePool = subset ? undefined : options.makeAsyncEvaluator;
   const gaTrain: BatchEvaluator | null =
     subset || makePool ? null : options.makeEvaluator(network, dataset.train, { loss: searchLoss });
