@@ -5,7 +5,7 @@ import { z } from "zod";
 import { parseDatasetName } from "./datasets/builtin.ts";
 import { SltError } from "./errors.ts";
 import { FITNESS_MODE_MINI_BATCH, type FitnessSubset } from "./ga/subset.ts";
-import { planTopology } from "./topology.ts";
+import { planTopology, type TopologyPlan } from "./topology.ts";
 
 const positiveInt = z.number().int().positive();
 const probability = z.number().min(0).max(1);
@@ -374,8 +374,9 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
   }
   const config = parsed.data;
   const sources = layers.map((l) => l.source).join(" + ");
+  let plan: TopologyPlan;
   try {
-    const plan = planTopology(config.cluster.topology, config.cluster.migrationProbability);
+    plan = planTopology(config.cluster.topology, config.cluster.migrationProbability);
     if (plan.kind === "custom" && plan.topology.n !== config.cluster.islands)
       throw new SltError(
         "E_CONFIG",
@@ -385,6 +386,7 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
     if (!(e instanceof SltError)) throw e;
     throw new SltError("E_CONFIG", `invalid configuration (${sources}): cluster.topology: ${e.message}`);
   }
+  checkMigrants(config.cluster.migrants, plan, sources);
   if (
     config.termination.maxEvaluations !== undefined &&
     config.cluster.islands > 1 &&
@@ -412,6 +414,20 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
   const networkSeed = config.network.seed ?? config.seed;
   const name = config.name ?? `${config.dataset.name ?? "csv"}-${architecture.join("x")}-s${config.seed}`;
   return { ...config, name, network: { ...config.network, architecture, seed: networkSeed } };
+}
+
+/**
+ * 0 migrants make every topology behave as "isolated" while claiming to migrate: a run that silently
+ * compares nothing. Allowed only where no edge would carry them.
+ */
+function checkMigrants(migrants: number, plan: TopologyPlan, sources: string): void {
+  const edgeless = plan.kind === "spec" ? plan.spec.kind === "isolated" : plan.topology.edges.length === 0;
+  if (migrants === 0 && !edgeless) {
+    throw new SltError(
+      "E_CONFIG",
+      `invalid configuration (${sources}): cluster.migrants: got 0 with topology ${plan.label}, which would migrate nothing; allowed 1..1024, or 0 only with topology "isolated"`,
+    );
+  }
 }
 
 /**

@@ -158,4 +158,18 @@ describe("custom topologies and probability weights from the command line", () =
     expect(conf.code).toBe(2);
     expect(conf.stderr).toMatch(/topology file .*conf[/\\]gone\.json: cannot read it/);
   });
+
+  it("refuses 0 migrants on a topology with edges, from a flag or a config file, in one line", () => {
+    const flag = slt(["run", ...small, "--islands", "2", "--topology", "ring", "--migrants", "0"]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(
+      /^slt: error E_CONFIG: .*cluster\.migrants: got 0 with topology ring, which would migrate nothing; allowed 1\.\.1024, or 0 only with topology "isolated"\n$/,
+    );
+    writeFileSync(join(work, "zero.json"), JSON.stringify({ cluster: { topology: "full", migrants: 0 } }));
+    const file = slt(["run", ...small, "--islands", "2", "--config", "zero.json"]);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toMatch(
+      /^slt: error E_CONFIG: .*zero\.json.*cluster\.migrants: got 0 with topology full/,
+    );
+  });
 });

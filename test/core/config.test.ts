@@ -96,6 +96,36 @@ describe("config", () => {
     expect(configError([1, 2]).message).toMatch(/expected a JSON object/);
   });
 
+  it("rejects 0 migrants on any topology that has edges to carry them", () => {
+    for (const topology of ["ring", "full", "torus", "er:0.5"]) {
+      expect(configError({ cluster: { topology, migrants: 0 } }).message).toMatch(
+        new RegExp(
+          `cluster\\.migrants: got 0 with topology ${topology.replace(".", "\\.")}.*allowed 1\\.\\.1024, or 0 only with topology "isolated"`,
+        ),
+      );
+    }
+    // the default topology (ring) too, and an edge list with edges
+    expect(configError({ cluster: { migrants: 0 } }).message).toMatch(
+      /cluster\.migrants: got 0 with topology ring/,
+    );
+    const ring3 = {
+      n: 3,
+      edges: [
+        [0, 1],
+        [1, 2],
+        [2, 0],
+      ],
+    };
+    expect(configError({ cluster: { topology: ring3, migrants: 0 } }).message).toMatch(
+      /cluster\.migrants: got 0/,
+    );
+    expect(resolveConfig(cli({ cluster: { topology: "isolated", migrants: 0 } })).cluster.migrants).toBe(0);
+    expect(
+      resolveConfig(cli({ cluster: { topology: { n: 2, edges: [] }, migrants: 0 } })).cluster.migrants,
+    ).toBe(0);
+    expect(resolveConfig(cli({ cluster: { topology: "ring", migrants: 1 } })).cluster.migrants).toBe(1);
+  });
+
   it("takes a custom edge list inline, its island count with it, and checks it", () => {
     const edges = {
       n: 3,
