@@ -1,5 +1,7 @@
 // The `slt` command. Parses flags into a configuration patch, resolves it against the schema, and
-// hands over to the coordinator. Exit codes: 0 ok, 1 the run failed, 2 bad usage or configuration.
+// hands over to the coordinator. Exit codes: 0 ok, 1 the run failed, 2 bad usage or configuration
+// (or a runtime too old to run the project: E_RUNTIME).
+import "./runtime-guard.mjs";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";

@@ -5,7 +5,8 @@
 // open, so closing the session (or losing the connection) ends the remote island.
 // The run secret comes from the environment (SLT_TOKEN), never from argv; SLT_ISLAND_INDEX is the
 // launcher's index for this island (default 0). Exit codes: 0 stopped by the coordinator, 1 failed,
-// 2 bad usage.
+// 2 bad usage (or a runtime too old to run the project: E_RUNTIME).
+import "../runtime-guard.mjs";
 import { SltError } from "../core/errors.ts";
 import { runIsland } from "./island.ts";
 
