@@ -448,9 +448,10 @@ program
   .option("--only <filter>", "run only settings whose label contains this text")
   .option("--evaluations <n>", "topology grid: evaluation budget per run (default 50000; quick 400)", intArg)
   .addOption(
-    new Option("--prune <mode>", "post-evolutionary pruning of every run")
-      .choices(["none", "clean", "published"])
-      .default("published"),
+    new Option(
+      "--prune <mode>",
+      "post-evolutionary pruning of every run (default: published for the papers grid, none for the topology grid)",
+    ).choices(["none", "clean", "published"]),
   )
   .option("--out <dir>", "where runs and the table go", "runs/reproduce")
   .action(async (o) => {
@@ -476,7 +477,7 @@ function printSummary(s: Awaited<ReturnType<typeof runSingle>> | ClusterSummary)
   const f = (v: number | null) => (v === null ? "-" : v.toFixed(4));
   process.stdout.write(
     [
-      `run finished after ${s.generations} generations (${s.stopReason}), ${s.evaluations} evaluations, ${s.wallSeconds.toFixed(1)} s`,
+      `run finished after ${s.generations} generations (${s.stopReason}), ${s.evaluations} evaluations${s.pruneEvaluations > 0 ? ` (and ${s.pruneEvaluations} in pruning)` : ""}, ${s.wallSeconds.toFixed(1)} s`,
       ...("fitnessSubset" in s && s.fitnessSubset
         ? [
             `  fitness            ${s.fitnessMode}: ${s.fitnessSubset.size} training rows, ${s.fitnessSubset.mode}; training metrics below re-scored on the full split`,

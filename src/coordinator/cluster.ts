@@ -142,8 +142,10 @@ export interface ClusterSummary {
   pruneMode: "none" | "clean" | "published";
   /** the most generations any island ran */
   generations: number;
-  /** all islands' evaluations plus the coordinator's (test split, pruning) */
+  /** the search's evaluations: all islands' (what `--max-evaluations` counts) */
   evaluations: number;
+  /** the coordinator's post-evolutionary pruning's evaluations, counted apart; 0 without pruning */
+  pruneEvaluations: number;
   wallSeconds: number;
   ticket: string;
   runDir: string;
@@ -830,13 +832,12 @@ export async function runCluster(
   const bestMember = withTickets[candidates.indexOf(best)];
   const evaluateTrain: BatchEvaluator = options.makeEvaluator(network, dataset.train);
   const evaluateTest: BatchEvaluator = options.makeEvaluator(network, dataset.test);
-  let evaluations = members.reduce(
+  const evaluations = members.reduce(
     (s, m) => s + Math.max(m.ticket?.evaluations ?? 0, m.lastReport?.evaluations ?? 0),
     0,
   );
   // The islands' metrics are the ticket's; check them once here, where nothing can be forged.
   const [recheck] = evaluateTrain([best.mask]);
-  evaluations += 1;
   if (recheck.accuracy !== best.accuracy || recheck.loss !== best.loss) {
     throw new SltError(
       E_CLUSTER,
@@ -844,7 +845,6 @@ export async function runCluster(
     );
   }
   const testMetrics = evaluateTest(candidates.map((c) => c.mask));
-  evaluations += candidates.length;
   const bestTest = testMetrics[candidates.indexOf(best)];
   const bestTestAccuracyInPopulation = Math.max(...testMetrics.map((m) => m.accuracy));
 
@@ -864,7 +864,6 @@ export async function runCluster(
       train: tr.one,
       trainBatch: tr.batch,
     });
-    evaluations += pruned.evaluations;
     ticketMask = pruned.mask;
     event({
       type: "prune",
@@ -875,9 +874,10 @@ export async function runCluster(
       sparsityAfter: pruned.sparsityAfter,
       testAccuracyBefore: pruned.testAccuracyBefore,
       testAccuracyAfter: pruned.testAccuracyAfter,
-      evaluations: pruned.evaluations,
+      pruneEvaluations: pruned.evaluations,
     });
   }
+  const pruneEvaluations = pruned?.evaluations ?? 0;
   const [ticketTrain] =
     ticketMask === best.mask ? [{ accuracy: best.accuracy, loss: best.loss }] : evaluateTrain([ticketMask]);
   const [ticketTest] = ticketMask === best.mask ? [bestTest] : evaluateTest([ticketMask]);
@@ -907,6 +907,7 @@ export async function runCluster(
         fitness,
         generations,
         evaluations,
+        pruneEvaluations,
         stopReason,
         islands: members.filter((m) => m.id >= 0).length,
         bestIsland: bestMember.id,
@@ -917,7 +918,16 @@ export async function runCluster(
   const migrations = totals();
   const lost = members.filter((m) => m.lost).map((m) => m.id);
   const wallSeconds = (performance.now() - started) / 1000;
-  event({ type: "end", stopReason, generations, evaluations, bestIsland: bestMember.id, migrations, lost });
+  event({
+    type: "end",
+    stopReason,
+    generations,
+    evaluations,
+    pruneEvaluations,
+    bestIsland: bestMember.id,
+    migrations,
+    lost,
+  });
   return {
     trainAccuracy: best.accuracy,
     trainLoss: best.loss,
@@ -929,6 +939,7 @@ export async function runCluster(
     pruneMode: pruned ? pruned.mode : "none",
     generations,
     evaluations,
+    pruneEvaluations,
     wallSeconds,
     ticket: ticketPath,
     runDir: dir.path,

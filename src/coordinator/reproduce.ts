@@ -11,6 +11,8 @@ import type { RunSummary } from "./single-population.ts";
 export interface Setting {
   /** row label, e.g. "moons [2,75,2] GA" */
   readonly label: string;
+  /** the runs' folder name without the seed, unique within its grid, e.g. "moons-2x75x2-ga" */
+  readonly name: string;
   readonly args: readonly string[];
   /** processes the run keeps busy (islands); default 1 */
   readonly processes?: number;
@@ -22,9 +24,15 @@ const CLI = resolve(import.meta.dirname, "..", "cli.ts");
 
 const BINARY_ARCHS = ["2,20,2", "2,75,2", "2,100,2", "2,50,50,2"];
 const GA_VARIANTS = [
-  { name: "GA", preset: "2024-ga" },
-  { name: "GA (adaptive AB)", preset: "2024-adaptive" },
+  { name: "GA", slug: "ga", preset: "2024-ga" },
+  { name: "GA (adaptive AB)", slug: "ab", preset: "2024-adaptive" },
 ];
+
+/** A folder name from dataset, architecture ("2,75,2" or [2, 75, 2]) and what sets the rows apart. */
+function settingName(dataset: string, arch: string | readonly number[], ...parts: string[]): string {
+  const layers = typeof arch === "string" ? arch.split(",") : arch;
+  return [dataset, layers.join("x"), ...parts].join("-");
+}
 
 /** The grid of reference §8 and the 2025 multi-class sweep. */
 export function experimentGrid(level: "quick" | "full"): Setting[] {
@@ -35,6 +43,7 @@ export function experimentGrid(level: "quick" | "full"): Setting[] {
       for (const v of GA_VARIANTS) {
         settings.push({
           label: `${dataset} [${arch}] ${v.name}`,
+          name: settingName(dataset, arch, v.slug),
           args: ["--islands", "1", "--dataset", dataset, "--arch", arch, "--preset", v.preset],
         });
       }
@@ -44,12 +53,14 @@ export function experimentGrid(level: "quick" | "full"): Setting[] {
   for (const c of classes) {
     settings.push({
       label: `blobs-${c} [2,100,${c}] GA, loss`,
+      name: settingName(`blobs-${c}`, [2, 100, c], "loss"),
       args: ["--islands", "1", "--dataset", `blobs-${c}`, "--preset", "2025-multiclass"],
     });
   }
   for (const c of level === "quick" ? [3] : [2, 5, 10]) {
     settings.push({
       label: `digits-${c} [64,75,${c}] GA, loss`,
+      name: settingName(`digits-${c}`, [64, 75, c], "loss"),
       args: ["--islands", "1", "--dataset", `digits-${c}`, "--preset", "2025-multiclass"],
     });
   }
@@ -58,6 +69,31 @@ export function experimentGrid(level: "quick" | "full"): Setting[] {
 
 /** The topology grid's default evaluation budget per run. */
 export const TOPOLOGY_BUDGET = { quick: 400, full: 50_000 } as const;
+
+/** What the topology grid runs at a level: everything its header states. */
+export function topologyStudy(level: "quick" | "full") {
+  const classes = level === "quick" ? 3 : 10;
+  return {
+    dataset: `digits-${classes}`,
+    architecture: [64, 75, classes],
+    preset: "2025-multiclass",
+    /** the single population's size, split evenly over the islands */
+    total: level === "quick" ? 20 : 100,
+    islands: level === "quick" ? 2 : 4,
+    topologies: ["isolated", "ring", "full"],
+    interval: 5,
+    migrants: 2,
+    policy: "worst",
+    selection: "best",
+    mode: "async",
+  } as const;
+}
+
+const TOPOLOGY_LABELS: Record<string, string> = {
+  isolated: "isolated islands",
+  ring: "ring",
+  full: "fully connected",
+};
 
 /**
  * Single population against islands at an equal evaluation budget: the same total population (N, or
@@ -68,33 +104,51 @@ export const TOPOLOGY_BUDGET = { quick: 400, full: 50_000 } as const;
  * budgets need.
  */
 export function topologyGrid(level: "quick" | "full", budget: number = TOPOLOGY_BUDGET[level]): Setting[] {
-  const [dataset, total, islands] = level === "quick" ? ["digits-3", 20, 2] : ["digits-10", 100, 4];
+  const t = topologyStudy(level);
   const base = [
-    ...["--dataset", dataset, "--preset", "2025-multiclass", "--termination", "none"],
+    ...["--dataset", t.dataset, "--preset", t.preset, "--termination", "none"],
     ...["--max-evaluations", String(budget), "--generations", "1000000"],
   ];
-  const arch = dataset === "digits-3" ? "[64,75,3]" : "[64,75,10]";
-  const each = total / islands;
+  const arch = `[${t.architecture.join(",")}]`;
+  const each = t.total / t.islands;
   const cluster = (topology: string) => [
     ...base,
-    ...["--islands", String(islands), "--population", String(each), "--topology", topology],
-    ...["--mode", "async", "--interval", "5", "--migrants", "2"],
+    ...["--islands", String(t.islands), "--population", String(each), "--topology", topology],
+    ...["--mode", t.mode, "--interval", String(t.interval), "--migrants", String(t.migrants)],
+    ...["--policy", t.policy, "--selection", t.selection],
   ];
   return [
     {
-      label: `${dataset} ${arch} single population (1×${total})`,
-      args: [...base, "--islands", "1", "--population", String(total)],
+      label: `${t.dataset} ${arch} single population (1×${t.total})`,
+      name: settingName(t.dataset, t.architecture, "single", `1x${t.total}`),
+      args: [...base, "--islands", "1", "--population", String(t.total)],
     },
-    ...[
-      ["isolated", "isolated islands"],
-      ["ring", "ring"],
-      ["full", "fully connected"],
-    ].map(([topology, name]) => ({
-      label: `${dataset} ${arch} ${name} (${islands}×${each})`,
+    ...t.topologies.map((topology) => ({
+      label: `${t.dataset} ${arch} ${TOPOLOGY_LABELS[topology]} (${t.islands}×${each})`,
+      name: settingName(t.dataset, t.architecture, topology, `${t.islands}x${each}`),
       args: cluster(topology),
-      processes: islands,
+      processes: t.islands,
     })),
   ];
+}
+
+/** The topology grid's header line: what was run, beside the command. */
+export function topologyHeader(
+  level: "quick" | "full",
+  seeds: number,
+  budget: number,
+  prune: string,
+): string {
+  const t = topologyStudy(level);
+  const each = t.total / t.islands;
+  return [
+    `grid topology, level ${level}, seeds 1…${seeds}`,
+    `${t.dataset} [${t.architecture.join(",")}] with preset ${t.preset} and no termination rule`,
+    `budget ${budget} search evaluations per run (pruning's not counted)`,
+    `single population 1×${t.total}; ${t.islands} islands of population ${each} each`,
+    `topologies ${t.topologies.join(", ")}: migration every ${t.interval} generations, ${t.migrants} migrants per out-edge, replacement ${t.policy}, selection ${t.selection}, ${t.mode}`,
+    `pruning \`${prune}\`${prune === "published" ? " (selected and pruned on the test split: optimistic)" : ""}`,
+  ].join("; ");
 }
 
 export interface ReproduceOptions {
@@ -106,6 +160,7 @@ export interface ReproduceOptions {
   /** topology grid: evaluation budget per run (default 50 000; quick 400) */
   readonly evaluations?: number;
   readonly only?: string;
+  /** default "published" for the papers' grid (as they published), "none" for the topology grid */
   readonly prune?: "none" | "clean" | "published";
   readonly out: string;
   readonly progress?: NodeJS.WritableStream;
@@ -163,14 +218,39 @@ export function markdownTable(rows: readonly SettingResults[], header: string): 
     "Each cell: mean / median / sample std over seeds. *Test acc.* is the test accuracy of the best-on-training",
     "individual; *best in pop.* is the 2024 code's figure (best test accuracy anywhere in the final population).",
     "",
-    "| setting | runs | failed | generations (median) | evaluations (median) | test acc. | best in pop. test acc. | sparsity | pruned test acc. | pruned sparsity |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
+  // pruning's evaluations in a column of their own, apart from the search's, when any run pruned
+  const pruned = rows.some((r) => r.runs.some((run) => run.pruneMode !== "none"));
+  const columns = [
+    "setting",
+    "runs",
+    "failed",
+    "generations (median)",
+    "search evaluations (median)",
+    ...(pruned ? ["pruning evaluations (median)"] : []),
+    "test acc.",
+    "best in pop. test acc.",
+    "sparsity",
+    "pruned test acc.",
+    "pruned sparsity",
+  ];
+  lines.push(`| ${columns.join(" | ")} |`, `|${" --- |".repeat(columns.length)}`);
   for (const { setting, runs, failures } of rows) {
     const median = (f: (r: RunSummary) => number) => (runs.length ? stats(runs.map(f)).median : "–");
-    lines.push(
-      `| ${setting.label} | ${runs.length} | ${failures.length} | ${median((r) => r.generations)} | ${median((r) => r.evaluations)} | ${cell(runs.map((r) => r.testAccuracy))} | ${cell(runs.map((r) => r.bestTestAccuracyInPopulation))} | ${cell(runs.map((r) => r.sparsity))} | ${cell(runs.map((r) => r.prunedTestAccuracy))} | ${cell(runs.map((r) => r.prunedSparsity))} |`,
-    );
+    const cells = [
+      setting.label,
+      runs.length,
+      failures.length,
+      median((r) => r.generations),
+      median((r) => r.evaluations),
+      ...(pruned ? [median((r) => r.pruneEvaluations)] : []),
+      cell(runs.map((r) => r.testAccuracy)),
+      cell(runs.map((r) => r.bestTestAccuracyInPopulation)),
+      cell(runs.map((r) => r.sparsity)),
+      cell(runs.map((r) => r.prunedTestAccuracy)),
+      cell(runs.map((r) => r.prunedSparsity)),
+    ];
+    lines.push(`| ${cells.join(" | ")} |`);
   }
   return `${lines.join("\n")}\n`;
 }
@@ -181,7 +261,8 @@ export async function reproduce(o: ReproduceOptions): Promise<{ table: string; f
   // the topology grid's runs end at their evaluation budget, not at a generation cap
   const generations =
     o.generations ?? (gridName === "topology" ? undefined : o.level === "quick" ? 5 : undefined);
-  const prune = o.prune ?? "published";
+  // The topology grid compares searches: selecting and pruning on the test split has no place in it.
+  const prune = o.prune ?? (gridName === "topology" ? "none" : "published");
   const budget = o.evaluations ?? TOPOLOGY_BUDGET[o.level];
   const grid = (gridName === "topology" ? topologyGrid(o.level, budget) : experimentGrid(o.level)).filter(
     (s) => !o.only || s.label.includes(o.only),
@@ -195,6 +276,8 @@ export async function reproduce(o: ReproduceOptions): Promise<{ table: string; f
         ...setting.args,
         "--seed",
         String(k + 1),
+        "--name",
+        `${setting.name}-s${k + 1}`,
         "--prune",
         prune,
         "--out",
@@ -209,10 +292,14 @@ export async function reproduce(o: ReproduceOptions): Promise<{ table: string; f
   const command = `slt reproduce${gridName === "papers" ? "" : ` --grid ${gridName}`} --level ${o.level} --seeds ${seeds}${o.generations !== undefined ? ` --generations ${o.generations}` : ""}${gridName === "topology" && o.evaluations !== undefined ? ` --evaluations ${o.evaluations}` : ""}${o.only ? ` --only "${o.only}"` : ""} --prune ${prune}`;
   const table = (finished: boolean) => {
     const minutes = ((performance.now() - started) / 60_000).toFixed(1);
+    const what =
+      gridName === "topology"
+        ? `${topologyHeader(o.level, seeds, budget, prune)}${generations !== undefined ? `; generation cap ${generations}` : ""}`
+        : `seeds 1…${seeds}, generation cap ${generations ?? "each preset's own"}, pruning \`${prune}\`${prune === "published" ? " (selected and pruned on the test split, as published: optimistic)" : ""}`;
     const header = [
       `### ${gridName === "topology" ? "Topology study" : "Reproduction grid"} (${o.level})${finished ? "" : " — in progress"}`,
       "",
-      `Command: \`${command}\` — seeds 1…${seeds}, ${gridName === "topology" ? `evaluation budget ${budget} per run${generations !== undefined ? ` and generation cap ${generations}` : ""}` : `generation cap ${generations ?? "each preset's own"}`}, pruning \`${prune}\`${prune === "published" ? " (selected and pruned on the test split, as published: optimistic)" : ""}, ${minutes} min on ${availableParallelism()} cores.`,
+      `Command: \`${command}\` — ${what}; ${minutes} min on ${availableParallelism()} cores.`,
     ].join("\n");
     return markdownTable(results, header);
   };

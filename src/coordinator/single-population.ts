@@ -90,7 +90,10 @@ export interface RunSummary {
   prunedTestAccuracy: number | null;
   pruneMode: "none" | "clean" | "published";
   generations: number;
+  /** the search's evaluations: what `--max-evaluations` counts */
   evaluations: number;
+  /** post-evolutionary pruning's evaluations, counted apart from the search's; 0 without pruning */
+  pruneEvaluations: number;
   wallSeconds: number;
   ticket: string;
   runDir: string;
@@ -281,14 +284,13 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
   report(final, true);
   writeCheckpoint(dir, state);
 
-  let evaluations = state.evaluations;
+  const evaluations = state.evaluations;
   let population = state.population;
   if (subset) {
     // Elites re-scored on the full split: the final population's metrics on every training row.
     subsetEvaluator = null;
     const subsetBest = bestIndividual(population, fitness) as Individual;
     const full = evaluateTrain(population.map((ind) => ind.mask));
-    evaluations += population.length;
     population = population.map((ind, k) => ({ ...ind, accuracy: full[k].accuracy, loss: full[k].loss }));
     const fullBest = bestIndividual(population, fitness) as Individual;
     dir.appendEvent({
@@ -309,7 +311,6 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
   const bestIndex = population.indexOf(best);
   const bestTest = testMetrics[bestIndex];
   const bestTestAccuracyInPopulation = Math.max(...testMetrics.map((m) => m.accuracy));
-  evaluations += population.length;
 
   let ticketMask: Mask = best.mask;
   let pruned: ReturnType<typeof postPrune> | null = null;
@@ -329,7 +330,6 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
       train: train.one,
       trainBatch: train.batch,
     });
-    evaluations += pruned.evaluations;
     ticketMask = pruned.mask;
     dir.appendEvent({
       type: "prune",
@@ -340,10 +340,11 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
       sparsityAfter: pruned.sparsityAfter,
       testAccuracyBefore: pruned.testAccuracyBefore,
       testAccuracyAfter: pruned.testAccuracyAfter,
-      evaluations: pruned.evaluations,
+      pruneEvaluations: pruned.evaluations,
     });
   }
 
+  const pruneEvaluations = pruned?.evaluations ?? 0;
   const [ticketTrain] =
     ticketMask === best.mask ? [{ accuracy: best.accuracy, loss: best.loss }] : evaluateTrain([ticketMask]);
   const [ticketTest] = ticketMask === best.mask ? [bestTest] : evaluateTest([ticketMask]);
@@ -374,12 +375,20 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
         ...(subset ? { fitnessSubsetSize: subset.size, fitnessSubsetMode: subset.mode } : {}),
         generations: state.generation,
         evaluations,
+        pruneEvaluations,
         stopReason,
       },
     }),
   );
   const wallSeconds = (performance.now() - started) / 1000;
-  dir.appendEvent({ type: "end", stopReason, generations: state.generation, evaluations, fitnessMode });
+  dir.appendEvent({
+    type: "end",
+    stopReason,
+    generations: state.generation,
+    evaluations,
+    pruneEvaluations,
+    fitnessMode,
+  });
   return {
     fitnessMode,
     fitnessSubset: subset ? { size: subset.size, mode: subset.mode } : null,
@@ -393,6 +402,7 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
     pruneMode: pruned ? pruned.mode : "none",
     generations: state.generation,
     evaluations,
+    pruneEvaluations,
     wallSeconds,
     ticket: ticketPath,
     runDir: dir.path,

@@ -68,6 +68,13 @@ describe("slt run", () => {
     const ticket = JSON.parse(readFileSync(s.ticket, "utf8"));
     expect(ticket.format).toBe("slt-ticket/1");
     expect(ticket.pruneMode).toBe("clean");
+    // evaluations are the search's (the last generation's count); pruning's are counted apart
+    expect(s.evaluations).toBe(events.filter((e) => e.type === "generation").at(-1).evaluations);
+    expect(s.pruneEvaluations).toBeGreaterThan(0);
+    expect(events.find((e) => e.type === "prune").pruneEvaluations).toBe(s.pruneEvaluations);
+    const counts = { evaluations: s.evaluations, pruneEvaluations: s.pruneEvaluations };
+    expect(events.at(-1)).toMatchObject({ type: "end", ...counts });
+    expect(ticket.metrics).toMatchObject(counts);
     const check = slt("check", s.ticket, "--json");
     expect(check.code).toBe(0);
     const c = JSON.parse(check.stdout);
