@@ -70,6 +70,17 @@ function readConfigFile(path: string): unknown {
   }
 }
 
+/** `--progress-interval`: seconds ≥ 0 (0 prints every report), as milliseconds. */
+function progressIntervalArg(value: string): number {
+  const seconds = Number(value);
+  if (value.trim() === "" || !Number.isFinite(seconds) || seconds < 0)
+    throw new SltError(
+      "E_CONFIG",
+      `--progress-interval ${value}: expected seconds ≥ 0 between progress lines, such as 1 or 0.5 (0: every report)`,
+    );
+  return seconds * 1000;
+}
+
 /** A number in (0, 1]; the range itself is the config schema's to check. */
 function probabilityArg(value: string): number {
   const p = Number(value);
@@ -270,6 +281,11 @@ addDataOptions(
   )
   .option("--json", "print one JSON summary line on stdout at the end")
   .option("--quiet", "no progress on stderr")
+  .option(
+    "--progress-interval <seconds>",
+    "at most one progress report on stderr per this many seconds (default 1; 0: every generation or island report)",
+    progressIntervalArg,
+  )
   .action(async (o) => {
     if (o.launcher === "ssh" && !o.hosts) throw new SltError("E_CONFIG", "--launcher ssh needs --hosts FILE");
     // loaded only when asked for: ssh2 is not needed by local runs
@@ -376,6 +392,7 @@ addDataOptions(
             : undefined,
         listen: o.listen,
         progress: o.quiet ? undefined : process.stderr,
+        progressIntervalMs: o.progressInterval,
         makeEvaluator,
         signal: abort.signal,
       });
@@ -385,6 +402,7 @@ addDataOptions(
     }
     const summary = await runSingle(config, {
       progress: o.quiet ? undefined : process.stderr,
+      progressIntervalMs: o.progressInterval,
       makeEvaluator,
       ...(o.threads !== undefined && o.threads > 1 ? { makeAsyncEvaluator: poolEvaluator(o.threads) } : {}),
       shouldStop: () => interrupted,

@@ -21,7 +21,7 @@ import type { ResolvedConfig } from "../core/config.ts";
 import type { Dataset } from "../core/dataset.ts";
 import { E_CLUSTER, E_CONFIG, SltError } from "../core/errors.ts";
 import type { BatchEvaluator } from "../core/evaluate.ts";
-import { bestIndividual, fitnessOf, type Individual, postPrune } from "../core/ga/index.ts";
+import { bestIndividual, evaluationShare, fitnessOf, type Individual, postPrune } from "../core/ga/index.ts";
 import { type Mask, sparsity } from "../core/mask.ts";
 import { migrationOffsets, parseSelectionPolicy } from "../core/migration.ts";
 import { initNetwork } from "../core/network.ts";
@@ -50,6 +50,7 @@ import {
 } from "../core/topology.ts";
 import { loadDataset } from "../io/datasets.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
+import { type Eta, formatEta, ofLimit, RateWindow, rangeOfLimit, runEta, searchEta } from "../io/progress.ts";
 import { createRunDir, type RunDir } from "../io/run-dir.ts";
 import { softwareVersions } from "../io/versions.ts";
 import type { IslandHandle, Launcher } from "./launcher.ts";
@@ -93,6 +94,8 @@ export interface ClusterOptions {
   readonly listen?: { readonly host: string; readonly port: number };
   /** where progress lines go; none when undefined */
   readonly progress?: NodeJS.WritableStream;
+  /** at most one progress block per this many ms, besides the last (default 1000; 0: every report) */
+  readonly progressIntervalMs?: number;
   /** log lines (refused connections, island output); default stderr */
   readonly log?: (line: string) => void;
   /** aborting stops the run: islands are asked for their tickets and the ticket is written */
@@ -179,6 +182,8 @@ interface Member {
   lastAssign: string;
   /** performance.now() of the last message from it */
   lastSeen: number;
+  /** its reports' progress, timed on arrival: the generation rate for the ETA */
+  readonly rates: RateWindow;
 }
 
 /** Checks the cluster settings before anything starts; returns the topology plan and the largest edge weight. */
@@ -238,7 +243,9 @@ export async function runCluster(
   const genomeLength = network.genomeLength;
   const maxMigrants = Math.min(MAX_MIGRANTS, Math.max(1, cluster.migrants * maxWeight));
 
-  const dir: RunDir = createRunDir(config.out, config.name);
+  const dir: RunDir = createRunDir(config.out, config.name, {
+    startedAt: performance.timeOrigin + started,
+  });
   const datasetRecord = {
     ...dataset.description,
     dataSeed: config.dataset.dataSeed,
@@ -250,6 +257,7 @@ export async function runCluster(
   dir.writeJson("config.json", {
     ...config,
     runDir: dir.path,
+    startTime: dir.startTime,
     dataset: { ...config.dataset, resolved: datasetRecord },
     versions: softwareVersions(),
   });
@@ -319,8 +327,7 @@ export async function runCluster(
   };
 
   const event = (e: Record<string, unknown>) => {
-    const full = { ...e, t: Math.round(performance.now() - started) / 1000 };
-    dir.appendEvent(full);
+    const full = dir.appendEvent(e);
     try {
       options.hooks?.onEvent?.(full, control);
     } catch (err) {
@@ -329,12 +336,42 @@ export async function runCluster(
   };
 
   // ---- progress ----
-  // One line for the run, then one per island (id order), at most once a second unless forced.
+  // One line for the run, then one per island (id order), at most once per interval unless forced.
+  const termination = config.termination;
+  const cap = termination.maxGenerations;
+  /** performance.now() when the islands got their assignments: the time limit counts from there */
+  let runningSince: number | null = null;
+  /** when the run reaches a limit: the last live island at its cap or budget share, or the time limit */
+  const eta = (now: number, islands: readonly Member[]) =>
+    runEta(
+      islands.map((m): Eta | null => {
+        // (an island ends below the cap only at its budget share; there may be no cap at all)
+        if (m.finished)
+          return {
+            seconds: 0,
+            by:
+              (m.ticket?.generation ?? 0) < (cap ?? Number.POSITIVE_INFINITY)
+                ? "evaluation budget"
+                : "generation cap",
+          };
+        // an island with no report yet has no rate: the run's ETA waits for it
+        if (m.lastReport === null) return null;
+        return searchEta(m.lastReport, m.rates.rates(), {
+          maxGenerations: cap,
+          maxEvaluations: evaluationShare(termination.maxEvaluations, cluster.islands, m.id),
+        });
+      }),
+      {
+        limitSeconds: runningSince === null ? null : cluster.timeLimitSeconds,
+        elapsedSeconds: (now - (runningSince ?? now)) / 1000,
+      },
+    );
+  const progressInterval = options.progressIntervalMs ?? 1000;
   let lastProgress = Number.NEGATIVE_INFINITY;
   const progress = (force = false) => {
     if (!options.progress) return;
     const now = performance.now();
-    if (!force && now - lastProgress < 1000) return;
+    if (!force && now - lastProgress < progressInterval) return;
     const islands = members.filter((m) => m.id >= 0 && byId.get(m.id) === m).sort((a, b) => a.id - b.id);
     const reported = islands.filter((m) => m.lastReport !== null);
     if (reported.length === 0) return;
@@ -345,7 +382,13 @@ export async function runCluster(
     for (const m of liveReported)
       if (better((m.lastReport as ReportBody).bestFitness, (best.lastReport as ReportBody).bestFitness))
         best = m;
-    const rate = liveReported.reduce((s, m) => s + (m.lastReport as ReportBody).evaluationsPerSecond, 0);
+    const reportOf = (m: Member) => m.lastReport as ReportBody;
+    const rate = liveReported.reduce((s, m) => s + reportOf(m).evaluationsPerSecond, 0);
+    const generations = (liveReported.length > 0 ? liveReported : reported).map(
+      (m) => reportOf(m).generation,
+    );
+    const evaluations = reported.reduce((s, m) => s + reportOf(m).evaluations, 0);
+    const live = islands.filter((m) => !m.lost);
     const mig = totals();
     const br = best.lastReport as ReportBody;
     const bestOf = (r: ReportBody) =>
@@ -353,14 +396,14 @@ export async function runCluster(
     const hostWidth = Math.min(16, Math.max(4, ...islands.map((m) => m.host.length)));
     const idWidth = String(Math.max(...islands.map((m) => m.id))).length;
     const lines = [
-      `[${((now - started) / 1000).toFixed(1)}s] ${islands.filter((m) => !m.lost).length}/${islands.length} islands  best ${bestOf(br)} (island ${best.id})  ${rate.toFixed(0)} evals/s  migrants sent ${mig.sent} accepted ${mig.accepted}${stopRequested ? `  stopping: ${stopReason}` : ""}`,
+      `[${((now - started) / 1000).toFixed(1)}s] ${live.length}/${islands.length} islands  gen ${rangeOfLimit(generations, cap)}  best ${bestOf(br)} (island ${best.id})  evals ${ofLimit(evaluations, termination.maxEvaluations)}  ${rate.toFixed(0)} evals/s  migrants sent ${mig.sent} accepted ${mig.accepted}${formatEta(eta(now, live))}${stopRequested ? `  stopping: ${stopReason}` : ""}`,
       ...islands.map((m) => {
         const r = m.lastReport;
         const head = `  island ${String(m.id).padStart(idWidth)}  ${m.host.slice(0, hostWidth).padEnd(hostWidth)}`;
         if (r === null) return `${head}  (no report yet)`;
         const status = m.lost ? "LOST" : m.finished ? "at cap" : (r.verdict ?? "");
         return (
-          `${head}  gen ${String(r.generation).padStart(6)}  ${fitness === "loss" ? `loss ${r.bestLoss.toFixed(5)}  ` : ""}` +
+          `${head}  gen ${ofLimit(r.generation, cap, 6)}  ${fitness === "loss" ? `loss ${r.bestLoss.toFixed(5)}  ` : ""}` +
           `acc ${r.bestAccuracy.toFixed(4)}  sparsity ${r.bestSparsity.toFixed(3)}  ${r.evaluationsPerSecond.toFixed(0).padStart(7)} evals/s` +
           (status ? `  ${status}` : "")
         ).trimEnd();
@@ -476,6 +519,7 @@ export async function runCluster(
     );
     timers.push(watch);
     if (options.signal?.aborted) requestStop("interrupted", "interrupted (signal)");
+    runningSince = performance.now();
     const limit = cluster.timeLimitSeconds;
     if (limit !== undefined) {
       timers.push(
@@ -660,6 +704,7 @@ export async function runCluster(
       lost: false,
       lastAssign: "",
       lastSeen: performance.now(),
+      rates: new RateWindow(),
     };
     members.push(m);
     event({ type: "joined", index: m.index, host: m.host, pid: m.pid, listen: m.listen });
@@ -694,6 +739,7 @@ export async function runCluster(
     }
     const before = m.lastReport?.migration;
     m.lastReport = r;
+    m.rates.add({ at: performance.now(), generation: r.generation, evaluations: r.evaluations });
     event({
       type: "report",
       island: m.id,

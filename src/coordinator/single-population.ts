@@ -53,6 +53,8 @@ export type EvaluatorFactory = (net: Network, split: Split, options?: { loss?: b
 export interface RunOptions {
   /** where progress lines go (stderr in the CLI); none when undefined */
   readonly progress?: NodeJS.WritableStream;
+  /** at most one progress line per this many ms, besides the last (default 1000; 0: every generation) */
+  readonly progressIntervalMs?: number;
   readonly makeEvaluator: EvaluatorFactory;
   /** a checkpoint of the GA state is written every this many generations (default 50) */
   readonly checkpointEvery?: number;
@@ -192,7 +194,9 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
     return subsetEvaluator.evaluate;
   };
 
-  const dir = createRunDir(config.out, config.name);
+  const dir = createRunDir(config.out, config.name, {
+    startedAt: performance.timeOrigin + started,
+  });
   const datasetRecord = {
     ...dataset.description,
     dataSeed: config.dataset.dataSeed,
@@ -204,11 +208,16 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
   dir.writeJson("config.json", {
     ...config,
     runDir: dir.path,
+    startTime: dir.startTime,
     dataset: { ...config.dataset, resolved: datasetRecord },
     versions: softwareVersions(),
   });
 
-  const progress = createProgress(options.progress ?? process.stderr, options.progress !== undefined);
+  const progress = createProgress(options.progress ?? process.stderr, {
+    enabled: options.progress !== undefined,
+    intervalMs: options.progressIntervalMs,
+    limits: config.termination,
+  });
   const fitness = config.ga.fitness;
   const report = (s: GenerationStats, force = false) =>
     progress(

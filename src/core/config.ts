@@ -177,6 +177,8 @@ export const ConfigSchema = z.strictObject({
   out: z.string().min(1).default("runs"),
   // Written by a run into config.json, so that file can be passed back with --config; ignored on input.
   runDir: z.string().optional(),
+  /** the run's start, ISO 8601 UTC with milliseconds (events.jsonl's `time` minus its `t`) */
+  startTime: z.string().optional(),
   versions: z.record(z.string(), z.string().nullable()).optional(),
 });
 

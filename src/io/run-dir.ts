@@ -1,12 +1,31 @@
 // The run directory runs/<name>/: config.json, events.jsonl, ticket.json. Files are written whole
 // (temp file + rename) so a crash never leaves a half-written config or ticket behind.
+//
+// Every event gets its times here, in one place, for every mode: `t`, seconds since the run started
+// (millisecond resolution), and `time`, the absolute time in ISO 8601 UTC with milliseconds. Both come
+// from one reading of one monotonic clock, so `time` never goes backwards and time − t is the start.
 import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
+/** Milliseconds since the Unix epoch, never decreasing. */
+export type Clock = () => number;
+
+/** The wall clock at process start, advanced by the monotonic clock (no steps when the system clock is set). */
+export const monotonicClock: Clock = () => performance.timeOrigin + performance.now();
+
+export interface RunDirOptions {
+  readonly clock?: Clock;
+  /** when the run started, on `clock` (default: now) */
+  readonly startedAt?: number;
+}
+
 export interface RunDir {
   readonly path: string;
+  /** the run's start, ISO 8601 UTC with milliseconds */
+  readonly startTime: string;
   writeJson(file: string, value: unknown): string;
-  appendEvent(event: Record<string, unknown>): void;
+  /** appends the event with its `t` and `time`, and returns it as written */
+  appendEvent(event: Record<string, unknown>): Record<string, unknown>;
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
@@ -15,11 +34,22 @@ export function writeJsonAtomic(path: string, value: unknown): void {
   renameSync(tmp, path);
 }
 
+/** The event as events.jsonl holds it: its fields, then `t` and `time` at clock reading `now`. */
+export function timedEvent(
+  event: Record<string, unknown>,
+  startedAt: number,
+  now: number,
+): Record<string, unknown> {
+  return { ...event, t: Math.round(now - startedAt) / 1000, time: new Date(now).toISOString() };
+}
+
 /**
  * Creates `<out>/<name>`; if that directory already exists it is never overwritten: the new run
  * gets `<name>-2`, `<name>-3`, ...
  */
-export function createRunDir(out: string, name: string): RunDir {
+export function createRunDir(out: string, name: string, options: RunDirOptions = {}): RunDir {
+  const clock = options.clock ?? monotonicClock;
+  const startedAt = options.startedAt ?? clock();
   mkdirSync(out, { recursive: true });
   let path = resolve(out, name);
   for (let k = 2; existsSync(path); k++) path = resolve(out, `${name}-${k}`);
@@ -28,13 +58,16 @@ export function createRunDir(out: string, name: string): RunDir {
   writeFileSync(events, "");
   return {
     path,
+    startTime: new Date(startedAt).toISOString(),
     writeJson(file, value) {
       const target = join(path, file);
       writeJsonAtomic(target, value);
       return target;
     },
     appendEvent(event) {
-      appendFileSync(events, `${JSON.stringify(event)}\n`);
+      const full = timedEvent(event, startedAt, clock());
+      appendFileSync(events, `${JSON.stringify(full)}\n`);
+      return full;
     },
   };
 }

@@ -18,6 +18,7 @@ import type { Dataset } from "../core/dataset.ts";
 import { E_CONFIG, SltError } from "../core/errors.ts";
 import {
   bestIndividual,
+  evaluationShare,
   fitnessOf,
   type GaState,
   type Individual,
@@ -50,6 +51,7 @@ import { Rng } from "../core/rng.ts";
 import { planTopology } from "../core/topology.ts";
 import { loadDataset } from "../io/datasets.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
+import { RateWindow, startSample } from "../io/progress.ts";
 import {
   createFastEvaluator,
   evaluatorOptionsFromEnv,
@@ -94,12 +96,6 @@ export async function localAddressToward(url: string): Promise<string> {
   } finally {
     sock.close();
   }
-}
-
-/** Island `id`'s share of a run's evaluation budget: the budget split as evenly as whole numbers allow. */
-export function evaluationShare(budget: number | undefined, islands: number, id: number): number | undefined {
-  if (budget === undefined) return undefined;
-  return Math.floor(budget / islands) + (id < budget % islands ? 1 : 0);
 }
 
 /** How often an island tells the coordinator it is alive. */
@@ -402,22 +398,27 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
   };
   const selection = parseSelectionPolicy(cluster.selection);
 
+  // the rate window's base comes before the initial population is evaluated, so that the first rate
+  // reported divides those evaluations by the time they took (io/progress.ts)
+  const rates = new RateWindow();
+  const sample = (s: GaState) =>
+    rates.add({ at: performance.now(), generation: s.generation, evaluations: s.evaluations });
+  rates.add(startSample(performance.now()));
   let state: GaState = withReportedLoss(await initRunAsync(config.ga, deps, rng.child("ga")));
+  sample(state);
   let epoch = 0;
   let lastImprovement = 0;
   let bestSoFar = state.history[0].bestFitness;
-  const started = performance.now();
 
   const report = () => {
     const last = state.history[state.history.length - 1];
     const best = bestIndividual(state.population, fitness) as Individual;
-    const seconds = (performance.now() - started) / 1000;
     const mem = process.memoryUsage();
     const body: ReportBody = {
       island: id,
       generation: state.generation,
       evaluations: state.evaluations,
-      evaluationsPerSecond: seconds > 0 ? state.evaluations / seconds : 0,
+      evaluationsPerSecond: rates.rates()?.evaluationsPerSecond ?? 0,
       bestFitness: fitnessOf(best, fitness),
       bestAccuracy: best.accuracy,
       bestLoss: best.loss,
@@ -504,6 +505,7 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
       break;
     }
     state = withReportedLoss(await stepAsync(state, deps));
+    sample(state);
     track();
     const before: string | null = verdict;
     verdict = terminationReason(state.history, ownRule);

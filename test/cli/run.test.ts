@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { readEvents, withoutTimes } from "../coordinator/helpers.ts";
 
 const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
 const work = mkdtempSync(join(tmpdir(), "slt-cli-"));
@@ -23,6 +24,9 @@ function jsonRun(...args: string[]) {
   expect(lines).toHaveLength(1);
   return JSON.parse(lines[0]);
 }
+
+/** A run's events without their times: identical for two runs of one seed. */
+const untimedEvents = (runDir: string) => withoutTimes(readEvents(runDir));
 
 describe("slt run", () => {
   it("moons end to end: reaches ≥ 0.95 test accuracy, writes config, events and a checkable ticket", () => {
@@ -109,17 +113,13 @@ describe("slt run", () => {
       "det",
     );
     expect(b.runDir).toBe(`${a.runDir}-2`);
-    expect(readFileSync(join(b.runDir, "events.jsonl"), "utf8")).toBe(
-      readFileSync(join(a.runDir, "events.jsonl"), "utf8"),
-    );
+    expect(untimedEvents(b.runDir)).toEqual(untimedEvents(a.runDir));
     const mask = (p: string) => JSON.parse(readFileSync(p, "utf8")).mask.bits;
     expect(mask(b.ticket)).toBe(mask(a.ticket));
     // config.json is a complete recipe: fed back with --config it replays the run exactly
     const replay = jsonRun("--config", join(a.runDir, "config.json"));
     expect(replay.runDir).toBe(`${a.runDir}-3`);
-    expect(readFileSync(join(replay.runDir, "events.jsonl"), "utf8")).toBe(
-      readFileSync(join(a.runDir, "events.jsonl"), "utf8"),
-    );
+    expect(untimedEvents(replay.runDir)).toEqual(untimedEvents(a.runDir));
     const c = jsonRun(
       "--dataset",
       "circles",
@@ -132,9 +132,7 @@ describe("slt run", () => {
       "--name",
       "det",
     );
-    expect(readFileSync(join(c.runDir, "events.jsonl"), "utf8")).not.toBe(
-      readFileSync(join(a.runDir, "events.jsonl"), "utf8"),
-    );
+    expect(untimedEvents(c.runDir)).not.toEqual(untimedEvents(a.runDir));
   });
 
   it("digits with loss fitness and a CSV dataset run through the same path", () => {
@@ -178,12 +176,7 @@ describe("slt run", () => {
     const args = ["--dataset", "moons", "--arch", "2,20,2", "--seed", "7", "--generations", "12"];
     const a = jsonRun(...args, "--name", "threads-1");
     const b = jsonRun(...args, "--threads", "2", "--name", "threads-2");
-    const events = (dir: string) =>
-      readFileSync(join(dir, "events.jsonl"), "utf8")
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l))
-        .filter((e) => e.type !== "start" && e.type !== "end");
+    const events = (dir: string) => untimedEvents(dir).filter((e) => e.type !== "start" && e.type !== "end");
     expect(events(b.runDir)).toEqual(events(a.runDir));
     const ticket = (p: string) => JSON.parse(readFileSync(p, "utf8"));
     expect(ticket(b.ticket).mask).toEqual(ticket(a.ticket).mask);
@@ -191,6 +184,33 @@ describe("slt run", () => {
     const cluster = slt("run", "--islands", "2", "--threads", "2");
     expect(cluster.code).toBe(2);
     expect(cluster.stderr).toMatch(/E_CONFIG.*--threads 2: worker threads are for one population/);
+  });
+
+  it("--progress-interval 0 prints every generation against the cap; a negative interval is refused", () => {
+    const r = slt(
+      "run",
+      "--islands",
+      "1",
+      "--dataset",
+      "digits-3",
+      "--population",
+      "20",
+      "--generations",
+      "5",
+      "--out",
+      work,
+      "--progress-interval",
+      "0",
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const shown = r.stderr
+      .split("\n")
+      .map((l) => /^gen\s+(\d+)\/5 .* evals\/s/.exec(l)?.[1])
+      .filter((g) => g !== undefined);
+    expect(shown).toEqual(["0", "1", "2", "3", "4", "5"]);
+    const bad = slt("run", "--progress-interval", "-1");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/E_CONFIG: --progress-interval -1: expected seconds ≥ 0/);
   });
 
   it("rejects bad input with exit code 2, the error code and what is allowed", () => {

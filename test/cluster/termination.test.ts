@@ -7,8 +7,8 @@ import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { type ClusterSummary, runCluster } from "../../src/coordinator/cluster.ts";
 import { type ConfigPatch, resolveConfig } from "../../src/core/config.ts";
+import { evaluationShare } from "../../src/core/ga/index.ts";
 import { makeEvaluator } from "../../src/evaluator.ts";
-import { evaluationShare } from "../../src/island/island.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-termination-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -79,19 +79,24 @@ describe("global termination", () => {
     // (the CPU figure needs a first sampling interval, which a fast run may not outlast)
     for (const r of reports) expect(r.host.memoryTotalBytes).toBeGreaterThan(0);
 
-    // progress: a run line, then one line per island, each with generation, accuracy, sparsity, rate
+    // progress: a run line (generations against the cap), then one line per island, each with
+    // generation, accuracy, sparsity, rate
     const lines = text.split("\n");
-    expect(lines.some((l) => /^\[\d+\.\ds\] 3\/3 islands {2}best acc /.test(l))).toBe(true);
+    expect(lines.some((l) => /^\[\d+\.\ds\] 3\/3 islands {2}gen (\d+–)?\d+\/\d+ {2}best acc /.test(l))).toBe(
+      true,
+    );
     for (const id of [0, 1, 2]) {
       expect(
         lines.some((l) =>
           new RegExp(
-            `^ {2}island ${id} .* gen +\\d+ {2}acc \\d\\.\\d{4} {2}sparsity \\d\\.\\d{3} +\\d+ evals/s`,
+            `^ {2}island ${id} .* gen +\\d+/\\d+ {2}acc \\d\\.\\d{4} {2}sparsity \\d\\.\\d{3} +\\d+ evals/s`,
           ).test(l),
         ),
       ).toBe(true);
     }
     expect(text).toMatch(/slt: stopping the run \(all-plateaued\)/);
+    // the cap is far: the run's ETA is the slowest island's time to it at its current rate
+    expect(text).toMatch(/ islands .* {2}eta \S+ \(generation cap\)/);
   });
 
   it("stops with target as soon as an island reaches 100% training accuracy (2025-binary)", async () => {

@@ -28,6 +28,11 @@ export function readEvents(runDir: string): Record<string, unknown>[] {
     .map((l) => JSON.parse(l));
 }
 
+/** Events without their times (`t`, `time`): what two runs of one seed have in common. */
+export function withoutTimes(events: Record<string, unknown>[]): Record<string, unknown>[] {
+  return events.map(({ t: _t, time: _time, ...rest }) => rest);
+}
+
 /**
  * A temporary directory with train.csv and test.csv of `moonsCsv`, made before the file's tests and
  * removed after them; returns a getter of its path.

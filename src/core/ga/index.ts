@@ -101,6 +101,7 @@ export {
   fitnessSubsetRows,
 } from "./subset.ts";
 export {
+  evaluationShare,
   ruleCapOf,
   type TerminationEntry,
   type TerminationParams,

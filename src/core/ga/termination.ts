@@ -117,3 +117,9 @@ export function terminationReason(
   }
   return null;
 }
+
+/** Island `id`'s share of a run's evaluation budget: the budget split as evenly as whole numbers allow. */
+export function evaluationShare(budget: number | undefined, islands: number, id: number): number | undefined {
+  if (budget === undefined) return undefined;
+  return Math.floor(budget / islands) + (id < budget % islands ? 1 : 0);
+}

@@ -130,6 +130,7 @@ export interface ReportBody {
   readonly island: number;
   readonly generation: number;
   readonly evaluations: number;
+  /** the island's evaluation rate over about the last 10 s (io/progress.ts RateWindow); 0 before any */
   readonly evaluationsPerSecond: number;
   /** best fitness in its natural unit (accuracy or loss) */
   readonly bestFitness: number;

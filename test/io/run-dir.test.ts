@@ -1,0 +1,49 @@
+// The run directory's event writer: every line gets `t` and `time` from one injectable clock.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { createRunDir, timedEvent } from "../../src/io/run-dir.ts";
+
+const out = mkdtempSync(path.join(os.tmpdir(), "slt-run-dir-"));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe("events.jsonl", () => {
+  it("stamps every event with t since the start and time in ISO 8601 UTC with milliseconds", () => {
+    const start = Date.UTC(2026, 11, 7, 3, 25, 10, 123);
+    const readings = [start + 250, start + 1_000.4, start + 61_000.6];
+    const dir = createRunDir(out, "clock", { clock: () => readings.shift() as number, startedAt: start });
+    expect(dir.startTime).toBe("2026-12-07T03:25:10.123Z");
+    const written = [
+      dir.appendEvent({ type: "start" }),
+      dir.appendEvent({ type: "generation", generation: 0 }),
+    ];
+    dir.appendEvent({ type: "end" });
+    const lines = readFileSync(path.join(dir.path, "events.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines.slice(0, 2)).toEqual(written);
+    expect(lines).toEqual([
+      { type: "start", t: 0.25, time: "2026-12-07T03:25:10.373Z" },
+      { type: "generation", generation: 0, t: 1, time: "2026-12-07T03:25:11.123Z" },
+      { type: "end", t: 61.001, time: "2026-12-07T03:26:11.123Z" },
+    ]);
+  });
+
+  it("starts the clock at the run directory's creation by default", () => {
+    let now = Date.UTC(2030, 0, 1);
+    const dir = createRunDir(out, "default-start", { clock: () => now });
+    now += 1500;
+    expect(dir.appendEvent({ type: "x" })).toEqual({ type: "x", t: 1.5, time: "2030-01-01T00:00:01.500Z" });
+    expect(dir.startTime).toBe("2030-01-01T00:00:00.000Z");
+  });
+
+  it("a field named t or time in the event is replaced, never duplicated", () => {
+    expect(timedEvent({ type: "x", t: 99, time: "no" }, 0, 2000)).toEqual({
+      type: "x",
+      t: 2,
+      time: "1970-01-01T00:00:02.000Z",
+    });
+  });
+});
