@@ -12,6 +12,7 @@ import { type ConfigPatch, PRESETS, resolveConfig } from "./core/config.ts";
 import { E_TOPOLOGY, SltError } from "./core/errors.ts";
 import { customTopology } from "./core/topology.ts";
 import { makeEvaluator, poolEvaluator } from "./evaluator.ts";
+import { onStopRequest } from "./io/stop-request.ts";
 
 function intArg(value: string): number {
   if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
@@ -350,18 +351,9 @@ addDataOptions(
         "E_CONFIG",
         "ga.fitnessSubset (--batch-size, mini-batch fitness) runs one population in-process only: leave out --topology and --launcher (the island cluster does not support mini-batch fitness)",
       );
-    let interrupted = false;
     const abort = new AbortController();
-    const onSignal = () => {
-      if (interrupted) process.exit(130);
-      interrupted = true;
-      abort.abort();
-      process.stderr.write(
-        "slt: stopping after this generation and writing the ticket (Ctrl-C again to abort)\n",
-      );
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
+    onStopRequest(() => abort.abort());
+    const interrupted = () => abort.signal.aborted;
     // More than one island, a topology or a non-local launcher asked for: the island cluster (local
     // processes unless --launcher says otherwise).
     if (clusterRun) {
@@ -385,7 +377,7 @@ addDataOptions(
       progress: o.quiet ? undefined : process.stderr,
       makeEvaluator,
       ...(o.threads !== undefined && o.threads > 1 ? { makeAsyncEvaluator: poolEvaluator(o.threads) } : {}),
-      shouldStop: () => interrupted,
+      shouldStop: interrupted,
     });
     if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else printSummary(summary);
