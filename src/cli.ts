@@ -13,6 +13,7 @@ import { E_TOPOLOGY, SltError } from "./core/errors.ts";
 import { customTopology } from "./core/topology.ts";
 import { makeEvaluator, poolEvaluator } from "./evaluator.ts";
 import { onStopRequest } from "./io/stop-request.ts";
+import { versionText } from "./io/versions.ts";
 
 function intArg(value: string): number {
   if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
@@ -158,6 +159,7 @@ const program = new Command()
   .description(
     "Find strong lottery tickets with the genetic algorithm of Altmann et al. (2024) and Schönberger et al. (2025)",
   )
+  .version(versionText(), "-V, --version", "print the version, the git commit and the Node version")
   .showHelpAfterError("(run with --help for the options)")
   .exitOverride();
 
