@@ -149,7 +149,11 @@ function addDataOptions(cmd: Command): Command {
         "standard",
       ]),
     )
-    .option("--data-seed <n>", "seed of the dataset generators (default 42)", intArg);
+    .option(
+      "--data-seed <n>",
+      "seed of the dataset generators (default: the reference's random_state, 10 for blobs, 42 otherwise)",
+      intArg,
+    );
 }
 
 const program = new Command()

@@ -2,7 +2,7 @@
 // experiments. Resolution order: schema defaults < preset < config file < command-line flags.
 // Every invalid value is rejected with the field, the value and what is allowed (code E_CONFIG).
 import { z } from "zod";
-import { parseDatasetName } from "./datasets/builtin.ts";
+import { defaultDataSeed, parseDatasetName } from "./datasets/builtin.ts";
 import { SltError } from "./errors.ts";
 import { FITNESS_MODE_MINI_BATCH, type FitnessSubset } from "./ga/subset.ts";
 import { planTopology } from "./topology.ts";
@@ -43,8 +43,11 @@ const DatasetSchema = z
     test: z.string().min(1).optional(),
     /** omitted: the built-in dataset's own scaling from the papers, "none" for CSV files */
     scale: z.enum(["none", "paper", "standard"]).optional(),
-    /** seed of the data generators (the papers' random_state 42); independent of the run seed */
-    dataSeed: z.number().int().default(42),
+    /**
+     * seed of the data generators; independent of the run seed. Omitted: the reference's random_state for
+     * the dataset (blobs 10, the others 42), filled in by resolveConfig
+     */
+    dataSeed: z.number().int().optional(),
     /** written by a run into config.json (rows, classes, ...); ignored on input */
     resolved: z.record(z.string(), z.unknown()).optional(),
   })
@@ -410,8 +413,13 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
     );
   }
   const networkSeed = config.network.seed ?? config.seed;
+  const { name: dataName, dataSeed } = config.dataset;
+  const dataset =
+    dataName !== undefined && dataSeed === undefined
+      ? { ...config.dataset, dataSeed: defaultDataSeed(parseDatasetName(dataName).kind) }
+      : config.dataset;
   const name = config.name ?? `${config.dataset.name ?? "csv"}-${architecture.join("x")}-s${config.seed}`;
-  return { ...config, name, network: { ...config.network, architecture, seed: networkSeed } };
+  return { ...config, name, dataset, network: { ...config.network, architecture, seed: networkSeed } };
 }
 
 /**
