@@ -196,6 +196,9 @@ type DeepPartial<T> = {
 };
 export type ConfigPatch = DeepPartial<ConfigInput>;
 
+/** Equal loss logs that make a blobs plateau under the 2025 multi-class rule (digits: 2, the default). */
+export const BLOBS_PLATEAU_LOGS = 5;
+
 /** The papers' experiments. Dataset-independent: a preset sets the algorithm, not the data. */
 export const PRESETS: Record<string, { description: string; patch: ConfigPatch }> = {
   "2024-ga": {
@@ -246,7 +249,7 @@ export const PRESETS: Record<string, { description: string; patch: ConfigPatch }
   },
   "2025-multiclass": {
     description:
-      "Schönberger et al. 2025, blobs/digits: cross-entropy fitness, cap 11000, plateau of the logged loss",
+      "Schönberger et al. 2025, blobs/digits: cross-entropy fitness, cap 11000, plateau of the logged loss (blobs 5 equal logs, digits 2)",
     patch: {
       dataset: { variant: "2025" },
       ga: { fitness: "loss", generator: { kind: "negligent" }, operators: "negligent" },
@@ -277,10 +280,12 @@ export function defaultPreset(dataset: string | undefined): string {
 
 /**
  * Settings a dataset changes under the preset (the user's config and flags still override them):
- * mnist does not post-prune by default, since the pruning walk makes one evaluation per kept weight
+ * blobs' loss plateau needs 5 equal logs, digits' (and the others') 2, as in the 2025 reference (slt-ga.md
+ * §4); mnist does not post-prune by default, since the pruning walk makes one evaluation per kept weight
  * (about 133,000 for [784,300,100,10]).
  */
 export function datasetDefaults(dataset: string | undefined): ConfigPatch {
+  if (dataset && /^blobs-/.test(dataset)) return { termination: { plateauLogs: BLOBS_PLATEAU_LOGS } };
   return dataset && /^mnist(-|$)/.test(dataset) ? { prune: "none" } : {};
 }
 

@@ -2,6 +2,7 @@
 // (slt-ga.md and the authors' 2024 code); where a departure stays available it is a named option.
 import { describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/core/config.ts";
+import { terminationReason } from "../../src/core/ga/termination.ts";
 
 const cli = (patch: unknown) => ({ source: "command line", patch });
 
@@ -11,5 +12,34 @@ describe("faithfulness: blobs data seed (point 6)", () => {
     expect(resolveConfig(cli({ dataset: { name: "moons" } })).dataset.dataSeed).toBe(42);
     expect(resolveConfig(cli({ dataset: { name: "digits-4" } })).dataset.dataSeed).toBe(42);
     expect(resolveConfig(cli({ dataset: { name: "blobs-3", dataSeed: 7 } })).dataset.dataSeed).toBe(7);
+  });
+});
+
+describe("faithfulness: 2025 multi-class plateau (point 2)", () => {
+  // best loss logged every 50 generations; the last `equal` logs are equal, the ones before differ
+  const history = (generations: number, equal: number) =>
+    Array.from({ length: generations + 1 }, (_, g) => {
+      const log = Math.floor(g / 50);
+      const lastLog = Math.floor(generations / 50);
+      const bestLoss = log > lastLog - equal ? 0.5 : 1 - log / 100;
+      return { generation: g, bestFitness: -bestLoss, bestAccuracy: 0.9, bestLoss };
+    });
+
+  it("blobs stop after 5 equal loss logs, digits after 2", () => {
+    const blobs = resolveConfig(cli({ dataset: { name: "blobs-3" } }));
+    const digits = resolveConfig(cli({ dataset: { name: "digits-4" } }));
+    expect(blobs.termination).toMatchObject({ rule: "2025-multiclass", plateauLogs: 5 });
+    expect(digits.termination).toMatchObject({ rule: "2025-multiclass", plateauLogs: 2 });
+    const stop = (c: typeof blobs, h: ReturnType<typeof history>) =>
+      terminationReason(h, { rule: c.termination.rule, plateauLogs: c.termination.plateauLogs });
+    expect(stop(digits, history(300, 2))).toBe("plateau");
+    expect(stop(blobs, history(300, 2))).toBeNull();
+    expect(stop(blobs, history(300, 4))).toBeNull();
+    expect(stop(blobs, history(300, 5))).toBe("plateau");
+  });
+
+  it("the user's plateauLogs still wins", () => {
+    const c = resolveConfig(cli({ dataset: { name: "blobs-3" }, termination: { plateauLogs: 3 } }));
+    expect(c.termination.plateauLogs).toBe(3);
   });
 });
