@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/core/config.ts";
 import { terminationReason } from "../../src/core/ga/termination.ts";
+import { initNetwork, kaimingSigma } from "../../src/core/network.ts";
 
 const cli = (patch: unknown) => ({ source: "command line", patch });
 
@@ -41,5 +42,28 @@ describe("faithfulness: 2025 multi-class plateau (point 2)", () => {
   it("the user's plateauLogs still wins", () => {
     const c = resolveConfig(cli({ dataset: { name: "blobs-3" }, termination: { plateauLogs: 3 } }));
     expect(c.termination.plateauLogs).toBe(3);
+  });
+});
+
+describe("faithfulness: biases of the Kaiming schemes (point 4)", () => {
+  const arch = [400, 500, 2];
+  for (const kind of ["kaiming-normal", "signed-constant"] as const) {
+    it(`${kind}: biases ~ U(±1/√fan_in) (PyTorch's default), not the weights' σ scheme`, () => {
+      const bias = initNetwork(arch, { kind, prunedFraction: 0.5 }, 1).layers[0].bias;
+      const bound = 1 / Math.sqrt(400);
+      expect(bias.every((v) => Math.abs(v) <= bound)).toBe(true);
+      // a uniform spread over the interval, not ±σ constants nor normal tails
+      expect(new Set(bias).size).toBeGreaterThan(bias.length * 0.9);
+      expect(Math.max(...bias)).toBeGreaterThan(0.9 * bound);
+      expect(Math.min(...bias)).toBeLessThan(-0.9 * bound);
+      const sigma = kaimingSigma(400, 0.5);
+      expect(bias.some((v) => Math.abs(v) > sigma)).toBe(false);
+    });
+  }
+
+  it("uniform keeps U(±range) for the biases", () => {
+    const bias = initNetwork(arch, { kind: "uniform", range: 2.5 }, 1).layers[0].bias;
+    expect(Math.max(...bias)).toBeGreaterThan(2.4);
+    expect(Math.min(...bias)).toBeLessThan(-2.4);
   });
 });
