@@ -10,6 +10,7 @@ import { reproduce } from "./coordinator/reproduce.ts";
 import { runSingle } from "./coordinator/single-population.ts";
 import { type ConfigPatch, PRESETS, resolveConfig } from "./core/config.ts";
 import { E_TOPOLOGY, SltError } from "./core/errors.ts";
+import { PRUNE_ORDERS } from "./core/ga/index.ts";
 import { customTopology } from "./core/topology.ts";
 import { makeEvaluator, poolEvaluator } from "./evaluator.ts";
 
@@ -209,6 +210,12 @@ addDataOptions(
   .addOption(
     new Option("--prune <mode>", "post-evolutionary pruning").choices(["none", "clean", "published"]),
   )
+  .addOption(
+    new Option(
+      "--prune-order <order>",
+      "bit order of the pruning walk: the reference's [in][out] order, or our genome's [out][in] (default reference)",
+    ).choices([...PRUNE_ORDERS]),
+  )
   .addOption(new Option("--preset <name>", "the papers' experiment settings").choices(Object.keys(PRESETS)))
   .option("--config <file>", "JSON configuration file (flags override it)")
   .option("--name <name>", "run directory name")
@@ -290,6 +297,7 @@ addDataOptions(
       seed: o.seed,
       out: o.out,
       prune: o.prune,
+      pruneOrder: o.pruneOrder,
       dataset: dataPatch(o),
       network: { architecture: o.arch, init: o.init },
       ga: {

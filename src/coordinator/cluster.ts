@@ -21,7 +21,7 @@ import type { ResolvedConfig } from "../core/config.ts";
 import type { Dataset } from "../core/dataset.ts";
 import { E_CLUSTER, E_CONFIG, SltError } from "../core/errors.ts";
 import type { BatchEvaluator } from "../core/evaluate.ts";
-import { bestIndividual, fitnessOf, type Individual, postPrune } from "../core/ga/index.ts";
+import { bestIndividual, fitnessOf, type Individual, postPrune, pruneWalk } from "../core/ga/index.ts";
 import { type Mask, sparsity } from "../core/mask.ts";
 import { migrationOffsets, parseSelectionPolicy } from "../core/migration.ts";
 import { initNetwork } from "../core/network.ts";
@@ -863,12 +863,14 @@ export async function runCluster(
       testBatch: te.batch,
       train: tr.one,
       trainBatch: tr.batch,
+      walk: pruneWalk(network, config.pruneOrder),
     });
     evaluations += pruned.evaluations;
     ticketMask = pruned.mask;
     event({
       type: "prune",
       mode: pruned.mode,
+      order: config.pruneOrder,
       selectedBy: pruned.selectedBy,
       prunedOn: pruned.prunedOn,
       sparsityBefore: pruned.sparsityBefore,

@@ -27,6 +27,7 @@ import {
   initRun,
   initRunAsync,
   postPrune,
+  pruneWalk,
   searchNeedsLoss,
   step,
   stepAsync,
@@ -328,12 +329,14 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
       testBatch: test.batch,
       train: train.one,
       trainBatch: train.batch,
+      walk: pruneWalk(network, config.pruneOrder),
     });
     evaluations += pruned.evaluations;
     ticketMask = pruned.mask;
     dir.appendEvent({
       type: "prune",
       mode: pruned.mode,
+      order: config.pruneOrder,
       selectedBy: pruned.selectedBy,
       prunedOn: pruned.prunedOn,
       sparsityBefore: pruned.sparsityBefore,

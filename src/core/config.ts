@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { defaultDataSeed, parseDatasetName } from "./datasets/builtin.ts";
 import { SltError } from "./errors.ts";
+import { PRUNE_ORDERS } from "./ga/prune.ts";
 import { FITNESS_MODE_MINI_BATCH, type FitnessSubset } from "./ga/subset.ts";
 import { planTopology } from "./topology.ts";
 
@@ -176,6 +177,11 @@ export const ConfigSchema = z.strictObject({
   ga: GaSchema.prefault({}),
   termination: TerminationSchema.prefault({}),
   prune: z.enum(["none", "clean", "published"]).default("none"),
+  /**
+   * the pruning walk's bit order: "reference" visits the weights as the reference's [in][out] genome
+   * ascends, "genome" as ours ([out][in]) does (core/ga/prune.ts)
+   */
+  pruneOrder: z.enum(PRUNE_ORDERS).default("reference"),
   cluster: ClusterSchema.prefault({}),
   out: z.string().min(1).default("runs"),
   // Written by a run into config.json, so that file can be passed back with --config; ignored on input.

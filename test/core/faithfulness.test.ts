@@ -2,8 +2,10 @@
 // (slt-ga.md and the authors' 2024 code); where a departure stays available it is a named option.
 import { describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/core/config.ts";
+import { pruneMask, pruneWalk } from "../../src/core/ga/index.ts";
 import { terminationReason } from "../../src/core/ga/termination.ts";
-import { initNetwork, kaimingSigma } from "../../src/core/network.ts";
+import { fullMask, getBit, type Mask } from "../../src/core/mask.ts";
+import { initNetwork, kaimingSigma, weightIndex } from "../../src/core/network.ts";
 
 const cli = (patch: unknown) => ({ source: "command line", patch });
 
@@ -65,5 +67,33 @@ describe("faithfulness: biases of the Kaiming schemes (point 4)", () => {
     const bias = initNetwork(arch, { kind: "uniform", range: 2.5 }, 1).layers[0].bias;
     expect(Math.max(...bias)).toBeGreaterThan(2.4);
     expect(Math.min(...bias)).toBeLessThan(-2.4);
+  });
+});
+
+describe("faithfulness: the pruning walk's order (point 3)", () => {
+  const net = initNetwork([2, 3, 2], { kind: "uniform", range: 1 }, 1);
+
+  it('"reference" visits bits as the reference genome ascends ([in][out], bit = offset + i·out + j)', () => {
+    // the reference's bit r, decoded to (layer, i, j) and mapped to our [out][in] index
+    const expected: number[] = [];
+    net.layers.forEach((L, l) => {
+      for (let r = 0; r < L.inputs * L.outputs; r++)
+        expected.push(weightIndex(net, l, r % L.outputs, Math.floor(r / L.outputs)));
+    });
+    expect(pruneWalk(net, "reference")).toEqual(expected);
+    expect(pruneWalk(net, "genome")).toEqual([...Array(net.genomeLength).keys()]);
+  });
+
+  it("is the default, and decides which weight a pruned ticket keeps", () => {
+    expect(resolveConfig().pruneOrder).toBe("reference");
+    expect(resolveConfig(cli({ pruneOrder: "genome" })).pruneOrder).toBe("genome");
+    // accuracy holds while weight [out 0][in 1] (our bit 1) or [out 1][in 0] (our bit 2) is kept: the walk
+    // drops whichever it meets first. Genome order meets bit 1 first, the reference's order bit 2.
+    const acc = (m: Mask) => (getBit(m, 1) || getBit(m, 2) ? 1 : 0);
+    const full = fullMask(net.genomeLength);
+    const ref = pruneMask(full, acc, { walk: pruneWalk(net, "reference") }).mask;
+    const gen = pruneMask(full, acc, { walk: pruneWalk(net, "genome") }).mask;
+    expect([getBit(ref, 1), getBit(ref, 2)]).toEqual([true, false]);
+    expect([getBit(gen, 1), getBit(gen, 2)]).toEqual([false, true]);
   });
 });

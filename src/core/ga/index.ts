@@ -62,11 +62,14 @@ export {
   type AccuracyFn,
   type PostPruneDeps,
   type PostPruneResult,
+  PRUNE_ORDERS,
   type PruneMode,
   type PruneOptions,
+  type PruneOrder,
   type PruneResult,
   postPrune,
   pruneMask,
+  pruneWalk,
 } from "./prune.ts";
 export {
   type AsyncGaDeps,
