@@ -77,6 +77,19 @@ function probabilityArg(value: string): number {
   return p;
 }
 
+/** A time in seconds, finite and > 0; anything else is E_CONFIG naming the flag. */
+function secondsArg(flag: string): (value: string) => number {
+  return (value) => {
+    const t = Number(value);
+    if (value.trim() === "" || !Number.isFinite(t) || t <= 0)
+      throw new SltError(
+        "E_CONFIG",
+        `${flag}: got "${value}"; expected a finite number of seconds > 0, e.g. 0.017`,
+      );
+    return t;
+  };
+}
+
 /**
  * The custom edge list in a topology file (`--topology custom:FILE`), checked here so that errors name
  * the file; it goes into the configuration inline, so config.json holds the edges themselves.
@@ -178,6 +191,11 @@ addDataOptions(
       "adaptive-bound",
       "static-bound",
     ]),
+  )
+  .option(
+    "--bound-seconds-per-try <s>",
+    "adaptive-bound generator: time per try t (n_r = 4/t, n_g = 5/t tries; default the authors' code's measured 0.017)",
+    secondsArg("--bound-seconds-per-try"),
   )
   .addOption(new Option("--operators <o>", "mutation and crossover").choices(["negligent", "path-aware"]))
   .option("--population <n>", "population size (paper: 100)", intArg)
@@ -305,6 +323,7 @@ addDataOptions(
         fitness: o.fitness,
         operators: o.operators,
         generator: o.generator ? { kind: o.generator } : undefined,
+        boundSecondsPerTry: o.boundSecondsPerTry,
         fitnessSubset:
           o.batchSize !== undefined || o.batchMode !== undefined
             ? { size: o.batchSize, mode: o.batchMode }

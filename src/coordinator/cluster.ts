@@ -17,7 +17,7 @@ import { randomBytes } from "node:crypto";
 import { isIPv6 } from "node:net";
 import { resolve } from "node:path";
 import { WebSocketServer } from "ws";
-import type { ResolvedConfig } from "../core/config.ts";
+import { type ResolvedConfig, withBoundSecondsPerTry } from "../core/config.ts";
 import type { Dataset } from "../core/dataset.ts";
 import { E_CLUSTER, E_CONFIG, SltError } from "../core/errors.ts";
 import type { BatchEvaluator } from "../core/evaluate.ts";
@@ -207,7 +207,7 @@ export async function runCluster(
   const started = performance.now();
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const { train, test } = resolvedConfig.dataset;
-  const config: ResolvedConfig = {
+  let config: ResolvedConfig = {
     ...resolvedConfig,
     dataset: {
       ...resolvedConfig.dataset,
@@ -224,6 +224,8 @@ export async function runCluster(
   }
   const cluster = config.cluster;
   const dataset: Dataset = loadDataset(config.dataset);
+  // islands get the filled-in config, so every island runs with the figure config.json records
+  config = withBoundSecondsPerTry(config, dataset.train.n);
   const network = initNetwork(config.network.architecture, config.network.init, config.network.seed);
   const classes = network.architecture[network.architecture.length - 1];
   if (dataset.features !== network.architecture[0] || dataset.classes > classes) {

@@ -10,7 +10,7 @@
 // best individual, the ticket's training metrics and the summary come from those full-split metrics.
 // Every result says `fitnessMode: "mini-batch (non-paper)"`.
 import { resolve } from "node:path";
-import { checkFitnessSubset, type ResolvedConfig } from "../core/config.ts";
+import { checkFitnessSubset, type ResolvedConfig, withBoundSecondsPerTry } from "../core/config.ts";
 import type { Dataset, Split } from "../core/dataset.ts";
 import { selectRows } from "../core/datasets/index.ts";
 import { SltError } from "../core/errors.ts";
@@ -138,14 +138,15 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
   const started = performance.now();
   // Absolute data paths, so the ticket and config.json still find the files from another directory.
   const { train, test } = resolvedConfig.dataset;
-  const config: ResolvedConfig = {
+  const withPaths: ResolvedConfig = {
     ...resolvedConfig,
     dataset: {
       ...resolvedConfig.dataset,
       ...(train && test ? { train: resolve(train), test: resolve(test) } : {}),
     },
   };
-  const dataset: Dataset = loadDataset(config.dataset);
+  const dataset: Dataset = loadDataset(withPaths.dataset);
+  const config = withBoundSecondsPerTry(withPaths, dataset.train.n);
   const network = initNetwork(config.network.architecture, config.network.init, config.network.seed);
   const classes = network.architecture[network.architecture.length - 1];
   if (dataset.features !== network.architecture[0] || dataset.classes > classes) {

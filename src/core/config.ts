@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { defaultDataSeed, parseDatasetName } from "./datasets/builtin.ts";
 import { SltError } from "./errors.ts";
+import { referenceBoundSecondsPerTry } from "./ga/generators.ts";
 import { PRUNE_ORDERS } from "./ga/prune.ts";
 import { FITNESS_MODE_MINI_BATCH, type FitnessSubset } from "./ga/subset.ts";
 import { planTopology } from "./topology.ts";
@@ -23,11 +24,7 @@ const InitSchema = z.discriminatedUnion("kind", [
 const GeneratorSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("negligent") }),
   z.strictObject({ kind: z.literal("lax") }),
-  z.strictObject({
-    kind: z.literal("adaptive-bound"),
-    /** the reference measures wall-clock time per try; we take it as a parameter so runs replay */
-    secondsPerTry: z.number().positive().finite().default(0.04),
-  }),
+  z.strictObject({ kind: z.literal("adaptive-bound") }),
   z.strictObject({
     kind: z.literal("static-bound"),
     threshold: probability.default(0.15),
@@ -101,6 +98,15 @@ const GaSchema = z.strictObject({
   newcomerFraction: probability.default(0.1),
   fitness: z.enum(["accuracy", "loss"]).default("accuracy"),
   generator: GeneratorSchema.prefault({ kind: "negligent" }),
+  /**
+   * the adaptive-bound generator's time per try in seconds, which sets its try budgets n_r = ⌊4/t⌋ and
+   * n_g = ⌊5/t⌋. The reference measures it with a clock; here it is a parameter, so runs replay. Omitted:
+   * referenceBoundSecondsPerTry, written into config.json by the run (withBoundSecondsPerTry)
+   */
+  boundSecondsPerTry: z
+    .number()
+    .refine((v) => Number.isFinite(v) && v > 0, "must be a finite number of seconds > 0, e.g. 0.017")
+    .optional(),
   operators: z.enum(["negligent", "path-aware"]).default("negligent"),
   /** absent (the papers): fitness on the whole training split */
   fitnessSubset: FitnessSubsetSchema.optional(),
@@ -410,6 +416,12 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
       `invalid configuration (${sources}): termination.maxEvaluations: an evaluation budget needs cluster.mode "async" when islands > 1; lockstep runs end at the generation cap (termination.maxGenerations)`,
     );
   }
+  if (config.ga.boundSecondsPerTry !== undefined && config.ga.generator.kind !== "adaptive-bound") {
+    throw new SltError(
+      "E_CONFIG",
+      `invalid configuration (${sources}): ga.boundSecondsPerTry: the time per try is a setting of the adaptive-bound generator only; this run's is "${config.ga.generator.kind}" (use --generator adaptive-bound or --preset 2024-adaptive, or leave it out)`,
+    );
+  }
   if (config.ga.fitnessSubset !== undefined && config.cluster.islands > 1) {
     throw new SltError(
       "E_CONFIG",
@@ -431,6 +443,17 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
       : config.dataset;
   const name = config.name ?? `${config.dataset.name ?? "csv"}-${architecture.join("x")}-s${config.seed}`;
   return { ...config, name, dataset, network: { ...config.network, architecture, seed: networkSeed } };
+}
+
+/**
+ * The config with the adaptive bound's time per try filled in (the reference's figure for the network
+ * and training split) when the run uses that generator and the user gave none; else the config as it is.
+ */
+export function withBoundSecondsPerTry(config: ResolvedConfig, trainRows: number): ResolvedConfig {
+  if (config.ga.generator.kind !== "adaptive-bound" || config.ga.boundSecondsPerTry !== undefined)
+    return config;
+  const boundSecondsPerTry = referenceBoundSecondsPerTry(config.network.architecture, trainRows);
+  return { ...config, ga: { ...config.ga, boundSecondsPerTry } };
 }
 
 /**

@@ -1,8 +1,14 @@
 // The seven departures from the reference found in issue 8: each default now matches the reference
 // (slt-ga.md and the authors' 2024 code); where a departure stays available it is a named option.
 import { describe, expect, it } from "vitest";
-import { resolveConfig } from "../../src/core/config.ts";
-import { pruneMask, pruneWalk } from "../../src/core/ga/index.ts";
+import { resolveConfig, withBoundSecondsPerTry } from "../../src/core/config.ts";
+import {
+  pruneMask,
+  pruneWalk,
+  referenceBoundSecondsPerTry,
+  resolveGaParams,
+  tryBudgets,
+} from "../../src/core/ga/index.ts";
 import { terminationReason } from "../../src/core/ga/termination.ts";
 import { fullMask, getBit, type Mask } from "../../src/core/mask.ts";
 import { initNetwork, kaimingSigma, weightIndex } from "../../src/core/network.ts";
@@ -95,5 +101,41 @@ describe("faithfulness: the pruning walk's order (point 3)", () => {
     const gen = pruneMask(full, acc, { walk: pruneWalk(net, "genome") }).mask;
     expect([getBit(ref, 1), getBit(ref, 2)]).toEqual([true, false]);
     expect([getBit(gen, 1), getBit(gen, 2)]).toEqual([false, true]);
+  });
+});
+
+describe("faithfulness: the adaptive bound's time per try (point 1)", () => {
+  const adaptive = () => resolveConfig(cli({ preset: "2024-adaptive" }));
+
+  it("defaults to the authors' code's measured 0.017 s: n_r = 235, n_g = 294", () => {
+    const t = referenceBoundSecondsPerTry([2, 75, 2], 50_000);
+    expect(t).toBe(0.017);
+    expect(tryBudgets({ secondsPerTry: t, reasonableSeconds: 4, givenSeconds: 5 })).toEqual({
+      nr: 235,
+      ng: 294,
+      d: 59,
+    });
+    const c = withBoundSecondsPerTry(adaptive(), 50_000);
+    expect(c.ga.boundSecondsPerTry).toBe(t);
+    const p = resolveGaParams(c.ga);
+    expect(p.generator).toMatchObject({ kind: "adaptive-bound", secondsPerTry: t });
+  });
+
+  it("the user's value wins; other generators get none", () => {
+    const c = resolveConfig(cli({ preset: "2024-adaptive", ga: { boundSecondsPerTry: 0.5 } }));
+    expect(withBoundSecondsPerTry(c, 50_000).ga.boundSecondsPerTry).toBe(0.5);
+    expect(resolveGaParams(c.ga).generator).toMatchObject({ secondsPerTry: 0.5 });
+    expect(withBoundSecondsPerTry(resolveConfig(), 50_000).ga.boundSecondsPerTry).toBeUndefined();
+  });
+
+  it("rejects values that are not finite and > 0, and a time per try for another generator", () => {
+    for (const bad of [0, -1, Number.POSITIVE_INFINITY]) {
+      expect(() => resolveConfig(cli({ preset: "2024-adaptive", ga: { boundSecondsPerTry: bad } }))).toThrow(
+        /ga\.boundSecondsPerTry/,
+      );
+    }
+    expect(() => resolveConfig(cli({ ga: { boundSecondsPerTry: 0.5 } }))).toThrow(
+      /ga\.boundSecondsPerTry: .*adaptive-bound generator only/,
+    );
   });
 });

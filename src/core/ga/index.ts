@@ -6,7 +6,6 @@ export {
   BOUND_FLOOR,
   boundDecrement,
   DEFAULT_GENERATOR_MAX_TRIES,
-  DEFAULT_SECONDS_PER_TRY,
   type Generated,
   type GenerateResult,
   type GeneratorContext,
@@ -20,6 +19,7 @@ export {
   initialGeneratorState,
   laxRandomMask,
   type ResolvedGeneratorSpec,
+  referenceBoundSecondsPerTry,
   resolveGeneratorSpec,
   tryBudgets,
 } from "./generators.ts";
