@@ -210,7 +210,11 @@ addDataOptions(
       "mini-batch subset: fixed (one for the run) or rotating (a new one every generation); default fixed",
     ).choices(["fixed", "rotating"]),
   )
-  .option("--generations <n>", "generation cap", intArg)
+  .option(
+    "--generations <n>",
+    "generation cap (default: the preset's; 2024-ga and 2024-static have none)",
+    intArg,
+  )
   .option(
     "--max-evaluations <n>",
     "evaluation budget of the whole run (islands: each its share; async only)",

@@ -533,8 +533,9 @@ export async function runCluster(
       if (l.length === 0) requestStop("all-lost", "no island is left");
       else if (l.every((m) => m.finished)) {
         // an island below the generation cap stopped at its share of the evaluation budget
+        // (without a cap, only the budget can have finished them)
         const budget = config.termination.maxEvaluations;
-        if (budget !== undefined && l.some((m) => (m.ticket?.generation ?? cap) < cap))
+        if (budget !== undefined && (cap === null || l.some((m) => (m.ticket?.generation ?? cap) < cap)))
           requestStop(
             "max-evaluations",
             `every live island spent its share of the budget of ${budget} evaluations`,

@@ -104,7 +104,7 @@ export function terminationParams(config: ResolvedConfig): TerminationParams {
   return {
     rule: config.termination.rule,
     ruleCap: null,
-    maxGenerations: config.termination.maxGenerations,
+    maxGenerations: config.termination.maxGenerations ?? undefined, // null: no cap
     maxEvaluations: config.termination.maxEvaluations,
     plateauLogs: config.termination.plateauLogs,
   };

@@ -120,8 +120,11 @@ const TerminationSchema = z.strictObject({
    */
   rule: z.enum(["2024", "2025-binary", "2025-multiclass", "none"]).default("2025-binary"),
   plateauLogs: positiveInt.default(2),
-  /** generation cap; always applies */
-  maxGenerations: positiveInt.default(300),
+  /**
+   * generation cap; always applies. null: none (the reference's 2024 "GA" and "GA (static AB)" have none;
+   * such a run ends by its rule, an evaluation budget, a time limit or Ctrl-C)
+   */
+  maxGenerations: positiveInt.nullable().default(300),
   /**
    * evaluation budget of the whole run (optional): a single population stops after the generation that
    * reaches it; each of k islands stops at its share, ⌈budget/k⌉ or ⌊budget/k⌋ (async mode only)
@@ -215,12 +218,12 @@ export const BLOBS_PLATEAU_LOGS = 5;
 export const PRESETS: Record<string, { description: string; patch: ConfigPatch }> = {
   "2024-ga": {
     description:
-      'Altmann et al. 2024, "GA": U(-1,1) weights, negligent operators, accuracy, 2024 termination',
+      'Altmann et al. 2024, "GA": U(-1,1) weights, negligent operators, accuracy, 2024 termination, no cap',
     patch: {
       dataset: { variant: "2024" },
       network: { init: { kind: "uniform", range: 1 } },
       ga: { fitness: "accuracy", generator: { kind: "negligent" }, operators: "negligent" },
-      termination: { rule: "2024", maxGenerations: 2000 },
+      termination: { rule: "2024", maxGenerations: null },
       prune: "none",
     },
   },
@@ -237,7 +240,7 @@ export const PRESETS: Record<string, { description: string; patch: ConfigPatch }
   },
   "2024-static": {
     description:
-      'Altmann et al. 2024, "GA (static AB)" for 10-class digits: bound 0.15, path-aware operators',
+      'Altmann et al. 2024, "GA (static AB)" for 10-class digits: bound 0.15, path-aware operators, no cap',
     patch: {
       dataset: { variant: "2024" },
       network: { init: { kind: "uniform", range: 1 } },
@@ -246,7 +249,7 @@ export const PRESETS: Record<string, { description: string; patch: ConfigPatch }
         generator: { kind: "static-bound", threshold: 0.15 },
         operators: "path-aware",
       },
-      termination: { rule: "2024", maxGenerations: 2000 },
+      termination: { rule: "2024", maxGenerations: null },
       prune: "none",
     },
   },
@@ -420,6 +423,17 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
     throw new SltError(
       "E_CONFIG",
       `invalid configuration (${sources}): ga.boundSecondsPerTry: the time per try is a setting of the adaptive-bound generator only; this run's is "${config.ga.generator.kind}" (use --generator adaptive-bound or --preset 2024-adaptive, or leave it out)`,
+    );
+  }
+  if (
+    config.termination.maxGenerations === null &&
+    config.cluster.islands > 1 &&
+    config.cluster.mode === "lockstep"
+  ) {
+    // lockstep islands apply no rule of their own (core/ga/termination.ts), so only the cap ends them
+    throw new SltError(
+      "E_CONFIG",
+      `invalid configuration (${sources}): termination.maxGenerations: lockstep runs end at the generation cap, and this run has none (preset ${config.preset}); give one, e.g. --generations 200`,
     );
   }
   if (config.ga.fitnessSubset !== undefined && config.cluster.islands > 1) {

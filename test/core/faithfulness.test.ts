@@ -1,6 +1,7 @@
 // The seven departures from the reference found in issue 8: each default now matches the reference
 // (slt-ga.md and the authors' 2024 code); where a departure stays available it is a named option.
 import { describe, expect, it } from "vitest";
+import { terminationParams } from "../../src/coordinator/single-population.ts";
 import { resolveConfig, withBoundSecondsPerTry } from "../../src/core/config.ts";
 import {
   pruneMask,
@@ -137,5 +138,46 @@ describe("faithfulness: the adaptive bound's time per try (point 1)", () => {
     expect(() => resolveConfig(cli({ ga: { boundSecondsPerTry: 0.5 } }))).toThrow(
       /ga\.boundSecondsPerTry: .*adaptive-bound generator only/,
     );
+  });
+});
+
+describe("faithfulness: generation caps of the 2024 presets (point 5)", () => {
+  const preset = (name: string, patch: Record<string, unknown> = {}) =>
+    resolveConfig(cli({ preset: name, ...patch }));
+
+  it('"GA" and "GA (static AB)" have no cap, "GA (adaptive AB)" 200, as the reference', () => {
+    expect(preset("2024-ga").termination.maxGenerations).toBeNull();
+    expect(preset("2024-static").termination.maxGenerations).toBeNull();
+    expect(preset("2024-adaptive").termination.maxGenerations).toBe(200);
+    expect(preset("2024-ga", { termination: { maxGenerations: 50 } }).termination.maxGenerations).toBe(50);
+  });
+
+  it("an uncapped run goes on past any generation until its rule stops it; config.json keeps the null", () => {
+    const c = preset("2024-ga");
+    const params = terminationParams(c);
+    expect(params.maxGenerations).toBeUndefined();
+    // best fitness improving every generation: no plateau, so only a cap could stop it
+    const rising = Array.from({ length: 2501 }, (_, g) => ({
+      generation: g,
+      bestFitness: g / 10_000,
+      bestAccuracy: g / 10_000,
+      bestLoss: 1,
+    }));
+    expect(terminationReason(rising, params)).toBeNull();
+    const flat = rising.map((h) => (h.generation > 2400 ? { ...h, bestFitness: 0.24 } : h));
+    expect(terminationReason(flat, params)).toBe("plateau");
+    const fedBack = resolveConfig({ source: "config.json", patch: JSON.parse(JSON.stringify(c)) });
+    expect(fedBack.termination.maxGenerations).toBeNull();
+  });
+
+  it("lockstep islands need a cap: E_CONFIG without one", () => {
+    const lockstep = { cluster: { islands: 3, mode: "lockstep" } };
+    expect(() => preset("2024-ga", lockstep)).toThrow(
+      /termination\.maxGenerations: lockstep runs end at the generation cap/,
+    );
+    expect(preset("2024-ga", { ...lockstep, termination: { maxGenerations: 100 } }).cluster.mode).toBe(
+      "lockstep",
+    );
+    expect(preset("2024-ga", { cluster: { islands: 3 } }).termination.maxGenerations).toBeNull();
   });
 });
