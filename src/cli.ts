@@ -12,6 +12,7 @@ import { reproduce } from "./coordinator/reproduce.ts";
 import { runSingle } from "./coordinator/single-population.ts";
 import { type ConfigPatch, PRESETS, resolveConfig } from "./core/config.ts";
 import { E_TOPOLOGY, SltError } from "./core/errors.ts";
+import { PRUNE_ORDERS } from "./core/ga/index.ts";
 import { customTopology } from "./core/topology.ts";
 import { makeEvaluator, poolEvaluator } from "./evaluator.ts";
 import { onStopRequest } from "./io/stop-request.ts";
@@ -89,6 +90,19 @@ function probabilityArg(value: string): number {
   if (value.trim() === "" || !Number.isFinite(p))
     throw new InvalidArgumentError(`expected a probability such as 0.5, got "${value}"`);
   return p;
+}
+
+/** A time in seconds, finite and > 0; anything else is E_CONFIG naming the flag. */
+function secondsArg(flag: string): (value: string) => number {
+  return (value) => {
+    const t = Number(value);
+    if (value.trim() === "" || !Number.isFinite(t) || t <= 0)
+      throw new SltError(
+        "E_CONFIG",
+        `${flag}: got "${value}"; expected a finite number of seconds > 0, e.g. 0.017`,
+      );
+    return t;
+  };
 }
 
 /**
@@ -170,7 +184,11 @@ function addDataOptions(cmd: Command, defaultData = "moons"): Command {
         "standard",
       ]),
     )
-    .option("--data-seed <n>", "seed of the dataset generators (default 42)", intArg);
+    .option(
+      "--data-seed <n>",
+      "seed of the dataset generators (default 42, the reference's random_state; 10 for blobs)",
+      intArg,
+    );
 }
 
 const program = new Command()
@@ -220,6 +238,11 @@ addDataOptions(
     ]),
   )
   .option(
+    "--bound-seconds-per-try <s>",
+    "adaptive-bound generator: time per try t (n_r = 4/t, n_g = 5/t tries; default the authors' code's measured 0.017)",
+    secondsArg("--bound-seconds-per-try"),
+  )
+  .option(
     "--population <n>",
     "population size, of each island in a cluster (default 100, the papers')",
     intArg,
@@ -235,7 +258,11 @@ addDataOptions(
       "mini-batch subset: fixed (one for the run) or rotating (a new one every generation); default fixed",
     ).choices(["fixed", "rotating"]),
   )
-  .option("--generations <n>", "generation cap, of each island in a cluster (default: the preset's)", intArg)
+  .option(
+    "--generations <n>",
+    "generation cap, of each island in a cluster (default: the preset's; 2024-ga and 2024-static have none)",
+    intArg,
+  )
   .option(
     "--max-evaluations <n>",
     "evaluation budget of the whole run (islands: each its share; async only; default none)",
@@ -261,6 +288,12 @@ addDataOptions(
       "--preset <name>",
       "the papers' experiment settings (default 2025-binary; 2025-multiclass for blobs, digits, mnist)",
     ).choices(Object.keys(PRESETS)),
+  )
+  .addOption(
+    new Option(
+      "--prune-order <order>",
+      "bit order of the pruning walk: the reference's [in][out] order, or our genome's [out][in] (default reference)",
+    ).choices([...PRUNE_ORDERS]),
   )
   .option("--config <file>", "JSON configuration file (flags override it)")
   .option("--name <name>", "run directory name (default: from dataset, architecture and seed)")
@@ -351,6 +384,7 @@ addDataOptions(
       seed: o.seed,
       out: o.out,
       prune: o.prune,
+      pruneOrder: o.pruneOrder,
       dataset: dataPatch(o),
       network: { architecture: o.arch, init: o.init },
       ga: {
@@ -358,6 +392,7 @@ addDataOptions(
         fitness: o.fitness,
         operators: o.operators,
         generator: o.generator ? { kind: o.generator } : undefined,
+        boundSecondsPerTry: o.boundSecondsPerTry,
         fitnessSubset:
           o.batchSize !== undefined || o.batchMode !== undefined
             ? { size: o.batchSize, mode: o.batchMode }

@@ -17,11 +17,18 @@ import { randomBytes } from "node:crypto";
 import { isIPv6 } from "node:net";
 import { resolve } from "node:path";
 import { WebSocketServer } from "ws";
-import type { ResolvedConfig } from "../core/config.ts";
+import { type ResolvedConfig, withBoundSecondsPerTry } from "../core/config.ts";
 import type { Dataset } from "../core/dataset.ts";
 import { E_CLUSTER, E_CONFIG, SltError } from "../core/errors.ts";
 import type { BatchEvaluator } from "../core/evaluate.ts";
-import { bestIndividual, evaluationShare, fitnessOf, type Individual, postPrune } from "../core/ga/index.ts";
+import {
+  bestIndividual,
+  evaluationShare,
+  fitnessOf,
+  type Individual,
+  postPrune,
+  pruneWalk,
+} from "../core/ga/index.ts";
 import { type Mask, sparsity } from "../core/mask.ts";
 import { migrationOffsets, parseSelectionPolicy } from "../core/migration.ts";
 import { initNetwork } from "../core/network.ts";
@@ -214,7 +221,7 @@ export async function runCluster(
   const started = performance.now();
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const { train, test } = resolvedConfig.dataset;
-  const config: ResolvedConfig = {
+  let config: ResolvedConfig = {
     ...resolvedConfig,
     dataset: {
       ...resolvedConfig.dataset,
@@ -231,6 +238,8 @@ export async function runCluster(
   }
   const cluster = config.cluster;
   const dataset: Dataset = loadDataset(config.dataset);
+  // islands get the filled-in config, so every island runs with the figure config.json records
+  config = withBoundSecondsPerTry(config, dataset.train.n);
   const network = initNetwork(config.network.architecture, config.network.init, config.network.seed);
   const classes = network.architecture[network.architecture.length - 1];
   if (dataset.features !== network.architecture[0] || dataset.classes > classes) {
@@ -577,8 +586,9 @@ export async function runCluster(
       if (l.length === 0) requestStop("all-lost", "no island is left");
       else if (l.every((m) => m.finished)) {
         // an island below the generation cap stopped at its share of the evaluation budget
+        // (without a cap, only the budget can have finished them)
         const budget = config.termination.maxEvaluations;
-        if (budget !== undefined && l.some((m) => (m.ticket?.generation ?? cap) < cap))
+        if (budget !== undefined && (cap === null || l.some((m) => (m.ticket?.generation ?? cap) < cap)))
           requestStop(
             "max-evaluations",
             `every live island spent its share of the budget of ${budget} evaluations`,
@@ -909,11 +919,13 @@ export async function runCluster(
       testBatch: te.batch,
       train: tr.one,
       trainBatch: tr.batch,
+      walk: pruneWalk(network, config.pruneOrder),
     });
     ticketMask = pruned.mask;
     event({
       type: "prune",
       mode: pruned.mode,
+      order: config.pruneOrder,
       selectedBy: pruned.selectedBy,
       prunedOn: pruned.prunedOn,
       sparsityBefore: pruned.sparsityBefore,

@@ -10,7 +10,7 @@
 // best individual, the ticket's training metrics and the summary come from those full-split metrics.
 // Every result says `fitnessMode: "mini-batch (non-paper)"`.
 import { resolve } from "node:path";
-import { checkFitnessSubset, type ResolvedConfig } from "../core/config.ts";
+import { checkFitnessSubset, type ResolvedConfig, withBoundSecondsPerTry } from "../core/config.ts";
 import type { Dataset, Split } from "../core/dataset.ts";
 import { selectRows } from "../core/datasets/index.ts";
 import { SltError } from "../core/errors.ts";
@@ -27,6 +27,7 @@ import {
   initRun,
   initRunAsync,
   postPrune,
+  pruneWalk,
   searchNeedsLoss,
   step,
   stepAsync,
@@ -108,7 +109,7 @@ export function terminationParams(config: ResolvedConfig): TerminationParams {
   return {
     rule: config.termination.rule,
     ruleCap: null,
-    maxGenerations: config.termination.maxGenerations,
+    maxGenerations: config.termination.maxGenerations ?? undefined, // null: no cap
     maxEvaluations: config.termination.maxEvaluations,
     plateauLogs: config.termination.plateauLogs,
   };
@@ -142,14 +143,15 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
   const started = performance.now();
   // Absolute data paths, so the ticket and config.json still find the files from another directory.
   const { train, test } = resolvedConfig.dataset;
-  const config: ResolvedConfig = {
+  const withPaths: ResolvedConfig = {
     ...resolvedConfig,
     dataset: {
       ...resolvedConfig.dataset,
       ...(train && test ? { train: resolve(train), test: resolve(test) } : {}),
     },
   };
-  const dataset: Dataset = loadDataset(config.dataset);
+  const dataset: Dataset = loadDataset(withPaths.dataset);
+  const config = withBoundSecondsPerTry(withPaths, dataset.train.n);
   const network = initNetwork(config.network.architecture, config.network.init, config.network.seed);
   const classes = network.architecture[network.architecture.length - 1];
   if (dataset.features !== network.architecture[0] || dataset.classes > classes) {
@@ -338,11 +340,13 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
       testBatch: test.batch,
       train: train.one,
       trainBatch: train.batch,
+      walk: pruneWalk(network, config.pruneOrder),
     });
     ticketMask = pruned.mask;
     dir.appendEvent({
       type: "prune",
       mode: pruned.mode,
+      order: config.pruneOrder,
       selectedBy: pruned.selectedBy,
       prunedOn: pruned.prunedOn,
       sparsityBefore: pruned.sparsityBefore,

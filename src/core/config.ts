@@ -2,8 +2,10 @@
 // experiments. Resolution order: schema defaults < preset < config file < command-line flags.
 // Every invalid value is rejected with the field, the value and what is allowed (code E_CONFIG).
 import { z } from "zod";
-import { parseDatasetName } from "./datasets/builtin.ts";
+import { defaultDataSeed, parseDatasetName } from "./datasets/builtin.ts";
 import { SltError } from "./errors.ts";
+import { referenceBoundSecondsPerTry } from "./ga/generators.ts";
+import { PRUNE_ORDERS } from "./ga/prune.ts";
 import { FITNESS_MODE_MINI_BATCH, type FitnessSubset } from "./ga/subset.ts";
 import { planTopology, type TopologyPlan } from "./topology.ts";
 
@@ -22,11 +24,7 @@ const InitSchema = z.discriminatedUnion("kind", [
 const GeneratorSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("negligent") }),
   z.strictObject({ kind: z.literal("lax") }),
-  z.strictObject({
-    kind: z.literal("adaptive-bound"),
-    /** the reference measures wall-clock time per try; we take it as a parameter so runs replay */
-    secondsPerTry: z.number().positive().finite().default(0.04),
-  }),
+  z.strictObject({ kind: z.literal("adaptive-bound") }),
   z.strictObject({
     kind: z.literal("static-bound"),
     threshold: probability.default(0.15),
@@ -43,8 +41,11 @@ const DatasetSchema = z
     test: z.string().min(1).optional(),
     /** omitted: the built-in dataset's own scaling from the papers, "none" for CSV files */
     scale: z.enum(["none", "paper", "standard"]).optional(),
-    /** seed of the data generators (the papers' random_state 42); independent of the run seed */
-    dataSeed: z.number().int().default(42),
+    /**
+     * seed of the data generators; independent of the run seed. Omitted: the reference's random_state for
+     * the dataset (blobs 10, the others 42), filled in by resolveConfig
+     */
+    dataSeed: z.number().int().optional(),
     /** written by a run into config.json (rows, classes, ...); ignored on input */
     resolved: z.record(z.string(), z.unknown()).optional(),
   })
@@ -97,6 +98,15 @@ const GaSchema = z.strictObject({
   newcomerFraction: probability.default(0.1),
   fitness: z.enum(["accuracy", "loss"]).default("accuracy"),
   generator: GeneratorSchema.prefault({ kind: "negligent" }),
+  /**
+   * the adaptive-bound generator's time per try in seconds, which sets its try budgets n_r = ⌊4/t⌋ and
+   * n_g = ⌊5/t⌋. The reference measures it with a clock; here it is a parameter, so runs replay. Omitted:
+   * referenceBoundSecondsPerTry, written into config.json by the run (withBoundSecondsPerTry)
+   */
+  boundSecondsPerTry: z
+    .number()
+    .refine((v) => Number.isFinite(v) && v > 0, "must be a finite number of seconds > 0, e.g. 0.017")
+    .optional(),
   operators: z.enum(["negligent", "path-aware"]).default("negligent"),
   /** absent (the papers): fitness on the whole training split */
   fitnessSubset: FitnessSubsetSchema.optional(),
@@ -110,8 +120,11 @@ const TerminationSchema = z.strictObject({
    */
   rule: z.enum(["2024", "2025-binary", "2025-multiclass", "none"]).default("2025-binary"),
   plateauLogs: positiveInt.default(2),
-  /** generation cap; always applies */
-  maxGenerations: positiveInt.default(300),
+  /**
+   * generation cap; always applies. null: none (the reference's 2024 "GA" and "GA (static AB)" have none;
+   * such a run ends by its rule, an evaluation budget, a time limit or Ctrl-C)
+   */
+  maxGenerations: positiveInt.nullable().default(300),
   /**
    * evaluation budget of the whole run (optional): a single population stops after the generation that
    * reaches it; each of k islands stops at its share, ⌈budget/k⌉ or ⌊budget/k⌋ (async mode only)
@@ -173,6 +186,11 @@ export const ConfigSchema = z.strictObject({
   ga: GaSchema.prefault({}),
   termination: TerminationSchema.prefault({}),
   prune: z.enum(["none", "clean", "published"]).default("none"),
+  /**
+   * the pruning walk's bit order: "reference" visits the weights as the reference's [in][out] genome
+   * ascends, "genome" as ours ([out][in]) does (core/ga/prune.ts)
+   */
+  pruneOrder: z.enum(PRUNE_ORDERS).default("reference"),
   cluster: ClusterSchema.prefault({}),
   out: z.string().min(1).default("runs"),
   // Written by a run into config.json, so that file can be passed back with --config; ignored on input.
@@ -195,16 +213,19 @@ type DeepPartial<T> = {
 };
 export type ConfigPatch = DeepPartial<ConfigInput>;
 
+/** Equal loss logs that make a blobs plateau under the 2025 multi-class rule (digits: 2, the default). */
+export const BLOBS_PLATEAU_LOGS = 5;
+
 /** The papers' experiments. Dataset-independent: a preset sets the algorithm, not the data. */
 export const PRESETS: Record<string, { description: string; patch: ConfigPatch }> = {
   "2024-ga": {
     description:
-      'Altmann et al. 2024, "GA": U(-1,1) weights, negligent operators, accuracy, 2024 termination',
+      'Altmann et al. 2024, "GA": U(-1,1) weights, negligent operators, accuracy, 2024 termination, no cap',
     patch: {
       dataset: { variant: "2024" },
       network: { init: { kind: "uniform", range: 1 } },
       ga: { fitness: "accuracy", generator: { kind: "negligent" }, operators: "negligent" },
-      termination: { rule: "2024", maxGenerations: 2000 },
+      termination: { rule: "2024", maxGenerations: null },
       prune: "none",
     },
   },
@@ -221,7 +242,7 @@ export const PRESETS: Record<string, { description: string; patch: ConfigPatch }
   },
   "2024-static": {
     description:
-      'Altmann et al. 2024, "GA (static AB)" for 10-class digits: bound 0.15, path-aware operators',
+      'Altmann et al. 2024, "GA (static AB)" for 10-class digits: bound 0.15, path-aware operators, no cap',
     patch: {
       dataset: { variant: "2024" },
       network: { init: { kind: "uniform", range: 1 } },
@@ -230,7 +251,7 @@ export const PRESETS: Record<string, { description: string; patch: ConfigPatch }
         generator: { kind: "static-bound", threshold: 0.15 },
         operators: "path-aware",
       },
-      termination: { rule: "2024", maxGenerations: 2000 },
+      termination: { rule: "2024", maxGenerations: null },
       prune: "none",
     },
   },
@@ -245,7 +266,7 @@ export const PRESETS: Record<string, { description: string; patch: ConfigPatch }
   },
   "2025-multiclass": {
     description:
-      "Schönberger et al. 2025, blobs/digits: cross-entropy fitness, cap 11000, plateau of the logged loss",
+      "Schönberger et al. 2025, blobs/digits: cross-entropy fitness, cap 11000, plateau of the logged loss (blobs 5 equal logs, digits 2)",
     patch: {
       dataset: { variant: "2025" },
       ga: { fitness: "loss", generator: { kind: "negligent" }, operators: "negligent" },
@@ -276,10 +297,12 @@ export function defaultPreset(dataset: string | undefined): string {
 
 /**
  * Settings a dataset changes under the preset (the user's config and flags still override them):
- * mnist does not post-prune by default, since the pruning walk makes one evaluation per kept weight
+ * blobs' loss plateau needs 5 equal logs, digits' (and the others') 2, as in the 2025 reference (slt-ga.md
+ * §4); mnist does not post-prune by default, since the pruning walk makes one evaluation per kept weight
  * (about 133,000 for [784,300,100,10]).
  */
 export function datasetDefaults(dataset: string | undefined): ConfigPatch {
+  if (dataset && /^blobs-/.test(dataset)) return { termination: { plateauLogs: BLOBS_PLATEAU_LOGS } };
   return dataset && /^mnist(-|$)/.test(dataset) ? { prune: "none" } : {};
 }
 
@@ -400,6 +423,23 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
       `invalid configuration (${sources}): termination.maxEvaluations: an evaluation budget needs cluster.mode "async" when islands > 1; lockstep runs end at the generation cap (termination.maxGenerations)`,
     );
   }
+  if (config.ga.boundSecondsPerTry !== undefined && config.ga.generator.kind !== "adaptive-bound") {
+    throw new SltError(
+      "E_CONFIG",
+      `invalid configuration (${sources}): ga.boundSecondsPerTry: the time per try is a setting of the adaptive-bound generator only; this run's is "${config.ga.generator.kind}" (use --generator adaptive-bound or --preset 2024-adaptive, or leave it out)`,
+    );
+  }
+  if (
+    config.termination.maxGenerations === null &&
+    config.cluster.islands > 1 &&
+    config.cluster.mode === "lockstep"
+  ) {
+    // lockstep islands apply no rule of their own (core/ga/termination.ts), so only the cap ends them
+    throw new SltError(
+      "E_CONFIG",
+      `invalid configuration (${sources}): termination.maxGenerations: lockstep runs end at the generation cap, and this run has none (preset ${config.preset}); give one, e.g. --generations 200`,
+    );
+  }
   if (config.ga.fitnessSubset !== undefined && config.cluster.islands > 1) {
     throw new SltError(
       "E_CONFIG",
@@ -414,8 +454,24 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
     );
   }
   const networkSeed = config.network.seed ?? config.seed;
+  const { name: dataName, dataSeed } = config.dataset;
+  const dataset =
+    dataName !== undefined && dataSeed === undefined
+      ? { ...config.dataset, dataSeed: defaultDataSeed(parseDatasetName(dataName).kind) }
+      : config.dataset;
   const name = config.name ?? `${config.dataset.name ?? "csv"}-${architecture.join("x")}-s${config.seed}`;
-  return { ...config, name, network: { ...config.network, architecture, seed: networkSeed } };
+  return { ...config, name, dataset, network: { ...config.network, architecture, seed: networkSeed } };
+}
+
+/**
+ * The config with the adaptive bound's time per try filled in (the reference's figure for the network
+ * and training split) when the run uses that generator and the user gave none; else the config as it is.
+ */
+export function withBoundSecondsPerTry(config: ResolvedConfig, trainRows: number): ResolvedConfig {
+  if (config.ga.generator.kind !== "adaptive-bound" || config.ga.boundSecondsPerTry !== undefined)
+    return config;
+  const boundSecondsPerTry = referenceBoundSecondsPerTry(config.network.architecture, trainRows);
+  return { ...config, ga: { ...config.ga, boundSecondsPerTry } };
 }
 
 /**

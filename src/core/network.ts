@@ -8,9 +8,9 @@ export type Architecture = readonly number[];
 export type InitScheme =
   /** every weight and bias ~ U(-range, range); range 1 in 2024, 2.5 in the 2025 code's `uniform` */
   | { readonly kind: "uniform"; readonly range: number }
-  /** scaled Kaiming normal ("kn"): N(0, σ²), σ = √2 / √(fan_in · (1 − prunedFraction)) */
+  /** scaled Kaiming normal ("kn"): weights N(0, σ²), σ = √2 / √(fan_in · (1 − prunedFraction)); biases as PyTorch's default */
   | { readonly kind: "kaiming-normal"; readonly prunedFraction: number }
-  /** scaled signed Kaiming constant ("sc"): ±σ with a random sign, same σ */
+  /** scaled signed Kaiming constant ("sc"): weights ±σ with a random sign, same σ; biases as PyTorch's default */
   | { readonly kind: "signed-constant"; readonly prunedFraction: number };
 
 export interface Layer {
@@ -57,7 +57,7 @@ export function kaimingSigma(fanIn: number, prunedFraction: number): number {
   return Math.SQRT2 / Math.sqrt(fanIn * (1 - prunedFraction));
 }
 
-function draw(init: InitScheme, fanIn: number, rng: Rng): number {
+function drawWeight(init: InitScheme, fanIn: number, rng: Rng): number {
   switch (init.kind) {
     case "uniform":
       return rng.uniform(-init.range, init.range);
@@ -69,8 +69,19 @@ function draw(init: InitScheme, fanIn: number, rng: Rng): number {
 }
 
 /**
+ * A bias. The Kaiming schemes set only the weights (edge-popup's builder re-initialises `weight` alone), so
+ * their biases keep PyTorch's nn.Linear default, U(±1/√fan_in); the uniform scheme draws biases like its
+ * weights (slt-ga.md §1).
+ */
+function drawBias(init: InitScheme, fanIn: number, rng: Rng): number {
+  if (init.kind === "uniform") return rng.uniform(-init.range, init.range);
+  const bound = 1 / Math.sqrt(fanIn);
+  return rng.uniform(-bound, bound);
+}
+
+/**
  * Builds the network. Draw order (one stream named (seed, "network")): for each layer, its weights
- * row by row, then its biases. Biases follow the same scheme as the layer's weights.
+ * row by row, then its biases.
  */
 export function initNetwork(arch: Architecture, init: InitScheme, seed: number | string): Network {
   validateArchitecture(arch);
@@ -81,9 +92,9 @@ export function initNetwork(arch: Architecture, init: InitScheme, seed: number |
     const inputs = arch[l - 1];
     const outputs = arch[l];
     const weight = new Float32Array(inputs * outputs);
-    for (let k = 0; k < weight.length; k++) weight[k] = draw(init, inputs, rng);
+    for (let k = 0; k < weight.length; k++) weight[k] = drawWeight(init, inputs, rng);
     const bias = new Float32Array(outputs);
-    for (let k = 0; k < bias.length; k++) bias[k] = draw(init, inputs, rng);
+    for (let k = 0; k < bias.length; k++) bias[k] = drawBias(init, inputs, rng);
     layers.push({ inputs, outputs, weight, bias, offset });
     offset += weight.length;
   }

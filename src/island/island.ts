@@ -13,7 +13,7 @@ import { createServer, type Server } from "node:http";
 import { isIPv6 } from "node:net";
 import { hostname } from "node:os";
 import { WebSocket, WebSocketServer } from "ws";
-import { type ResolvedConfig, resolveConfig } from "../core/config.ts";
+import { type ResolvedConfig, resolveConfig, withBoundSecondsPerTry } from "../core/config.ts";
 import type { Dataset } from "../core/dataset.ts";
 import { E_CONFIG, SltError } from "../core/errors.ts";
 import {
@@ -294,8 +294,10 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
   assign = a;
   limits.genomeLength = a.genomeLength;
   limits.maxMigrants = a.maxMigrants;
-  const config: ResolvedConfig = resolveConfig({ source: "assign", patch: a.config });
-  const dataset: Dataset = loadDataset(config.dataset);
+  const given: ResolvedConfig = resolveConfig({ source: "assign", patch: a.config });
+  const dataset: Dataset = loadDataset(given.dataset);
+  // the coordinator sends the time per try filled in; this only guards a config that lacks it
+  const config = withBoundSecondsPerTry(given, dataset.train.n);
   const network = initNetwork(config.network.architecture, config.network.init, config.network.seed);
   if (network.genomeLength !== a.genomeLength) {
     throw new SltError(
@@ -377,7 +379,7 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
   const capOnly: TerminationParams = {
     rule: "none",
     ruleCap: null,
-    maxGenerations: config.termination.maxGenerations,
+    maxGenerations: config.termination.maxGenerations ?? undefined, // null: no cap
     maxEvaluations: evaluationShare(config.termination.maxEvaluations, config.cluster.islands, a.island),
   };
   const ownRule: TerminationParams = {

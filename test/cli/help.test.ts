@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/core/config.ts";
+import { defaultDataSeed } from "../../src/core/datasets/index.ts";
 
 const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
 
@@ -36,7 +37,7 @@ describe("slt run --help", () => {
   const actual: Record<string, string | number> = {
     "--dataset": c.dataset.name as string,
     "--variant": c.dataset.variant,
-    "--data-seed": c.dataset.dataSeed,
+    "--data-seed": c.dataset.dataSeed ?? defaultDataSeed("moons"),
     "--init": `${c.network.init.kind}:${"range" in c.network.init ? c.network.init.range : ""}`,
     "--population": c.ga.population,
     "--seed": c.seed,

@@ -50,7 +50,7 @@ describe("config", () => {
     );
     expect(c.seed).toBe(9);
     expect(c.ga.population).toBe(50);
-    expect(c.ga.generator).toEqual({ kind: "adaptive-bound", secondsPerTry: 0.04 });
+    expect(c.ga.generator).toEqual({ kind: "adaptive-bound" });
     expect(c.termination.maxGenerations).toBe(200);
     expect(c.dataset.variant).toBe("2024");
   });

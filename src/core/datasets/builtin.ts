@@ -13,8 +13,10 @@ import { isScaleKind, SCALE_KINDS, type ScaleKind, scaleSplits, type UnscaledSpl
 export type Variant = "2024" | "2025";
 export const VARIANTS: readonly Variant[] = ["2024", "2025"];
 
-/** The papers' random_state for moons and circles. */
+/** The papers' random_state for moons, circles and digits. */
 export const DEFAULT_DATA_SEED = 42;
+/** The reference's random_state for make_blobs (src/neural_network/dataset.py of the authors' code). */
+export const BLOBS_DATA_SEED = 10;
 export const DEFAULT_VARIANT: Variant = "2025";
 
 export const MOONS_NOISE = 0.07;
@@ -137,7 +139,7 @@ export interface BuiltinSpec {
   readonly variant?: Variant;
   /** override the papers' scaling */
   readonly scale?: ScaleKind;
-  /** seed of every data stream and split; default 42; independent of the run seed */
+  /** seed of every data stream and split; default `defaultDataSeed` (the reference's random_state); independent of the run seed */
   readonly dataSeed?: number;
 }
 
@@ -146,6 +148,11 @@ export interface DatasetSources {
   readonly digits?: RawSplit;
   /** the MNIST training and test splits (60000 and 10000 images, 784 byte pixels); for mnist, mnist-<c> */
   readonly mnist?: { readonly train: ByteSplit; readonly test: ByteSplit };
+}
+
+/** The reference's random_state for a dataset: 10 for blobs, 42 for the others. */
+export function defaultDataSeed(kind: DatasetKind): number {
+  return kind === "blobs" ? BLOBS_DATA_SEED : DEFAULT_DATA_SEED;
 }
 
 /** sklearn train_test_split's sizes for a test fraction: test = ⌈fraction·n⌉, train = the rest. */
@@ -190,7 +197,9 @@ function build(
         kind === "moons"
           ? `make_moons(n, noise=${MOONS_NOISE})`
           : `make_circles(n, noise=${CIRCLES_NOISE}, factor=${CIRCLES_FACTOR})`;
-      if (variant === "2024") {
+      // Moons 2025 is one draw split in two; every other variant (and circles in 2025 too, slt-ga.md §7)
+      // is a training draw and a separate test draw.
+      if (variant === "2024" || kind === "circles") {
         return {
           train: make(TRAIN_SIZE, dataStream(seed, kind, "train")),
           test: make(TEST_SIZE, dataStream(seed, kind, "test")),
@@ -210,7 +219,7 @@ function build(
         ...splitInOrder(all, splitSizes(n)),
         notes:
           `make_blobs(${n}, centers=${classes}, center_box=(${BLOBS_CENTER_BOX.join(", ")})), first 75% train / last 25% test, ` +
-          `unshuffled; ${NOT_BIT_EXACT}; the reference used random_state=10, here the data seed`,
+          `unshuffled; ${NOT_BIT_EXACT}; seeded by the data seed (default ${BLOBS_DATA_SEED}, the reference's random_state)`,
       };
     }
     case "digits": {
@@ -295,7 +304,7 @@ export function buildDataset(spec: BuiltinSpec, sources: DatasetSources = {}): D
       `unknown dataset variant ${JSON.stringify(variant)}; allowed: ${VARIANTS.join(", ")}`,
     );
   }
-  const dataSeed = spec.dataSeed ?? DEFAULT_DATA_SEED;
+  const dataSeed = spec.dataSeed ?? defaultDataSeed(kind);
   if (!Number.isSafeInteger(dataSeed)) {
     throw new SltError(E_DATASET_OPTIONS, `the data seed must be an integer, got ${dataSeed}`);
   }

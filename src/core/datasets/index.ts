@@ -13,6 +13,7 @@ export {
   DIGITS_MAX_CLASSES,
   DIGITS_MIN_CLASSES,
   dataStream,
+  defaultDataSeed,
   defaultScale,
   isBuiltinDatasetName,
   MNIST_MAX_CLASSES,

@@ -6,7 +6,6 @@ export {
   BOUND_FLOOR,
   boundDecrement,
   DEFAULT_GENERATOR_MAX_TRIES,
-  DEFAULT_SECONDS_PER_TRY,
   type Generated,
   type GenerateResult,
   type GeneratorContext,
@@ -20,6 +19,7 @@ export {
   initialGeneratorState,
   laxRandomMask,
   type ResolvedGeneratorSpec,
+  referenceBoundSecondsPerTry,
   resolveGeneratorSpec,
   tryBudgets,
 } from "./generators.ts";
@@ -62,11 +62,14 @@ export {
   type AccuracyFn,
   type PostPruneDeps,
   type PostPruneResult,
+  PRUNE_ORDERS,
   type PruneMode,
   type PruneOptions,
+  type PruneOrder,
   type PruneResult,
   postPrune,
   pruneMask,
+  pruneWalk,
 } from "./prune.ts";
 export {
   type AsyncGaDeps,

@@ -17,6 +17,8 @@ export interface GaParamsInput {
   readonly newcomerFraction?: number;
   readonly fitness?: FitnessMode;
   readonly generator?: GeneratorSpec | ResolvedGeneratorSpec;
+  /** the adaptive-bound generator's time per try (the config's `ga.boundSecondsPerTry`), unless its spec has one */
+  readonly boundSecondsPerTry?: number;
   readonly operators?: OperatorKind;
   /** retry cap of the path-aware operators before their documented fallback (default 1000) */
   readonly maxOperatorTries?: number;
@@ -52,6 +54,15 @@ function probability(name: string, v: number): number {
   return v;
 }
 
+function withSecondsPerTry(
+  spec: GeneratorSpec | ResolvedGeneratorSpec,
+  secondsPerTry: number | undefined,
+): GeneratorSpec {
+  if (spec.kind !== "adaptive-bound" || spec.secondsPerTry !== undefined || secondsPerTry === undefined)
+    return spec as GeneratorSpec;
+  return { ...spec, secondsPerTry };
+}
+
 /** Fills defaults and validates; throws RangeError naming the field. Idempotent. */
 export function resolveGaParams(input: GaParamsInput = {}): GaParams {
   const d = PAPER_GA_PARAMS;
@@ -80,7 +91,9 @@ export function resolveGaParams(input: GaParamsInput = {}): GaParams {
     mutationRate: probability("mutationRate", input.mutationRate ?? d.mutationRate),
     newcomerFraction: probability("newcomerFraction", input.newcomerFraction ?? d.newcomerFraction),
     fitness,
-    generator: resolveGeneratorSpec((input.generator ?? d.generator) as GeneratorSpec),
+    generator: resolveGeneratorSpec(
+      withSecondsPerTry(input.generator ?? d.generator, input.boundSecondsPerTry),
+    ),
     operators,
     maxOperatorTries,
   };

@@ -1,6 +1,10 @@
 // Post-evolutionary pruning (reference §5): record q0 = accuracy of the mask, then walk the genome once
 // in ascending order; for every kept bit, drop it and re-evaluate; keep the drop unless the accuracy is
 // below q0 (always the initial value, never a running one). A NaN accuracy counts as below q0.
+// "Ascending" is in the reference's genome, whose weight matrices are [in][out] per layer (bit =
+// offset + i·out + j); ours are [out][in]. The walk order is therefore a parameter: "reference" visits
+// our bits in the reference's order (the default; pruned tickets then match its walk), "genome" in our
+// genome's ascending order.
 //
 // Cost: one evaluation per kept bit. An optional batch hook evaluates several candidates per call by
 // speculation, with exactly the sequential semantics: the batch assumes every decision equals the last
@@ -10,14 +14,34 @@
 // discarded speculative evaluations are still counted in `evaluations`. The accuracy functions must
 // be deterministic.
 
-import { cloneMask, keptIndices, type Mask, withFlipped, zeros } from "../mask.ts";
+import { cloneMask, getBit, keptIndices, type Mask, withFlipped, zeros } from "../mask.ts";
+import type { Topology } from "./connectivity.ts";
 import type { FitnessMode, Individual } from "./individual.ts";
 import { bestIndividual } from "./individual.ts";
 
 export type AccuracyFn = (mask: Mask) => number;
 export type AccuracyBatchFn = (masks: readonly Mask[]) => number[];
 
+export type PruneOrder = "reference" | "genome";
+export const PRUNE_ORDERS: readonly PruneOrder[] = ["reference", "genome"];
+
+/**
+ * Every genome bit in walk order. "reference": layer by layer, for each input i, for each output j (the
+ * reference's ascending [in][out] order); "genome": 0, 1, 2, … (our [out][in] layout).
+ */
+export function pruneWalk(net: Topology, order: PruneOrder): number[] {
+  if (order === "genome") return Array.from({ length: net.genomeLength }, (_, k) => k);
+  if (order !== "reference") throw new RangeError(`unknown prune order ${JSON.stringify(order)}`);
+  const walk: number[] = [];
+  for (const L of net.layers)
+    for (let i = 0; i < L.inputs; i++)
+      for (let j = 0; j < L.outputs; j++) walk.push(L.offset + j * L.inputs + i);
+  return walk;
+}
+
 export interface PruneOptions {
+  /** the bits to visit, in order (pruneWalk); default ascending genome order */
+  readonly walk?: readonly number[];
   /** evaluates many masks at once; when given, every evaluation goes through it */
   readonly batch?: AccuracyBatchFn;
   /** candidates per batch call (default 64) */
@@ -48,7 +72,7 @@ function checkBatch(r: unknown, n: number): number[] {
 }
 
 export function pruneMask(mask: Mask, accuracy: AccuracyFn, options: PruneOptions = {}): PruneResult {
-  const indices = keptIndices(mask);
+  const indices = options.walk ? options.walk.filter((i) => getBit(mask, i)) : keptIndices(mask);
   const { batch } = options;
   const batchSize = options.batchSize ?? 64;
   if (!Number.isInteger(batchSize) || batchSize < 1)
@@ -123,6 +147,8 @@ export interface PostPruneDeps {
   /** name recorded for the clean mode's pruning split (default "train") */
   readonly trainSplitName?: string;
   readonly batchSize?: number;
+  /** the bits to visit, in order: pruneWalk(network, order) */
+  readonly walk: readonly number[];
 }
 
 export interface PostPruneResult {
@@ -154,7 +180,9 @@ export function postPrune(
 ): PostPruneResult {
   if (population.length === 0) throw new RangeError("cannot prune from an empty population");
   const options = (b: AccuracyBatchFn | undefined): PruneOptions =>
-    b ? { batch: b, ...(deps.batchSize !== undefined ? { batchSize: deps.batchSize } : {}) } : {};
+    b
+      ? { walk: deps.walk, batch: b, ...(deps.batchSize !== undefined ? { batchSize: deps.batchSize } : {}) }
+      : { walk: deps.walk };
   if (mode === "published") {
     const masks = population.map((ind) => ind.mask);
     const accs = deps.testBatch

@@ -114,28 +114,38 @@ describe("moons and circles", () => {
         : makeCircles(n, 0.07, dataStream(42, kind, stream), 0.8);
     const scale = (s: RawSplit) => (kind === "moons" ? scalePaper(s) : toSplit(s));
 
-    it(`${kind} 2024: a training draw of 50000 and a separate test draw of 16000`, () => {
-      const d = buildDataset({ name: kind, variant: "2024" });
-      expect(d.features).toBe(2);
-      expect(d.classes).toBe(2);
-      expect(d.description).toMatchObject({
-        name: kind,
-        variant: "2024",
-        scale: kind === "moons" ? "paper" : "none",
-        dataSeed: 42,
+    // 2024 both, and circles in 2025 too (slt-ga.md §7): a training draw and a separate test draw
+    for (const variant of kind === "circles" ? (["2024", "2025"] as const) : (["2024"] as const)) {
+      it(`${kind} ${variant}: a training draw of 50000 and a separate test draw of 16000`, () => {
+        const d = buildDataset({ name: kind, variant });
+        expect(d.features).toBe(2);
+        expect(d.classes).toBe(2);
+        expect(d.description).toMatchObject({
+          name: kind,
+          variant,
+          scale: kind === "moons" ? "paper" : "none",
+          dataSeed: 42,
+        });
+        expectSameSplit(d.train, scale(make(50000, "train")));
+        expectSameSplit(d.test, scale(make(16000, "test")));
       });
-      expectSameSplit(d.train, scale(make(50000, "train")));
-      expectSameSplit(d.test, scale(make(16000, "test")));
-    });
-
-    it(`${kind} 2025: one draw of 66000, first 50000 train / last 16000 test`, () => {
-      const d = buildDataset({ name: kind, variant: "2025" });
-      const all = make(66000, "train+test");
-      expectSameSplit(d.train, scale(sliceRows(all, 0, 50000)));
-      expectSameSplit(d.test, scale(sliceRows(all, 50000, 66000)));
-      expect(d.description.variant).toBe("2025");
-    });
+    }
   }
+
+  it("moons 2025 (and only moons): one draw of 66000, first 50000 train / last 16000 test", () => {
+    const d = buildDataset({ name: "moons", variant: "2025" });
+    const all = makeMoons(66000, 0.07, dataStream(42, "moons", "train+test"));
+    expectSameSplit(d.train, scalePaper(sliceRows(all, 0, 50000)));
+    expectSameSplit(d.test, scalePaper(sliceRows(all, 50000, 66000)));
+    expect(d.description.variant).toBe("2025");
+  });
+
+  it("circles 2025 are not one draw of 66000 (the reference draws them separately)", () => {
+    const d = buildDataset({ name: "circles", variant: "2025" });
+    const all = makeCircles(66000, 0.07, dataStream(42, "circles", "train+test"), 0.8);
+    expect(d.train.x).not.toEqual(toSplit(sliceRows(all, 0, 50000)).x);
+    expect(d.description.notes).toMatch(/separate test draw of 16000/);
+  });
 
   it("moons are paper-scaled: each split's own min and max are exactly ∓0.7", () => {
     const d = buildDataset({ name: "moons", variant: "2024" });
@@ -182,7 +192,8 @@ describe("blobs", () => {
       expect(d.train.n).toBe(3750 * c);
       expect(d.test.n).toBe(1250 * c);
       expect(d.description.scale).toBe("none");
-      const all = makeBlobs(5000 * c, c, dataStream(42, "blobs", c), [-20, 40]);
+      expect(d.description.dataSeed).toBe(10);
+      const all = makeBlobs(5000 * c, c, dataStream(10, "blobs", c), [-20, 40]);
       expectSameSplit(d.train, toSplit(sliceRows(all, 0, 3750 * c)));
       expectSameSplit(d.test, toSplit(sliceRows(all, 3750 * c, 5000 * c)));
       const st = classStats(all);

@@ -58,7 +58,10 @@ describe("adaptive bound arithmetic", () => {
     expect(initialAccuracyBound(topology([2, 50, 50, 2]))).toBe(0.85);
     expect(initialAccuracyBound(topology([2, 10, 10, 10, 2]))).toBe(0.85);
     expect(
-      initialGeneratorState(resolveGeneratorSpec({ kind: "adaptive-bound", initialBound: 0.6 }), big).bound,
+      initialGeneratorState(
+        resolveGeneratorSpec({ kind: "adaptive-bound", secondsPerTry: 1, initialBound: 0.6 }),
+        big,
+      ).bound,
     ).toBe(0.6);
   });
 

@@ -113,6 +113,7 @@ describe("pruneMask", () => {
 
 describe("postPrune", () => {
   const L = 8;
+  const walk = Array.from({ length: L }, (_, k) => k); // ascending: the walk these cases spell out
   // test accuracy: individual 2 and 3 tie at the best; training: individual 0 is best
   const masks = [
     withBits(L, [0, 1, 2, 3]),
@@ -128,7 +129,7 @@ describe("postPrune", () => {
   const train: AccuracyFn = (m) => (getBit(m, 0) ? 0.9 : 0.1);
 
   it("published: best TEST accuracy (first of equals), pruned against test", () => {
-    const r = postPrune("published", population, { fitness: "accuracy", test, train });
+    const r = postPrune("published", population, { fitness: "accuracy", test, train, walk });
     expect(r.mode).toBe("published");
     expect(r.selectedBy).toBe("best-test-accuracy");
     expect(r.prunedOn).toBe("test");
@@ -149,6 +150,7 @@ describe("postPrune", () => {
       test,
       train,
       trainSplitName: "validation",
+      walk,
     });
     expect(r.mode).toBe("clean");
     expect(r.selectedBy).toBe("best-training-fitness");
@@ -163,17 +165,18 @@ describe("postPrune", () => {
 
   it("clean in loss mode picks the lowest training loss", () => {
     const pop = population.map((p, k) => ({ ...p, loss: [0.5, 0.1, 0.3, 0.2][k] }));
-    expect(postPrune("clean", pop, { fitness: "loss", test, train }).index).toBe(1);
+    expect(postPrune("clean", pop, { fitness: "loss", test, train, walk }).index).toBe(1);
   });
 
   it("batch hooks give the same answers", () => {
-    const a = postPrune("published", population, { fitness: "accuracy", test, train });
+    const a = postPrune("published", population, { fitness: "accuracy", test, train, walk });
     const b = postPrune("published", population, {
       fitness: "accuracy",
       test: () => Number.NaN,
       testBatch: (ms) => ms.map(test),
       train,
       batchSize: 3,
+      walk,
     });
     expect(b.index).toBe(a.index);
     expect(masksEqual(b.mask, a.mask)).toBe(true);
