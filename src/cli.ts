@@ -6,6 +6,7 @@ import { dirname, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { checkTicket } from "./coordinator/check.ts";
 import { type ClusterSummary, runCluster } from "./coordinator/cluster.ts";
+import { dryRun, formatDryRun } from "./coordinator/dry-run.ts";
 import { reproduce } from "./coordinator/reproduce.ts";
 import { runSingle } from "./coordinator/single-population.ts";
 import { type ConfigPatch, PRESETS, resolveConfig } from "./core/config.ts";
@@ -268,6 +269,7 @@ addDataOptions(
   )
   .option("--json", "print one JSON summary line on stdout at the end")
   .option("--quiet", "no progress on stderr")
+  .option("--dry-run", "check the configuration and the data, print what would run and where; write nothing")
   .action(async (o) => {
     if (o.launcher === "ssh" && !o.hosts) throw new SltError("E_CONFIG", "--launcher ssh needs --hosts FILE");
     // loaded only when asked for: ssh2 is not needed by local runs
@@ -350,6 +352,13 @@ addDataOptions(
         "E_CONFIG",
         "ga.fitnessSubset (--batch-size, mini-batch fitness) runs one population in-process only: leave out --topology and --launcher (the island cluster does not support mini-batch fitness)",
       );
+    if (o.dryRun) {
+      // the k8s launcher's settings are checked as a real run checks them, before anything starts
+      if (o.launcher === "k8s") (await import("./coordinator/launcher-k8s.ts")).k8sOptionsFromFlags(o);
+      const d = dryRun(config, clusterRun ? { listen: o.listen } : null);
+      process.stdout.write(o.json ? `${JSON.stringify(d)}\n` : formatDryRun(d));
+      return;
+    }
     let interrupted = false;
     const abort = new AbortController();
     const onSignal = () => {
@@ -451,8 +460,13 @@ program
       .default("published"),
   )
   .option("--out <dir>", "where runs and the table go", "runs/reproduce")
+  .option(
+    "--dry-run",
+    "check every setting as `slt run --dry-run` does and list the grid; run and write nothing",
+  )
   .action(async (o) => {
     const { table, failed } = await reproduce({
+      dryRun: o.dryRun,
       grid: o.grid,
       evaluations: o.evaluations,
       level: o.level,
