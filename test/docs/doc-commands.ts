@@ -213,9 +213,10 @@ function optionValue(args: readonly string[], name: string): string | undefined 
 function checkSlt(args: readonly string[], made: ReadonlySet<string>, problems: string[]): string[] {
   const fail = (why: string, r: { code: number | null; stderr: string }) =>
     problems.push(`${why} (exit ${r.code}): ${r.stderr.split("\n").slice(-3).join(" / ")}`);
-  if (args.includes("--help") || args.includes("-h") || args[0] === "help" || args.length === 0) {
+  // help, and the program's own options (e.g. --version): run as they are
+  if (args.includes("--help") || args.includes("-h") || args[0] === "help" || !/^[a-z]/.test(args[0] ?? "")) {
     const r = slt(args);
-    if (r.code !== 0) fail("help fails", r);
+    if (r.code !== 0) fail(`slt ${args.join(" ")} fails`, r);
     return [];
   }
   if (args.some((a) => a.includes("$"))) {
