@@ -234,9 +234,9 @@ export function windowFields(o: WindowOptions): Figure {
 
 // ---- datasets ----
 
-/** Where the papers' exact data files are looked for: $SLT_BENCH_DATA, else ../shared/data next to the repository. */
+/** Where the papers' exact data files are looked for: $SLT_BENCH_DATA, else the repository's vendored data/. */
 export function paperDataDir(): string {
-  return process.env.SLT_BENCH_DATA ?? path.resolve(REPO_ROOT, "..", "shared", "data");
+  return process.env.SLT_BENCH_DATA ?? path.resolve(REPO_ROOT, "data");
 }
 
 /** The benchmark datasets: the papers' tasks, plus MNIST (an optional dependency). */

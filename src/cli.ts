@@ -8,6 +8,7 @@ import { dirname, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { checkTicket } from "./coordinator/check.ts";
 import { type ClusterSummary, runCluster } from "./coordinator/cluster.ts";
+import { dryRun, formatDryRun } from "./coordinator/dry-run.ts";
 import { reproduce } from "./coordinator/reproduce.ts";
 import { runSingle } from "./coordinator/single-population.ts";
 import { type ConfigPatch, PRESETS, resolveConfig } from "./core/config.ts";
@@ -366,6 +367,7 @@ addDataOptions(
     "at most one progress report on stderr per this many seconds (default 1; 0: every generation or island report)",
     progressIntervalArg,
   )
+  .option("--dry-run", "check the configuration and the data, print what would run and where; write nothing")
   .action(async (o) => {
     if (o.launcher === "ssh" && !o.hosts) throw new SltError("E_CONFIG", "--launcher ssh needs --hosts FILE");
     // loaded only when asked for: ssh2 is not needed by local runs
@@ -450,6 +452,13 @@ addDataOptions(
         "E_CONFIG",
         "ga.fitnessSubset (--batch-size, mini-batch fitness) runs one population in-process only: leave out --topology and --launcher (the island cluster does not support mini-batch fitness)",
       );
+    if (o.dryRun) {
+      // the k8s launcher's settings are checked as a real run checks them, before anything starts
+      if (o.launcher === "k8s") (await import("./coordinator/launcher-k8s.ts")).k8sOptionsFromFlags(o);
+      const d = dryRun(config, clusterRun ? { listen: o.listen } : null);
+      process.stdout.write(o.json ? `${JSON.stringify(d)}\n` : formatDryRun(d));
+      return;
+    }
     const abort = new AbortController();
     onStopRequest(() => abort.abort());
     const interrupted = () => abort.signal.aborted;
@@ -552,8 +561,13 @@ program
     ).choices(["none", "clean", "published"]),
   )
   .option("--out <dir>", "where runs and the table go", "runs/reproduce")
+  .option(
+    "--dry-run",
+    "check every setting as `slt run --dry-run` does and list the grid; run and write nothing",
+  )
   .action(async (o) => {
     const { table, failed } = await reproduce({
+      dryRun: o.dryRun,
       grid: o.grid,
       evaluations: o.evaluations,
       level: o.level,

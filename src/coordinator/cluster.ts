@@ -9,16 +9,15 @@
 // removed from the topology (core/topology.ts removeIsland), its neighbours get a fresh assignment with
 // the repaired neighbour lists, and the run goes on.
 //
-// Synchrony (DESIGN.md): `async` islands never wait; each reports its own termination rule's verdict
-// and goes on, and the coordinator ends the run (target, all plateaued, cap, wall clock); `lockstep`
-// islands wait at every migration for the emigrants of all their in-neighbours and run to the
-// generation cap (no early rules, no target stop), so that a seed gives the same ticket whatever the timing.
+// Synchrony (docs/architecture.md, "Synchrony"): `async` islands never wait; each reports its own
+// termination rule's verdict and goes on, and the coordinator ends the run (target, all plateaued, cap,
+// wall clock); `lockstep` islands wait at every migration for the emigrants of all their in-neighbours
+// and run to the generation cap (no early rules, no target stop), so that a seed gives the same ticket
+// whatever the timing.
 import { randomBytes } from "node:crypto";
 import { isIPv6 } from "node:net";
-import { resolve } from "node:path";
 import { WebSocketServer } from "ws";
-import { type ResolvedConfig, withBoundSecondsPerTry } from "../core/config.ts";
-import type { Dataset } from "../core/dataset.ts";
+import type { ResolvedConfig } from "../core/config.ts";
 import { E_CLUSTER, E_CONFIG, SltError } from "../core/errors.ts";
 import type { BatchEvaluator } from "../core/evaluate.ts";
 import {
@@ -31,7 +30,6 @@ import {
 } from "../core/ga/index.ts";
 import { type Mask, sparsity } from "../core/mask.ts";
 import { migrationOffsets, parseSelectionPolicy } from "../core/migration.ts";
-import { initNetwork } from "../core/network.ts";
 import {
   type AssignBody,
   failure,
@@ -55,13 +53,13 @@ import {
   removeIsland,
   type TopologyPlan,
 } from "../core/topology.ts";
-import { loadDataset } from "../io/datasets.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
 import { type Eta, formatEta, ofLimit, RateWindow, rangeOfLimit, runEta, searchEta } from "../io/progress.ts";
 import { createRunDir, type RunDir } from "../io/run-dir.ts";
 import { softwareVersions } from "../io/versions.ts";
 import type { IslandHandle, Launcher } from "./launcher.ts";
 import { localLauncher } from "./launcher-local.ts";
+import { loadRunData } from "./run-data.ts";
 import type { EvaluatorFactory } from "./single-population.ts";
 
 export interface ClusterIslandInfo {
@@ -193,8 +191,21 @@ interface Member {
   readonly rates: RateWindow;
 }
 
-/** Checks the cluster settings before anything starts; returns the topology plan and the largest edge weight. */
-function checkSupported(config: ResolvedConfig): { plan: TopologyPlan; maxWeight: number } {
+/**
+ * Checks the cluster settings and the coordinator's address before anything starts (also for `slt run
+ * --dry-run`); returns the topology plan and the largest edge weight.
+ */
+export function checkClusterSettings(
+  config: ResolvedConfig,
+  listen?: ClusterOptions["listen"],
+): { plan: TopologyPlan; maxWeight: number } {
+  const listenHost = listen?.host ?? "127.0.0.1";
+  if (listenHost === "0.0.0.0" || listenHost === "::" || listenHost === "") {
+    throw new SltError(
+      E_CONFIG,
+      `--listen needs the address islands reach the coordinator at, not "${listenHost}"`,
+    );
+  }
   // islands evaluate on the full training split; a mini-batch config must not be silently ignored
   if (config.ga.fitnessSubset !== undefined)
     throw new SltError(
@@ -220,34 +231,10 @@ export async function runCluster(
 ): Promise<ClusterSummary> {
   const started = performance.now();
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const { train, test } = resolvedConfig.dataset;
-  let config: ResolvedConfig = {
-    ...resolvedConfig,
-    dataset: {
-      ...resolvedConfig.dataset,
-      ...(train && test ? { train: resolve(train), test: resolve(test) } : {}),
-    },
-  };
-  const { plan, maxWeight } = checkSupported(config);
+  const { plan, maxWeight } = checkClusterSettings(resolvedConfig, options.listen);
   const listenHost = options.listen?.host ?? "127.0.0.1";
-  if (listenHost === "0.0.0.0" || listenHost === "::" || listenHost === "") {
-    throw new SltError(
-      E_CONFIG,
-      `--listen needs the address islands reach the coordinator at, not "${listenHost}"`,
-    );
-  }
+  const { config, dataset, network, datasetRecord } = loadRunData(resolvedConfig);
   const cluster = config.cluster;
-  const dataset: Dataset = loadDataset(config.dataset);
-  // islands get the filled-in config, so every island runs with the figure config.json records
-  config = withBoundSecondsPerTry(config, dataset.train.n);
-  const network = initNetwork(config.network.architecture, config.network.init, config.network.seed);
-  const classes = network.architecture[network.architecture.length - 1];
-  if (dataset.features !== network.architecture[0] || dataset.classes > classes) {
-    throw new SltError(
-      E_CONFIG,
-      `network.architecture [${network.architecture}] does not fit the dataset: it has ${dataset.features} features and ${dataset.classes} classes`,
-    );
-  }
   const fitness = config.ga.fitness;
   const genomeLength = network.genomeLength;
   const maxMigrants = Math.min(MAX_MIGRANTS, Math.max(1, cluster.migrants * maxWeight));
@@ -255,14 +242,6 @@ export async function runCluster(
   const dir: RunDir = createRunDir(config.out, config.name, {
     startedAt: performance.timeOrigin + started,
   });
-  const datasetRecord = {
-    ...dataset.description,
-    dataSeed: config.dataset.dataSeed,
-    classes: dataset.classes,
-    features: dataset.features,
-    trainRows: dataset.train.n,
-    testRows: dataset.test.n,
-  };
   dir.writeJson("config.json", {
     ...config,
     runDir: dir.path,

@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
+import type { DryRun } from "./dry-run.ts";
 import type { RunSummary } from "./single-population.ts";
 
 export interface Setting {
@@ -165,9 +166,12 @@ export interface ReproduceOptions {
   readonly out: string;
   readonly progress?: NodeJS.WritableStream;
   readonly concurrency?: number;
+  /** check every setting with `slt run --dry-run` and describe the grid; run and write nothing */
+  readonly dryRun?: boolean;
 }
 
-function runOne(args: string[]): Promise<RunSummary> {
+/** `slt run ARGS --json --quiet` in a child process; its one JSON line */
+function runJson(args: string[]): Promise<unknown> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI, "run", ...args, "--json", "--quiet"], {
       stdio: ["ignore", "pipe", "pipe"],
@@ -183,9 +187,52 @@ function runOne(args: string[]): Promise<RunSummary> {
     child.on("error", reject);
     child.on("close", (code) => {
       if (code !== 0) reject(new Error(`slt run ${args.join(" ")} exited with ${code}: ${err.trim()}`));
-      else resolvePromise(JSON.parse(out.trim().split("\n").pop() as string) as RunSummary);
+      else resolvePromise(JSON.parse(out.trim().split("\n").pop() as string));
     });
   });
+}
+
+const runOne = (args: string[]) => runJson(args) as Promise<RunSummary>;
+
+/**
+ * The dry run of a grid: each setting's first run checked by `slt run --dry-run` (the real run's
+ * arguments, so a setting that would fail fails here too), at most `capacity` at once; a Markdown
+ * description of what would run, with FAILED rows for invalid settings.
+ */
+async function dryRunGrid(
+  jobs: readonly { setting: Setting; seed: number; args: string[] }[],
+  intro: string,
+  capacity: number,
+): Promise<{ table: string; failed: number }> {
+  const firsts = jobs.filter((j) => j.seed === 1);
+  const rows: string[] = new Array(firsts.length);
+  let failed = 0;
+  let next = 0;
+  const worker = async () => {
+    for (let k = next++; k < firsts.length; k = next++) {
+      const { setting, args } = firsts[k];
+      const runs = jobs.filter((j) => j.setting === setting).length;
+      try {
+        const d = (await runJson([...args, "--dry-run"])) as DryRun;
+        rows[k] =
+          `| ${setting.label} | ${runs} | ${d.dataset.name}: ${d.dataset.trainRows} / ${d.dataset.testRows} rows | ${d.mode === "islands" ? d.config.cluster.islands : 1} | \`${args.join(" ")}\` |`;
+      } catch (e) {
+        failed++;
+        rows[k] =
+          `| ${setting.label} | ${runs} | FAILED: ${(e as Error).message.replaceAll("|", "\\|")} | | \`${args.join(" ")}\` |`;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(capacity, firsts.length) }, worker));
+  const table = [
+    intro,
+    "",
+    "| setting | runs | dataset (training / test rows) | islands | arguments of `slt run` (seed 1) |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows,
+    "",
+  ].join("\n");
+  return { table, failed };
 }
 
 function stats(values: number[]): { mean: number; median: number; std: number } {
@@ -267,7 +314,6 @@ export async function reproduce(o: ReproduceOptions): Promise<{ table: string; f
   const grid = (gridName === "topology" ? topologyGrid(o.level, budget) : experimentGrid(o.level)).filter(
     (s) => !o.only || s.label.includes(o.only),
   );
-  mkdirSync(o.out, { recursive: true });
   const jobs = grid.flatMap((setting) =>
     Array.from({ length: seeds }, (_, k) => ({
       setting,
@@ -290,6 +336,15 @@ export async function reproduce(o: ReproduceOptions): Promise<{ table: string; f
   const byLabel = new Map(results.map((r) => [r.setting, r]));
   const started = performance.now();
   const command = `slt reproduce${gridName === "papers" ? "" : ` --grid ${gridName}`} --level ${o.level} --seeds ${seeds}${o.generations !== undefined ? ` --generations ${o.generations}` : ""}${gridName === "topology" && o.evaluations !== undefined ? ` --evaluations ${o.evaluations}` : ""}${o.only ? ` --only "${o.only}"` : ""} --prune ${prune}`;
+  // Slots: one per core; a run of k islands waits for k free slots (at most all of them).
+  const capacity = Math.max(1, o.concurrency ?? availableParallelism());
+  if (o.dryRun)
+    return dryRunGrid(
+      jobs,
+      `Dry run of \`${command}\`: ${grid.length} settings, ${jobs.length} runs; their run directories and results.md would go to ${resolve(o.out)}. Nothing was run or written.`,
+      capacity,
+    );
+  mkdirSync(o.out, { recursive: true });
   const table = (finished: boolean) => {
     const minutes = ((performance.now() - started) / 60_000).toFixed(1);
     const what =
@@ -303,8 +358,6 @@ export async function reproduce(o: ReproduceOptions): Promise<{ table: string; f
     ].join("\n");
     return markdownTable(results, header);
   };
-  // Slots: one per core; a run of k islands waits for k free slots (at most all of them).
-  const capacity = Math.max(1, o.concurrency ?? availableParallelism());
   let free = capacity;
   const waiting: (() => void)[] = [];
   const acquire = async (n: number) => {

@@ -9,11 +9,9 @@
 // hold subset metrics; at the end the final population is re-scored on the full training split, and the
 // best individual, the ticket's training metrics and the summary come from those full-split metrics.
 // Every result says `fitnessMode: "mini-batch (non-paper)"`.
-import { resolve } from "node:path";
-import { checkFitnessSubset, type ResolvedConfig, withBoundSecondsPerTry } from "../core/config.ts";
-import type { Dataset, Split } from "../core/dataset.ts";
+import type { ResolvedConfig } from "../core/config.ts";
+import type { Split } from "../core/dataset.ts";
 import { selectRows } from "../core/datasets/index.ts";
-import { SltError } from "../core/errors.ts";
 import type { AsyncBatchEvaluator, BatchEvaluator } from "../core/evaluate.ts";
 import {
   bestIndividual,
@@ -37,13 +35,13 @@ import {
   withBestLoss,
 } from "../core/ga/index.ts";
 import { type Mask, sparsity } from "../core/mask.ts";
-import { initNetwork, type Network } from "../core/network.ts";
+import type { Network } from "../core/network.ts";
 import { Rng } from "../core/rng.ts";
 import { ticketToJson } from "../core/ticket.ts";
-import { loadDataset } from "../io/datasets.ts";
 import { createProgress } from "../io/progress.ts";
 import { createRunDir, type RunDir } from "../io/run-dir.ts";
 import { softwareVersions } from "../io/versions.ts";
+import { loadRunData } from "./run-data.ts";
 
 /**
  * Makes a batch evaluator for a split. `loss: false` allows one that skips the loss (reporting NaN)
@@ -141,27 +139,8 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 
 export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
-  // Absolute data paths, so the ticket and config.json still find the files from another directory.
-  const { train, test } = resolvedConfig.dataset;
-  const withPaths: ResolvedConfig = {
-    ...resolvedConfig,
-    dataset: {
-      ...resolvedConfig.dataset,
-      ...(train && test ? { train: resolve(train), test: resolve(test) } : {}),
-    },
-  };
-  const dataset: Dataset = loadDataset(withPaths.dataset);
-  const config = withBoundSecondsPerTry(withPaths, dataset.train.n);
-  const network = initNetwork(config.network.architecture, config.network.init, config.network.seed);
-  const classes = network.architecture[network.architecture.length - 1];
-  if (dataset.features !== network.architecture[0] || dataset.classes > classes) {
-    throw new SltError(
-      "E_CONFIG",
-      `network.architecture [${network.architecture}] does not fit the dataset: it has ${dataset.features} features and ${dataset.classes} classes (the first width must be ${dataset.features}, the last at least ${dataset.classes})`,
-    );
-  }
+  const { config, dataset, network, datasetRecord } = loadRunData(resolvedConfig);
   const subset = config.ga.fitnessSubset;
-  if (subset) checkFitnessSubset(subset, dataset.train.n, dataset.description.name);
   const fitnessMode = fitnessModeLabel(subset);
   // An accuracy-fitness search never reads the loss (core/ga/loss.ts): its full-split evaluator skips
   // it, and the best of each generation gets its loss from the full-split evaluator below. (Mini-batch
@@ -199,14 +178,6 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
   const dir = createRunDir(config.out, config.name, {
     startedAt: performance.timeOrigin + started,
   });
-  const datasetRecord = {
-    ...dataset.description,
-    dataSeed: config.dataset.dataSeed,
-    classes: dataset.classes,
-    features: dataset.features,
-    trainRows: dataset.train.n,
-    testRows: dataset.test.n,
-  };
   dir.writeJson("config.json", {
     ...config,
     runDir: dir.path,

@@ -44,15 +44,21 @@ export function timedEvent(
 }
 
 /**
- * Creates `<out>/<name>`; if that directory already exists it is never overwritten: the new run
- * gets `<name>-2`, `<name>-3`, ...
+ * The directory a run named `name` gets under `out`: `<out>/<name>`, or, since an existing run directory
+ * is never overwritten, the first free of `<name>-2`, `<name>-3`, ...
  */
+export function runDirPath(out: string, name: string): string {
+  let path = resolve(out, name);
+  for (let k = 2; existsSync(path); k++) path = resolve(out, `${name}-${k}`);
+  return path;
+}
+
+/** Creates the run directory `runDirPath(out, name)` with an empty events.jsonl. */
 export function createRunDir(out: string, name: string, options: RunDirOptions = {}): RunDir {
   const clock = options.clock ?? monotonicClock;
   const startedAt = options.startedAt ?? clock();
   mkdirSync(out, { recursive: true });
-  let path = resolve(out, name);
-  for (let k = 2; existsSync(path); k++) path = resolve(out, `${name}-${k}`);
+  const path = runDirPath(out, name);
   mkdirSync(path);
   const events = join(path, "events.jsonl");
   writeFileSync(events, "");

@@ -460,7 +460,8 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
     }
     let arrivals: Individual[];
     if (a.mode === "lockstep") {
-      // DESIGN.md "Synchrony": exactly the epoch-e emigrants of every in-neighbour, in neighbour-id order
+      // docs/architecture.md, "Synchrony": exactly the epoch-e emigrants of every in-neighbour, in
+      // neighbour-id order
       const ready = () =>
         (assign?.inNeighbours ?? []).every((n) => byEpoch.get(epoch)?.has(n)) ||
         stopRequested ||

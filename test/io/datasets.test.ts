@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,8 +9,7 @@ import { DIGITS_FILE, loadDataset, loadDigitsRows, REPO_ROOT, readCsvFile } from
 import { errorOf } from "./helpers.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const sharedData = path.resolve(repoRoot, "../shared/data");
-const haveShared = existsSync(path.join(sharedData, "moons-train.csv.gz"));
+const dataDir = path.join(repoRoot, "data");
 
 let dir: string;
 const file = (name: string) => path.join(dir, name);
@@ -142,19 +141,14 @@ describe("loadDataset", () => {
     ).toContain(file("gone.csv"));
   });
 
-  it.skipIf(!haveShared)(
-    haveShared
-      ? "loads the reference moons files (.csv.gz with a header)"
-      : `SKIPPED: reference data not found at ${sharedData}`,
-    () => {
-      const d = loadDataset({
-        train: path.join(sharedData, "moons-train.csv.gz"),
-        test: path.join(sharedData, "moons-test.csv.gz"),
-        scale: "paper",
-      });
-      expect([d.train.n, d.test.n, d.features, d.classes]).toEqual([50000, 16000, 2, 2]);
-      expect(Math.min(...d.train.x)).toBe(Math.fround(-0.7));
-      expect(Math.max(...d.test.x)).toBe(Math.fround(0.7));
-    },
-  );
+  it("loads the vendored moons files of the papers (.csv.gz with a header)", () => {
+    const d = loadDataset({
+      train: path.join(dataDir, "moons-train.csv.gz"),
+      test: path.join(dataDir, "moons-test.csv.gz"),
+      scale: "paper",
+    });
+    expect([d.train.n, d.test.n, d.features, d.classes]).toEqual([50000, 16000, 2, 2]);
+    expect(Math.min(...d.train.x)).toBe(Math.fround(-0.7));
+    expect(Math.max(...d.test.x)).toBe(Math.fround(0.7));
+  });
 });

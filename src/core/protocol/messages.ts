@@ -11,7 +11,7 @@ export const PROTOCOL_VERSION = 1;
 export type Role = "island" | "coordinator" | "peer";
 export const ROLES: readonly Role[] = ["island", "coordinator", "peer"];
 
-/** DESIGN.md "Synchrony". */
+/** The two synchrony modes: docs/architecture.md, "Synchrony". */
 export type SyncMode = "async" | "lockstep";
 export const SYNC_MODES: readonly SyncMode[] = ["async", "lockstep"];
 

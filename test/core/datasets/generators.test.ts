@@ -11,7 +11,7 @@ import {
   type RawSplit,
 } from "../../../src/core/datasets/index.ts";
 import { Rng } from "../../../src/core/rng.ts";
-import { classStats, haveShared, radiusStats, readGzCsv, sharedData, sharedSkipReason } from "./helpers.ts";
+import { classStats, dataDir, radiusStats, readGzCsv } from "./helpers.ts";
 
 const f64 = (s: { x: Float32Array; y: Int32Array; n: number; features: number }): RawSplit => ({
   n: s.n,
@@ -205,11 +205,7 @@ describe("makeBlobs", () => {
   });
 });
 
-const sharedTitle = haveShared
-  ? "against the reference files in ../shared/data"
-  : `against the reference files: SKIPPED, ${sharedSkipReason}`;
-
-describe.skipIf(!haveShared)(sharedTitle, () => {
+describe("against the papers' exact points in data/", () => {
   // Our generator vs scikit-learn's exact points: same class balance, per-class mean and std of each
   // coordinate, and the same shape (radius of the circles / half circles and its spread, i.e. the noise).
   // Tolerances are ~5 standard errors of the difference of two independent draws of this size.
@@ -222,7 +218,7 @@ describe.skipIf(!haveShared)(sharedTitle, () => {
 
   for (const c of cases) {
     it(`${c.kind} ${c.split} (${c.file}) matches our ${c.kind} 2024 ${c.split} split statistically`, () => {
-      const ref = readGzCsv(path.join(sharedData, c.file));
+      const ref = readGzCsv(path.join(dataDir, c.file));
       expect(ref.header).toEqual(["x1", "x2", "label"]);
       expect(ref.n).toBe(c.n);
       const built = buildDataset({ name: c.kind, variant: c.variant, scale: "none" });
@@ -257,7 +253,7 @@ describe.skipIf(!haveShared)(sharedTitle, () => {
   }
 
   it("our generator's moons at the reference size are not a trivially different shape (sanity of the test)", () => {
-    const ref = readGzCsv(path.join(sharedData, "moons-train.csv.gz"));
+    const ref = readGzCsv(path.join(dataDir, "moons-train.csv.gz"));
     const wrong = makeMoons(50000, 0.1, dataStream(42, "moons", "train"));
     expect(Math.abs(radiusStats(ref, 0).std - radiusStats(wrong, 0).std)).toBeGreaterThan(0.003);
   });

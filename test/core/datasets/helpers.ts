@@ -1,15 +1,14 @@
-// Shared helpers for the dataset tests: locating the repository and ../shared/data, reading .csv.gz
+// Shared helpers for the dataset tests: locating the repository and its vendored data/, reading .csv.gz
 // files, and per-class statistics.
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { type ParsedCsv, parseCsv, type RawSplit } from "../../../src/core/datasets/index.ts";
 
 export const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
-export const sharedData = path.resolve(repoRoot, "../shared/data");
-export const haveShared = existsSync(path.join(sharedData, "moons-train.csv.gz"));
-export const sharedSkipReason = `reference data not found at ${sharedData}`;
+/** the vendored data files (data/README.md): sklearn's digits and the papers' exact moons and circles */
+export const dataDir = path.join(repoRoot, "data");
 
 export function readGzCsv(file: string): ParsedCsv {
   return parseCsv(gunzipSync(readFileSync(file)).toString("utf8"), file);

@@ -1,0 +1,126 @@
+// `slt run --dry-run` and `slt reproduce --dry-run`: they check what a real run checks, say what would
+// run and where, fail on invalid input exactly as a real run does, and write nothing.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
+const work = mkdtempSync(join(tmpdir(), "slt-dry-run-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function slt(cwd: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", cwd });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** a fresh empty working directory */
+function emptyDir(name: string): string {
+  const dir = join(work, name);
+  mkdirSync(dir);
+  return dir;
+}
+
+describe("slt run --dry-run", () => {
+  it("resolves the configuration, loads the data and names the run directory, writing nothing", () => {
+    const dir = emptyDir("one");
+    const r = slt(
+      dir,
+      "run",
+      "--islands",
+      "1",
+      "--dataset",
+      "digits-3",
+      "--seed",
+      "4",
+      "--dry-run",
+      "--json",
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const d = JSON.parse(r.stdout);
+    expect(d.dryRun).toBe(true);
+    expect(d.mode).toBe("one population");
+    expect(d.runDir).toBe(join(dir, "runs", d.config.name));
+    expect(d.config.name).toContain("s4");
+    expect(d.dataset).toMatchObject({ name: "digits-3", features: 64, classes: 3 });
+    expect(d.genomeLength).toBe(
+      d.config.network.architecture.reduce(
+        (s: number, w: number, i: number, a: number[]) => (i ? s + a[i - 1] * w : 0),
+        0,
+      ),
+    );
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("names the next free directory when the run's name is taken, as a real run would", () => {
+    const dir = emptyDir("taken");
+    mkdirSync(join(dir, "runs", "mine"), { recursive: true });
+    const r = slt(dir, "run", "--islands", "1", "--dataset", "digits-3", "--name", "mine", "--dry-run");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`would create   ${join(dir, "runs", "mine-2")}`);
+    expect(r.stdout).toContain("one population in-process");
+    expect(readdirSync(join(dir, "runs"))).toEqual(["mine"]);
+  });
+
+  it("checks an island run's topology and describes the islands", () => {
+    const dir = emptyDir("islands");
+    const ok = slt(
+      dir,
+      "run",
+      "--islands",
+      "3",
+      "--topology",
+      "full",
+      "--dataset",
+      "digits-3",
+      "--dry-run",
+      "--json",
+    );
+    expect(ok.code).toBe(0);
+    const d = JSON.parse(ok.stdout);
+    expect(d.mode).toBe("islands");
+    expect(d.config.cluster).toMatchObject({ islands: 3, topology: "full" });
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it.each([
+    ["a network that does not fit the data", ["--islands", "1", "--dataset", "digits-3", "--arch", "2,5,2"]],
+    [
+      "a topology that does not fit the island count",
+      ["--islands", "4", "--topology", "torus:3x3", "--dataset", "digits-3"],
+    ],
+    ["a missing data file", ["--islands", "1", "--train", "nowhere.csv", "--test", "nowhere.csv"]],
+    ["an unknown option", ["--islands", "1", "--colour", "blue"]],
+  ])("fails on %s with the real run's error and exit code", (_, args) => {
+    const dir = emptyDir(`bad-${args.join("").replace(/\W/g, "")}`);
+    const real = slt(dir, "run", ...args, "--quiet");
+    const dry = slt(dir, "run", ...args, "--quiet", "--dry-run");
+    expect(real.code).not.toBe(0);
+    expect(dry.code).toBe(real.code);
+    expect(dry.stderr).toBe(real.stderr);
+    expect(dry.stdout).toBe("");
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe("slt reproduce --dry-run", () => {
+  it("checks each setting and lists the grid's settings and run count, writing nothing", () => {
+    const dir = emptyDir("grid");
+    const r = slt(dir, "reproduce", "--only", "digits", "--seeds", "2", "--dry-run");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/1 settings, 2 runs/);
+    expect(r.stdout).toMatch(/\| digits-3 \[64,75,3\] GA, loss \| 2 \| digits-3: \d+ \/ \d+ rows \| 1 \|/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("marks a setting that would fail and exits 1, as the real grid would", () => {
+    const dir = emptyDir("grid-bad");
+    const r = slt(dir, "reproduce", "--only", "digits", "--generations", "0", "--dry-run");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAILED: slt run .* exited with 2: .*E_CONFIG/);
+    expect(r.stderr).toContain("1 run(s) failed");
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
