@@ -36,11 +36,11 @@ export function dryRun(
   };
 }
 
-/** key value pairs of one configuration section, nested values as JSON */
+/** key value pairs of one configuration section, nested values as JSON; null (no limit) as "none" */
 function fields(section: object): string {
   return Object.entries(section)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k} ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+    .map(([k, v]) => `${k} ${v === null ? "none" : typeof v === "object" ? JSON.stringify(v) : String(v)}`)
     .join(", ");
 }
 
@@ -52,7 +52,7 @@ export function formatDryRun(d: DryRun): string {
     `  would create   ${d.runDir}`,
     `  dataset        ${r.name}${r.variant ? ` ${r.variant}` : ""}, scale ${r.scale}: ${r.trainRows} training and ${r.testRows} test rows, ${r.features} features, ${r.classes} classes`,
     `  network        [${c.network.architecture.join(",")}], ${d.genomeLength} maskable weights; init ${JSON.stringify(c.network.init)}, weight seed ${c.network.seed}`,
-    `  run            ${fields({ preset: c.preset, seed: c.seed, prune: c.prune, out: c.out, name: c.name })}`,
+    `  run            ${fields({ preset: c.preset, seed: c.seed, prune: c.prune, pruneOrder: c.pruneOrder, out: c.out, name: c.name })}`,
     `  ga             ${fields(c.ga)}`,
     `  termination    ${fields(c.termination)}`,
     d.mode === "islands"

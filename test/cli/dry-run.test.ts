@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { referenceBoundSecondsPerTry } from "../../src/core/ga/index.ts";
 
 const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
 const work = mkdtempSync(join(tmpdir(), "slt-dry-run-"));
@@ -82,6 +83,20 @@ describe("slt run --dry-run", () => {
     const d = JSON.parse(ok.stdout);
     expect(d.mode).toBe("islands");
     expect(d.config.cluster).toMatchObject({ islands: 3, topology: "full" });
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("shows what the run fills in: the adaptive bound's time per try, no cap as none, the prune order", () => {
+    const dir = emptyDir("filled");
+    const ab = slt(dir, "run", "--islands", "2", "--preset", "2024-adaptive", "--dry-run", "--json");
+    expect(ab.code).toBe(0);
+    const t = JSON.parse(ab.stdout).config.ga.boundSecondsPerTry;
+    expect(t).toBe(referenceBoundSecondsPerTry([2, 75, 2], 50_000));
+    const text = slt(dir, "run", "--islands", "1", "--preset", "2024-adaptive", "--dry-run").stdout;
+    expect(text).toMatch(new RegExp(`^ {2}ga .*boundSecondsPerTry ${t}`, "m"));
+    const uncapped = slt(dir, "run", "--islands", "1", "--preset", "2024-ga", "--dry-run").stdout;
+    expect(uncapped).toMatch(/^ {2}termination .*maxGenerations none/m);
+    expect(uncapped).toMatch(/^ {2}run .*pruneOrder reference/m);
     expect(readdirSync(dir)).toEqual([]);
   });
 
