@@ -240,7 +240,7 @@ addDataOptions(
   )
   .option(
     "--bound-seconds-per-try <s>",
-    "adaptive-bound generator: time per try t (n_r = 4/t, n_g = 5/t tries; default the authors' code's measured 0.017)",
+    "adaptive-bound generator: time per try t (n_r = 4/t, n_g = 5/t tries; default 0.017, the authors' code's measured time)",
     secondsArg("--bound-seconds-per-try"),
   )
   .option(

@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/core/config.ts";
 import { defaultDataSeed } from "../../src/core/datasets/index.ts";
+import { referenceBoundSecondsPerTry } from "../../src/core/ga/index.ts";
 
 const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
 
@@ -49,6 +50,9 @@ describe("slt run --help", () => {
     "--policy": c.cluster.replacement,
     "--selection": c.cluster.selection,
     "--mode": c.cluster.mode,
+    "--prune-order": c.pruneOrder,
+    // filled in by the run from the data (run-data.ts): moons [2,75,2], 50 000 training rows
+    "--bound-seconds-per-try": referenceBoundSecondsPerTry([2, 75, 2], 50_000),
   };
   for (const [flag, value] of Object.entries(actual)) {
     it(`${flag} states the default a run gets`, () => {
