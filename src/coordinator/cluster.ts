@@ -327,21 +327,16 @@ export async function runCluster(
   // One line for the run, then one per island (id order), at most once per interval unless forced.
   const termination = config.termination;
   const cap = termination.maxGenerations;
+  /** what stopped a finished island: below the cap (or with none) only its share of the budget can */
+  const finishedBy = (m: Member): "generation cap" | "evaluation budget" =>
+    (m.ticket?.generation ?? 0) < (cap ?? Number.POSITIVE_INFINITY) ? "evaluation budget" : "generation cap";
   /** performance.now() when the islands got their assignments: the time limit counts from there */
   let runningSince: number | null = null;
   /** when the run reaches a limit: the last live island at its cap or budget share, or the time limit */
   const eta = (now: number, islands: readonly Member[]) =>
     runEta(
       islands.map((m): Eta | null => {
-        // (an island ends below the cap only at its budget share; there may be no cap at all)
-        if (m.finished)
-          return {
-            seconds: 0,
-            by:
-              (m.ticket?.generation ?? 0) < (cap ?? Number.POSITIVE_INFINITY)
-                ? "evaluation budget"
-                : "generation cap",
-          };
+        if (m.finished) return { seconds: 0, by: finishedBy(m) };
         // an island with no report yet has no rate: the run's ETA waits for it
         if (m.lastReport === null) return null;
         return searchEta(m.lastReport, m.rates.rates(), {
@@ -389,7 +384,13 @@ export async function runCluster(
         const r = m.lastReport;
         const head = `  island ${String(m.id).padStart(idWidth)}  ${m.host.slice(0, hostWidth).padEnd(hostWidth)}`;
         if (r === null) return `${head}  (no report yet)`;
-        const status = m.lost ? "LOST" : m.finished ? "at cap" : (r.verdict ?? "");
+        const status = m.lost
+          ? "LOST"
+          : m.finished
+            ? finishedBy(m) === "generation cap"
+              ? "at cap"
+              : "at budget"
+            : (r.verdict ?? "");
         return (
           `${head}  gen ${ofLimit(r.generation, cap, 6)}  ${fitness === "loss" ? `loss ${r.bestLoss.toFixed(5)}  ` : ""}` +
           `acc ${r.bestAccuracy.toFixed(4)}  sparsity ${r.bestSparsity.toFixed(3)}  ${r.evaluationsPerSecond.toFixed(0).padStart(7)} evals/s` +
@@ -561,7 +562,6 @@ export async function runCluster(
   const afterChange = () => {
     if (phase === "running") {
       const l = live();
-      const cap = config.termination.maxGenerations;
       if (l.length === 0) requestStop("all-lost", "no island is left");
       else if (l.every((m) => m.finished)) {
         // an island below the generation cap stopped at its share of the evaluation budget
@@ -577,14 +577,14 @@ export async function runCluster(
         cluster.mode === "async" &&
         l.every((m) => m.finished || m.lastReport?.verdict === "plateau")
       ) {
-        const capped = l.filter((m) => m.finished).map((m) => m.id);
+        const done = l.filter((m) => m.finished).map((m) => `${m.id} (${finishedBy(m)})`);
         requestStop(
           "all-plateaued",
           `islands ${l
             .filter((m) => !m.finished)
             .map((m) => m.id)
             .join(", ")} report a plateau (rule ${config.termination.rule})` +
-            (capped.length > 0 ? `; islands ${capped.join(", ")} are at the cap` : ""),
+            (done.length > 0 ? `; islands ${done.join(", ")} are done` : ""),
         );
       }
     } else if (phase === "stopping") {

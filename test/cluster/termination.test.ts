@@ -124,18 +124,32 @@ describe("global termination", () => {
   });
 
   it("an evaluation budget gives each island its share; the run stops with max-evaluations", async () => {
+    // no generation cap at all (termination.maxGenerations null, as the 2024-ga preset): only the
+    // budget ends the islands
     const budget = 600;
+    const progress = new PassThrough();
+    let text = "";
+    progress.on("data", (d) => {
+      text += d;
+    });
     const summary = await runCluster(
       config("budget3", {
         seed: 5,
         dataset: { name: "digits-3" },
         ga: { population: 12 },
-        termination: { rule: "none", maxGenerations: 100_000, maxEvaluations: budget },
+        termination: { rule: "none", maxGenerations: null, maxEvaluations: budget },
         cluster: { islands: 3, topology: "ring", interval: 3, migrants: 1 },
       }),
-      { makeEvaluator, log: () => {} },
+      { makeEvaluator, log: () => {}, progress, progressIntervalMs: 0 },
     );
     expect(summary.stopReason).toBe("max-evaluations");
+    // progress: generations with no cap to show, evaluations against the budget, islands done "at budget"
+    expect(text).toMatch(
+      new RegExp(`^\\[\\d+\\.\\ds\\] 3/3 islands {2}gen [\\d–]+ {2}best .* evals \\d+/${budget} `, "m"),
+    );
+    for (const id of [0, 1, 2])
+      expect(text).toMatch(new RegExp(`^ {2}island ${id} .* gen +\\d+ {2}(loss|acc) .*at budget$`, "m"));
+    expect(text).not.toMatch(/at cap|\/null/);
     const shares = [0, 1, 2].map((id) => evaluationShare(budget, 3, id) as number);
     expect(shares.reduce((a, b) => a + b, 0)).toBe(budget);
     const tickets = events(summary).filter((e) => e.type === "ticket" && e.afterStop === false) as {
