@@ -29,6 +29,15 @@ describe("--bound-seconds-per-try", () => {
     expect(configOf("ab-2").ga.boundSecondsPerTry).toBe(2);
   });
 
+  it("an island run records it too: config.json holds what the coordinator sends the islands", () => {
+    const islands = ["run", "--islands", "2", "--population", "4", "--generations", "2", "--quiet"];
+    const r = slt(...islands, "--out", work, "--preset", "2024-adaptive", "--name", "ab-islands");
+    expect(r.code, r.stderr).toBe(0);
+    expect(configOf("ab-islands").ga.boundSecondsPerTry).toBe(
+      referenceBoundSecondsPerTry([2, 75, 2], 50_000),
+    );
+  });
+
   it("refuses values that are not finite seconds > 0 with E_CONFIG", () => {
     for (const bad of ["0", "-1", "abc", "Infinity"]) {
       const r = slt(...tiny, "--preset", "2024-adaptive", "--bound-seconds-per-try", bad);
