@@ -11,7 +11,7 @@ import { type ClusterSummary, runCluster } from "./coordinator/cluster.ts";
 import { dryRun, formatDryRun } from "./coordinator/dry-run.ts";
 import { reproduce } from "./coordinator/reproduce.ts";
 import { runSingle } from "./coordinator/single-population.ts";
-import { type ConfigPatch, PRESETS, resolveConfig } from "./core/config.ts";
+import { type ConfigPatch, PRESETS, resolveConfig, runsUntilStopped } from "./core/config.ts";
 import { E_TOPOLOGY, SltError } from "./core/errors.ts";
 import { PRUNE_ORDERS } from "./core/ga/index.ts";
 import { customTopology } from "./core/topology.ts";
@@ -451,6 +451,15 @@ addDataOptions(
       throw new SltError(
         "E_CONFIG",
         "ga.fitnessSubset (--batch-size, mini-batch fitness) runs one population in-process only: leave out --topology and --launcher (the island cluster does not support mini-batch fitness)",
+      );
+    if (o.timeLimit !== undefined && !clusterRun)
+      throw new SltError(
+        "E_CONFIG",
+        `--time-limit ${o.timeLimit}: a wall-clock limit is for island runs; one population stops at --generations or --max-evaluations (or Ctrl-C/SIGTERM, which still writes the ticket)`,
+      );
+    if (runsUntilStopped(config))
+      process.stderr.write(
+        "slt: warning: this run has no generation cap, evaluation budget, time limit or termination rule: it runs until stopped (Ctrl-C or SIGTERM write the ticket)\n",
       );
     if (o.dryRun) {
       // the k8s launcher's settings are checked as a real run checks them, before anything starts

@@ -609,7 +609,8 @@ export async function runCluster(
         island: m.id,
         generation: m.lastReport?.generation ?? 0,
         verdict: m.lastReport?.verdict ?? null,
-        atCap: m.finished,
+        // what ended a finished island (null: still running)
+        finished: m.finished ? finishedBy(m) : null,
       })),
     });
     options.progress?.write(`slt: stopping the run (${reason}): ${detail}\n`);

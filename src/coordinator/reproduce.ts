@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
+import { PRESETS } from "../core/config.ts";
 import type { DryRun } from "./dry-run.ts";
 import type { RunSummary } from "./single-population.ts";
 
@@ -131,6 +132,13 @@ export function topologyGrid(level: "quick" | "full", budget: number = TOPOLOGY_
       processes: t.islands,
     })),
   ];
+}
+
+/** Each preset's own generation cap, for a header: "2024-ga none, 2024-adaptive 200, …". */
+function presetCaps(): string {
+  return Object.entries(PRESETS)
+    .map(([name, p]) => `${name} ${p.patch.termination?.maxGenerations ?? "none"}`)
+    .join(", ");
 }
 
 /** The topology grid's header line: what was run, beside the command. */
@@ -350,7 +358,7 @@ export async function reproduce(o: ReproduceOptions): Promise<{ table: string; f
     const what =
       gridName === "topology"
         ? `${topologyHeader(o.level, seeds, budget, prune)}${generations !== undefined ? `; generation cap ${generations}` : ""}`
-        : `seeds 1…${seeds}, generation cap ${generations ?? "each preset's own"}, pruning \`${prune}\`${prune === "published" ? " (selected and pruned on the test split, as published: optimistic)" : ""}`;
+        : `seeds 1…${seeds}, generation cap ${generations ?? `each preset's own (${presetCaps()})`}, pruning \`${prune}\`${prune === "published" ? " (selected and pruned on the test split, as published: optimistic)" : ""}`;
     const header = [
       `### ${gridName === "topology" ? "Topology study" : "Reproduction grid"} (${o.level})${finished ? "" : " — in progress"}`,
       "",

@@ -429,12 +429,9 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
       `invalid configuration (${sources}): ga.boundSecondsPerTry: the time per try is a setting of the adaptive-bound generator only; this run's is "${config.ga.generator.kind}" (use --generator adaptive-bound or --preset 2024-adaptive, or leave it out)`,
     );
   }
-  if (
-    config.termination.maxGenerations === null &&
-    config.cluster.islands > 1 &&
-    config.cluster.mode === "lockstep"
-  ) {
-    // lockstep islands apply no rule of their own (core/ga/termination.ts), so only the cap ends them
+  if (config.termination.maxGenerations === null && config.cluster.mode === "lockstep") {
+    // lockstep islands apply no rule of their own (core/ga/termination.ts), so only the cap ends them;
+    // whatever the island count (a one-island cluster too: --topology, --launcher)
     throw new SltError(
       "E_CONFIG",
       `invalid configuration (${sources}): termination.maxGenerations: lockstep runs end at the generation cap, and this run has none (preset ${config.preset}); give one, e.g. --generations 200`,
@@ -499,4 +496,19 @@ export function checkFitnessSubset(subset: FitnessSubset, trainRows: number, dat
       `invalid configuration: ga.fitnessSubset.size: got ${subset.size}; allowed 1..${trainRows} (the training rows of ${dataset})`,
     );
   }
+}
+
+/**
+ * True when nothing but a signal can end the run: no generation cap, no evaluation budget, no time limit
+ * and no termination rule (2024-ga or 2024-static with `--termination none`). The CLI warns; it is allowed,
+ * for runs meant to be stopped by hand.
+ */
+export function runsUntilStopped(config: ResolvedConfig): boolean {
+  const t = config.termination;
+  return (
+    t.maxGenerations === null &&
+    t.maxEvaluations === undefined &&
+    t.rule === "none" &&
+    config.cluster.timeLimitSeconds === undefined
+  );
 }

@@ -139,3 +139,26 @@ describe("slt reproduce --dry-run", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 });
+
+describe("limits a run is checked for before it starts", () => {
+  it("warns when nothing but a signal can end the run, and not when a cap does", () => {
+    const dir = emptyDir("unbounded");
+    const args = ["run", "--islands", "1", "--dataset", "moons", "--preset", "2024-ga", "--dry-run"];
+    const unbounded = slt(dir, ...args, "--termination", "none");
+    expect(unbounded.code, unbounded.stderr).toBe(0);
+    expect(unbounded.stderr).toMatch(/warning: this run has no generation cap.*runs until stopped/);
+    const capped = slt(dir, ...args, "--termination", "none", "--generations", "50");
+    expect(capped.code, capped.stderr).toBe(0);
+    expect(capped.stderr).not.toMatch(/warning/);
+    // the 2024 rule (a plateau of 50 generations) ends an uncapped run by itself
+    const ruled = slt(dir, ...args);
+    expect(ruled.stderr).not.toMatch(/warning/);
+  });
+
+  it("refuses --time-limit for one population (it would be ignored) with E_CONFIG", () => {
+    const r = slt(emptyDir("time-limit"), "run", "--islands", "1", "--time-limit", "5", "--dry-run");
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/E_CONFIG.*--time-limit 5: a wall-clock limit is for island runs/);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});

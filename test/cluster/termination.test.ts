@@ -53,11 +53,11 @@ describe("global termination", () => {
     const ev = events(summary);
     const decision = ev.find((e) => e.type === "termination") as {
       reason: string;
-      islands: { island: number; verdict: string | null; atCap: boolean }[];
+      islands: { island: number; verdict: string | null; finished: string | null }[];
     };
     expect(decision.reason).toBe("all-plateaued");
     expect(decision.islands.map((i) => i.island)).toEqual([0, 1, 2]);
-    for (const i of decision.islands) expect(i.verdict).toBe("plateau");
+    for (const i of decision.islands) expect(i).toMatchObject({ verdict: "plateau", finished: null });
     expect(ev.find((e) => e.type === "stop")).toMatchObject({ reason: "all-plateaued" });
     expect(ev[ev.length - 1]).toMatchObject({ type: "end", stopReason: "all-plateaued" });
     // islands kept evolving after their first plateau verdict: the verdict came with a report, not a ticket

@@ -179,5 +179,9 @@ describe("faithfulness: generation caps of the 2024 presets (point 5)", () => {
       "lockstep",
     );
     expect(preset("2024-ga", { cluster: { islands: 3 } }).termination.maxGenerations).toBeNull();
+    // one island is still a cluster when a topology or launcher asks for one: it would never end
+    expect(() => preset("2024-ga", { cluster: { islands: 1, mode: "lockstep" } })).toThrow(
+      /lockstep runs end at the generation cap/,
+    );
   });
 });
