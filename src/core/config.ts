@@ -105,7 +105,7 @@ const GaSchema = z.strictObject({
    */
   boundSecondsPerTry: z
     .number()
-    .refine((v) => Number.isFinite(v) && v > 0, "must be a finite number of seconds > 0, e.g. 0.017")
+    .refine((v) => Number.isFinite(v) && v > 0, "must be a finite number of seconds > 0, e.g. 0.021")
     .optional(),
   operators: z.enum(["negligent", "path-aware"]).default("negligent"),
   /** absent (the papers): fitness on the whole training split */
