@@ -5,7 +5,7 @@
 // with a new mtime but the same packages, and reinstalling then would wipe a working node_modules.
 // npm writes node_modules/.package-lock.json with the installed tree; it matches the lockfile's
 // `packages` (less the root entry) exactly when the install is current.
-import { execSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, readFileSync } from "node:fs";
 
 function installedTree() {
@@ -40,5 +40,26 @@ if (!current) {
     process.exit(1);
   }
   process.stderr.write("slt: installing dependencies (npm ci) ...\n");
-  execSync("npm ci --no-audit --no-fund", { stdio: ["ignore", "inherit", "inherit"] });
+  install();
+}
+
+// npm warns EBADENGINE for every dev tool that declares a newer Node than the one running the install
+// (vitest, kubernetes-models: Node >= 22). They never run under it: npm scripts run them under the pinned
+// Node 26. So those warnings are folded into one line; everything else npm says passes through.
+function install() {
+  const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], {
+    stdio: ["ignore", "inherit", "pipe"],
+    encoding: "utf8",
+  });
+  const lines = (r.stderr ?? "").split("\n");
+  const engine = lines.filter((l) => l.includes("EBADENGINE"));
+  const rest = lines.filter((l) => !l.includes("EBADENGINE")).join("\n");
+  if (rest.trim() !== "") process.stderr.write(`${rest.trimEnd()}\n`);
+  const packages = engine.map((l) => /package: '([^']+)'/.exec(l)?.[1]).filter(Boolean);
+  if (packages.length > 0)
+    process.stderr.write(
+      `slt: ${packages.length} dev tools declare a newer Node than ${process.version} (${packages.join(", ")}); npm scripts run them under the pinned Node\n`,
+    );
+  if (r.error) throw r.error;
+  if (r.status !== 0) process.exit(r.status ?? 1);
 }
