@@ -274,7 +274,7 @@ export function markdownTable(rows: readonly SettingResults[], header: string): 
     "individual; *best in pop.* is the 2024 code's figure (best test accuracy anywhere in the final population).",
     "",
   ];
-  // pruning's evaluations in a column of their own, apart from the search's, when any run pruned
+  // pruning's evaluations and results in columns of their own, apart from the search's, when any run pruned
   const pruned = rows.some((r) => r.runs.some((run) => run.pruneMode !== "none"));
   const columns = [
     "setting",
@@ -286,8 +286,7 @@ export function markdownTable(rows: readonly SettingResults[], header: string): 
     "test acc.",
     "best in pop. test acc.",
     "sparsity",
-    "pruned test acc.",
-    "pruned sparsity",
+    ...(pruned ? ["pruned test acc.", "pruned sparsity"] : []),
   ];
   lines.push(`| ${columns.join(" | ")} |`, `|${" --- |".repeat(columns.length)}`);
   for (const { setting, runs, failures } of rows) {
@@ -302,8 +301,9 @@ export function markdownTable(rows: readonly SettingResults[], header: string): 
       cell(runs.map((r) => r.testAccuracy)),
       cell(runs.map((r) => r.bestTestAccuracyInPopulation)),
       cell(runs.map((r) => r.sparsity)),
-      cell(runs.map((r) => r.prunedTestAccuracy)),
-      cell(runs.map((r) => r.prunedSparsity)),
+      ...(pruned
+        ? [cell(runs.map((r) => r.prunedTestAccuracy)), cell(runs.map((r) => r.prunedSparsity))]
+        : []),
     ];
     lines.push(`| ${cells.join(" | ")} |`);
   }

@@ -69,14 +69,17 @@ describe("slt reproduce", () => {
     const table = markdownTable([row([run(0.9, 0.5), run(0.8, 0.7), run(1, 0.6)])], "# t");
     expect(table).toContain("| generations (median) | search evaluations (median) | test acc. |");
     expect(table).toContain(
-      "| x | 3 | 0 | 10 | 500 | 0.9000 / 0.9000 / 0.1000 | 0.9000 / 0.9000 / 0.1000 | 0.6000 / 0.6000 / 0.1000 | – | – |",
+      "| x | 3 | 0 | 10 | 500 | 0.9000 / 0.9000 / 0.1000 | 0.9000 / 0.9000 / 0.1000 | 0.6000 / 0.6000 / 0.1000 |",
     );
+    // no run pruned: no pruning columns at all
+    expect(table).not.toContain("pruned");
   });
 
   it("shows pruning's evaluations in a column of their own when runs pruned", () => {
     const table = markdownTable([row([run(0.9, 0.5, 70), run(0.8, 0.7, 90), run(1, 0.6, 80)])], "# t");
     expect(table).toContain("| search evaluations (median) | pruning evaluations (median) | test acc. |");
     expect(table).toMatch(/^\| x \| 3 \| 0 \| 10 \| 500 \| 80 \| 0\.9000 /m);
+    expect(table).toContain("| sparsity | pruned test acc. | pruned sparsity |");
     const header = table.split("\n").find((l) => l.startsWith("| setting")) as string;
     const rule = table.split("\n").find((l) => l.startsWith("| ---")) as string;
     expect(rule.split("|").length).toBe(header.split("|").length);
