@@ -79,7 +79,7 @@ export type ResolvedGeneratorSpec =
  * authors run one per process; median of 200 timed tries after 20 warm-up, two repeats, on a quiet
  * machine; docs/results.md "The adaptive bound's time per try"). Their code times one try as drawing the
  * mask (one np.random.choice per weight) plus its accuracy on the whole training split; the moons and
- * circles figures agree within 3%. Keys: architecture at 50 000 training rows, the papers' size.
+ * circles figures agree within 5%. Keys: architecture at 50 000 training rows, the papers' size.
  */
 export const MEASURED_SECONDS_PER_TRY: Readonly<Record<string, number>> = {
   "2,20,2": 0.0074,
