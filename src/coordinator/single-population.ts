@@ -38,6 +38,7 @@ import { type Mask, sparsity } from "../core/mask.ts";
 import type { Network } from "../core/network.ts";
 import { Rng } from "../core/rng.ts";
 import { ticketToJson } from "../core/ticket.ts";
+import { yieldToEventLoop } from "../io/event-loop.ts";
 import { createProgress } from "../io/progress.ts";
 import { createRunDir, type RunDir } from "../io/run-dir.ts";
 import { softwareVersions } from "../io/versions.ts";
@@ -134,8 +135,6 @@ function generationEvent(s: GenerationStats): Record<string, unknown> {
 function writeCheckpoint(dir: RunDir, state: GaState): void {
   dir.writeJson("checkpoint.json", gaStateToJSON(state));
 }
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOptions): Promise<RunSummary> {
   const started = performance.now();

@@ -50,6 +50,7 @@ import {
 import { Rng } from "../core/rng.ts";
 import { planTopology } from "../core/topology.ts";
 import { loadDataset } from "../io/datasets.ts";
+import { yieldToEventLoop } from "../io/event-loop.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
 import { RateWindow, startSample } from "../io/progress.ts";
 import {
@@ -106,8 +107,6 @@ export const HEARTBEAT_MS = 1000;
  * which stays free for peers and heartbeats; a host usually runs several islands.
  */
 export const ISLAND_EVALUATOR_THREADS = 1;
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Mean pairwise Hamming distance of the population's masks. */
 export function diversity(pop: readonly Individual[]): number {

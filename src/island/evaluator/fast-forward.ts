@@ -300,7 +300,8 @@ interface Location {
   readonly shift: Uint8Array;
 }
 
-function checkSplit(net: Network, split: Split): void {
+/** Checks a data split against the network (features, array sizes, labels); shared with the worker pool. */
+export function checkSplit(net: Network, split: Split): void {
   if (split.features !== net.architecture[0]) {
     throw new RangeError(
       `data has ${split.features} features but the network expects ${net.architecture[0]} inputs`,

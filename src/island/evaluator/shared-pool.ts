@@ -48,7 +48,12 @@ import type { Split } from "../../core/dataset.ts";
 import type { AsyncBatchEvaluator, Metrics } from "../../core/evaluate.ts";
 import type { Mask } from "../../core/mask.ts";
 import type { Network } from "../../core/network.ts";
-import { createFastEvaluator, evaluatorOptionsFromEnv, type FastEvaluatorOptions } from "./fast-forward.ts";
+import {
+  checkSplit,
+  createFastEvaluator,
+  evaluatorOptionsFromEnv,
+  type FastEvaluatorOptions,
+} from "./fast-forward.ts";
 import {
   type BatchMessage,
   controlSlots,
@@ -128,24 +133,6 @@ export class SharedEvaluatorError extends Error {
 }
 
 const DEFAULT_CAPACITY = 64;
-
-function checkSplit(net: Network, split: Split): void {
-  if (split.features !== net.architecture[0]) {
-    throw new RangeError(
-      `data has ${split.features} features but the network expects ${net.architecture[0]} inputs`,
-    );
-  }
-  if (split.x.length !== split.n * split.features || split.y.length !== split.n) {
-    throw new RangeError(`split arrays do not match n = ${split.n} rows of ${split.features} features`);
-  }
-  const classes = net.architecture[net.architecture.length - 1];
-  for (let r = 0; r < split.n; r++) {
-    const label = split.y[r];
-    if (!(label >= 0 && label < classes)) {
-      throw new RangeError(`row ${r} has label ${label}, outside 0..${classes - 1}`);
-    }
-  }
-}
 
 function checkMasks(masks: readonly Mask[], genomeLength: number): void {
   const words = Math.ceil(genomeLength / 32);
