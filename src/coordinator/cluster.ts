@@ -54,9 +54,10 @@ import {
   type TopologyPlan,
 } from "../core/topology.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
-import { type Eta, formatEta, ofLimit, RateWindow, rangeOfLimit, runEta, searchEta } from "../io/progress.ts";
+import { RateWindow } from "../io/progress.ts";
 import { createRunDir, type RunDir } from "../io/run-dir.ts";
 import { softwareVersions } from "../io/versions.ts";
+import { type ClusterView, finishedBy, renderClusterProgress } from "./cluster-progress.ts";
 import type { IslandHandle, Launcher } from "./launcher.ts";
 import { localLauncher } from "./launcher-local.ts";
 import { loadRunData } from "./run-data.ts";
@@ -324,80 +325,44 @@ export async function runCluster(
   };
 
   // ---- progress ----
-  // One line for the run, then one per island (id order), at most once per interval unless forced.
-  const termination = config.termination;
-  const cap = termination.maxGenerations;
-  /** what stopped a finished island: below the cap (or with none) only its share of the budget can */
-  const finishedBy = (m: Member): "generation cap" | "evaluation budget" =>
-    (m.ticket?.generation ?? 0) < (cap ?? Number.POSITIVE_INFINITY) ? "evaluation budget" : "generation cap";
+  // One block per interval at most, unless forced; what it says is cluster-progress.ts's.
+  const cap = config.termination.maxGenerations;
+  const finishedOf = (m: Member) => (m.finished ? finishedBy(m.ticket?.generation ?? 0, cap) : null);
   /** performance.now() when the islands got their assignments: the time limit counts from there */
   let runningSince: number | null = null;
-  /** when the run reaches a limit: the last live island at its cap or budget share, or the time limit */
-  const eta = (now: number, islands: readonly Member[]) =>
-    runEta(
-      islands.map((m): Eta | null => {
-        if (m.finished) return { seconds: 0, by: finishedBy(m) };
-        // an island with no report yet has no rate: the run's ETA waits for it
-        if (m.lastReport === null) return null;
-        return searchEta(m.lastReport, m.rates.rates(), {
-          maxGenerations: cap,
-          maxEvaluations: evaluationShare(termination.maxEvaluations, cluster.islands, m.id),
-        });
-      }),
-      {
-        limitSeconds: runningSince === null ? null : cluster.timeLimitSeconds,
-        elapsedSeconds: (now - (runningSince ?? now)) / 1000,
-      },
-    );
+  const progressView = (now: number): ClusterView => ({
+    elapsedSeconds: (now - started) / 1000,
+    fitness,
+    maxGenerations: cap,
+    maxEvaluations: config.termination.maxEvaluations,
+    timeLimit:
+      runningSince === null
+        ? undefined
+        : { limitSeconds: cluster.timeLimitSeconds, elapsedSeconds: (now - runningSince) / 1000 },
+    migrants: totals(),
+    stopping: stopRequested ? stopReason : null,
+    islands: members
+      .filter((m) => m.id >= 0 && byId.get(m.id) === m)
+      .sort((a, b) => a.id - b.id)
+      .map((m) => ({
+        id: m.id,
+        host: m.host,
+        lost: m.lost,
+        finished: finishedOf(m),
+        report: m.lastReport,
+        rates: m.rates.rates(),
+        maxEvaluations: evaluationShare(config.termination.maxEvaluations, cluster.islands, m.id),
+      })),
+  });
   const progressInterval = options.progressIntervalMs ?? 1000;
   let lastProgress = Number.NEGATIVE_INFINITY;
   const progress = (force = false) => {
     if (!options.progress) return;
     const now = performance.now();
     if (!force && now - lastProgress < progressInterval) return;
-    const islands = members.filter((m) => m.id >= 0 && byId.get(m.id) === m).sort((a, b) => a.id - b.id);
-    const reported = islands.filter((m) => m.lastReport !== null);
-    if (reported.length === 0) return;
+    const lines = renderClusterProgress(progressView(now));
+    if (lines === null) return;
     lastProgress = now;
-    const better = (a: number, b: number) => (fitness === "accuracy" ? a > b : a < b);
-    const liveReported = reported.filter((m) => !m.lost);
-    let best = (liveReported.length > 0 ? liveReported : reported)[0];
-    for (const m of liveReported)
-      if (better((m.lastReport as ReportBody).bestFitness, (best.lastReport as ReportBody).bestFitness))
-        best = m;
-    const reportOf = (m: Member) => m.lastReport as ReportBody;
-    const rate = liveReported.reduce((s, m) => s + reportOf(m).evaluationsPerSecond, 0);
-    const generations = (liveReported.length > 0 ? liveReported : reported).map(
-      (m) => reportOf(m).generation,
-    );
-    const evaluations = reported.reduce((s, m) => s + reportOf(m).evaluations, 0);
-    const live = islands.filter((m) => !m.lost);
-    const mig = totals();
-    const br = best.lastReport as ReportBody;
-    const bestOf = (r: ReportBody) =>
-      fitness === "loss" ? `loss ${r.bestLoss.toFixed(5)}` : `acc ${r.bestAccuracy.toFixed(4)}`;
-    const hostWidth = Math.min(16, Math.max(4, ...islands.map((m) => m.host.length)));
-    const idWidth = String(Math.max(...islands.map((m) => m.id))).length;
-    const lines = [
-      `[${((now - started) / 1000).toFixed(1)}s] ${live.length}/${islands.length} islands  gen ${rangeOfLimit(generations, cap)}  best ${bestOf(br)} (island ${best.id})  evals ${ofLimit(evaluations, termination.maxEvaluations)}  ${rate.toFixed(0)} evals/s  migrants sent ${mig.sent} accepted ${mig.accepted}${formatEta(eta(now, live))}${stopRequested ? `  stopping: ${stopReason}` : ""}`,
-      ...islands.map((m) => {
-        const r = m.lastReport;
-        const head = `  island ${String(m.id).padStart(idWidth)}  ${m.host.slice(0, hostWidth).padEnd(hostWidth)}`;
-        if (r === null) return `${head}  (no report yet)`;
-        const status = m.lost
-          ? "LOST"
-          : m.finished
-            ? finishedBy(m) === "generation cap"
-              ? "at cap"
-              : "at budget"
-            : (r.verdict ?? "");
-        return (
-          `${head}  gen ${ofLimit(r.generation, cap, 6)}  ${fitness === "loss" ? `loss ${r.bestLoss.toFixed(5)}  ` : ""}` +
-          `acc ${r.bestAccuracy.toFixed(4)}  sparsity ${r.bestSparsity.toFixed(3)}  ${r.evaluationsPerSecond.toFixed(0).padStart(7)} evals/s` +
-          (status ? `  ${status}` : "")
-        ).trimEnd();
-      }),
-    ];
     options.progress.write(`${lines.join("\n")}\n`);
   };
 
@@ -577,7 +542,7 @@ export async function runCluster(
         cluster.mode === "async" &&
         l.every((m) => m.finished || m.lastReport?.verdict === "plateau")
       ) {
-        const done = l.filter((m) => m.finished).map((m) => `${m.id} (${finishedBy(m)})`);
+        const done = l.filter((m) => m.finished).map((m) => `${m.id} (${finishedOf(m)})`);
         requestStop(
           "all-plateaued",
           `islands ${l
@@ -610,7 +575,7 @@ export async function runCluster(
         generation: m.lastReport?.generation ?? 0,
         verdict: m.lastReport?.verdict ?? null,
         // what ended a finished island (null: still running)
-        finished: m.finished ? finishedBy(m) : null,
+        finished: finishedOf(m),
       })),
     });
     options.progress?.write(`slt: stopping the run (${reason}): ${detail}\n`);
