@@ -74,17 +74,6 @@ function readConfigFile(path: string): unknown {
   }
 }
 
-/** `--progress-interval`: seconds ≥ 0 (0 prints every report), as milliseconds. */
-function progressIntervalArg(value: string): number {
-  const seconds = Number(value);
-  if (value.trim() === "" || !Number.isFinite(seconds) || seconds < 0)
-    throw new SltError(
-      "E_CONFIG",
-      `--progress-interval ${value}: expected seconds ≥ 0 between progress lines, such as 1 or 0.5 (0: every report)`,
-    );
-  return seconds * 1000;
-}
-
 /** A number in (0, 1]; the range itself is the config schema's to check. */
 function probabilityArg(value: string): number {
   const p = Number(value);
@@ -93,14 +82,17 @@ function probabilityArg(value: string): number {
   return p;
 }
 
-/** A time in seconds, finite and > 0; anything else is E_CONFIG naming the flag. */
-function secondsArg(flag: string): (value: string) => number {
+/**
+ * A time in seconds for `flag`: finite and > 0, or ≥ 0 with `zero` (its meaning, for the message);
+ * anything else is E_CONFIG naming the flag.
+ */
+function secondsArg(flag: string, zero?: string): (value: string) => number {
   return (value) => {
     const t = Number(value);
-    if (value.trim() === "" || !Number.isFinite(t) || t <= 0)
+    if (value.trim() === "" || !Number.isFinite(t) || t < 0 || (t === 0 && zero === undefined))
       throw new SltError(
         "E_CONFIG",
-        `${flag}: got "${value}"; expected a finite number of seconds > 0, e.g. 0.021`,
+        `${flag}: got "${value}"; expected a finite number of seconds ${zero === undefined ? "> 0" : `≥ 0 (0: ${zero})`}`,
       );
     return t;
   };
@@ -335,7 +327,11 @@ addDataOptions(
       "synchrony: async never waits; lockstep waits for every in-neighbour and is reproducible (default async)",
     ).choices(["async", "lockstep"]),
   )
-  .option("--time-limit <seconds>", "wall-clock limit of a cluster run (islands only; default none)", Number)
+  .option(
+    "--time-limit <seconds>",
+    "wall-clock limit of a cluster run (islands only; default none)",
+    secondsArg("--time-limit"),
+  )
   .addOption(
     new Option(
       "--launcher <kind>",
@@ -365,7 +361,7 @@ addDataOptions(
   .option(
     "--progress-interval <seconds>",
     "at most one progress report on stderr per this many seconds (default 1; 0: every generation or island report)",
-    progressIntervalArg,
+    secondsArg("--progress-interval", "every report"),
   )
   .option("--dry-run", "check the configuration and the data, print what would run and where; write nothing")
   .action(async (o) => {
@@ -468,6 +464,7 @@ addDataOptions(
       process.stdout.write(o.json ? `${JSON.stringify(d)}\n` : formatDryRun(d));
       return;
     }
+    const progressIntervalMs = o.progressInterval === undefined ? undefined : o.progressInterval * 1000;
     const abort = new AbortController();
     onStopRequest(() => abort.abort());
     const interrupted = () => abort.signal.aborted;
@@ -483,7 +480,7 @@ addDataOptions(
             : undefined,
         listen: o.listen,
         progress: o.quiet ? undefined : process.stderr,
-        progressIntervalMs: o.progressInterval,
+        progressIntervalMs,
         makeEvaluator,
         signal: abort.signal,
       });
@@ -493,7 +490,7 @@ addDataOptions(
     }
     const summary = await runSingle(config, {
       progress: o.quiet ? undefined : process.stderr,
-      progressIntervalMs: o.progressInterval,
+      progressIntervalMs,
       makeEvaluator,
       ...(o.threads !== undefined && o.threads > 1 ? { makeAsyncEvaluator: poolEvaluator(o.threads) } : {}),
       shouldStop: interrupted,

@@ -160,5 +160,9 @@ describe("limits a run is checked for before it starts", () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/E_CONFIG.*--time-limit 5: a wall-clock limit is for island runs/);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    // and a value that is no time at all, with the flag named (it used to reach the schema as NaN)
+    const bad = slt(emptyDir("time-limit-nan"), "run", "--islands", "2", "--time-limit", "soon", "--dry-run");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/E_CONFIG: --time-limit: got "soon"; expected a finite number of seconds > 0/);
   });
 });

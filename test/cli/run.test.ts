@@ -210,7 +210,9 @@ describe("slt run", () => {
     expect(shown).toEqual(["0", "1", "2", "3", "4", "5"]);
     const bad = slt("run", "--progress-interval", "-1");
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/E_CONFIG: --progress-interval -1: expected seconds ≥ 0/);
+    expect(bad.stderr).toMatch(
+      /E_CONFIG: --progress-interval: got "-1"; expected a finite number of seconds ≥ 0/,
+    );
   });
 
   it("rejects bad input with exit code 2, the error code and what is allowed", () => {
