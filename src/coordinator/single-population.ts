@@ -108,7 +108,7 @@ export function terminationParams(config: ResolvedConfig): TerminationParams {
   return {
     rule: config.termination.rule,
     ruleCap: null,
-    maxGenerations: config.termination.maxGenerations ?? undefined, // null: no cap
+    maxGenerations: config.termination.maxGenerations,
     maxEvaluations: config.termination.maxEvaluations,
     plateauLogs: config.termination.plateauLogs,
   };

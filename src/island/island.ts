@@ -378,7 +378,7 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
   const capOnly: TerminationParams = {
     rule: "none",
     ruleCap: null,
-    maxGenerations: config.termination.maxGenerations ?? undefined, // null: no cap
+    maxGenerations: config.termination.maxGenerations,
     maxEvaluations: evaluationShare(config.termination.maxEvaluations, config.cluster.islands, a.island),
   };
   const ownRule: TerminationParams = {

@@ -181,7 +181,7 @@ describe("faithfulness: generation caps of the 2024 presets (point 5)", () => {
   it("an uncapped run goes on past any generation until its rule stops it; config.json keeps the null", () => {
     const c = preset("2024-ga");
     const params = terminationParams(c);
-    expect(params.maxGenerations).toBeUndefined();
+    expect(params.maxGenerations).toBeNull();
     // best fitness improving every generation: no plateau, so only a cap could stop it
     const rising = Array.from({ length: 2501 }, (_, g) => ({
       generation: g,

@@ -27,8 +27,8 @@ export type TerminationReason =
 
 export interface TerminationParams {
   readonly rule: TerminationRule;
-  /** the user's cap; always applies when given */
-  readonly maxGenerations?: number;
+  /** the user's cap; always applies when given (null or absent: none) */
+  readonly maxGenerations?: number | null;
   /** evaluation budget: cumulative evaluations after which the run stops; always applies when given */
   readonly maxEvaluations?: number;
   /** replaces the rule's own cap (2024-adaptive 200, 2025-binary 300, 2025-multiclass 11 000); null: none */
@@ -109,7 +109,7 @@ export function terminationReason(
   }
   const cap = ruleCapOf(params);
   if (cap !== null && g >= cap) return "rule-cap";
-  if (params.maxGenerations !== undefined && g >= params.maxGenerations) return "max-generations";
+  if (params.maxGenerations != null && g >= params.maxGenerations) return "max-generations";
   if (params.maxEvaluations !== undefined) {
     if (last.evaluations === undefined)
       throw new RangeError("maxEvaluations needs the cumulative evaluations in the history");
