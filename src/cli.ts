@@ -11,7 +11,13 @@ import { type ClusterSummary, runCluster } from "./coordinator/cluster.ts";
 import { dryRun, formatDryRun } from "./coordinator/dry-run.ts";
 import { reproduce } from "./coordinator/reproduce.ts";
 import { runSingle } from "./coordinator/single-population.ts";
-import { type ConfigPatch, PRESETS, resolveConfig, runsUntilStopped } from "./core/config.ts";
+import {
+  type ConfigPatch,
+  PRESETS,
+  type ResolvedConfig,
+  resolveConfig,
+  runsUntilStopped,
+} from "./core/config.ts";
 import { E_TOPOLOGY, SltError } from "./core/errors.ts";
 import { PRUNE_ORDERS } from "./core/ga/index.ts";
 import { customTopology } from "./core/topology.ts";
@@ -181,6 +187,36 @@ function addDataOptions(cmd: Command, defaultData = "moons"): Command {
       "--data-seed <n>",
       "seed of the dataset generators (default 42, the reference's random_state; 10 for blobs)",
       intArg,
+    );
+}
+
+/**
+ * What the run mode (one population or islands) allows of the flags; throws E_CONFIG for a flag it would
+ * ignore, and warns of a run that nothing but a signal ends.
+ */
+function checkRunMode(
+  o: { threads?: number; timeLimit?: number },
+  config: ResolvedConfig,
+  clusterRun: boolean,
+): void {
+  if (o.threads !== undefined && (o.threads < 1 || clusterRun || config.ga.fitnessSubset !== undefined))
+    throw new SltError(
+      "E_CONFIG",
+      `--threads ${o.threads}: worker threads are for one population on the full training split (--islands 1, no --batch-size), at least 1; islands each evaluate on a worker thread of their own`,
+    );
+  if (config.ga.fitnessSubset !== undefined && clusterRun)
+    throw new SltError(
+      "E_CONFIG",
+      "ga.fitnessSubset (--batch-size, mini-batch fitness) runs one population in-process only: leave out --topology and --launcher (the island cluster does not support mini-batch fitness)",
+    );
+  if (o.timeLimit !== undefined && !clusterRun)
+    throw new SltError(
+      "E_CONFIG",
+      `--time-limit ${o.timeLimit}: a wall-clock limit is for island runs; one population stops at --generations or --max-evaluations (or Ctrl-C/SIGTERM, which still writes the ticket)`,
+    );
+  if (runsUntilStopped(config))
+    process.stderr.write(
+      "slt: warning: this run has no generation cap, evaluation budget, time limit or termination rule: it runs until stopped (Ctrl-C or SIGTERM write the ticket)\n",
     );
 }
 
@@ -438,25 +474,7 @@ addDataOptions(
     const config = resolveConfig(...layers);
     const clusterRun =
       config.cluster.islands > 1 || o.topology !== undefined || o.launcher === "k8s" || sshHosts !== null;
-    if (o.threads !== undefined && (o.threads < 1 || clusterRun || config.ga.fitnessSubset !== undefined))
-      throw new SltError(
-        "E_CONFIG",
-        `--threads ${o.threads}: worker threads are for one population on the full training split (--islands 1, no --batch-size), at least 1; islands each evaluate on a worker thread of their own`,
-      );
-    if (config.ga.fitnessSubset !== undefined && clusterRun)
-      throw new SltError(
-        "E_CONFIG",
-        "ga.fitnessSubset (--batch-size, mini-batch fitness) runs one population in-process only: leave out --topology and --launcher (the island cluster does not support mini-batch fitness)",
-      );
-    if (o.timeLimit !== undefined && !clusterRun)
-      throw new SltError(
-        "E_CONFIG",
-        `--time-limit ${o.timeLimit}: a wall-clock limit is for island runs; one population stops at --generations or --max-evaluations (or Ctrl-C/SIGTERM, which still writes the ticket)`,
-      );
-    if (runsUntilStopped(config))
-      process.stderr.write(
-        "slt: warning: this run has no generation cap, evaluation budget, time limit or termination rule: it runs until stopped (Ctrl-C or SIGTERM write the ticket)\n",
-      );
+    checkRunMode(o, config, clusterRun);
     if (o.dryRun) {
       // the k8s launcher's settings are checked as a real run checks them, before anything starts
       if (o.launcher === "k8s") (await import("./coordinator/launcher-k8s.ts")).k8sOptionsFromFlags(o);
@@ -467,7 +485,6 @@ addDataOptions(
     const progressIntervalMs = o.progressInterval === undefined ? undefined : o.progressInterval * 1000;
     const abort = new AbortController();
     onStopRequest(() => abort.abort());
-    const interrupted = () => abort.signal.aborted;
     // More than one island, a topology or a non-local launcher asked for: the island cluster (local
     // processes unless --launcher says otherwise).
     if (clusterRun) {
@@ -493,7 +510,7 @@ addDataOptions(
       progressIntervalMs,
       makeEvaluator,
       ...(o.threads !== undefined && o.threads > 1 ? { makeAsyncEvaluator: poolEvaluator(o.threads) } : {}),
-      shouldStop: interrupted,
+      shouldStop: () => abort.signal.aborted,
     });
     if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else printSummary(summary);
