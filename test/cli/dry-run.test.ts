@@ -1,20 +1,13 @@
 // `slt run --dry-run` and `slt reproduce --dry-run`: they check what a real run checks, say what would
 // run and where, fail on invalid input exactly as a real run does, and write nothing.
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { referenceBoundSecondsPerTry } from "../../src/core/ga/index.ts";
+import { runCli, scratchDir } from "./helpers.ts";
 
-const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
-const work = mkdtempSync(join(tmpdir(), "slt-dry-run-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function slt(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", cwd });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const work = scratchDir("slt-dry-run-");
+const slt = (cwd: string, ...args: string[]) => runCli(cwd, args);
 
 /** a fresh empty working directory */
 function emptyDir(name: string): string {

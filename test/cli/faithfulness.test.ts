@@ -1,19 +1,12 @@
 // The faithfulness settings of issue 8 as a user meets them: flags, errors and what config.json records.
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { referenceBoundSecondsPerTry } from "../../src/core/ga/index.ts";
+import { runCli, scratchDir } from "./helpers.ts";
 
-const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
-const work = mkdtempSync(join(tmpdir(), "slt-faith-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function slt(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", cwd: work });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const work = scratchDir("slt-faith-");
+const slt = (...args: string[]) => runCli(work, args);
 
 const tiny = ["run", "--islands", "1", "--population", "4", "--generations", "1", "--quiet", "--out", work];
 const configOf = (name: string) => JSON.parse(readFileSync(join(work, name, "config.json"), "utf8"));

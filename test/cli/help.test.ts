@@ -1,13 +1,11 @@
 // The defaults `slt run --help` states are the ones a run gets: each is read from the help text and
 // compared with the configuration resolved from nothing.
 import { spawnSync } from "node:child_process";
-import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/core/config.ts";
 import { defaultDataSeed } from "../../src/core/datasets/index.ts";
 import { referenceBoundSecondsPerTry } from "../../src/core/ga/index.ts";
-
-const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
+import { CLI } from "./helpers.ts";
 
 /** flag → its description, continuation lines joined */
 function optionHelp(command: string): Map<string, string> {

@@ -2,10 +2,10 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { CLI } from "./helpers.ts";
 
-const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
 const work = mkdtempSync(join(tmpdir(), "slt-int-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

@@ -1,18 +1,11 @@
 // End-to-end: `slt run --batch-size N --batch-mode fixed|rotating` (mini-batch fitness, non-paper).
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli, scratchDir } from "./helpers.ts";
 
-const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
-const work = mkdtempSync(join(tmpdir(), "slt-cli-minibatch-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function slt(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", cwd: work });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const work = scratchDir("slt-cli-minibatch-");
+const slt = (...args: string[]) => runCli(work, args);
 
 describe("slt run --batch-size", () => {
   it("runs one population by default, labels every result as non-paper, checks out", () => {

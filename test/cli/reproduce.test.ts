@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   experimentGrid,
@@ -10,8 +10,8 @@ import {
   topologyGrid,
 } from "../../src/coordinator/reproduce.ts";
 import type { RunSummary } from "../../src/coordinator/single-population.ts";
+import { CLI } from "./helpers.ts";
 
-const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
 const work = mkdtempSync(join(tmpdir(), "slt-repro-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

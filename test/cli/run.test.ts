@@ -1,19 +1,12 @@
 // End-to-end: the real `slt` command in a child process, as a user runs it.
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { readEvents, withoutTimes } from "../coordinator/helpers.ts";
+import { runCli, scratchDir } from "./helpers.ts";
 
-const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
-const work = mkdtempSync(join(tmpdir(), "slt-cli-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function slt(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", cwd: work });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const work = scratchDir("slt-cli-");
+const slt = (...args: string[]) => runCli(work, args);
 
 function jsonRun(...args: string[]) {
   // one population in-process: these tests check the single-population search and its determinism

@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { CLI } from "./helpers.ts";
 
 const BIN = resolve(import.meta.dirname, "../../bin/slt.mjs");
-const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
 const work = mkdtempSync(join(tmpdir(), "slt-sig-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

@@ -1,18 +1,12 @@
 // `slt run --islands N ...` and `slt island` as a user runs them, in child processes on loopback.
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli, scratchDir } from "../cli/helpers.ts";
 
-const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
-const work = mkdtempSync(join(tmpdir(), "slt-cluster-cli-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function slt(args: string[], env: NodeJS.ProcessEnv = process.env) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", cwd: work, env });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const work = scratchDir("slt-cluster-cli-");
+const slt = (args: string[], env?: NodeJS.ProcessEnv) => runCli(work, args, env);
 
 describe("slt run --islands", () => {
   it("runs local islands on a ring until the wall-clock limit and prints the cluster summary", () => {

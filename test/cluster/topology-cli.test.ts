@@ -1,19 +1,12 @@
 // `slt run --topology custom:FILE` and `--migration-probability P`: custom edge lists and probability
 // weights from the command line, in child processes on loopback.
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli, scratchDir } from "../cli/helpers.ts";
 
-const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
-const work = mkdtempSync(join(tmpdir(), "slt-topology-cli-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function slt(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", cwd: work });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const work = scratchDir("slt-topology-cli-");
+const slt = (args: string[]) => runCli(work, args);
 
 const small = ["--dataset", "digits-3", "--population", "20", "--prune", "none", "--out", work];
 

@@ -1,0 +1,32 @@
+// Shared set-up of the tests that run the `slt` command as a user does: a child process under this
+// Node, in a scratch folder that is removed after the file's tests.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll } from "vitest";
+
+export const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
+
+/** A fresh folder under the system's temporary folder, removed after the calling file's tests. */
+export function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `slt ARGS`, run to its end in `cwd`. */
+export function runCli(
+  cwd: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", cwd, env });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
