@@ -105,9 +105,16 @@ describe("standard scaling", () => {
         const st = standardStats({ ...s.train, x: Float64Array.from(s.train.x) });
         const orig = standardStats(raw(a));
         for (let j = 0; j < 2; j++) {
-          expect(Math.abs(st.mean[j])).toBeLessThan(1e-3);
-          if (orig.std[j] > 1e-3 * (Math.abs(orig.mean[j]) + 1))
+          // A feature whose spread is tiny against its magnitude is ill-conditioned: its Float64 mean
+          // carries a rounding error of about 1e-16·|mean|, which dividing by a tiny std magnifies
+          // (e.g. 999999.9999999453 and 999999.999999829 centre to ±1 ± 0.001). Such a feature is
+          // only checked to stay finite and bounded.
+          if (orig.std[j] > 1e-3 * (Math.abs(orig.mean[j]) + 1)) {
+            expect(Math.abs(st.mean[j])).toBeLessThan(1e-3);
             expect(Math.abs(st.std[j] - 1)).toBeLessThan(1e-3);
+          } else {
+            expect(Number.isFinite(st.mean[j]) && Math.abs(st.mean[j]) < 2).toBe(true);
+          }
         }
       }),
     );
