@@ -447,17 +447,34 @@ export interface ReadCheckpoint {
   readonly sha256: string;
 }
 
+export interface ReadCheckpointOptions {
+  /** the files' base name (default "checkpoint") */
+  readonly name?: string;
+  /**
+   * what is wrong with a value in one line, or null when it is fine (e.g. core/checkpoint.ts's
+   * runCheckpointError); a file whose value it refuses counts as not valid, like a corrupt one
+   */
+  readonly validate?: (value: unknown) => string | null;
+}
+
+async function checkFile(path: string, options: ReadCheckpointOptions): Promise<CheckpointFileCheck> {
+  const check = await checkCheckpointFile(path);
+  if (!check.ok || options.validate === undefined) return check;
+  const problem = options.validate(check.value);
+  return problem === null ? check : { ok: false, problem };
+}
+
 /**
  * The newest valid checkpoint in `dir`: checkpoint.json, or checkpoint.prev.json (with a warning) when
- * the newest is missing, truncated or corrupt. Throws SltError(E_CHECKPOINT) naming both files and what
- * is wrong with each when neither is valid.
+ * the newest is missing, truncated, corrupt or refused by `validate`. Throws SltError(E_CHECKPOINT)
+ * naming both files and what is wrong with each when neither is valid.
  */
 export async function readCheckpoint(
   dir: string,
-  options: { readonly name?: string } = {},
+  options: ReadCheckpointOptions = {},
 ): Promise<ReadCheckpoint> {
   const files = checkpointFiles(dir, options.name);
-  const current = await checkCheckpointFile(files.current);
+  const current = await checkFile(files.current, options);
   if (current.ok)
     return {
       value: current.value,
@@ -466,7 +483,7 @@ export async function readCheckpoint(
       bytes: current.bytes,
       sha256: current.sha256,
     };
-  const previous = await checkCheckpointFile(files.previous);
+  const previous = await checkFile(files.previous, options);
   if (previous.ok)
     return {
       value: previous.value,

@@ -225,6 +225,22 @@ describe("a damaged checkpoint", () => {
     expect(r.warning).toBe(`checkpoint ${current} is missing; using the previous one, ${previous}`);
   });
 
+  it("a sound file whose value `validate` refuses counts as not valid", async () => {
+    const { dir, current } = await twoCheckpoints();
+    const validate = (v: unknown) =>
+      (v as { n: number }).n === 2 ? "invalid run checkpoint: n: too new" : null;
+    const r = await readCheckpoint(dir, { validate });
+    expect(r.value).toEqual({ n: 1 });
+    expect(r.warning).toBe(
+      `checkpoint ${current} is not usable: invalid run checkpoint: n: too new; using the previous one, ${join(dir, "checkpoint.prev.json")}`,
+    );
+    const e = await errorOf(readCheckpoint(dir, { validate: () => "no" }));
+    expect(e.message).toBe(
+      `no valid checkpoint in ${dir}: ${current}: no; ${join(dir, "checkpoint.prev.json")}: no`,
+    );
+    expect((await readCheckpoint(dir, { validate: () => null })).value).toEqual({ n: 2, text: "two" });
+  });
+
   it("neither file valid: E_CHECKPOINT naming both files and what is wrong with each", async () => {
     const { dir, current, previous } = await twoCheckpoints();
     writeFileSync(current, "");
