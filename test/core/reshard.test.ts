@@ -213,18 +213,20 @@ function syntheticState(
     );
   });
   const gen = { kind: "negligent" as const, bound: null, numRec: 1, fallbacks: 0 };
-  const extra = {
-    newEvaluations: 0,
-    cacheHits: 0,
-    children: 0,
-    mutants: 0,
-    newcomers: 0,
-    operatorFallbacks: 0,
-    generatorFallbacks: 0,
-  };
-  const history = Array.from({ length: generation + 1 }, (_, g) =>
-    generationStats(g, population, params, genomeLength, evaluations, gen, extra),
-  );
+  // a generation's counters, each g in generation g: their values play no part in a re-shard
+  const counters = ["newEvaluations", "cacheHits", "children", "mutants", "newcomers", "operatorFallbacks"];
+  const history = Array.from({ length: generation + 1 }, (_, g) => {
+    const extra = { ...Object.fromEntries(counters.map((c) => [c, g])), generatorFallbacks: 0 };
+    return generationStats(
+      g,
+      population,
+      params,
+      genomeLength,
+      evaluations,
+      gen,
+      extra as Parameters<typeof generationStats>[6],
+    );
+  });
   const rng = Rng.derive(generation).save();
   return {
     format: "slt-ga/1",
