@@ -146,10 +146,10 @@ export async function writeCheckpoint(
     );
   writesInProgress.add(files.current);
   writesStarted++;
-  // an explicit `fault` strikes this write; SLT_TEST_FAULT's strikes the n-th write of the process
-  const fault =
-    options.fault !== undefined ? parseFaultSpec(options.fault ?? undefined) : envFault(writesStarted);
   try {
+    // an explicit `fault` strikes this write; SLT_TEST_FAULT's strikes the n-th write of the process
+    const fault =
+      options.fault !== undefined ? parseFaultSpec(options.fault ?? undefined) : envFault(writesStarted);
     return await writeFiles(dir, files, value, fault, options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
   } finally {
     writesInProgress.delete(files.current);

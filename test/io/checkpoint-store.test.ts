@@ -358,6 +358,14 @@ describe("SLT_TEST_FAULT (test only)", () => {
     }
   });
 
+  it("a malformed spec fails the write, and the next write goes through", async () => {
+    const dir = freshDir();
+    const e = await errorOf(writeCheckpoint(dir, { n: 1 }, { fault: "checkpoint-write:later" }));
+    expect(e.message).toMatch(/^SLT_TEST_FAULT: "checkpoint-write:later" is not/);
+    await writeCheckpoint(dir, { n: 1 }, { fault: null });
+    expect((await readCheckpoint(dir)).value).toEqual({ n: 1 });
+  });
+
   const expected: Record<CheckpointWriteStage, { from: "current" | "previous"; holds: "one" | "two" }> = {
     "tmp-half-written": { from: "current", holds: "one" },
     "before-rename": { from: "current", holds: "one" },
