@@ -60,7 +60,7 @@ import { softwareVersions } from "../io/versions.ts";
 import { type ClusterView, finishedBy, renderClusterProgress } from "./cluster-progress.ts";
 import type { IslandHandle, Launcher } from "./launcher.ts";
 import { localLauncher } from "./launcher-local.ts";
-import { loadRunData } from "./run-data.ts";
+import { loadRunData } from "../run/run-data.ts";
 import type { EvaluatorFactory } from "./single-population.ts";
 
 export interface ClusterIslandInfo {

@@ -5,7 +5,7 @@
 import type { ResolvedConfig } from "../core/config.ts";
 import { runDirPath } from "../io/run-dir.ts";
 import { type ClusterOptions, checkClusterSettings } from "./cluster.ts";
-import { type DatasetRecord, loadRunData } from "./run-data.ts";
+import { type DatasetRecord, loadRunData } from "../run/run-data.ts";
 
 /** The `--json` line of a dry run. */
 export interface DryRun {
