@@ -1,7 +1,7 @@
-// One search with one population, in-process: config → dataset → run directory → GA until a
-// termination rule fires → best ticket → post-pruning → ticket.json and a summary.
-// The evaluator is injected (the CLI passes the island's fast evaluator), so this file never
-// depends on island code and tests can run it with the reference evaluator.
+// One search with one population, in-process: the run's start (src/run/prepare.ts: data, run directory,
+// config.json) → GA until a termination rule fires → the run's end (src/run/finish.ts: best ticket,
+// post-pruning, ticket.json, summary). The evaluator is injected (the CLI passes the island's fast
+// evaluator), so this file never depends on island code and tests can run it with the reference evaluator.
 //
 // Mini-batch fitness (ga.fitnessSubset, a NON-PAPER mode; core/ga/subset.ts): the GA's evaluator scores
 // a seeded subset of the training rows — one for the run ("fixed") or one per generation ("rotating",
@@ -14,7 +14,6 @@ import type { Split } from "../core/dataset.ts";
 import { selectRows } from "../core/datasets/index.ts";
 import type { AsyncBatchEvaluator, BatchEvaluator } from "../core/evaluate.ts";
 import {
-  bestIndividual,
   type FitnessModeLabel,
   type FitnessSubset,
   fitnessModeLabel,
@@ -38,7 +37,7 @@ import { Rng } from "../core/rng.ts";
 import { yieldToEventLoop } from "../io/event-loop.ts";
 import { createProgress } from "../io/progress.ts";
 import type { RunDir } from "../io/run-dir.ts";
-import { finishRun, type RunSummary } from "../run/finish.ts";
+import { type Candidate, finishRun, pickBest, type RunSummary } from "../run/finish.ts";
 import { type PreparedRun, prepareRun } from "../run/prepare.ts";
 
 /**
@@ -238,18 +237,23 @@ async function evolve(
   }
 }
 
+/** A population as the run's end sees it: individuals this process measured. */
+const candidatesOf = (population: readonly Individual[]): Candidate[] =>
+  population.map((individual) => ({ individual, island: null }));
+
 /** Mini-batch fitness: the final population re-scored on the full training split (and the event saying so). */
 function rescoreOnFullSplit(run: PreparedRun, ev: SingleEvaluators, state: GaState): readonly Individual[] {
   const fitness = run.config.ga.fitness;
   ev.dropSubset();
-  const subsetBest = bestIndividual(state.population, fitness) as Individual;
+  const bestOf = (p: readonly Individual[]) => pickBest(candidatesOf(p), fitness).individual;
+  const subsetBest = bestOf(state.population);
   const full = ev.train(state.population.map((ind) => ind.mask));
   const population = state.population.map((ind, k) => ({
     ...ind,
     accuracy: full[k].accuracy,
     loss: full[k].loss,
   }));
-  const fullBest = bestIndividual(population, fitness) as Individual;
+  const fullBest = bestOf(population);
   const subsetBestFull = full[state.population.indexOf(subsetBest)];
   run.dir.appendEvent({
     type: "full-split-rescore",
@@ -299,7 +303,7 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
   // Best by training fitness, sparsity breaking ties: the individual the papers report.
   const { summary } = finishRun({
     run,
-    candidates: population.map((individual) => ({ individual, island: null })),
+    candidates: candidatesOf(population),
     stopReason,
     generations: state.generation,
     evaluations: state.evaluations,
