@@ -20,7 +20,7 @@ import { individualFromMigrant, MAX_MIGRANTS, maxFrameBytes } from "../core/prot
 import { Rng } from "../core/rng.ts";
 import { buildPlannedTopology, planTopology, type TopologyPlan } from "../core/topology.ts";
 import { createLogger, type Logger } from "../io/log.ts";
-import { type Finished, finishRun, type RunSummary } from "../run/finish.ts";
+import { finishRun, type RunSummary } from "../run/finish.ts";
 import { type PreparedRun, prepareRun } from "../run/prepare.ts";
 import { Coordinator, type CoordinatorOptions } from "./coordinator.ts";
 import { type ClusterStopReason, type MigrationTotals, progressOf } from "./coordinator-state.ts";
@@ -200,7 +200,7 @@ function finishCluster(
   const all = coordinator.members.map((m) => progressOf(m.record));
   const migrations = coordinator.totals();
   const lost = coordinator.members.filter((m) => m.record.lost).map((m) => m.id);
-  const finished: Finished<ClusterStopReason> = finishRun({
+  const finished = finishRun({
     run,
     candidates,
     stopReason: coordinator.state.stop?.reason ?? "all-lost",
@@ -220,7 +220,7 @@ function finishCluster(
     ...finished.summary,
     topology: plan.label,
     mode: config.cluster.mode,
-    bestIsland: finished.best.island ?? 0,
+    bestIsland: finished.best.island,
     islands: joined.map((m) => {
       const t = m.record.ticket;
       return {

@@ -53,9 +53,9 @@ export interface Candidate {
   readonly island: number | null;
 }
 
-export interface FinishInput<R extends string> {
+export interface FinishInput<R extends string, C extends Candidate = Candidate> {
   readonly run: PreparedRun;
-  readonly candidates: readonly Candidate[];
+  readonly candidates: readonly C[];
   readonly stopReason: R;
   readonly generations: number;
   readonly evaluations: number;
@@ -69,16 +69,16 @@ export interface FinishInput<R extends string> {
   /** where the `prune` and `end` events go (default: the run directory's events.jsonl) */
   readonly event?: (e: Record<string, unknown>) => void;
   /** fields only this mode has, for the ticket's metrics and the `end` event, given the winner */
-  readonly extra?: (best: Candidate) => {
+  readonly extra?: (best: C) => {
     readonly ticket?: TicketMetrics;
     readonly end?: Record<string, unknown>;
   };
 }
 
-export interface Finished<R extends string> {
+export interface Finished<R extends string, C extends Candidate = Candidate> {
   readonly summary: RunSummary<R>;
   /** the candidate whose individual became (or was pruned into) the ticket */
-  readonly best: Candidate;
+  readonly best: C;
 }
 
 type Pruned = ReturnType<typeof postPrune>;
@@ -89,7 +89,7 @@ const accuracyOf = (ev: BatchEvaluator) => ({
 });
 
 /** The best candidate; candidates of islands in id order first, so that ties go to the lower id. */
-export function pickBest(candidates: readonly Candidate[], fitness: "accuracy" | "loss"): Candidate {
+export function pickBest<C extends Candidate>(candidates: readonly C[], fitness: "accuracy" | "loss"): C {
   // a stable sort: a population (no island) keeps its order
   const ordered = [...candidates].sort((a, b) => (a.island ?? -1) - (b.island ?? -1));
   const best = bestIndividual(
@@ -113,7 +113,10 @@ function recheck(best: Candidate, train: BatchEvaluator): void {
   }
 }
 
-function prune<R extends string>(input: FinishInput<R>, individuals: readonly Individual[]): Pruned | null {
+function prune<R extends string, C extends Candidate>(
+  input: FinishInput<R, C>,
+  individuals: readonly Individual[],
+): Pruned | null {
   const { config, network } = input.run;
   if (config.prune === "none" || input.stopReason === "interrupted") return null;
   const test = accuracyOf(input.evaluators.test);
@@ -141,7 +144,7 @@ function prune<R extends string>(input: FinishInput<R>, individuals: readonly In
   return pruned;
 }
 
-export function finishRun<R extends string>(input: FinishInput<R>): Finished<R> {
+export function finishRun<R extends string, C extends Candidate>(input: FinishInput<R, C>): Finished<R, C> {
   const { run, evaluators } = input;
   const { config, network, datasetRecord, dir } = run;
   const event = input.event ?? dir.appendEvent;
