@@ -32,10 +32,13 @@ import {
 } from "../core/ga/index.ts";
 import { hamming, type Mask } from "../core/mask.ts";
 import {
+  type EmigrationSettings,
+  emigrantsToSelect,
   integrateImmigrants,
   isMigrationGeneration,
   parseSelectionPolicy,
   selectEmigrants,
+  shareForEdge,
 } from "../core/migration.ts";
 import { initNetwork } from "../core/network.ts";
 import {
@@ -61,7 +64,6 @@ import {
 import { createSharedEvaluator, type SharedEvaluator } from "./evaluator/shared-pool.ts";
 import { HostStatsSampler } from "./host-stats.ts";
 import { PeerSender, type SenderCounters } from "./peers.ts";
-import { emigrantsToSelect, type ShareSettings, shareForEdge } from "./share.ts";
 
 export interface IslandOptions {
   readonly join: string;
@@ -247,7 +249,7 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
   };
   /** lockstep: this island's emigrants of its last few epochs */
   const recent: { epoch: number; emigrants: Individual[] }[] = [];
-  let share: ShareSettings | null = null;
+  let share: EmigrationSettings | null = null;
   const shareFor = (n: OutNeighbour, emigrants: readonly Individual[], ep: number) =>
     share ? shareForEdge(n, emigrants, ep, share) : [];
   /** lockstep: the last epoch whose immigrants were integrated */
@@ -445,7 +447,7 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
     epoch++;
     const outs = assign?.outNeighbours ?? [];
     if (outs.length > 0 && k > 0) {
-      const need = emigrantsToSelect(outs, share as ShareSettings);
+      const need = emigrantsToSelect(outs, share as EmigrationSettings);
       const emigrants = withLosses(
         selectEmigrants(state.population, need, selection, fitness, migrationRng),
         lossOf,
