@@ -398,6 +398,7 @@ export async function runCluster(
         weight: e.weight,
       })),
       inNeighbours: inNeighbours(t, m.id),
+      weights: t.weights,
     };
   };
   let offsets: number[] = [];

@@ -21,6 +21,8 @@ export const E_MIGRATION = "E_MIGRATION";
 export const E_PROTOCOL = "E_PROTOCOL";
 /** an island-cluster run that cannot go on: no island joined, no ticket delivered, forged island metrics */
 export const E_CLUSTER = "E_CLUSTER";
+/** a malformed island snapshot (checkpoint or resume): wrong format, fields, genome length or values */
+export const E_SNAPSHOT = "E_SNAPSHOT";
 
 export const ERROR_CODES = [
   E_CONFIG,
@@ -33,6 +35,7 @@ export const ERROR_CODES = [
   E_MIGRATION,
   E_PROTOCOL,
   E_CLUSTER,
+  E_SNAPSHOT,
 ] as const;
 
 export class SltError extends Error {

@@ -439,8 +439,7 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
       },
       host: { ...hostStats.latest(), rssBytes: mem.rss },
     };
-    coord.epoch = epoch;
-    coord.send("report", body);
+    coord.send("report", body, { epoch });
   };
 
   const migrate = async () => {
@@ -523,7 +522,6 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
 
   function sendTicket(cb?: () => void): void {
     const best = bestIndividual(state.population, fitness) as Individual;
-    coord.epoch = epoch;
     const ok = coord.send(
       "ticket",
       {
@@ -532,7 +530,7 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
         evaluations: state.evaluations,
         best: migrantFromIndividual(best),
       },
-      cb ? () => cb() : undefined,
+      { epoch, onWritten: cb ? () => cb() : undefined },
     );
     if (!ok) cb?.();
   }

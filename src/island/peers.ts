@@ -95,8 +95,8 @@ export class PeerSender {
     if (link?.state !== "open") return;
     while (this.#queue.length > 0 && link.ws.bufferedAmount < BACKLOG_BYTES) {
       const b = this.#queue.shift() as Batch;
-      link.epoch = b.epoch;
-      if (link.send("migrants", { migrants: b.migrants })) this.#counters.sent += b.migrants.length;
+      if (link.send("migrants", { migrants: b.migrants }, { epoch: b.epoch }))
+        this.#counters.sent += b.migrants.length;
       else {
         this.#queue.unshift(b);
         return;
