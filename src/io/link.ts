@@ -50,6 +50,8 @@ export interface LinkSelf {
 export interface LinkLimits {
   genomeLength: number | null;
   maxMigrants: number;
+  /** bytes a snapshot may add to a frame (codec DecodeContext.maxSnapshotBytes; default 0) */
+  maxSnapshotBytes?: number;
 }
 
 export interface LinkOptions {
@@ -233,6 +235,7 @@ export class Link {
       runId: this.#o.self.runId,
       genomeLength: this.#o.limits.genomeLength,
       maxMigrants: this.#o.limits.maxMigrants,
+      maxSnapshotBytes: this.#o.limits.maxSnapshotBytes ?? 0,
       ...(this.peerName !== null ? { expectedFrom: this.peerName } : {}),
       ...(this.#lastSeq !== undefined ? { lastSeq: this.#lastSeq } : {}),
     });
