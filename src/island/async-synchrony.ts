@@ -2,6 +2,7 @@
 // arrival order, whatever their epoch. The inbox is bounded: beyond `capacity` the oldest arrival is
 // dropped (counted as rejected), so a fast neighbour cannot grow a slow island's memory.
 import type { Individual } from "../core/ga/index.ts";
+import type { OutEdge } from "../core/migration.ts";
 import type { Emission, Synchrony, SynchronyOptions } from "./synchrony.ts";
 
 export interface AsyncSynchronyOptions extends SynchronyOptions {
@@ -45,7 +46,7 @@ export class AsyncSynchrony implements Synchrony {
   rewire(_inNeighbours: readonly number[]): void {}
 
   // async never resends: a lost batch is a lost batch, as with any async migration
-  resend(): void {}
+  resend(_edge: OutEdge): void {}
 
   release(): void {}
 
