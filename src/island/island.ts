@@ -47,6 +47,7 @@ import { PeerSender, PeerSenders } from "./peers.ts";
 import { type IslandSetup, setUpIsland } from "./setup.ts";
 import type { Synchrony } from "./synchrony.ts";
 
+/** re-exported for bench/islands-scaling.ts, which sizes its runs by it */
 export { ISLAND_EVALUATOR_THREADS } from "./setup.ts";
 
 export interface IslandOptions {

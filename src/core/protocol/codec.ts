@@ -5,7 +5,9 @@
 // code (reasons.ts). Checks run in this order, so the first fault found is the one reported:
 //   frame size (before any decoding) → msgpack → top-level map → v → type → accepted types →
 //   envelope fields → runId → from → seq order → body fields → extra fields → mask semantics
-//   (genome length, byte count, padding bits, hash, zero count).
+//   (genome length, byte count, padding bits, hash, zero count) → the plain frame limit for types that
+//   carry no snapshot (a `checkpoint`, or an `assign` with `resume`, may exceed maxFrameBytes by the
+//   receiver's maxSnapshotBytes; a snapshot is checked field by field by core/island-snapshot.ts).
 // Extra fields are refused (R_EXTRA_FIELD) at every level except inside an assign's free-form config:
 // the version `v` is how the protocol grows, and strictness catches sender bugs early.
 // Maps are decoded as Map objects, so no key can reach an object prototype; "__proto__" is refused
