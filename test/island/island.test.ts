@@ -30,6 +30,15 @@ const genomeLength = initNetwork(
   config.network.seed,
 ).genomeLength;
 const SNAPSHOT_ROOM = 1 << 24;
+/** the fake coordinator's side of its links (run id and secret filled in per run) */
+const COORDINATOR = {
+  name: "coordinator",
+  role: "coordinator",
+  island: null,
+  host: hostname(),
+  pid: process.pid,
+  listen: null,
+} as const;
 
 const cleanup: (() => void)[] = [];
 afterEach(() => {
@@ -46,16 +55,7 @@ interface Heard {
 async function runAgainstFakeCoordinator(assign: AssignBody): Promise<Heard> {
   const runId = `run-${randomBytes(4).toString("hex")}`;
   const secret = randomBytes(16).toString("hex");
-  const self: LinkSelf = {
-    runId,
-    secret,
-    name: "coordinator",
-    role: "coordinator",
-    island: null,
-    host: hostname(),
-    pid: process.pid,
-    listen: null,
-  };
+  const self: LinkSelf = { ...COORDINATOR, runId, secret };
   const heard: Heard = { checkpoints: [], tickets: [], reportEpochs: [] };
   const limits = { genomeLength, maxMigrants: 1, maxSnapshotBytes: SNAPSHOT_ROOM };
   const server = await WsServer.listen({
