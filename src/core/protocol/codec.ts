@@ -30,6 +30,8 @@ import {
   type HelloBody,
   type JsonObject,
   type JsonValue,
+  LOG_RECORD_LEVELS,
+  type LogBody,
   MAX_ADDRESS_CHARS,
   MAX_CODE_CHARS,
   MAX_CONFIG_DEPTH,
@@ -39,6 +41,11 @@ import {
   MAX_ID_CHARS,
   MAX_ISLAND_ID,
   MAX_LABEL_CHARS,
+  MAX_LOG_DEPTH,
+  MAX_LOG_ENTRIES,
+  MAX_LOG_FIELDS_CHARS,
+  MAX_LOG_MESSAGE_CHARS,
+  MAX_LOG_STRING_CHARS,
   MAX_MIGRANTS,
   MAX_NEIGHBOURS,
   MAX_REASON_CHARS,
@@ -87,6 +94,7 @@ import {
   R_MASK_ZEROS,
   R_NON_FINITE,
   R_NOT_A_MAP,
+  R_OUT_OF_RANGE,
   R_REPLAY,
   R_TOO_MANY_MIGRANTS,
   R_UNEXPECTED_TYPE,
@@ -289,6 +297,9 @@ function readBody(type: MessageType, raw: unknown, checks: Checks): Bodies[Messa
     case "error":
       body = readError(f);
       break;
+    case "log":
+      body = readLog(f);
+      break;
   }
   f.end();
   return body;
@@ -322,26 +333,64 @@ function readError(f: Fields): ErrorBody {
   };
 }
 
-function readJson(v: unknown, path: string, depth: number): JsonValue {
+/** Bounds of a free-form JSON value: an assign's config, a log record's fields. */
+interface JsonLimits {
+  readonly depth: number;
+  readonly stringChars: number;
+  /** entries of one object or array */
+  readonly entries: number;
+}
+
+const CONFIG_JSON: JsonLimits = {
+  depth: MAX_CONFIG_DEPTH,
+  stringChars: MAX_CONFIG_STRING_CHARS,
+  entries: Number.POSITIVE_INFINITY,
+};
+
+const LOG_JSON: JsonLimits = {
+  depth: MAX_LOG_DEPTH,
+  stringChars: MAX_LOG_STRING_CHARS,
+  entries: MAX_LOG_ENTRIES,
+};
+
+function readJson(v: unknown, path: string, depth: number, limits: JsonLimits): JsonValue {
   if (v === null || typeof v === "boolean" || typeof v === "number" || typeof v === "string") {
     if (typeof v === "number" && !Number.isFinite(v)) fail(R_NON_FINITE, `${path} must be finite, got ${v}`);
-    if (typeof v === "string") str(v, path, MAX_CONFIG_STRING_CHARS);
+    if (typeof v === "string") str(v, path, limits.stringChars);
     return v;
   }
-  if (depth >= MAX_CONFIG_DEPTH) fail(R_BAD_FIELD, `${path} nests deeper than ${MAX_CONFIG_DEPTH} levels`);
-  if (Array.isArray(v)) return v.map((x, i) => readJson(x, `${path}[${i}]`, depth + 1));
-  if (v instanceof Map) return readJsonObject(v, path, depth);
+  if (depth >= limits.depth) fail(R_BAD_FIELD, `${path} nests deeper than ${limits.depth} levels`);
+  if (Array.isArray(v))
+    return array(v, path, limits.entries).map((x, i) => readJson(x, `${path}[${i}]`, depth + 1, limits));
+  if (v instanceof Map) return readJsonObject(v, path, depth, limits);
   return fail(R_BAD_FIELD, `${path} must be a JSON value, got ${describe(v)}`);
 }
 
-function readJsonObject(v: unknown, path: string, depth: number): JsonObject {
+function readJsonObject(v: unknown, path: string, depth: number, limits = CONFIG_JSON): JsonObject {
   const f = new Fields(v, path);
+  const entries = v as Map<string, unknown>;
+  if (entries.size > limits.entries)
+    fail(R_OUT_OF_RANGE, `${path} has ${entries.size} entries, at most ${limits.entries} allowed`);
   const out: JsonObject = {};
-  for (const [key, value] of v as Map<string, unknown>) {
+  for (const [key, value] of entries) {
     if (key === "__proto__") fail(R_BAD_FIELD, `${f.name(key)} is not an allowed key`);
-    out[key] = readJson(value, f.name(key), depth + 1);
+    out[key] = readJson(value, f.name(key), depth + 1, limits);
   }
   return out;
+}
+
+function readLog(f: Fields): LogBody {
+  const level = oneOf(f.take("level"), "body.level", LOG_RECORD_LEVELS);
+  const time = num(f.take("time"), "body.time", 0);
+  const msg = str(f.take("msg"), "body.msg", MAX_LOG_MESSAGE_CHARS);
+  const fields = readJsonObject(f.take("fields"), "body.fields", 0, LOG_JSON);
+  const chars = JSON.stringify(fields).length;
+  if (chars > MAX_LOG_FIELDS_CHARS)
+    fail(
+      R_OUT_OF_RANGE,
+      `body.fields is ${chars} characters as JSON, at most ${MAX_LOG_FIELDS_CHARS} allowed`,
+    );
+  return { level, time, msg, fields };
 }
 
 function readAssign(f: Fields, checks: Checks): AssignBody {
@@ -604,6 +653,10 @@ function bodyToWire(message: Message): Record<string, unknown> {
       return { reason: message.body.reason };
     case "error":
       return { code: message.body.code, reason: message.body.reason };
+    case "log": {
+      const b = message.body;
+      return { level: b.level, time: b.time, msg: b.msg, fields: jsonToWire(b.fields) };
+    }
   }
 }
 
