@@ -48,7 +48,7 @@ let recordTime: number | null = null;
 const isoTime = () => `,"time":"${new Date(recordTime ?? Date.now()).toISOString()}"`;
 
 /** Readable rendering of one JSON record: `[HH:MM:ss] LEVEL: [island 3] msg {fields}` plus a newline. */
-const prettyLine = prettyFactory({
+export const readableLine: (jsonLine: string) => string = prettyFactory({
   colorize: false,
   translateTime: "SYS:HH:MM:ss",
   ignore: "pid,hostname,island,stream,line",
@@ -162,7 +162,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const sink = new LogSink(true);
   if (options.stderr !== false) {
     const out = options.stderr ?? process.stderr;
-    sink.outs.push((line) => void out.write(prettyLine(line)));
+    sink.outs.push((line) => void out.write(readableLine(line)));
   }
   for (const d of options.destinations ?? []) sink.outs.push((line) => void d.write(line));
   if (options.file !== undefined) sink.attach(options.file);
@@ -213,7 +213,7 @@ export function logAt(
  */
 export function lineLogger(write: (line: string) => void, level: LogLevel = "info"): Logger {
   const sink = new LogSink(false);
-  sink.outs.push((line) => write(prettyLine(line).trimEnd()));
+  sink.outs.push((line) => write(readableLine(line).trimEnd()));
   return build(sink, level);
 }
 
