@@ -54,6 +54,7 @@ import {
   type TopologyPlan,
 } from "../core/topology.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
+import { lineLogger } from "../io/log.ts";
 import { RateWindow } from "../io/progress.ts";
 import { createRunDir, type RunDir } from "../io/run-dir.ts";
 import { softwareVersions } from "../io/versions.ts";
@@ -232,6 +233,7 @@ export async function runCluster(
 ): Promise<ClusterSummary> {
   const started = performance.now();
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const logger = lineLogger(log);
   const { plan, maxWeight } = checkClusterSettings(resolvedConfig, options.listen);
   const listenHost = options.listen?.host ?? "127.0.0.1";
   const { config, dataset, network, datasetRecord } = loadRunData(resolvedConfig);
@@ -611,7 +613,7 @@ export async function runCluster(
       limits,
       peerRole: "island",
       accept: ["report", "ticket", "heartbeat", "error"],
-      log,
+      logger,
       label: remote,
     });
     link.ready.then(
@@ -758,7 +760,7 @@ export async function runCluster(
   };
 
   // ---- start ----
-  const launcher = options.launcher ?? localLauncher({ log });
+  const launcher = options.launcher ?? localLauncher({ logger });
   event({
     type: "start",
     name: config.name,

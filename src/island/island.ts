@@ -52,6 +52,7 @@ import { planTopology } from "../core/topology.ts";
 import { loadDataset } from "../io/datasets.ts";
 import { yieldToEventLoop } from "../io/event-loop.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
+import { lineLogger } from "../io/log.ts";
 import { RateWindow, startSample } from "../io/progress.ts";
 import {
   createFastEvaluator,
@@ -140,6 +141,7 @@ export async function runIsland(options: IslandOptions): Promise<void> {
 
 async function runIslandWith(options: IslandOptions, owned: { evaluator?: SharedEvaluator }): Promise<void> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const logger = lineLogger(log);
   const runId = runIdOf(options.join);
   const limits: LinkLimits = { genomeLength: null, maxMigrants: 0 };
   let peerWss: WebSocketServer | null = null;
@@ -200,7 +202,7 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
     limits,
     peerRole: "coordinator",
     accept: ["assign", "stop", "heartbeat", "error"],
-    log,
+    logger,
     label: options.join,
   });
 
@@ -232,7 +234,7 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
       const old = senders.get(n.island);
       if (old && old.target.address === n.address && old.target.weight === n.weight) continue;
       old?.stop();
-      const sender = new PeerSender(n, peerSelf, limits, counters, log, {
+      const sender = new PeerSender(n, peerSelf, limits, counters, logger, {
         lossless: assign?.mode === "lockstep",
       });
       senders.set(n.island, sender);
@@ -339,7 +341,7 @@ async function runIslandWith(options: IslandOptions, owned: { evaluator?: Shared
       limits,
       peerRole: "peer",
       accept: ["migrants", "heartbeat"],
-      log,
+      logger,
       label: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
     });
     inbound.add(link);
