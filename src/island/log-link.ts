@@ -11,7 +11,7 @@
 import type { DestinationStream } from "pino";
 import { type LogBody, logBodyFromRecord } from "../core/protocol/index.ts";
 import type { Link } from "../io/link.ts";
-import { readableLine } from "../io/log.ts";
+import { createLogger, type Logger, type LogLevel, readableLine, redactSecret } from "../io/log.ts";
 
 /** What the destination needs of the coordinator link (a fake in tests). */
 export type LogLink = Pick<Link, "state" | "send">;
@@ -133,4 +133,26 @@ export class LinkLogDestination implements DestinationStream {
     for (const q of this.#queue) this.#fallback(q.line);
     this.#queue = [];
   }
+}
+
+/**
+ * An island's logger: its records go to the coordinator once `toCoordinator.attach(link)` has been
+ * called and that link is open, to stderr before and after; the run secret is redacted from all of them.
+ */
+export function islandLogger(options: {
+  readonly level: LogLevel;
+  readonly secret: string;
+  /** the launcher's index, a field of every record until the coordinator adds the island's id */
+  readonly index: number;
+  readonly link?: LinkLogOptions;
+}): { logger: Logger; toCoordinator: LinkLogDestination } {
+  const toCoordinator = new LinkLogDestination(options.link);
+  const logger = createLogger({
+    level: options.level,
+    stderr: false,
+    destinations: [toCoordinator],
+    base: { index: options.index },
+  });
+  redactSecret(logger, options.secret);
+  return { logger, toCoordinator };
 }

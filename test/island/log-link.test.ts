@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { LogBody, MessageType } from "../../src/core/protocol/index.ts";
 import { createLogger, redactSecret } from "../../src/io/log.ts";
-import { LinkLogDestination, type LogLink, MAX_IN_FLIGHT } from "../../src/island/log-link.ts";
+import { islandLogger, LinkLogDestination, type LogLink, MAX_IN_FLIGHT } from "../../src/island/log-link.ts";
 
 /** A coordinator link that records what is sent and completes writes when told to. */
 class FakeLink implements LogLink {
@@ -114,5 +114,28 @@ describe("LinkLogDestination", () => {
     expect(JSON.stringify(link.sent)).not.toContain(secret);
     expect(fallback.join("\n")).not.toContain(secret);
     expect(link.sent[0]).toMatchObject({ msg: "after [redacted]", fields: { text: "x[redacted]x" } });
+  });
+
+  it("islandLogger: the island's level and index, the secret redacted, records to the coordinator once attached", () => {
+    const fallback: string[] = [];
+    const secret = "abad1dea".repeat(8);
+    const { logger, toCoordinator } = islandLogger({
+      level: "warn",
+      secret,
+      index: 4,
+      link: { fallback: (l) => fallback.push(l) },
+    });
+    logger.info("below the level");
+    logger.warn(`early ${secret}`);
+    const link = new FakeLink();
+    toCoordinator.attach(link);
+    link.state = "open";
+    logger.error({ why: secret }, "late");
+    expect(fallback.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ index: 4, msg: "early [redacted]" }),
+    ]);
+    expect(link.sent).toEqual([
+      expect.objectContaining({ level: "error", msg: "late", fields: { index: 4, why: "[redacted]" } }),
+    ]);
   });
 });
