@@ -32,6 +32,7 @@ import {
 } from "../src/core/protocol/index.ts";
 import { Rng } from "../src/core/rng.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../src/io/link.ts";
+import { lineLogger } from "../src/io/log.ts";
 import { PeerSender } from "../src/island/peers.ts";
 import {
   type BenchArgs,
@@ -74,7 +75,7 @@ async function main(args: BenchArgs): Promise<void> {
     listen: null,
   });
   const logged: string[] = [];
-  const log = (line: string) => logged.push(line);
+  const logger = lineLogger((line) => logged.push(line));
 
   // ---- the receiving island's peer server ----
   const wss = new WebSocketServer({
@@ -97,7 +98,7 @@ async function main(args: BenchArgs): Promise<void> {
         limits,
         peerRole: "peer",
         accept: ["migrants", "heartbeat"],
-        log,
+        logger,
         label: "sender",
       });
       link.onMessage = (m) => {
@@ -117,7 +118,7 @@ async function main(args: BenchArgs): Promise<void> {
     self(0),
     limits,
     counters,
-    log,
+    logger,
     { lossless: true },
   );
   let epoch = 0;

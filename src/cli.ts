@@ -22,6 +22,7 @@ import { E_TOPOLOGY, SltError } from "./core/errors.ts";
 import { PRUNE_ORDERS } from "./core/ga/index.ts";
 import { customTopology } from "./core/topology.ts";
 import { makeEvaluator, poolEvaluator } from "./evaluator.ts";
+import { createLogger, type Logger, type LogLevel, parseLogLevel } from "./io/log.ts";
 import { onStopRequest } from "./io/stop-request.ts";
 import { versionText } from "./io/versions.ts";
 
@@ -139,6 +140,25 @@ function readTopologyFile(path: string): Record<string, unknown> {
 function topologySetting<T>(value: T | string, base: string): T | string | Record<string, unknown> {
   if (typeof value !== "string" || !value.trim().startsWith("custom:")) return value;
   return readTopologyFile(resolve(base, value.trim().slice("custom:".length)));
+}
+
+/** --log-level: the lowest level of records written (E_CONFIG for an unknown level). */
+const LOG_LEVEL_FLAG = [
+  "--log-level <level>",
+  "lowest level of log records: fatal, error, warn, info, debug, trace or silent (default: $SLT_LOG_LEVEL, else info)",
+  (value: string) => parseLogLevel(value, "--log-level"),
+] as const;
+
+/** The level asked for: --log-level, else SLT_LOG_LEVEL (checked as strictly), else info. */
+function logLevelOf(o: { logLevel?: LogLevel }): LogLevel {
+  if (o.logLevel !== undefined) return o.logLevel;
+  const env = process.env.SLT_LOG_LEVEL;
+  return env === undefined || env === "" ? "info" : parseLogLevel(env, "SLT_LOG_LEVEL");
+}
+
+/** The command's logger: readable lines on stderr now, log.jsonl once the run directory exists. */
+function commandLogger(o: { logLevel?: LogLevel }): Logger {
+  return createLogger({ level: logLevelOf(o) });
 }
 
 interface DataFlags {
@@ -400,6 +420,7 @@ addDataOptions(
     secondsArg("--progress-interval", "every report"),
   )
   .option("--dry-run", "check the configuration and the data, print what would run and where; write nothing")
+  .option(...LOG_LEVEL_FLAG)
   .action(async (o) => {
     if (o.launcher === "ssh" && !o.hosts) throw new SltError("E_CONFIG", "--launcher ssh needs --hosts FILE");
     // loaded only when asked for: ssh2 is not needed by local runs
@@ -483,6 +504,7 @@ addDataOptions(
       return;
     }
     const progressIntervalMs = o.progressInterval === undefined ? undefined : o.progressInterval * 1000;
+    const logger = commandLogger(o);
     const abort = new AbortController();
     onStopRequest(() => abort.abort());
     // More than one island, a topology or a non-local launcher asked for: the island cluster (local
@@ -496,6 +518,7 @@ addDataOptions(
             ? ssh.sshLauncher(sshHosts)
             : undefined,
         listen: o.listen,
+        logger,
         progress: o.quiet ? undefined : process.stderr,
         progressIntervalMs,
         makeEvaluator,
@@ -506,6 +529,7 @@ addDataOptions(
       return;
     }
     const summary = await runSingle(config, {
+      logger,
       progress: o.quiet ? undefined : process.stderr,
       progressIntervalMs,
       makeEvaluator,
@@ -545,9 +569,11 @@ program
     'address of this island\'s peer server, one its neighbours reach, or "auto" (default 127.0.0.1)',
   )
   .option("--exit-with-stdin", "end the island when its stdin closes (as the ssh launcher runs it)")
+  .option(...LOG_LEVEL_FLAG)
   .action(async (o) => {
     const { islandMain } = await import("./island/main.ts");
-    const env = { ...process.env };
+    // the island reads its level where a launcher puts it: SLT_LOG_LEVEL
+    const env = { ...process.env, SLT_LOG_LEVEL: logLevelOf(o) };
     delete process.env.SLT_TOKEN;
     const args = ["--join", o.join];
     if (o.listen !== undefined) args.push("--listen", o.listen);
@@ -588,7 +614,10 @@ program
     "--dry-run",
     "check every setting as `slt run --dry-run` does and list the grid; run and write nothing",
   )
+  .option(...LOG_LEVEL_FLAG)
   .action(async (o) => {
+    // every `slt run` of the grid inherits the level
+    process.env.SLT_LOG_LEVEL = logLevelOf(o);
     const { table, failed } = await reproduce({
       dryRun: o.dryRun,
       grid: o.grid,

@@ -19,14 +19,13 @@ import { parseSelectionPolicy } from "../core/migration.ts";
 import { individualFromMigrant, MAX_MIGRANTS, maxFrameBytes } from "../core/protocol/index.ts";
 import { Rng } from "../core/rng.ts";
 import { buildPlannedTopology, planTopology, type TopologyPlan } from "../core/topology.ts";
-import { createLogger, type Logger } from "../io/log.ts";
+import { createLogger, type Logger, redactSecret } from "../io/log.ts";
 import { finishRun, type RunSummary } from "../run/finish.ts";
 import { type PreparedRun, prepareRun } from "../run/prepare.ts";
 import { Coordinator, type CoordinatorOptions } from "./coordinator.ts";
 import { type ClusterStopReason, type MigrationTotals, progressOf } from "./coordinator-state.ts";
 import type { Launcher } from "./launcher.ts";
 import { localLauncher } from "./launcher-local.ts";
-import { lineLog } from "./line-log.ts";
 import type { EvaluatorFactory } from "./single-population.ts";
 
 export type { ClusterControl, ClusterHooks, ClusterIslandInfo } from "./coordinator.ts";
@@ -135,7 +134,7 @@ export async function runCluster(
   const logger = options.logger ?? createLogger();
   const { plan, maxWeight } = checkClusterSettings(resolvedConfig, options.listen);
   const host = options.listen?.host ?? "127.0.0.1";
-  const run = prepareRun(resolvedConfig, started);
+  const run = prepareRun(resolvedConfig, started, logger);
   const { config, network } = run;
   const genomeLength = network.genomeLength;
   const maxMigrants = Math.min(MAX_MIGRANTS, Math.max(1, config.cluster.migrants * maxWeight));
@@ -145,6 +144,9 @@ export async function runCluster(
     maxFrameBytes(genomeLength, maxMigrants),
   );
   const runId = `run-${randomBytes(8).toString("hex")}`;
+  const secret = randomBytes(32).toString("hex");
+  // before anything can log it: the secret's value is replaced in every record from here on
+  redactSecret(logger, secret);
   const coordinator = new Coordinator({
     config,
     plan,
@@ -154,7 +156,7 @@ export async function runCluster(
     runDir: run.dir.path,
     self: {
       runId,
-      secret: randomBytes(32).toString("hex"),
+      secret,
       name: "coordinator",
       role: "coordinator",
       island: null,
@@ -169,7 +171,7 @@ export async function runCluster(
     options,
   });
   server.wss.on("connection", (ws, req) => coordinator.onConnection(ws, req));
-  const launcher = options.launcher ?? localLauncher({ log: lineLog(logger, "info", { source: "island" }) });
+  const launcher = options.launcher ?? localLauncher({ logger });
   try {
     await coordinator.run(launcher);
   } finally {

@@ -55,8 +55,8 @@ import {
   stopViewOf,
 } from "./coordinator-state.ts";
 import { decideStop } from "./decide-stop.ts";
+import { logIslandRecord } from "./island-log.ts";
 import type { IslandExit, IslandHandle, Launcher } from "./launcher.ts";
-import { lineLog } from "./line-log.ts";
 import { Member } from "./member.ts";
 import { Timers } from "./timers.ts";
 
@@ -148,7 +148,6 @@ export class Coordinator {
   /** performance.now() when the islands got their assignments: the time limit counts from there */
   #runningSince: number | null = null;
   #lastProgress = Number.NEGATIVE_INFINITY;
-  readonly #linkLog: (line: string) => void;
   readonly #onAbort = () => this.onAbort();
 
   constructor(setup: CoordinatorSetup) {
@@ -157,7 +156,6 @@ export class Coordinator {
     this.done.catch(() => {}); // a failure before anything awaits it is still the run's to report
     this.#limits = { genomeLength: setup.genomeLength, maxMigrants: setup.maxMigrants };
     this.#islandConfig = JSON.parse(JSON.stringify(setup.config));
-    this.#linkLog = lineLog(setup.logger, "warn", { source: "link" });
     this.control = {
       runId: setup.self.runId,
       joinUrl: setup.joinUrl,
@@ -256,8 +254,8 @@ export class Coordinator {
       self: this.#setup.self,
       limits: this.#limits,
       peerRole: "island",
-      accept: ["report", "ticket", "heartbeat", "error"],
-      log: this.#linkLog,
+      accept: ["report", "ticket", "heartbeat", "error", "log"],
+      logger: this.#setup.logger,
       label: remote,
     });
     link.ready.then(
@@ -267,7 +265,7 @@ export class Coordinator {
   }
 
   onRefused(remote: string, e: Error): void {
-    this.#setup.logger.warn({ remote, reason: e.message }, "connection refused");
+    // the Link has logged the refusal with its code and reason; the event keeps a count in the run
     this.event({ type: "connection-refused", remote, reason: e.message });
   }
 
@@ -305,6 +303,17 @@ export class Coordinator {
     if (msg.type === "report") this.#guard(() => this.onReport(m, msg.body, msg.epoch));
     else if (msg.type === "ticket") this.#guard(() => this.onTicket(m, msg.body));
     else if (msg.type === "error") this.onIslandError(m, msg.body);
+    else if (msg.type === "log") this.onIslandLog(m, msg.body);
+  }
+
+  /** An island's own log record, into the coordinator's log with the island's id, host and pid. */
+  onIslandLog(m: Member, body: Bodies["log"]): void {
+    const r = m.record;
+    logIslandRecord(
+      this.#setup.logger,
+      { island: r.id >= 0 ? r.id : null, index: r.index, host: r.host, pid: r.pid },
+      body,
+    );
   }
 
   onIslandError(m: Member, body: Bodies["error"]): void {

@@ -1,26 +1,29 @@
 // The local launcher: islands as child processes of the coordinator on this host. Each gets the run
-// secret in SLT_TOKEN and its index in SLT_ISLAND_INDEX; its stderr (and stdout) are streamed into the
-// coordinator's log line by line, prefixed with the island's index until the coordinator relabels it
-// with its id.
+// secret in SLT_TOKEN, its index in SLT_ISLAND_INDEX and the coordinator's log level in SLT_LOG_LEVEL
+// (the environment, never argv). An island sends its records over its coordinator link
+// (island/log-link.ts); what still arrives on its stdout or stderr (a crash trace, a Node warning,
+// records from before its link was open) becomes one warn record per line on the coordinator's logger,
+// { island, stream, line }: the island is its launcher index until the coordinator relabels it with its id.
 import { type ChildProcess, spawn } from "node:child_process";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { REPO_ROOT } from "../io/datasets.ts";
+import { type Logger, stderrLogger } from "../io/log.ts";
 import type { IslandExit, IslandHandle, Launcher } from "./launcher.ts";
 
 /** The island entry point, run by path (the coordinator never imports island code). */
 export const ISLAND_MAIN = resolve(REPO_ROOT, "src", "island", "main.ts");
 
 export interface LocalLauncherOptions {
-  /** where island output lines go (default: stderr) */
-  readonly log?: (line: string) => void;
+  /** where island output lines and launch failures go, as records (default: stderr) */
+  readonly logger?: Logger;
   /** the node binary (default: this process's) */
   readonly nodePath?: string;
 }
 
 export function localLauncher(options: LocalLauncherOptions = {}): Launcher {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const logger = options.logger ?? stderrLogger();
   const children: { child: ChildProcess; exited: Promise<IslandExit> }[] = [];
   return {
     name: "local",
@@ -29,21 +32,31 @@ export function localLauncher(options: LocalLauncherOptions = {}): Launcher {
       const handles: IslandHandle[] = [];
       for (let index = 0; index < n; index++) {
         const child = spawn(options.nodePath ?? process.execPath, [ISLAND_MAIN, "--join", joinUrl], {
-          env: { ...process.env, SLT_TOKEN: secret, SLT_ISLAND_INDEX: String(index) },
+          env: {
+            ...process.env,
+            SLT_TOKEN: secret,
+            SLT_ISLAND_INDEX: String(index),
+            SLT_LOG_LEVEL: logger.level,
+          },
           stdio: ["ignore", "pipe", "pipe"],
           // its own process group: a Ctrl-C at the terminal reaches only the coordinator, which then
           // asks every island for its ticket (islands still end with the coordinator: close() kills
           // them, and an island whose coordinator connection closes ends by itself)
           detached: true,
         });
-        let label = `island ${index}`;
-        for (const stream of [child.stdout, child.stderr]) {
-          if (stream) createInterface({ input: stream }).on("line", (line) => log(`[${label}] ${line}`));
+        let who: Record<string, unknown> = { island: index };
+        for (const [name, stream] of [
+          ["stdout", child.stdout],
+          ["stderr", child.stderr],
+        ] as const) {
+          createInterface({ input: stream }).on("line", (line) =>
+            logger.warn({ ...who, stream: name, line }, "island output"),
+          );
         }
         const exited = new Promise<IslandExit>((done) => {
           child.once("exit", (code, signal) => done({ code, signal }));
           child.once("error", (e) => {
-            log(`[island ${index}] could not start: ${e.message}`);
+            logger.error({ island: index, reason: e.message }, "island could not start");
             done({ code: null, signal: null });
           });
         });
@@ -54,7 +67,9 @@ export function localLauncher(options: LocalLauncherOptions = {}): Launcher {
           pid: child.pid ?? null,
           exited,
           setLabel(text) {
-            label = text;
+            // the coordinator names an island "island <id>" once it has its id
+            const id = /^island (\d+)$/.exec(text);
+            who = id ? { island: Number(id[1]) } : { island: index, label: text };
           },
           kill() {
             if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");

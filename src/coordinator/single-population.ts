@@ -35,6 +35,7 @@ import {
 import type { Network } from "../core/network.ts";
 import { Rng } from "../core/rng.ts";
 import { yieldToEventLoop } from "../io/event-loop.ts";
+import type { Logger } from "../io/log.ts";
 import { createProgress } from "../io/progress.ts";
 import type { RunDir } from "../io/run-dir.ts";
 import { type Candidate, finishRun, pickBest, type RunSummary } from "../run/finish.ts";
@@ -47,6 +48,8 @@ import { type PreparedRun, prepareRun } from "../run/prepare.ts";
 export type EvaluatorFactory = (net: Network, split: Split, options?: { loss?: boolean }) => BatchEvaluator;
 
 export interface RunOptions {
+  /** the command's logger; its records also go to the run directory's log.jsonl */
+  readonly logger?: Logger;
   /** where progress lines go (stderr in the CLI); none when undefined */
   readonly progress?: NodeJS.WritableStream;
   /** at most one progress line per this many ms, besides the last (default 1000; 0: every generation) */
@@ -267,7 +270,7 @@ function rescoreOnFullSplit(run: PreparedRun, ev: SingleEvaluators, state: GaSta
 }
 
 export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOptions): Promise<RunSummary> {
-  const run = prepareRun(resolvedConfig);
+  const run = prepareRun(resolvedConfig, performance.now(), options.logger);
   const { config, dataset, dir } = run;
   const ev = new SingleEvaluators(run, options);
   const subset = config.ga.fitnessSubset;

@@ -2,8 +2,8 @@
 // connected (client) and the side that accepted (server). It runs the HMAC handshake of
 // core/protocol/auth.ts, numbers outgoing messages, and decodes every incoming frame with the protocol
 // codec against this connection's state (run id, genome length, sender, last seq, accepted types).
-// Anything refused closes this connection with closeFrameFor(...) and a line on the log; the process
-// goes on. Shared by coordinator and island (they never import each other).
+// Anything refused closes this connection with closeFrameFor(...) and a record on the logger (where:
+// side, remote, peer and its role; what: code, close code, reason); the process goes on. Shared by coordinator and island (they never import each other).
 //
 // A Link owns its socket's frames: after a frame is written, or decoded, a large one is freed at once
 // (release below), so nothing else may listen for the socket's messages or keep a frame it sent.
@@ -32,6 +32,7 @@ import {
   type Role,
   SequenceCounter,
 } from "../core/protocol/index.ts";
+import { type Logger, stderrLogger } from "./log.ts";
 
 export interface LinkSelf {
   readonly runId: string;
@@ -63,9 +64,9 @@ export interface LinkOptions {
   readonly accept: readonly MessageType[];
   /** handshake deadline (default 10 s) */
   readonly handshakeMs?: number;
-  /** where refusals are logged (default: stderr) */
-  readonly log?: (line: string) => void;
-  /** a label for log lines, e.g. the remote address */
+  /** where refusals and socket errors are logged (default: stderr) */
+  readonly logger?: Logger;
+  /** where the other side is, for records (`remote`), e.g. its address */
   readonly label?: string;
   /** do not log socket errors before the connection is open (a caller that retries, e.g. peer senders) */
   readonly quietConnectErrors?: boolean;
@@ -141,7 +142,7 @@ export class Link {
     ws.on("close", (code, reason) => this.#closed(code, reason.toString("utf8")));
     ws.on("error", (e) => {
       if (!(options.quietConnectErrors && this.state === "handshake"))
-        this.#log(`socket error: ${e.message}`);
+        this.#logger.warn({ ...this.#where(), reason: e.message }, "socket error");
     });
     if (side === "client") {
       if (ws.readyState === ws.OPEN) this.#sendHello();
@@ -166,11 +167,14 @@ export class Link {
     return true;
   }
 
-  /** Closes this connection for a refusal: close code and reason from the protocol table, one log line. */
+  /** Closes this connection for a refusal: close code and reason from the protocol table, one record. */
   fail(f: ProtocolFailure): void {
     if (this.state === "closed") return;
     const frame = closeFrameFor(f);
-    this.#log(`refused (${frame.code}) ${f.code}: ${f.reason}`);
+    this.#logger.warn(
+      { ...this.#where(), code: f.code, close: frame.code, reason: f.reason },
+      "connection refused",
+    );
     this.#closedBy = `${f.code}: ${f.reason}`;
     this.#finish();
     this.ws.close(frame.code, frame.reason);
@@ -184,15 +188,19 @@ export class Link {
     this.ws.close(1000, reason);
   }
 
-  #log(text: string): void {
-    const where = this.#o.label ?? "unknown address";
-    const who =
-      this.peerName === null
-        ? where
-        : `${this.peerName}${this.state === "open" ? "" : " (unauthenticated)"} at ${where}`;
-    (this.#o.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(
-      `slt ${this.#o.self.name}: connection ${this.side === "server" ? "from" : "to"} ${who}: ${text}`,
-    );
+  get #logger(): Logger {
+    return this.#o.logger ?? stderrLogger();
+  }
+
+  /** Which connection a record is about: this side's role in it, and who and where the other side is. */
+  #where(): Record<string, unknown> {
+    return {
+      side: this.side,
+      remote: this.#o.label ?? null,
+      peer: this.peerName,
+      peerRole: this.#o.peerRole,
+      authenticated: this.state === "open",
+    };
   }
 
   #finish(): void {

@@ -43,6 +43,7 @@ import { Evolution } from "./evolution.ts";
 import { HostStatsSampler } from "./host-stats.ts";
 import { Latch } from "./latch.ts";
 import { LockstepSynchrony } from "./lockstep-synchrony.ts";
+import type { LinkLogDestination } from "./log-link.ts";
 import { PeerSender, PeerSenders } from "./peers.ts";
 import { type IslandSetup, setUpIsland } from "./setup.ts";
 import type { Synchrony } from "./synchrony.ts";
@@ -62,6 +63,8 @@ export interface IslandOptions {
   readonly listenHost?: string;
   /** where the island's records go (default: readable lines on stderr) */
   readonly logger?: Logger;
+  /** where the logger's records go once the coordinator link is open (src/island/log-link.ts) */
+  readonly toCoordinator?: LinkLogDestination;
 }
 
 export type IslandPhase = "connecting" | "assigned" | "evolving" | "stopping" | "done";
@@ -112,14 +115,6 @@ function runIdOf(url: string): string {
 }
 
 /**
- * The one adapter from the island's logger to the line logs Link and PeerSender still take (until
- * link.ts logs records itself): each line is one warn record.
- */
-export function lineLog(logger: Logger): (line: string) => void {
-  return (line) => logger.warn(line);
-}
-
-/**
  * Whether a lockstep island checkpoints at `epoch`: at the first barrier at or after each multiple of
  * `every` generations, counted as epoch × interval so that every island (whatever its offset) takes
  * its snapshot at the same epoch.
@@ -137,7 +132,6 @@ export class Island {
   phase: IslandPhase = "connecting";
   readonly #o: IslandOptions;
   readonly #logger: Logger;
-  readonly #log: (line: string) => void;
   readonly #runId: string;
   /** the coordinator link's limits: snapshots may come with an assignment (resume) */
   readonly #coordLimits: LinkLimits = {
@@ -169,7 +163,6 @@ export class Island {
   constructor(options: IslandOptions) {
     this.#o = options;
     this.#logger = options.logger ?? createLogger();
-    this.#log = lineLog(this.#logger);
     this.#runId = runIdOf(options.join);
   }
 
@@ -223,10 +216,12 @@ export class Island {
       limits: this.#coordLimits,
       peerRole: "coordinator",
       accept: ["assign", "stop", "heartbeat", "error"],
-      log: this.#log,
+      logger: this.#logger,
       label: o.join,
     });
     this.#coord = coord;
+    // the island's records travel to the coordinator once this link is open (stderr before that)
+    this.#o.toCoordinator?.attach(coord);
     coord.onMessage = (m) => this.coordinatorOnMessage(m);
     coord.onClose = (code, reason) => this.coordinatorOnClose(code, reason);
     await Promise.race([coord.ready, this.#lost.promise]);
@@ -287,7 +282,7 @@ export class Island {
       limits: this.#peerLimits,
       peerRole: "peer",
       accept: ["migrants", "heartbeat"],
-      log: this.#log,
+      logger: this.#logger,
       label: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
     });
     this.#inbound.add(link);
@@ -344,7 +339,7 @@ export class Island {
     (this.#server as WsServer).accept(maxFrameBytes(a.genomeLength, a.maxMigrants));
     this.#senders = new PeerSenders(
       (n) =>
-        new PeerSender(n, peerSelf, this.#peerLimits, counters, this.#log, {
+        new PeerSender(n, peerSelf, this.#peerLimits, counters, this.#logger, {
           lossless: a.mode === "lockstep",
         }),
     );

@@ -9,8 +9,9 @@
 // 2 bad usage (or a runtime too old to run the project: E_RUNTIME).
 import "../runtime-guard.mjs";
 import { SltError } from "../core/errors.ts";
-import { createLogger } from "../io/log.ts";
+import { isLogLevel } from "../io/log.ts";
 import { runIsland } from "./island.ts";
+import { islandLogger } from "./log-link.ts";
 
 function usage(text: string): never {
   process.stderr.write(
@@ -41,7 +42,12 @@ export async function islandMain(argv: readonly string[], env: NodeJS.ProcessEnv
   if (!/^\d+$/.test(indexText))
     usage(`SLT_ISLAND_INDEX must be an integer >= 0, got ${JSON.stringify(indexText)}`);
   const index = Number(indexText);
-  const logger = createLogger({ base: { index } });
+  const level = env.SLT_LOG_LEVEL || "info";
+  if (!isLogLevel(level))
+    usage(
+      `SLT_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got ${JSON.stringify(level)}`,
+    );
+  const { logger, toCoordinator } = islandLogger({ level, secret, index });
   if (exitWithStdin) {
     const bye = () => {
       logger.error({ index, reason: "stdin closed" }, "the launcher ended this island");
@@ -50,7 +56,7 @@ export async function islandMain(argv: readonly string[], env: NodeJS.ProcessEnv
     process.stdin.once("end", bye).once("close", bye).once("error", bye).resume();
   }
   try {
-    await runIsland({ join, secret, index, listenHost, logger });
+    await runIsland({ join, secret, index, listenHost, logger, toCoordinator });
     return 0;
   } catch (e) {
     if (e instanceof SltError) logger.error({ index, code: e.code, reason: e.message }, "island failed");

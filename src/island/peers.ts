@@ -5,6 +5,7 @@
 import { WebSocket } from "ws";
 import { type Migrant, maxFrameBytes, type OutNeighbour } from "../core/protocol/index.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
+import type { Logger } from "../io/log.ts";
 
 export interface SenderCounters {
   /** migrants written to a neighbour's socket */
@@ -42,7 +43,7 @@ export class PeerSender {
   #self: LinkSelf;
   #limits: LinkLimits;
   #counters: SenderCounters;
-  #log: (line: string) => void;
+  #logger: Logger;
   #queue: Batch[] = [];
   #link: Link | null = null;
   #attempt = 0;
@@ -55,7 +56,7 @@ export class PeerSender {
     self: LinkSelf,
     limits: LinkLimits,
     counters: SenderCounters,
-    log: (line: string) => void,
+    logger: Logger,
     options: { lossless?: boolean } = {},
   ) {
     this.target = target;
@@ -63,7 +64,7 @@ export class PeerSender {
     this.#self = self;
     this.#limits = limits;
     this.#counters = counters;
-    this.#log = log;
+    this.#logger = logger;
     this.#connect();
   }
 
@@ -119,7 +120,7 @@ export class PeerSender {
       limits: this.#limits,
       peerRole: "peer",
       accept: ["heartbeat"],
-      log: this.#log,
+      logger: this.#logger,
       label: `island ${this.target.island} at ${this.target.address}`,
       quietConnectErrors: true,
     });

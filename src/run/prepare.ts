@@ -1,7 +1,9 @@
 // The start of every run, one population or islands: the data loaded and checked once (run-data.ts), the
 // run directory created, and config.json written with what the run resolved (data paths, the dataset
 // as loaded, the start time and the software versions), so that the run can be replayed from it.
+import { join } from "node:path";
 import type { ResolvedConfig } from "../core/config.ts";
+import { attachLogFile, type Logger } from "../io/log.ts";
 import { createRunDir, type RunDir } from "../io/run-dir.ts";
 import { softwareVersions } from "../io/versions.ts";
 import { loadRunData, type RunData } from "./run-data.ts";
@@ -12,7 +14,15 @@ export interface PreparedRun extends RunData {
   readonly started: number;
 }
 
-export function prepareRun(resolvedConfig: ResolvedConfig, started = performance.now()): PreparedRun {
+/**
+ * Loads and checks the run's data, makes its directory and writes config.json; from here on the
+ * logger's records (and those it held since the command started) also go to the run's log.jsonl.
+ */
+export function prepareRun(
+  resolvedConfig: ResolvedConfig,
+  started = performance.now(),
+  logger?: Logger,
+): PreparedRun {
   const data = loadRunData(resolvedConfig);
   const { config, datasetRecord } = data;
   const dir = createRunDir(config.out, config.name, { startedAt: performance.timeOrigin + started });
@@ -23,5 +33,6 @@ export function prepareRun(resolvedConfig: ResolvedConfig, started = performance
     dataset: { ...config.dataset, resolved: datasetRecord },
     versions: softwareVersions(),
   });
+  if (logger) attachLogFile(logger, join(dir.path, "log.jsonl"));
   return { ...data, dir, started };
 }

@@ -134,15 +134,19 @@ describe("island cluster on loopback", () => {
     expect(probes.coordinatorWrongSecret.code).toBe(CLOSE_CODES["auth-failed"]);
     expect(probes.islandWrongSecret.code).toBe(CLOSE_CODES["auth-failed"]);
     expect(probes.islandWrongSecret.reason).toMatch(/^auth-failed: /);
-    // the island logged its refusals on stderr (streamed through the launcher, a record per line) and kept
-    // running; island output is prefixed with the island's id once it has one
-    const islandLog = records
-      .filter((r) => r.source === "island")
-      .map((r) => String(r.msg))
-      .filter((l) => l.startsWith("[island 1] "));
-    expect(islandLog.some((l) => /refused \(4002\) bad-msgpack/.test(l))).toBe(true);
+    // the island logged its refusals as records, which reached the coordinator's log over its link with
+    // the island's id, and kept running
+    const islandLog = records.filter((r) => r.island === 1 && r.msg === "connection refused");
+    expect(islandLog.some((r) => r.code === "bad-msgpack" && r.close === 4002)).toBe(true);
     expect(
-      islandLog.some((l) => /intruder \(unauthenticated\) at .*refused \(4001\) auth-failed/.test(l)),
+      islandLog.some(
+        (r) =>
+          r.peer === "intruder" &&
+          r.peerRole === "peer" &&
+          r.authenticated === false &&
+          r.code === "auth-failed" &&
+          r.close === 4001,
+      ),
     ).toBe(true);
 
     // the run finished normally: every island ran to the cap and reported
@@ -157,7 +161,7 @@ describe("island cluster on loopback", () => {
     }
     expect(ev.filter((e) => e.type === "connection-refused").length).toBe(3);
     // and the coordinator logged each refusal as a warning with where it came from and why
-    const refused = records.filter((r) => r.msg === "connection refused");
+    const refused = records.filter((r) => r.msg === "connection refused" && r.island === undefined);
     expect(refused).toHaveLength(3);
     for (const r of refused) {
       expect(r.level).toBe(40);

@@ -66,7 +66,7 @@ async function runAgainstFakeCoordinator(assign: AssignBody): Promise<Heard> {
         limits,
         peerRole: "island",
         accept: ["report", "ticket", "heartbeat", "checkpoint"],
-        log: () => {},
+        logger: silentLogger(),
       });
       link.ready.then(
         () => link.send("assign", assign),

@@ -5,6 +5,7 @@ import { masksEqual, randomMask } from "../../src/core/mask.ts";
 import { decode, type Message, type Migrant, maxFrameBytes } from "../../src/core/protocol/index.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { Link, type LinkSelf } from "../../src/io/link.ts";
+import { silentLogger } from "../../src/io/log.ts";
 import { PeerSender } from "../../src/island/peers.ts";
 import { migrantOf } from "../core/protocol/fixtures.ts";
 
@@ -63,7 +64,7 @@ async function receiver(maxMigrants: number, genomeLength = GENOME) {
         limits,
         peerRole: "peer",
         accept: ["migrants", "heartbeat"],
-        log: () => {},
+        logger: silentLogger(),
       });
       l.onMessage = (m) => {
         state.messages.push(m);
@@ -90,7 +91,7 @@ function senderTo(
     self(0),
     r.limits,
     counters,
-    () => {},
+    silentLogger(),
     options,
   );
   cleanup.push(() => sender.stop());

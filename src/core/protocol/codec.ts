@@ -35,6 +35,8 @@ import {
   type HelloBody,
   type JsonObject,
   type JsonValue,
+  LOG_RECORD_LEVELS,
+  type LogBody,
   MAX_ADDRESS_CHARS,
   MAX_CODE_CHARS,
   MAX_CONFIG_DEPTH,
@@ -44,6 +46,11 @@ import {
   MAX_ID_CHARS,
   MAX_ISLAND_ID,
   MAX_LABEL_CHARS,
+  MAX_LOG_DEPTH,
+  MAX_LOG_ENTRIES,
+  MAX_LOG_FIELDS_CHARS,
+  MAX_LOG_MESSAGE_CHARS,
+  MAX_LOG_STRING_CHARS,
   MAX_MIGRANTS,
   MAX_NEIGHBOURS,
   MAX_REASON_CHARS,
@@ -93,6 +100,7 @@ import {
   R_MASK_ZEROS,
   R_NON_FINITE,
   R_NOT_A_MAP,
+  R_OUT_OF_RANGE,
   R_REPLAY,
   R_TOO_MANY_MIGRANTS,
   R_UNEXPECTED_TYPE,
@@ -340,6 +348,9 @@ function readBody(type: MessageType, raw: unknown, checks: Checks): Bodies[Messa
     case "error":
       body = readError(f);
       break;
+    case "log":
+      body = readLog(f);
+      break;
   }
   f.end();
   return body;
@@ -373,29 +384,48 @@ function readError(f: Fields): ErrorBody {
   };
 }
 
-function readJson(v: unknown, path: string, depth: number, maxChars: number): JsonValue {
+/** Bounds of a free-form JSON value: an assign's config, a log record's fields. */
+interface JsonLimits {
+  readonly depth: number;
+  readonly stringChars: number;
+  /** entries of one object or array */
+  readonly entries: number;
+}
+
+const CONFIG_JSON: JsonLimits = {
+  depth: MAX_CONFIG_DEPTH,
+  stringChars: MAX_CONFIG_STRING_CHARS,
+  entries: Number.POSITIVE_INFINITY,
+};
+
+const LOG_JSON: JsonLimits = {
+  depth: MAX_LOG_DEPTH,
+  stringChars: MAX_LOG_STRING_CHARS,
+  entries: MAX_LOG_ENTRIES,
+};
+
+function readJson(v: unknown, path: string, depth: number, limits: JsonLimits): JsonValue {
   if (v === null || typeof v === "boolean" || typeof v === "number" || typeof v === "string") {
     if (typeof v === "number" && !Number.isFinite(v)) fail(R_NON_FINITE, `${path} must be finite, got ${v}`);
-    if (typeof v === "string") str(v, path, maxChars);
+    if (typeof v === "string") str(v, path, limits.stringChars);
     return v;
   }
-  if (depth >= MAX_CONFIG_DEPTH) fail(R_BAD_FIELD, `${path} nests deeper than ${MAX_CONFIG_DEPTH} levels`);
-  if (Array.isArray(v)) return v.map((x, i) => readJson(x, `${path}[${i}]`, depth + 1, maxChars));
-  if (v instanceof Map) return readJsonObject(v, path, depth, maxChars);
+  if (depth >= limits.depth) fail(R_BAD_FIELD, `${path} nests deeper than ${limits.depth} levels`);
+  if (Array.isArray(v))
+    return array(v, path, limits.entries).map((x, i) => readJson(x, `${path}[${i}]`, depth + 1, limits));
+  if (v instanceof Map) return readJsonObject(v, path, depth, limits);
   return fail(R_BAD_FIELD, `${path} must be a JSON value, got ${describe(v)}`);
 }
 
-function readJsonObject(
-  v: unknown,
-  path: string,
-  depth: number,
-  maxChars = MAX_CONFIG_STRING_CHARS,
-): JsonObject {
+function readJsonObject(v: unknown, path: string, depth: number, limits = CONFIG_JSON): JsonObject {
   const f = new Fields(v, path);
+  const entries = v as Map<string, unknown>;
+  if (entries.size > limits.entries)
+    fail(R_OUT_OF_RANGE, `${path} has ${entries.size} entries, at most ${limits.entries} allowed`);
   const out: JsonObject = {};
-  for (const [key, value] of v as Map<string, unknown>) {
+  for (const [key, value] of entries) {
     if (key === "__proto__") fail(R_BAD_FIELD, `${f.name(key)} is not an allowed key`);
-    out[key] = readJson(value, f.name(key), depth + 1, maxChars);
+    out[key] = readJson(value, f.name(key), depth + 1, limits);
   }
   return out;
 }
@@ -406,7 +436,7 @@ function readJsonObject(
  */
 function readSnapshot(v: unknown, path: string, genomeLength: number): IslandSnapshotJSON {
   const maxChars = Math.max(MAX_CONFIG_STRING_CHARS, 4 * Math.ceil(Math.ceil(genomeLength / 8) / 3));
-  const json = readJsonObject(v, path, 0, maxChars);
+  const json = readJsonObject(v, path, 0, { ...CONFIG_JSON, stringChars: maxChars });
   try {
     return checkSnapshotJSON(json, genomeLength);
   } catch (e) {
@@ -436,10 +466,24 @@ function snapshotGenomeLength(raw: unknown): number {
   return int(g, "body.snapshot.ga.genomeLength", 1, MAX_GENOME_LENGTH);
 }
 
+function readLog(f: Fields): LogBody {
+  const level = oneOf(f.take("level"), "body.level", LOG_RECORD_LEVELS);
+  const time = num(f.take("time"), "body.time", 0);
+  const msg = str(f.take("msg"), "body.msg", MAX_LOG_MESSAGE_CHARS);
+  const fields = readJsonObject(f.take("fields"), "body.fields", 0, LOG_JSON);
+  const chars = JSON.stringify(fields).length;
+  if (chars > MAX_LOG_FIELDS_CHARS)
+    fail(
+      R_OUT_OF_RANGE,
+      `body.fields is ${chars} characters as JSON, at most ${MAX_LOG_FIELDS_CHARS} allowed`,
+    );
+  return { level, time, msg, fields };
+}
+
 function readAssign(f: Fields, checks: Checks): AssignBody {
   const island = islandId(f.take("island"), "body.island");
   const seedStream = str(f.take("seedStream"), "body.seedStream", MAX_LABEL_CHARS);
-  const config = readJsonObject(f.take("config"), "body.config", 0, MAX_CONFIG_STRING_CHARS);
+  const config = readJsonObject(f.take("config"), "body.config", 0, CONFIG_JSON);
   const genomeLength = int(f.take("genomeLength"), "body.genomeLength", 1, MAX_GENOME_LENGTH);
   if (typeof checks.genomeLength === "number" && genomeLength !== checks.genomeLength) {
     fail(R_GENOME_LENGTH, `body.genomeLength ${genomeLength} differs from this run's ${checks.genomeLength}`);
@@ -713,6 +757,10 @@ function bodyToWire(message: Message): Record<string, unknown> {
       return { reason: message.body.reason };
     case "error":
       return { code: message.body.code, reason: message.body.reason };
+    case "log": {
+      const b = message.body;
+      return { level: b.level, time: b.time, msg: b.msg, fields: jsonToWire(b.fields) };
+    }
   }
 }
 

@@ -55,6 +55,16 @@ export const PROOF_BYTES = 32;
  * own bound (codec.ts maxSnapshotBytes)
  */
 export const MAX_SNAPSHOT_BYTES = 2 ** 30;
+/** a log record's message */
+export const MAX_LOG_MESSAGE_CHARS = 2048;
+/** any string inside a log record's fields */
+export const MAX_LOG_STRING_CHARS = 2048;
+/** nesting depth of a log record's fields (the fields object itself is level 0) */
+export const MAX_LOG_DEPTH = 4;
+/** entries of any one object or array inside a log record's fields */
+export const MAX_LOG_ENTRIES = 64;
+/** a log record's fields as JSON text, at most (so that a record is always a small frame) */
+export const MAX_LOG_FIELDS_CHARS = 16384;
 
 // ---- bodies ----
 
@@ -217,6 +227,27 @@ export interface ErrorBody {
   readonly reason: string;
 }
 
+/** The levels a relayed log record may have (pino's, lowest first). */
+export type LogRecordLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
+export const LOG_RECORD_LEVELS: readonly LogRecordLevel[] = [
+  "trace",
+  "debug",
+  "info",
+  "warn",
+  "error",
+  "fatal",
+];
+
+/** Island → coordinator: one record of the island's logger (island/log-link.ts, coordinator/island-log.ts). */
+export interface LogBody {
+  readonly level: LogRecordLevel;
+  /** when the island logged it, ms since the Unix epoch on the island's clock */
+  readonly time: number;
+  readonly msg: string;
+  /** the record's other fields, bounded (MAX_LOG_* above; protocol/log-record.ts clamps them) */
+  readonly fields: JsonObject;
+}
+
 export interface Bodies {
   hello: HelloBody;
   challenge: ChallengeBody;
@@ -229,6 +260,7 @@ export interface Bodies {
   checkpoint: CheckpointBody;
   stop: StopBody;
   error: ErrorBody;
+  log: LogBody;
 }
 
 export type MessageType = keyof Bodies;
@@ -245,6 +277,7 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   "checkpoint",
   "stop",
   "error",
+  "log",
 ];
 
 /** The messages a connection accepts before it has authenticated. */

@@ -240,6 +240,11 @@ describe("protocol codec: encode refuses what a peer would refuse", () => {
       /non-finite: body\.config\.x/,
     ],
     [
+      "a log record of an unknown level",
+      () => makeMessage("log", header(), { ...BODIES.log, level: "loud" as "warn" }),
+      /bad-field: body\.level/,
+    ],
+    [
       "a short nonce",
       () => makeMessage("hello", header(), { ...BODIES.hello, nonce: new Uint8Array(3) }),
       /bad-field: body\.nonce must be 32 bytes/,
@@ -532,6 +537,59 @@ describe("protocol codec: each malformed input is refused with its own reason", 
       /not the mask's hash/,
     ],
     ["zeros miscounted", withRaw("ticket", (r) => (r.body.best.zeros += 1)), {}, R_MASK_ZEROS, /zero bits/],
+    // log records: known levels only, bounded fields
+    [
+      "log of an unknown level",
+      withRaw("log", (r) => (r.body.level = "verbose")),
+      {},
+      R_BAD_FIELD,
+      /^body\.level must be one of trace, debug, info, warn, error, fatal/,
+    ],
+    ["log time before 1970", withRaw("log", (r) => (r.body.time = -1)), {}, R_OUT_OF_RANGE, /^body\.time/],
+    [
+      "log msg too long",
+      withRaw("log", (r) => (r.body.msg = long(2049))),
+      {},
+      R_STRING_TOO_LONG,
+      /^body\.msg/,
+    ],
+    [
+      "log field string too long",
+      withRaw("log", (r) => (r.body.fields.remote = long(2049))),
+      {},
+      R_STRING_TOO_LONG,
+      /^body\.fields\.remote/,
+    ],
+    [
+      "log fields nested too deep",
+      withRaw("log", (r) => (r.body.fields.deep = { a: { b: { c: { d: 1 } } } })),
+      {},
+      R_BAD_FIELD,
+      /^body\.fields\.deep\.a\.b\.c nests deeper than 4 levels/,
+    ],
+    [
+      "log fields with too many entries",
+      withRaw("log", (r) => (r.body.fields.many = Array.from({ length: 65 }, (_, i) => i))),
+      {},
+      R_OUT_OF_RANGE,
+      /^body\.fields\.many has 65 entries, at most 64/,
+    ],
+    [
+      "log fields too large as JSON",
+      withRaw("log", (r) => {
+        for (let i = 0; i < 10; i++) r.body.fields[`k${i}`] = long(2000);
+      }),
+      {},
+      R_OUT_OF_RANGE,
+      /^body\.fields is \d+ characters as JSON, at most 16384/,
+    ],
+    [
+      "log fields not a map",
+      withRaw("log", (r) => (r.body.fields = [1])),
+      {},
+      R_BAD_FIELD,
+      /^body\.fields must be a map/,
+    ],
     [
       "too many migrants",
       () => encode(valid("migrants")),

@@ -10,6 +10,7 @@ import {
   type DecodeContext,
   encode,
   type Header,
+  LOG_RECORD_LEVELS,
   type Message,
   type MessageType,
   type Migrant,
@@ -171,6 +172,12 @@ export const BODIES: { [T in MessageType]: Bodies[T] } = {
   checkpoint: { island: 3, final: false, snapshot: snapshotOf(GENOME, 3) },
   stop: { reason: "target reached" },
   error: { code: "bad-field", reason: "body.x must be a number" },
+  log: {
+    level: "warn",
+    time: Date.UTC(2026, 11, 7, 5, 30, 0, 125),
+    msg: "connection refused",
+    fields: { remote: "127.0.0.1:40000", close: 4002, code: "bad-msgpack", nested: { list: [1, "a", null] } },
+  },
 };
 
 export function valid<T extends MessageType>(type: T, over: Partial<Header> = {}): Message {
@@ -328,6 +335,12 @@ export function bodyArbs(genome: number): { [T in MessageType]: fc.Arbitrary<Bod
       })),
     stop: fc.record({ reason: text(200) }),
     error: fc.record({ code: text(64), reason: text(200) }),
+    log: fc.record({
+      level: fc.constantFrom(...LOG_RECORD_LEVELS),
+      time: fc.nat({ max: 2 ** 45 }),
+      msg: text(200),
+      fields: configArb,
+    }),
   };
 }
 
