@@ -49,16 +49,17 @@ import {
 } from "../core/protocol/index.ts";
 import { Rng } from "../core/rng.ts";
 import { planTopology } from "../core/topology.ts";
+import {
+  createFastEvaluator,
+  createSharedEvaluator,
+  evaluatorOptionsFromEnv,
+  type FastEvaluator,
+  type SharedEvaluator,
+} from "../evaluator/index.ts";
 import { loadDataset } from "../io/datasets.ts";
 import { yieldToEventLoop } from "../io/event-loop.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
 import { RateWindow, startSample } from "../io/progress.ts";
-import {
-  createFastEvaluator,
-  evaluatorOptionsFromEnv,
-  type FastEvaluator,
-} from "./evaluator/fast-forward.ts";
-import { createSharedEvaluator, type SharedEvaluator } from "./evaluator/shared-pool.ts";
 import { HostStatsSampler } from "./host-stats.ts";
 import { PeerSender, type SenderCounters } from "./peers.ts";
 import { emigrantsToSelect, type ShareSettings, shareForEdge } from "./share.ts";

@@ -44,10 +44,10 @@
 // states. `threads: 0` evaluates in-process on the calling thread (the plain fast evaluator, no shared
 // memory) behind the same async API.
 import { Worker } from "node:worker_threads";
-import type { Split } from "../../core/dataset.ts";
-import type { AsyncBatchEvaluator, Metrics } from "../../core/evaluate.ts";
-import type { Mask } from "../../core/mask.ts";
-import type { Network } from "../../core/network.ts";
+import type { Split } from "../core/dataset.ts";
+import type { AsyncBatchEvaluator, Metrics } from "../core/evaluate.ts";
+import type { Mask } from "../core/mask.ts";
+import type { Network } from "../core/network.ts";
 import {
   checkSplit,
   createFastEvaluator,
@@ -67,7 +67,7 @@ import {
   type WorkerMessage,
 } from "./shared-layout.ts";
 
-export type { AsyncBatchEvaluator } from "../../core/evaluate.ts";
+export type { AsyncBatchEvaluator } from "../core/evaluate.ts";
 export type { NearestCounts } from "./shared-layout.ts";
 
 export interface SharedEvaluatorOptions {

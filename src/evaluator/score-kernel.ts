@@ -31,7 +31,7 @@
 // simd-kernel.ts. It imports the evaluator's memory: the Float32 logit columns are addressed as in
 // kernel.ts (float index cls[c] + r, i.e. the arena starts at byte 0), the column list, the labels and
 // a 16-byte totals area are handed over by byte address.
-import { Rng } from "../../core/rng.ts";
+import { Rng } from "../core/rng.ts";
 import { assembleWat, instantiate, type WasmModule, wasmApi } from "./wasm.ts";
 
 // ---------------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@
 // matters), and each recomputed unit is summed in full in the reference's order: results are identical.
 //
 // Nearest parent (`evaluateNearest`, and `evaluateBatch` / `batch` with `delta`, the default — the GA's
-// path: src/evaluator.ts and the island pool): every mask evaluated this way becomes an entry (LRU). A
+// path: src/evaluator/index.ts and the island pool): every mask evaluated this way becomes an entry (LRU). A
 // new mask is first looked up exactly (a repeat costs nothing); otherwise the `deltaSearch` most
 // recently used entries are scanned for the smallest Hamming distance (XOR and popcount over the words,
 // abandoning a candidate once it is no closer than the best or than the adaptive cut-off `#reach`,
@@ -37,7 +37,7 @@
 // tracks the estimate within about ±0.1, and a delta estimated at 0.85 costs about a full pass.
 //
 // What it buys (measured on the GA's own mask sequences and runs, see the report in
-// src/island/evaluator/shared-pool.ts for the pool): one-bit mutants (a quarter of a generation's
+// src/evaluator/shared-pool.ts for the pool): one-bit mutants (a quarter of a generation's
 // evaluations) become deltas — moons [2,75,2]: one logit of two (≈ 0.75 of a pass, scoring stays);
 // digits [64,75,10]: the logits that keep a weight from the changed unit; deep networks: a flip in a
 // later layer recomputes one unit and what it feeds (≈ 0.4 of a pass on [64,75,75,10]). Crossover
@@ -57,10 +57,10 @@
 //
 // All numeric state lives in one Float32Array "arena" — [x feature-major | block buffer | column pool]
 // — plus the network's weight arrays and the compiled plan, all plain typed arrays.
-import type { Split } from "../../core/dataset.ts";
-import { type BatchEvaluator, evaluate, type Metrics } from "../../core/evaluate.ts";
-import { cloneMask, type Mask, maskHash, masksEqual, withFlipped } from "../../core/mask.ts";
-import type { Network } from "../../core/network.ts";
+import type { Split } from "../core/dataset.ts";
+import { type BatchEvaluator, evaluate, type Metrics } from "../core/evaluate.ts";
+import { cloneMask, type Mask, maskHash, masksEqual, withFlipped } from "../core/mask.ts";
+import type { Network } from "../core/network.ts";
 import { ColumnMemo, EXACT_KEY_BITS, type MemoStats } from "./column-memo.ts";
 import { scoreRows, type Totals, unitColumn } from "./kernel.ts";
 import { allocPlan, compilePlan, finiteBound, type Plan, type PlanMode } from "./plan.ts";

@@ -10,8 +10,8 @@
 //   (Int32: the batch's mask indices grouped by work queue) and a result arena (Float64, accuracy, loss
 //   and evaluating worker per mask), all replaced by larger buffers when a batch does not fit; the new
 //   buffers travel to the workers with the next batch message only.
-import type { Split } from "../../core/dataset.ts";
-import type { Architecture, InitScheme, Layer, Network } from "../../core/network.ts";
+import type { Split } from "../core/dataset.ts";
+import type { Architecture, InitScheme, Layer, Network } from "../core/network.ts";
 
 /** Named slots of the control Int32Array. */
 export const SLOT = {
