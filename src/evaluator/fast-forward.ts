@@ -31,29 +31,28 @@
 // stopping at distance 1). If the delta's estimated work is below DELTA_MAX_WORK of a full pass's, the
 // mask is evaluated from that parent, else in full (and cached either way). The estimate counts, per
 // row, the kept terms of each computed unit plus UNIT_COST, plus SCORE_COST per class for scoring
-// (softmax loss: exp and log per row, 36 % of a moons [2,75,2] pass); first-layer units are left out of
-// both sides when the memo is on, since both paths take them from the memo. Calibrated on GA mask
-// sequences (moons [2,75,2], digits [64,75,10]): the measured time ratio of a delta to a full pass
-// tracks the estimate within about ±0.1, and a delta estimated at 0.85 costs about a full pass.
+// (the softmax loss's exp and log per row are a large part of a small network's pass); first-layer
+// units are left out of both sides when the memo is on, since both paths take them from the memo.
+// Calibrated on GA mask sequences (moons [2,75,2], digits [64,75,10]) so that the estimate tracks the
+// measured time ratio of a delta to a full pass; DELTA_MAX_WORK is where a delta stops paying. The
+// measurements are in docs/performance.md § Why the kernels are shaped so.
 //
-// What it buys (measured on the GA's own mask sequences and runs, see the report in
-// src/evaluator/shared-pool.ts for the pool): one-bit mutants (a quarter of a generation's
-// evaluations) become deltas — moons [2,75,2]: one logit of two (≈ 0.75 of a pass, scoring stays);
-// digits [64,75,10]: the logits that keep a weight from the changed unit; deep networks: a flip in a
-// later layer recomputes one unit and what it feeds (≈ 0.4 of a pass on [64,75,75,10]). Crossover
-// children do not: even a child a few bits from its parent changes several first-layer units, and
-// each dirties most of the next layer (the memo already makes the first layer itself cheap). So the
-// GA phase gains little on the papers' shapes (≈ 1.0× on moons and digits, 1.05× on [64,75,75,10]),
-// while post-evolutionary pruning (one-bit removals from one mask) gains 1.2–1.9×; the cost of caching
-// every mask (its columns written to the pool, page faults on first use of the pool) is paid by the
-// mutants.
+// What it buys (measured on the GA's own mask sequences and runs, same section; shared-pool.ts for the
+// pool): one-bit mutants (a quarter of a generation's evaluations) become deltas — moons [2,75,2]: one
+// logit of two (scoring stays); digits [64,75,10]: the logits that keep a weight from the changed unit;
+// deep networks: a flip in a later layer recomputes one unit and what it feeds. Crossover children do
+// not: even a child a few bits from its parent changes several first-layer units, and each dirties most
+// of the next layer (the memo already makes the first layer itself cheap). So the GA phase gains little
+// on the papers' shapes, while post-evolutionary pruning (one-bit removals from one mask) gains clearly;
+// the cost of caching every mask (its columns written to the pool, page faults on first use of the
+// pool) is paid by the mutants.
 //
 // Memory: the pool holds the memo's columns, one in-progress mask (units columns) and
 // ⌊cacheBytes / (4·rows)⌋ more for entries; when it is full the least recently used entry is evicted
 // (its columns freed once no other entry or the memo references them). Entries are also capped at
 // twice the search window. Besides the columns each entry keeps its mask and a column list
 // (genome/8 + 4·units bytes, counted against cacheBytes too). Untouched pages of the zero-filled pool
-// cost no memory until used (but about 4 ms of page faults per MiB on first use, on this machine).
+// cost no memory until used (their page faults are paid on first use).
 //
 // All numeric state lives in one Float32Array "arena" — [x feature-major | block buffer | column pool]
 // — plus the network's weight arrays and the compiled plan, all plain typed arrays.
@@ -210,11 +209,11 @@ const DEFAULT_DELTA_SEARCH = 256;
 const MAX_ARENA_FLOATS = 2 ** 30;
 /**
  * Cost model of a pass, in kept terms per row: each computed unit costs its terms plus UNIT_COST (the
- * store and the ReLU), scoring costs SCORE_COST per class (SCORE_COST_ACCURACY without the loss; from
- * CPU profiles: scoring is ≈ 80 terms per row on moons [2,75,2], ≈ 480 on digits [64,75,10]). A delta
- * is taken when its estimate is below DELTA_MAX_WORK times the full pass's: measured per mask on the
- * GA's mutants and children, a delta estimated at 0.5–0.6 takes 0.66 of a full pass's time, at
- * 0.8–0.9 0.95, at ≥ 1 1.1–1.3 (the delta's bookkeeping and the parent's columns read from memory).
+ * store and the ReLU), scoring costs SCORE_COST per class (SCORE_COST_ACCURACY without the loss), both
+ * from CPU profiles. A delta is taken when its estimate is below DELTA_MAX_WORK times the full pass's:
+ * measured per mask on the GA's mutants and children, a delta estimated above that costs as much as a
+ * full pass or more (the delta's bookkeeping and the parent's columns read from memory). The figures:
+ * docs/performance.md § Why the kernels are shaped so.
  */
 const UNIT_COST = 2;
 const SCORE_COST = 40;

@@ -14,11 +14,12 @@
 //
 // The vector paths put two rows in an f64x2 and take 16 rows per step: eight independent exp/log
 // chains whose statements are interleaved, because one chain is a long run of dependent roundings
-// (about 3× faster than one chain at a time). fdlibm's branches become lane selects; where two
-// branches are one formula in disguise they are merged, and the comments say why that is exact. What
-// the rows never reach (exp of x > 0, log outside the positive normal doubles) goes to the scalar
-// ports. Rows left over from the 16-row steps take 4-row steps, then the scalar code. No relaxed SIMD
-// and no fused multiply-add anywhere: a fused rounding would change results.
+// (measured much faster than one chain at a time: docs/performance.md § Why the kernels are shaped so).
+// fdlibm's branches become lane selects; where two branches are one formula in disguise they are
+// merged, and the comments say why that is exact. What the rows never reach (exp of x > 0, log outside
+// the positive normal doubles) goes to the scalar ports. Rows left over from the 16-row steps take
+// 4-row steps, then the scalar code. No relaxed SIMD and no fused multiply-add anywhere: a fused
+// rounding would change results.
 //
 // Caveats. (1) Checked on x86-64 only. If a V8 build lets its C compiler contract a·b + c into FMA
 // (clang may on arm64, where FMA is baseline), Math.exp/Math.log there can differ in the last bit
@@ -692,7 +693,7 @@ function vectorSteps(L: V128Locals, Q: number): string {
         (else ${vloop("manycount", argmax(), false)}))))`;
 }
 
-/** Groups of four rows per vector step in the kernel: 16 rows, measured best (12 to 24 are close). */
+/** Groups of four rows per vector step in the kernel: 16 rows, measured best (docs/performance.md). */
 const SCORE_QUADS = 4;
 
 /**
