@@ -32,15 +32,13 @@ export function makeEvaluator(net: Network, split: Split, options: { loss?: bool
   return createFastEvaluator(net, split, { ...evaluatorOptionsFromEnv(), loss: options.loss ?? true }).batch;
 }
 
-/** Makes the evaluator of a run on worker threads (the coordinator's `AsyncEvaluatorFactory`). */
-export type PoolEvaluatorFactory = (
-  net: Network,
-  split: Split,
-  options: { loss: boolean },
-) => Promise<SharedEvaluator>;
-
-/** `slt run --islands 1 --threads N`: the GA's batches on N worker threads over shared memory. */
-export function poolEvaluator(threads: number): PoolEvaluatorFactory {
+/**
+ * `slt run --islands 1 --threads N`: the GA's batches on N worker threads over shared memory. The
+ * coordinator takes the factory as its `AsyncEvaluatorFactory` (single-population.ts).
+ */
+export function poolEvaluator(
+  threads: number,
+): (net: Network, split: Split, options: { loss: boolean }) => Promise<SharedEvaluator> {
   return (net, split, { loss }) =>
     createSharedEvaluator(net, split, { threads, evaluator: { ...evaluatorOptionsFromEnv(), loss } });
 }
