@@ -17,6 +17,7 @@
 import { runCluster } from "../src/coordinator/cluster.ts";
 import { type ConfigPatch, mergeConfig, resolveConfig } from "../src/core/config.ts";
 import { makeEvaluator } from "../src/evaluator/index.ts";
+import { captureLogger } from "../src/io/log.ts";
 import { ISLAND_EVALUATOR_THREADS } from "../src/island/island.ts";
 import {
   type BenchArgs,
@@ -103,10 +104,10 @@ async function main(args: BenchArgs): Promise<void> {
         out.log(`round ${r + 1}/${rounds}: ${islands} island(s), ${generations} generations`);
         const config = resolveConfig({ source: "bench", patch: patch(islands, `islands${islands}-r${r}`) });
         const reports: Report[] = [];
-        const logged: string[] = [];
+        const { logger, records } = captureLogger();
         const summary = await runCluster(config, {
           makeEvaluator,
-          log: (line) => logged.push(line),
+          logger,
           hooks: {
             onEvent(e) {
               if (e.type === "report") reports.push(e as unknown as Report);
@@ -115,7 +116,7 @@ async function main(args: BenchArgs): Promise<void> {
         });
         if (summary.stopReason !== "max-generations" || summary.lost.length > 0) {
           throw new Error(
-            `${islands} island(s): the run ended with ${summary.stopReason}, lost ${JSON.stringify(summary.lost)}\n${logged.join("\n")}`,
+            `${islands} island(s): the run ended with ${summary.stopReason}, lost ${JSON.stringify(summary.lost)}\n${records.map((r) => JSON.stringify(r)).join("\n")}`,
           );
         }
         results.get(islands)?.push({

@@ -4,8 +4,8 @@
 // what would run and the run directory it would create. Nothing is written.
 import type { ResolvedConfig } from "../core/config.ts";
 import { runDirPath } from "../io/run-dir.ts";
+import { type DatasetRecord, loadRunData } from "../run/run-data.ts";
 import { type ClusterOptions, checkClusterSettings } from "./cluster.ts";
-import { type DatasetRecord, loadRunData } from "./run-data.ts";
 
 /** The `--json` line of a dry run. */
 export interface DryRun {

@@ -21,6 +21,12 @@ export const E_MIGRATION = "E_MIGRATION";
 export const E_PROTOCOL = "E_PROTOCOL";
 /** an island-cluster run that cannot go on: no island joined, no ticket delivered, forged island metrics */
 export const E_CLUSTER = "E_CLUSTER";
+/**
+ * a run checkpoint that cannot be written (full disk, read-only directory) or read (missing, truncated,
+ * corrupt, wrong format), that is malformed, or that does not fit the run resuming it (another
+ * configuration, populations that cannot be re-sharded)
+ */
+export const E_CHECKPOINT = "E_CHECKPOINT";
 
 export const ERROR_CODES = [
   E_CONFIG,
@@ -33,6 +39,7 @@ export const ERROR_CODES = [
   E_MIGRATION,
   E_PROTOCOL,
   E_CLUSTER,
+  E_CHECKPOINT,
 ] as const;
 
 export class SltError extends Error {

@@ -18,6 +18,7 @@ import {
   NONCE_BYTES,
 } from "../../src/core/protocol/index.ts";
 import { makeEvaluator } from "../../src/evaluator/index.ts";
+import { captureLogger, silentLogger } from "../../src/io/log.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-cluster-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -94,7 +95,7 @@ function wrongSecret(runId: string, role: "island" | "peer") {
 
 describe("island cluster on loopback", () => {
   it("4 islands on a ring migrate, the ticket is the best over islands, intruders are refused", async () => {
-    const log: string[] = [];
+    const { logger, records } = captureLogger();
     const probes: Record<string, Closed> = {};
     const c = config("ring4", {
       termination: { maxGenerations: 12 },
@@ -102,7 +103,7 @@ describe("island cluster on loopback", () => {
     });
     const summary = await runCluster(c, {
       makeEvaluator,
-      log: (line) => log.push(line),
+      logger,
       hooks: {
         // every island has finished its search but is still up, waiting for stop
         async beforeStop(control: ClusterControl) {
@@ -133,9 +134,12 @@ describe("island cluster on loopback", () => {
     expect(probes.coordinatorWrongSecret.code).toBe(CLOSE_CODES["auth-failed"]);
     expect(probes.islandWrongSecret.code).toBe(CLOSE_CODES["auth-failed"]);
     expect(probes.islandWrongSecret.reason).toMatch(/^auth-failed: /);
-    // the island logged its refusals on stderr (streamed through the launcher) and kept running
-    // island output is prefixed with the island's id once it has one
-    const islandLog = log.filter((l) => l.startsWith("[island 1] "));
+    // the island logged its refusals on stderr (streamed through the launcher, a record per line) and kept
+    // running; island output is prefixed with the island's id once it has one
+    const islandLog = records
+      .filter((r) => r.source === "island")
+      .map((r) => String(r.msg))
+      .filter((l) => l.startsWith("[island 1] "));
     expect(islandLog.some((l) => /refused \(4002\) bad-msgpack/.test(l))).toBe(true);
     expect(
       islandLog.some((l) => /intruder \(unauthenticated\) at .*refused \(4001\) auth-failed/.test(l)),
@@ -152,6 +156,14 @@ describe("island cluster on loopback", () => {
       expect(summary.islands[island].pid).toBeGreaterThan(0);
     }
     expect(ev.filter((e) => e.type === "connection-refused").length).toBe(3);
+    // and the coordinator logged each refusal as a warning with where it came from and why
+    const refused = records.filter((r) => r.msg === "connection refused");
+    expect(refused).toHaveLength(3);
+    for (const r of refused) {
+      expect(r.level).toBe(40);
+      expect(r.remote).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(r.reason).toEqual(expect.any(String));
+    }
 
     // migrants were sent and accepted, and events.jsonl shows it
     const migrations = ev.filter((e) => e.type === "migration");
@@ -174,13 +186,14 @@ describe("island cluster on loopback", () => {
 
   it("a killed island is recorded as lost, the ring is repaired and the run still finishes", async () => {
     let killed = false;
+    const { logger, records } = captureLogger();
     const c = config("kill3", {
       termination: { maxGenerations: 200 },
       cluster: { islands: 3, topology: "ring", interval: 2, migrants: 2 },
     });
     const summary = await runCluster(c, {
       makeEvaluator,
-      log: () => {},
+      logger,
       hooks: {
         onEvent(e, control) {
           if (!killed && e.type === "report" && e.island === 1 && (e.generation as number) >= 4) {
@@ -196,6 +209,15 @@ describe("island cluster on loopback", () => {
     const ev = events(summary);
     const lost = ev.find((e) => e.type === "lost");
     expect(lost).toMatchObject({ island: 1, host: summary.islands[1].host, pid: summary.islands[1].pid });
+    // the coordinator logged the loss as a warning record naming the island and why
+    const lostRecord = records.find((r) => r.msg === "island lost");
+    expect(lostRecord).toMatchObject({
+      level: 40,
+      island: 1,
+      host: summary.islands[1].host,
+      pid: summary.islands[1].pid,
+      reason: lost?.reason,
+    });
     const repaired = ev.find((e) => e.type === "topology-repaired") as {
       edges: unknown[];
       removed: number[];
@@ -223,7 +245,7 @@ describe("island cluster on loopback", () => {
           termination: { maxGenerations: 10 },
           cluster: { islands: 3, topology: "ring", interval: 2, migrants: 2, mode: "lockstep" },
         }),
-        { makeEvaluator, log: () => {} },
+        { makeEvaluator, logger: silentLogger() },
       );
     // one after the other and then side by side: the timing differs, the results must not
     const a = await run("lock-a");
@@ -252,7 +274,7 @@ describe("island cluster on loopback", () => {
       }),
       {
         makeEvaluator,
-        log: () => {},
+        logger: silentLogger(),
         hooks: {
           onEvent(e, control) {
             if (!killed && e.type === "report" && e.island === 1 && e.epoch === 2) {
@@ -277,7 +299,7 @@ describe("island cluster on loopback", () => {
     });
     const summary = await runCluster(c, {
       makeEvaluator,
-      log: () => {},
+      logger: silentLogger(),
       heartbeatTimeoutMs: 3000,
       hooks: {
         onEvent(e, control) {

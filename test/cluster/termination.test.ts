@@ -9,6 +9,7 @@ import { type ClusterSummary, runCluster } from "../../src/coordinator/cluster.t
 import { type ConfigPatch, resolveConfig } from "../../src/core/config.ts";
 import { evaluationShare } from "../../src/core/ga/index.ts";
 import { makeEvaluator } from "../../src/evaluator/index.ts";
+import { silentLogger } from "../../src/io/log.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-termination-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -42,7 +43,7 @@ describe("global termination", () => {
         termination: { rule: "2024", maxGenerations: 100_000 },
         cluster: { islands: 3, topology: "ring", interval: 5, migrants: 1 },
       }),
-      { makeEvaluator, log: () => {}, progress },
+      { makeEvaluator, logger: silentLogger(), progress },
     );
     expect(summary.stopReason).toBe("all-plateaued");
     expect(summary.lost).toEqual([]);
@@ -112,7 +113,7 @@ describe("global termination", () => {
         termination: { rule: "2025-binary", maxGenerations: 100_000 },
         cluster: { islands: 2, topology: "ring", interval: 5, migrants: 1 },
       }),
-      { makeEvaluator, log: () => {} },
+      { makeEvaluator, logger: silentLogger() },
     );
     expect(summary.stopReason).toBe("target");
     expect(summary.trainAccuracy).toBe(1);
@@ -140,7 +141,7 @@ describe("global termination", () => {
         termination: { rule: "none", maxGenerations: null, maxEvaluations: budget },
         cluster: { islands: 3, topology: "ring", interval: 3, migrants: 1 },
       }),
-      { makeEvaluator, log: () => {}, progress, progressIntervalMs: 0 },
+      { makeEvaluator, logger: silentLogger(), progress, progressIntervalMs: 0 },
     );
     expect(summary.stopReason).toBe("max-evaluations");
     // progress: generations with no cap to show, evaluations against the budget, islands done "at budget"

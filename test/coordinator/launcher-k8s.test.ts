@@ -36,6 +36,7 @@ import {
 } from "../../src/coordinator/launcher-k8s.ts";
 import { resolveConfig } from "../../src/core/config.ts";
 import { makeEvaluator } from "../../src/evaluator/index.ts";
+import { captureLogger } from "../../src/io/log.ts";
 
 /** The error a promise rejects with (fails the test if it resolves). */
 async function rejection(p: Promise<unknown>): Promise<Error> {
@@ -784,12 +785,10 @@ describe("a run with the k8s launcher, islands run by a fake kubelet from the su
         pollIntervalMs: 50,
         log: (line) => output.push(line),
       });
-      const summary = await runCluster(config, {
-        makeEvaluator,
-        launcher,
-        log: (line) => output.push(line),
-      }).catch((e: Error) => {
-        throw new Error(`${e.message}\n${output.join("\n")}`);
+      const { logger, records } = captureLogger();
+      const summary = await runCluster(config, { makeEvaluator, launcher, logger }).catch((e: Error) => {
+        const logged = records.map((r) => JSON.stringify(r));
+        throw new Error(`${e.message}\n${[...output, ...logged].join("\n")}`);
       });
       expect(summary.islands.map((i) => [i.id, i.lost, i.generations > 0])).toEqual([
         [0, false, true],

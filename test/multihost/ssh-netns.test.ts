@@ -21,6 +21,7 @@ import { type SshHost, sshLauncher } from "../../src/coordinator/launcher-ssh.ts
 import { resolveConfig } from "../../src/core/config.ts";
 import { makeEvaluator } from "../../src/evaluator/index.ts";
 import { REPO_ROOT } from "../../src/io/datasets.ts";
+import { captureLogger } from "../../src/io/log.ts";
 
 const SSHD = "/usr/sbin/sshd";
 const tag = String(process.pid);
@@ -193,6 +194,7 @@ describe.skipIf(skipReason !== null)("islands on two network namespaces through 
 
   it("starts islands in both namespaces over ssh; migrants cross namespaces; the run ends with a ticket", async () => {
     const log: string[] = [];
+    const { logger, records } = captureLogger();
     const config = resolveConfig({
       source: "test",
       patch: {
@@ -211,10 +213,12 @@ describe.skipIf(skipReason !== null)("islands on two network namespaces through 
       makeEvaluator,
       launcher: sshLauncher(hosts, { log: (l) => log.push(l) }),
       listen: { host: `10.250.${subnet}.1`, port: 0 },
-      log: (l) => log.push(l),
+      logger,
       joinTimeoutMs: 30_000,
     }).catch((e) => {
-      throw new Error(`${(e as Error).message}\n--- log ---\n${log.join("\n")}`);
+      throw new Error(
+        `${(e as Error).message}\n--- log ---\n${[...log, ...records.map((r) => JSON.stringify(r))].join("\n")}`,
+      );
     });
 
     const events = readFileSync(join(summary.runDir, "events.jsonl"), "utf8")
@@ -251,6 +255,7 @@ describe.skipIf(skipReason !== null)("islands on two network namespaces through 
 
   it("a killed island's remote process ends, the run goes on; the secret reaches islands by stdin, not argv", async () => {
     const log: string[] = [];
+    const { logger, records } = captureLogger();
     const abort = new AbortController();
     const seen: { pid: number; cmdline: string; environ: string }[] = [];
     let victim = -1;
@@ -271,7 +276,7 @@ describe.skipIf(skipReason !== null)("islands on two network namespaces through 
       makeEvaluator,
       launcher: sshLauncher(hosts, { log: (l) => log.push(l) }),
       listen: { host: `10.250.${subnet}.1`, port: 0 },
-      log: (l) => log.push(l),
+      logger,
       signal: abort.signal,
       hooks: {
         onEvent(e, control) {
@@ -291,7 +296,9 @@ describe.skipIf(skipReason !== null)("islands on two network namespaces through 
         },
       },
     }).catch((e) => {
-      throw new Error(`${(e as Error).message}\n--- log ---\n${log.join("\n")}`);
+      throw new Error(
+        `${(e as Error).message}\n--- log ---\n${[...log, ...records.map((r) => JSON.stringify(r))].join("\n")}`,
+      );
     });
     expect(summary.lost).toEqual([1]);
     expect(summary.stopReason).toBe("interrupted");

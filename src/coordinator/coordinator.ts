@@ -1,0 +1,718 @@
+// The island cluster's coordinator as an explicit state machine: its state is one plain record
+// (coordinator-state.ts) whose phase goes joining → running → stopping → done, changed in one place
+// (`#enter`); everything that happens to the run arrives at a named handler (`onConnection`, `onJoin`,
+// `onReport`, `onTicket`, `onIslandError`, `onLinkClose`, `onIslandExit`, `onJoinTimeout`,
+// `onHeartbeatCheck`, `onWallClock`, `onAbort`, `onStopTimeout`), which changes the state and then asks
+// `#afterChange` what follows: the termination policy (decide-stop.ts) while running, the end of the
+// stop once every live island has answered.
+//
+// Joining: islands connect, authenticate (io/link.ts) and say hello with their launcher index and listen
+// address; once every started island has joined or ended (or the join timeout passed) each gets its id
+// (by launcher index) and its assignment (neighbours with their addresses, offset, mode) and the run
+// is running. A lost island (its connection closes before it was asked to stop, its process exits, or
+// it misses heartbeats) is recorded, removed from the topology (core/topology.ts removeIsland), its
+// neighbours get a fresh assignment with the repaired neighbour lists, and the run goes on.
+// Stopping: `requestStop` records the decision, awaits the beforeStop hook, sends `stop` to every live
+// island and waits for their tickets (or the stop timeout).
+import type { IncomingMessage } from "node:http";
+import type { WebSocket } from "ws";
+import type { ResolvedConfig } from "../core/config.ts";
+import { E_CLUSTER, SltError } from "../core/errors.ts";
+import { evaluationShare, fitnessOf } from "../core/ga/index.ts";
+import { migrationOffsets } from "../core/migration.ts";
+import {
+  type AssignBody,
+  type Bodies,
+  failure,
+  type Message,
+  R_BAD_FIELD,
+  R_UNEXPECTED_TYPE,
+  type ReportBody,
+  type TicketBody,
+} from "../core/protocol/index.ts";
+import { Rng, streamName } from "../core/rng.ts";
+import {
+  analyzeTopology,
+  buildPlannedTopology,
+  type Topology as IslandTopology,
+  inNeighbours,
+  outEdges,
+  removeIsland,
+  type TopologyPlan,
+} from "../core/topology.ts";
+import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
+import type { Logger } from "../io/log.ts";
+import { type ClusterView, finishedBy, renderClusterProgress } from "./cluster-progress.ts";
+import {
+  type ClusterStopReason,
+  type CoordinatorState,
+  initialState,
+  type MigrationTotals,
+  migrationDelta,
+  migrationTotals,
+  newMember,
+  type Phase,
+  stopViewOf,
+} from "./coordinator-state.ts";
+import { decideStop } from "./decide-stop.ts";
+import type { IslandExit, IslandHandle, Launcher } from "./launcher.ts";
+import { lineLog } from "./line-log.ts";
+import { Member } from "./member.ts";
+import { Timers } from "./timers.ts";
+
+export interface ClusterIslandInfo {
+  readonly id: number | null;
+  readonly index: number;
+  readonly host: string;
+  readonly pid: number | null;
+  readonly listen: string | null;
+  readonly lost: boolean;
+}
+
+/** What hooks can see and do while a run is going (tests use it to probe and to kill islands). */
+export interface ClusterControl {
+  readonly runId: string;
+  readonly joinUrl: string;
+  readonly runDir: string;
+  islands(): ClusterIslandInfo[];
+  /** ends island `id`'s process, as a crash would */
+  kill(id: number): void;
+}
+
+export interface ClusterHooks {
+  /** every event, as written to events.jsonl */
+  onEvent?(event: Record<string, unknown>, control: ClusterControl): void;
+  /** awaited once global termination is decided, before `stop` is sent (islands are still up) */
+  beforeStop?(control: ClusterControl): Promise<void>;
+}
+
+/** What the coordinator itself takes of the cluster options. */
+export interface CoordinatorOptions {
+  /** where progress lines go; none when undefined */
+  readonly progress?: NodeJS.WritableStream;
+  /** at most one progress block per this many ms, besides the last (default 1000; 0: every report) */
+  readonly progressIntervalMs?: number;
+  /** aborting stops the run: islands are asked for their tickets and the ticket is written */
+  readonly signal?: AbortSignal;
+  readonly hooks?: ClusterHooks;
+  /** how long islands have to start and join (default 60 s) */
+  readonly joinTimeoutMs?: number;
+  /** how long islands have to answer `stop` with a ticket (default 30 s) */
+  readonly stopTimeoutMs?: number;
+  /** an island that sends nothing (islands send a heartbeat every second) for this long is lost (default 60 s) */
+  readonly heartbeatTimeoutMs?: number;
+}
+
+/** What the run gives its coordinator. */
+export interface CoordinatorSetup {
+  /** the resolved configuration (absolute data paths) */
+  readonly config: ResolvedConfig;
+  readonly plan: TopologyPlan;
+  readonly genomeLength: number;
+  readonly maxMigrants: number;
+  /** the run's appendEvent (io/run-dir.ts) and its directory */
+  readonly appendEvent: (e: Record<string, unknown>) => Record<string, unknown>;
+  readonly runDir: string;
+  readonly self: LinkSelf;
+  readonly joinUrl: string;
+  /** the server's address, ws://host:port */
+  readonly address: string;
+  /** performance.now() when the run started */
+  readonly started: number;
+  readonly logger: Logger;
+  readonly options: CoordinatorOptions;
+}
+
+/** The phases each phase may go to; done is the end, reached from any phase. */
+const NEXT: Record<Phase, readonly Phase[]> = {
+  joining: ["running", "done"],
+  running: ["stopping", "done"],
+  stopping: ["done"],
+  done: [],
+};
+
+export class Coordinator {
+  readonly state: CoordinatorState = initialState();
+  readonly control: ClusterControl;
+  /** resolves when the run is done, rejects when it cannot go on */
+  readonly done: Promise<void>;
+  readonly #setup: CoordinatorSetup;
+  readonly #finished = Promise.withResolvers<void>();
+  readonly #members: Member[] = [];
+  readonly #byId = new Map<number, Member>();
+  #handles: IslandHandle[] = [];
+  readonly #timers = new Timers();
+  readonly #limits: LinkLimits;
+  /** what islands get: the resolved config as plain JSON */
+  readonly #islandConfig: AssignBody["config"];
+  /** performance.now() when the islands got their assignments: the time limit counts from there */
+  #runningSince: number | null = null;
+  #lastProgress = Number.NEGATIVE_INFINITY;
+  readonly #linkLog: (line: string) => void;
+  readonly #onAbort = () => this.onAbort();
+
+  constructor(setup: CoordinatorSetup) {
+    this.#setup = setup;
+    this.done = this.#finished.promise;
+    this.done.catch(() => {}); // a failure before anything awaits it is still the run's to report
+    this.#limits = { genomeLength: setup.genomeLength, maxMigrants: setup.maxMigrants };
+    this.#islandConfig = JSON.parse(JSON.stringify(setup.config));
+    this.#linkLog = lineLog(setup.logger, "warn", { source: "link" });
+    this.control = {
+      runId: setup.self.runId,
+      joinUrl: setup.joinUrl,
+      runDir: setup.runDir,
+      islands: () => this.#islandInfos(),
+      kill: (id) => this.#byId.get(id)?.handle?.kill(),
+    };
+    setup.options.signal?.addEventListener("abort", this.#onAbort);
+  }
+
+  get phase(): Phase {
+    return this.state.phase;
+  }
+
+  /** every island that joined, in join order */
+  get members(): readonly Member[] {
+    return this.#members;
+  }
+
+  /** the island holding id `m.id` is `m` (not one that left before the assignment) */
+  isCurrent(m: Member): boolean {
+    return m.id >= 0 && this.#byId.get(m.id) === m;
+  }
+
+  totals(): MigrationTotals {
+    return migrationTotals(this.state.members);
+  }
+
+  /** The run from the `start` event until it is done: starts the islands and waits. */
+  async run(launcher: Launcher): Promise<void> {
+    const { config, plan, genomeLength, self, address, joinUrl } = this.#setup;
+    const cluster = config.cluster;
+    this.event({
+      type: "start",
+      name: config.name,
+      seed: config.seed,
+      runId: self.runId,
+      genomeLength,
+      population: config.ga.population,
+      islands: cluster.islands,
+      topology: plan.label,
+      interval: cluster.interval,
+      migrants: cluster.migrants,
+      mode: cluster.mode,
+      launcher: launcher.name,
+      coordinator: { host: self.host, pid: process.pid, address },
+    });
+    this.#onIslandsStarted(await launcher.start(cluster.islands, joinUrl, self.secret));
+    await this.done;
+  }
+
+  /** Ends the run's connections and islands (the run is done or failed). */
+  async shutdown(launcher: Launcher): Promise<void> {
+    this.#setup.options.signal?.removeEventListener("abort", this.#onAbort);
+    this.#timers.clear();
+    if (this.state.phase !== "done") this.#enter("done");
+    for (const m of this.#members) if (!m.record.closed) m.link.close("run finished");
+    await Promise.race([Promise.all(this.#handles.map((h) => h.exited)), this.#timers.delay(10_000)]);
+    this.#timers.clear();
+    await launcher.close();
+  }
+
+  /** Writes an event to events.jsonl and hands it to the onEvent hook. */
+  event(e: Record<string, unknown>): void {
+    const full = this.#setup.appendEvent(e);
+    try {
+      this.#setup.options.hooks?.onEvent?.(full, this.control);
+    } catch (err) {
+      this.#setup.logger.error({ hook: "onEvent", err }, "an event hook failed");
+    }
+  }
+
+  // ---- the one place the phase changes ----
+
+  #enter(next: Phase): void {
+    const from = this.state.phase;
+    if (!NEXT[from].includes(next)) throw new Error(`coordinator: no way from ${from} to ${next}`);
+    this.state.phase = next;
+    if (next === "done") this.#finished.resolve();
+  }
+
+  /** Runs a handler's state change; a failure ends the run instead of the process. */
+  #guard(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.#finished.reject(e);
+    }
+  }
+
+  // ---- handlers: connections ----
+
+  onConnection(ws: WebSocket, req: IncomingMessage): void {
+    const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    const link = new Link(ws, "server", {
+      self: this.#setup.self,
+      limits: this.#limits,
+      peerRole: "island",
+      accept: ["report", "ticket", "heartbeat", "error"],
+      log: this.#linkLog,
+      label: remote,
+    });
+    link.ready.then(
+      () => this.#guard(() => this.onJoin(link)),
+      (e: Error) => this.onRefused(remote, e),
+    );
+  }
+
+  onRefused(remote: string, e: Error): void {
+    this.#setup.logger.warn({ remote, reason: e.message }, "connection refused");
+    this.event({ type: "connection-refused", remote, reason: e.message });
+  }
+
+  onJoin(link: Link): void {
+    const hello = link.peerHello;
+    if (!hello || hello.island === null || hello.listen === null) {
+      link.fail(failure(R_BAD_FIELD, "an island's hello must carry its launcher index and listen address"));
+      return;
+    }
+    const index = hello.island;
+    if (this.state.phase !== "joining") {
+      link.fail(failure(R_UNEXPECTED_TYPE, "the run has started; it takes no new islands"));
+      return;
+    }
+    if (index >= this.#setup.config.cluster.islands) {
+      link.fail(failure(R_BAD_FIELD, `island index ${index} is not one this run started`));
+      return;
+    }
+    if (this.#members.some((m) => m.record.index === index && !m.record.closed)) {
+      link.fail(failure(R_BAD_FIELD, `island index ${index} has already joined`));
+      return;
+    }
+    const record = newMember({ index, host: hello.host, pid: hello.pid, listen: hello.listen });
+    const m = new Member(record, link, this.#handles.find((h) => h.index === index) ?? null);
+    this.#members.push(m);
+    this.state.members.push(record);
+    this.event({ type: "joined", index, host: record.host, pid: record.pid, listen: record.listen });
+    link.onMessage = (msg) => this.onMessage(m, msg);
+    link.onClose = (code, reason) => this.onLinkClose(m, code, reason);
+    this.#maybeAssign();
+  }
+
+  onMessage(m: Member, msg: Message): void {
+    m.lastSeen = performance.now();
+    if (msg.type === "report") this.#guard(() => this.onReport(m, msg.body, msg.epoch));
+    else if (msg.type === "ticket") this.#guard(() => this.onTicket(m, msg.body));
+    else if (msg.type === "error") this.onIslandError(m, msg.body);
+  }
+
+  onIslandError(m: Member, body: Bodies["error"]): void {
+    this.#setup.logger.warn({ ...m.fields, code: body.code, reason: body.reason }, "island sent an error");
+  }
+
+  onLinkClose(m: Member, code: number, reason: string): void {
+    const r = m.record;
+    r.closed = true;
+    const phase = this.state.phase;
+    if (phase === "joining") {
+      this.event({ type: "left-before-start", index: r.index, host: r.host, pid: r.pid, code, reason });
+      this.#guard(() => this.#maybeAssign());
+      return;
+    }
+    if (phase === "running" || (phase === "stopping" && !r.stopTicket)) {
+      const why = `connection closed (${code}${reason ? ` ${reason}` : ""}) without a ticket`;
+      this.#guard(() => this.#markLost(m, why));
+    } else {
+      this.event({ type: "island-closed", island: r.id, host: r.host, pid: r.pid, code });
+    }
+    this.#guard(() => this.#afterChange());
+  }
+
+  // ---- handlers: islands' messages ----
+
+  onReport(m: Member, r: ReportBody, epoch: number): void {
+    if (r.island !== m.id) {
+      m.link.fail(failure(R_BAD_FIELD, `a report for island ${r.island} on island ${m.id}'s connection`));
+      return;
+    }
+    const before = m.record.lastReport?.migration;
+    m.record.lastReport = r;
+    m.record.epoch = epoch;
+    m.rates.add({ at: performance.now(), generation: r.generation, evaluations: r.evaluations });
+    this.event({
+      type: "report",
+      island: m.id,
+      epoch,
+      generation: r.generation,
+      evaluations: r.evaluations,
+      evaluationsPerSecond: r.evaluationsPerSecond,
+      bestFitness: r.bestFitness,
+      bestAccuracy: r.bestAccuracy,
+      bestLoss: r.bestLoss,
+      sparsity: r.bestSparsity,
+      meanFitness: r.meanFitness,
+      diversity: r.diversity,
+      stalledGenerations: r.stalledGenerations,
+      verdict: r.verdict ?? null,
+      migration: r.migration,
+      host: r.host,
+    });
+    const delta = migrationDelta(r.migration, before);
+    if (Object.values(delta).some((v) => v !== 0))
+      this.event({ type: "migration", island: m.id, epoch, ...delta });
+    this.#afterChange();
+    this.progress();
+  }
+
+  onTicket(m: Member, t: TicketBody): void {
+    if (t.island !== m.id) {
+      m.link.fail(failure(R_BAD_FIELD, `a ticket for island ${t.island} on island ${m.id}'s connection`));
+      return;
+    }
+    const stopping = this.state.phase === "stopping";
+    m.record.ticket = t;
+    this.event({
+      type: "ticket",
+      island: m.id,
+      generation: t.generation,
+      evaluations: t.evaluations,
+      fitness: fitnessOf(t.best, this.#setup.config.ga.fitness),
+      accuracy: t.best.accuracy,
+      loss: t.best.loss,
+      sparsity: t.best.zeros / this.#setup.genomeLength,
+      afterStop: stopping,
+    });
+    if (stopping) m.record.stopTicket = true;
+    else m.record.finished = true;
+    this.#afterChange();
+  }
+
+  // ---- handlers: processes and timers ----
+
+  #onIslandsStarted(handles: IslandHandle[]): void {
+    this.#handles = handles;
+    for (const h of handles) {
+      this.event({ type: "island-started", index: h.index, host: h.host, pid: h.pid });
+      for (const m of this.#members) if (m.handle === null && m.record.index === h.index) m.handle = h;
+      void h.exited.then((exit) => this.onIslandExit(h, exit));
+    }
+    this.#timers.after(this.#setup.options.joinTimeoutMs ?? 60_000, () => this.onJoinTimeout());
+    this.#maybeAssign();
+  }
+
+  onIslandExit(h: IslandHandle, exit: IslandExit): void {
+    this.event({ type: "island-exited", index: h.index, host: h.host, pid: h.pid, ...exit });
+    const m = this.#members.find((x) => x.record.index === h.index);
+    this.state.exited.push(h.index);
+    if (!m || this.state.phase === "joining") {
+      this.#guard(() => this.#maybeAssign());
+      return;
+    }
+    if (this.state.phase === "running")
+      this.#guard(() => this.#markLost(m, `process exited (code ${exit.code}, signal ${exit.signal})`));
+    else if (this.state.phase === "stopping") {
+      m.record.closed = true;
+      this.#guard(() => this.#afterChange());
+    }
+  }
+
+  onJoinTimeout(): void {
+    if (this.state.phase !== "joining") return;
+    const joined = this.#members.filter((m) => !m.record.closed).length;
+    this.#setup.logger.warn(
+      { joined, expected: this.#setup.config.cluster.islands },
+      "not every island joined in time; going on with those that did",
+    );
+    this.#guard(() => this.#assignAll());
+  }
+
+  onHeartbeatCheck(timeoutMs: number): void {
+    const now = performance.now();
+    for (const m of this.#live()) {
+      if (!m.record.closed && now - m.lastSeen > timeoutMs) {
+        const why = `no message for ${Math.round((now - m.lastSeen) / 1000)} s (missed heartbeats)`;
+        this.#guard(() => this.#markLost(m, why));
+      }
+    }
+  }
+
+  onWallClock(limitSeconds: number): void {
+    this.requestStop("wall-clock", `the wall-clock limit of ${limitSeconds} s passed`);
+  }
+
+  onAbort(): void {
+    this.requestStop("interrupted", "interrupted (signal)");
+  }
+
+  onStopTimeout(): void {
+    for (const m of this.#live())
+      if (!m.record.stopTicket && !m.record.closed)
+        this.#guard(() => this.#markLost(m, "no ticket after stop"));
+    if (this.state.phase === "stopping") this.#enter("done");
+  }
+
+  // ---- joining → running ----
+
+  /** Assigns once every started island has either joined or ended. */
+  #maybeAssign(): void {
+    if (this.state.phase !== "joining" || this.#handles.length === 0) return;
+    const settled = this.#handles.every(
+      (h) =>
+        this.state.exited.includes(h.index) ||
+        this.#members.some((m) => m.record.index === h.index && !m.record.closed),
+    );
+    if (settled) this.#assignAll();
+  }
+
+  #assignAll(): void {
+    if (this.state.phase !== "joining") return;
+    const joined = this.#members
+      .filter((m) => !m.record.closed)
+      .sort((a, b) => a.record.index - b.record.index || a.record.pid - b.record.pid);
+    for (const m of this.#members) if (!joined.includes(m)) m.link.close("not part of the run");
+    if (joined.length === 0) {
+      this.#finished.reject(new SltError(E_CLUSTER, "no island joined the run; see the island output above"));
+      return;
+    }
+    this.#enter("running");
+    const topology = this.#wire(joined);
+    for (const m of joined) {
+      m.lastSeen = performance.now();
+      this.#sendAssign(m, topology);
+    }
+    this.#startClocks();
+  }
+
+  /**
+   * Gives the joined islands their ids and builds the topology. A custom edge list names islands by
+   * launcher index (one that never joined is removed, as if lost); built-in kinds number the islands
+   * that joined 0 … n−1.
+   */
+  #wire(joined: readonly Member[]): IslandTopology {
+    const { config, plan } = this.#setup;
+    const custom = plan.kind === "custom";
+    joined.forEach((m, i) => {
+      const id = custom ? m.record.index : i;
+      m.record.id = id;
+      this.#byId.set(id, m);
+      m.handle?.setLabel(`island ${id}`);
+    });
+    const topology = buildPlannedTopology(plan, custom ? config.cluster.islands : joined.length, {
+      rng: Rng.derive(config.seed, "topology"),
+      present: joined.map((m) => m.id),
+    });
+    this.state.topology = topology;
+    this.state.offsets = migrationOffsets(topology.n, config.cluster.interval, config.cluster.stagger);
+    const analysis = analyzeTopology(topology);
+    this.event({
+      type: "topology",
+      spec: plan.label,
+      n: topology.n,
+      weights: topology.weights,
+      edges: topology.edges,
+      removed: topology.removed,
+      warnings: analysis.warnings,
+    });
+    if (joined.length > 1)
+      for (const warning of analysis.warnings) this.#setup.logger.warn({ warning }, "topology warning");
+    return topology;
+  }
+
+  /** The heartbeat watch, an interrupt that came while joining, and the wall-clock limit. */
+  #startClocks(): void {
+    const { options, config } = this.#setup;
+    const heartbeatTimeout = options.heartbeatTimeoutMs ?? 60_000;
+    this.#timers.every(Math.max(100, Math.min(1000, heartbeatTimeout / 4)), () =>
+      this.onHeartbeatCheck(heartbeatTimeout),
+    );
+    if (options.signal?.aborted) this.onAbort();
+    this.#runningSince = performance.now();
+    const limit = config.cluster.timeLimitSeconds;
+    if (limit !== undefined) this.#timers.after(limit * 1000, () => this.onWallClock(limit));
+  }
+
+  #memberOf(id: number): Member {
+    const m = this.#byId.get(id);
+    if (m === undefined) throw new Error(`coordinator: no island ${id}`);
+    return m;
+  }
+
+  #assignmentOf(m: Member, topology: IslandTopology): AssignBody {
+    const { config, genomeLength, maxMigrants } = this.#setup;
+    return {
+      island: m.id,
+      seedStream: streamName(config.seed, "island", m.id),
+      config: this.#islandConfig,
+      genomeLength,
+      interval: config.cluster.interval,
+      offset: this.state.offsets[m.id] ?? 0,
+      mode: config.cluster.mode,
+      maxMigrants,
+      outNeighbours: outEdges(topology, m.id).map((e) => ({
+        island: e.to,
+        address: this.#memberOf(e.to).record.listen,
+        weight: e.weight,
+      })),
+      inNeighbours: inNeighbours(topology, m.id),
+    };
+  }
+
+  /** Sends an island its assignment unless its neighbour lists are what it has. */
+  #sendAssign(m: Member, topology: IslandTopology): void {
+    const a = this.#assignmentOf(m, topology);
+    const key = JSON.stringify([a.outNeighbours, a.inNeighbours]);
+    if (key === m.lastAssign) return;
+    m.lastAssign = key;
+    m.link.send("assign", a);
+    const r = m.record;
+    this.event({
+      type: "assigned",
+      island: m.id,
+      index: r.index,
+      host: r.host,
+      pid: r.pid,
+      listen: r.listen,
+      offset: a.offset,
+      out: a.outNeighbours.map((n) => n.island),
+      in: a.inNeighbours,
+    });
+  }
+
+  // ---- running ----
+
+  /** The islands that count: assigned, current holders of their id, not lost; in id order. */
+  #live(): Member[] {
+    if (this.state.phase === "joining") return [];
+    return this.#members.filter((m) => this.isCurrent(m) && !m.record.lost).sort((a, b) => a.id - b.id);
+  }
+
+  #markLost(m: Member, reason: string): void {
+    const r = m.record;
+    if (r.lost || this.state.phase === "done") return;
+    r.lost = true;
+    this.event({ type: "lost", island: r.id, index: r.index, host: r.host, pid: r.pid, reason });
+    this.#setup.logger.warn({ ...m.fields, reason }, "island lost");
+    m.handle?.kill();
+    if (!r.closed) m.link.close("lost");
+    const before = this.state.topology;
+    if (before !== null && !before.removed.includes(r.id)) {
+      const topology = removeIsland(before, r.id);
+      this.state.topology = topology;
+      this.event({ type: "topology-repaired", removed: topology.removed, edges: topology.edges });
+      if (this.state.phase === "running") for (const other of this.#live()) this.#sendAssign(other, topology);
+    }
+    this.#afterChange();
+  }
+
+  /** What follows a change: the termination policy while running; the end once every live island answered `stop`. */
+  #afterChange(): void {
+    if (this.state.phase === "running" && this.state.stop === null) {
+      const decision = decideStop(
+        this.#members.filter((m) => this.isCurrent(m)).map((m) => stopViewOf(m.record)),
+        this.#setup.config,
+      );
+      if (decision !== null) this.requestStop(decision.reason, decision.detail);
+    } else if (this.state.phase === "stopping") {
+      if (this.#live().every((m) => m.record.stopTicket || m.record.closed)) this.#enter("done");
+    }
+  }
+
+  // ---- running → stopping → done ----
+
+  /** The one way a run stops: records why, and stops once the beforeStop hook is done. */
+  requestStop(reason: ClusterStopReason, detail: string): void {
+    if (this.state.stop !== null || this.state.phase !== "running") return;
+    this.state.stop = { reason, detail };
+    // the decision and what it rests on, when it is taken
+    this.event({
+      type: "termination",
+      reason,
+      detail,
+      islands: this.#live().map((m) => ({
+        island: m.id,
+        generation: m.record.lastReport?.generation ?? 0,
+        verdict: m.record.lastReport?.verdict ?? null,
+        // what ended a finished island (null: still running)
+        finished: this.#finishedOf(m),
+      })),
+    });
+    this.#setup.options.progress?.write(`slt: stopping the run (${reason}): ${detail}\n`);
+    void this.#stopAfterHook(reason);
+  }
+
+  async #stopAfterHook(reason: ClusterStopReason): Promise<void> {
+    try {
+      await this.#setup.options.hooks?.beforeStop?.(this.control);
+    } catch (err) {
+      this.#setup.logger.error({ hook: "beforeStop", err }, "a hook failed");
+    }
+    if (this.state.phase !== "running") return;
+    this.#enter("stopping");
+    this.event({ type: "stop", reason });
+    for (const m of this.#live()) m.link.send("stop", { reason });
+    this.#timers.after(this.#setup.options.stopTimeoutMs ?? 30_000, () => this.onStopTimeout());
+    this.#guard(() => this.#afterChange());
+  }
+
+  // ---- progress and views ----
+
+  #finishedOf(m: Member) {
+    const cap = this.#setup.config.termination.maxGenerations;
+    return m.record.finished ? finishedBy(m.record.ticket?.generation ?? 0, cap) : null;
+  }
+
+  #islandInfos(): ClusterIslandInfo[] {
+    return [...this.#members]
+      .sort((a, b) => a.id - b.id || a.record.index - b.record.index)
+      .map((m) => ({
+        id: this.state.phase === "joining" ? null : m.id,
+        index: m.record.index,
+        host: m.record.host,
+        pid: m.record.pid,
+        listen: m.record.listen,
+        lost: m.record.lost,
+      }));
+  }
+
+  #progressView(now: number): ClusterView {
+    const { config, started } = this.#setup;
+    const since = this.#runningSince;
+    return {
+      elapsedSeconds: (now - started) / 1000,
+      fitness: config.ga.fitness,
+      maxGenerations: config.termination.maxGenerations,
+      maxEvaluations: config.termination.maxEvaluations,
+      timeLimit:
+        since === null
+          ? undefined
+          : { limitSeconds: config.cluster.timeLimitSeconds, elapsedSeconds: (now - since) / 1000 },
+      migrants: this.totals(),
+      stopping: this.state.stop?.reason ?? null,
+      islands: this.#members
+        .filter((m) => this.isCurrent(m))
+        .sort((a, b) => a.id - b.id)
+        .map((m) => ({
+          id: m.id,
+          host: m.record.host,
+          lost: m.record.lost,
+          finished: this.#finishedOf(m),
+          report: m.record.lastReport,
+          rates: m.rates.rates(),
+          maxEvaluations: evaluationShare(config.termination.maxEvaluations, config.cluster.islands, m.id),
+        })),
+    };
+  }
+
+  /** One progress block per interval at most, unless forced; what it says is cluster-progress.ts's. */
+  progress(force = false): void {
+    const out = this.#setup.options.progress;
+    if (!out) return;
+    const now = performance.now();
+    if (!force && now - this.#lastProgress < (this.#setup.options.progressIntervalMs ?? 1000)) return;
+    const lines = renderClusterProgress(this.#progressView(now));
+    if (lines === null) return;
+    this.#lastProgress = now;
+    out.write(`${lines.join("\n")}\n`);
+  }
+}
