@@ -549,6 +549,7 @@ export class Coordinator {
       offset: this.state.offsets[m.id] ?? 0,
       mode: config.cluster.mode,
       maxMigrants,
+      weights: topology.weights,
       outNeighbours: outEdges(topology, m.id).map((e) => ({
         island: e.to,
         address: this.#memberOf(e.to).record.listen,

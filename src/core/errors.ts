@@ -27,6 +27,8 @@ export const E_CLUSTER = "E_CLUSTER";
  * configuration, populations that cannot be re-sharded)
  */
 export const E_CHECKPOINT = "E_CHECKPOINT";
+/** a malformed island snapshot (checkpoint or resume): wrong format, fields, genome length or values */
+export const E_SNAPSHOT = "E_SNAPSHOT";
 
 export const ERROR_CODES = [
   E_CONFIG,
@@ -40,6 +42,7 @@ export const ERROR_CODES = [
   E_PROTOCOL,
   E_CLUSTER,
   E_CHECKPOINT,
+  E_SNAPSHOT,
 ] as const;
 
 export class SltError extends Error {

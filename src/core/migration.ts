@@ -1,5 +1,5 @@
 // Migration policies, pure: who leaves an island (selectEmigrants), who is sent along each edge
-// (emigrantsPerEdge / planEmigration), how arrivals enter a population (integrateImmigrants), and when
+// (emigrantsToSelect, shareForEdge / planEmigration: what islands run), how arrivals enter a population (integrateImmigrants), and when
 // an island migrates (isMigrationGeneration / migrationOffsets). State goes in and comes out; the
 // only randomness is the Rng passed in, and policies that need none never draw from it.
 //
@@ -10,8 +10,8 @@
 import { E_MIGRATION, SltError } from "./errors.ts";
 import { compareSurvivors, type FitnessMode, type Individual } from "./ga/individual.ts";
 import { cloneMask, hamming, type Mask, maskHash, masksEqual, zeros } from "./mask.ts";
-import type { Rng } from "./rng.ts";
-import { type Edge, outEdges, type Topology, type WeightKind } from "./topology.ts";
+import { Rng } from "./rng.ts";
+import type { Edge, WeightKind } from "./topology.ts";
 
 function fail(message: string): never {
   throw new SltError(E_MIGRATION, message);
@@ -166,37 +166,63 @@ export function emigrantsPerEdge(
   return fail(`edge weights must be "count" or "probability", got ${show(weights)}`);
 }
 
-/** How many emigrants island id must select so that every out-edge can be served (0 without out-edges). */
-export function emigrantsNeeded(t: Topology, id: number, k: number): number {
-  checkCount(k, "migrants per edge k");
-  let need = 0;
-  for (const e of outEdges(t, id)) need = Math.max(need, t.weights === "count" ? e.weight * k : k);
-  return need;
+/** One out-edge of an island as its assignment gives it: the neighbour and the edge's weight. */
+export interface OutEdge {
+  readonly island: number;
+  /** a migrant count or a probability, as `EmigrationSettings.weights` says */
+  readonly weight: number;
 }
 
-export interface Shipment {
-  readonly to: number;
-  readonly migrants: Individual[];
+/** What an island's emigration depends on besides its population and out-edges. */
+export interface EmigrationSettings {
+  readonly weights: WeightKind;
+  /** migrants per out-edge and migration */
+  readonly k: number;
+  /** the most migrants one message may carry */
+  readonly maxPerMessage: number;
+  /** the island's seed stream (probability draws derive from it) */
+  readonly seedStream: string;
+  readonly island: number;
+}
+
+/** How many emigrants to select so that every out-edge can be served (0 without out-edges). */
+export function emigrantsToSelect(outs: readonly OutEdge[], s: EmigrationSettings): number {
+  checkCount(s.k, "migrants per edge k");
+  if (outs.length === 0 || s.k === 0) return 0;
+  const per = (n: OutEdge) => (s.weights === "count" ? Math.round(n.weight) * s.k : s.k);
+  return Math.min(s.maxPerMessage, Math.max(...outs.map(per)));
 }
 
 /**
- * What island `from` sends to each out-neighbour (ascending id) from its selected emigrants
- * (selectEmigrants(population, emigrantsNeeded(...), ...)). Every shipment holds its own copies.
- * Probability weights draw from rng edge by edge in receiver order; count weights draw nothing.
+ * The emigrants for one out-edge in one epoch, picked from the selected emigrants (emigrantsPerEdge).
+ * Probability draws come from a stream of their own per (island, epoch, neighbour),
+ * Rng.derive(seedStream, "edge", epoch, neighbour), so a lockstep resend after a topology repair picks
+ * the same ones and nothing depends on timing or on the order edges are served in.
  */
-export function planEmigration(
-  t: Topology,
-  from: number,
+export function shareForEdge(
+  n: OutEdge,
   emigrants: readonly Individual[],
-  k: number,
-  rng: Rng,
-): Shipment[] {
-  return outEdges(t, from).map((e) => ({
-    to: e.to,
-    migrants: emigrantsPerEdge(e, t.weights, k, rng, emigrants.length).map((i) =>
-      copyIndividual(emigrants[i]),
-    ),
-  }));
+  epoch: number,
+  s: EmigrationSettings,
+): Individual[] {
+  const available = Math.min(emigrants.length, s.maxPerMessage);
+  const edge = {
+    from: s.island,
+    to: n.island,
+    weight: s.weights === "count" ? Math.round(n.weight) : n.weight,
+  };
+  const rng = Rng.derive(s.seedStream, "edge", epoch, n.island);
+  return emigrantsPerEdge(edge, s.weights, s.k, rng, available).map((i) => emigrants[i]);
+}
+
+/** The emigrants of one epoch by out-neighbour (every out-edge has an entry, maybe empty). */
+export function planEmigration(
+  outs: readonly OutEdge[],
+  emigrants: readonly Individual[],
+  epoch: number,
+  s: EmigrationSettings,
+): Map<number, Individual[]> {
+  return new Map(outs.map((n) => [n.island, shareForEdge(n, emigrants, epoch, s)]));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -50,6 +50,8 @@ export interface LinkSelf {
 export interface LinkLimits {
   genomeLength: number | null;
   maxMigrants: number;
+  /** bytes a snapshot may add to a frame (codec DecodeContext.maxSnapshotBytes; default 0) */
+  maxSnapshotBytes?: number;
 }
 
 export interface LinkOptions {
@@ -70,6 +72,13 @@ export interface LinkOptions {
 }
 
 export type LinkState = "handshake" | "open" | "closed";
+
+export interface SendOptions {
+  /** the sender's epoch, written into the envelope (default 0: coordinators, handshakes) */
+  readonly epoch?: number;
+  /** called once the frame is written to the socket (or dropped with it) */
+  readonly onWritten?: (err?: Error) => void;
+}
 
 /** Frames below this size are left to the garbage collector. */
 const RELEASE_BYTES = 1 << 16;
@@ -99,8 +108,6 @@ export class Link {
   peerName: string | null = null;
   /** the other side's hello (server side only) */
   peerHello: HelloBody | null = null;
-  /** this side's current epoch, written into every envelope */
-  epoch = 0;
   /** called for every accepted message after the handshake */
   onMessage: (m: Message) => void = () => {};
   /** called once when the connection closes (code and reason of the close frame) */
@@ -143,18 +150,18 @@ export class Link {
   }
 
   /** Sends one message; false when the connection is not open (the message is dropped). */
-  send<T extends MessageType>(type: T, body: Bodies[T], cb?: (err?: Error) => void): boolean {
+  send<T extends MessageType>(type: T, body: Bodies[T], options: SendOptions = {}): boolean {
     if (this.ws.readyState !== this.ws.OPEN || this.state === "closed") return false;
     const header = {
       runId: this.#o.self.runId,
       from: this.#o.self.name,
-      epoch: this.epoch,
+      epoch: options.epoch ?? 0,
       seq: this.#seq.next(),
     };
     const frame = encode(makeMessage(type, header, body) as Message);
     this.ws.send(frame, { binary: true }, (err) => {
       release(frame); // written to the socket (or dropped with it): ws and node are done with it
-      cb?.(err);
+      options.onWritten?.(err);
     });
     return true;
   }
@@ -228,6 +235,7 @@ export class Link {
       runId: this.#o.self.runId,
       genomeLength: this.#o.limits.genomeLength,
       maxMigrants: this.#o.limits.maxMigrants,
+      maxSnapshotBytes: this.#o.limits.maxSnapshotBytes ?? 0,
       ...(this.peerName !== null ? { expectedFrom: this.peerName } : {}),
       ...(this.#lastSeq !== undefined ? { lastSeq: this.#lastSeq } : {}),
     });

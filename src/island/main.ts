@@ -4,10 +4,12 @@
 // --exit-with-stdin ends the island when its stdin closes: the SSH launcher keeps the session's stdin
 // open, so closing the session (or losing the connection) ends the remote island.
 // The run secret comes from the environment (SLT_TOKEN), never from argv; SLT_ISLAND_INDEX is the
-// launcher's index for this island (default 0). Exit codes: 0 stopped by the coordinator, 1 failed,
+// launcher's index for this island (default 0). Records go to stderr as readable lines (io/log.ts), each
+// with the island's index. Exit codes: 0 stopped by the coordinator, 1 failed,
 // 2 bad usage (or a runtime too old to run the project: E_RUNTIME).
 import "../runtime-guard.mjs";
 import { SltError } from "../core/errors.ts";
+import { createLogger } from "../io/log.ts";
 import { runIsland } from "./island.ts";
 
 function usage(text: string): never {
@@ -38,19 +40,21 @@ export async function islandMain(argv: readonly string[], env: NodeJS.ProcessEnv
   const indexText = env.SLT_ISLAND_INDEX ?? "0";
   if (!/^\d+$/.test(indexText))
     usage(`SLT_ISLAND_INDEX must be an integer >= 0, got ${JSON.stringify(indexText)}`);
+  const index = Number(indexText);
+  const logger = createLogger({ base: { index } });
   if (exitWithStdin) {
     const bye = () => {
-      process.stderr.write(`slt island ${indexText}: stdin closed (the launcher ended this island)\n`);
+      logger.error({ index, reason: "stdin closed" }, "the launcher ended this island");
       process.exit(1);
     };
     process.stdin.once("end", bye).once("close", bye).once("error", bye).resume();
   }
   try {
-    await runIsland({ join, secret, index: Number(indexText), listenHost });
+    await runIsland({ join, secret, index, listenHost, logger });
     return 0;
   } catch (e) {
-    const text = e instanceof SltError ? `error ${e.code}: ${e.message}` : ((e as Error).stack ?? String(e));
-    process.stderr.write(`slt island ${indexText}: ${text}\n`);
+    if (e instanceof SltError) logger.error({ index, code: e.code, reason: e.message }, "island failed");
+    else logger.error({ index, reason: (e as Error).stack ?? String(e) }, "island failed");
     return 1;
   }
 }

@@ -95,8 +95,8 @@ export class PeerSender {
     if (link?.state !== "open") return;
     while (this.#queue.length > 0 && link.ws.bufferedAmount < BACKLOG_BYTES) {
       const b = this.#queue.shift() as Batch;
-      link.epoch = b.epoch;
-      if (link.send("migrants", { migrants: b.migrants })) this.#counters.sent += b.migrants.length;
+      if (link.send("migrants", { migrants: b.migrants }, { epoch: b.epoch }))
+        this.#counters.sent += b.migrants.length;
       else {
         this.#queue.unshift(b);
         return;
@@ -146,5 +146,45 @@ export class PeerSender {
       this.#timer = null;
       this.#connect();
     }, delay);
+  }
+}
+
+/**
+ * The senders of one island, one per out-neighbour, kept in step with its assignment: wire() stops the
+ * senders of edges that are gone and starts one for each new or changed edge (calling `onNew`, e.g. for
+ * a lockstep resend after a repair).
+ */
+export class PeerSenders {
+  readonly #senders = new Map<number, PeerSender>();
+  readonly #make: (target: OutNeighbour) => PeerSender;
+
+  constructor(make: (target: OutNeighbour) => PeerSender) {
+    this.#make = make;
+  }
+
+  wire(outs: readonly OutNeighbour[], onNew: (target: OutNeighbour) => void = () => {}): void {
+    const keep = new Set(outs.map((n) => n.island));
+    for (const [id, s] of this.#senders) {
+      if (!keep.has(id)) {
+        s.stop();
+        this.#senders.delete(id);
+      }
+    }
+    for (const n of outs) {
+      const old = this.#senders.get(n.island);
+      if (old && old.target.address === n.address && old.target.weight === n.weight) continue;
+      old?.stop();
+      this.#senders.set(n.island, this.#make(n));
+      onNew(n);
+    }
+  }
+
+  enqueue(neighbour: number, epoch: number, migrants: readonly Migrant[]): void {
+    this.#senders.get(neighbour)?.enqueue(epoch, migrants);
+  }
+
+  stop(): void {
+    for (const s of this.#senders.values()) s.stop();
+    this.#senders.clear();
   }
 }

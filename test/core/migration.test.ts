@@ -19,8 +19,9 @@ import {
   setBit,
 } from "../../src/core/mask.ts";
 import {
-  emigrantsNeeded,
+  type EmigrationSettings,
   emigrantsPerEdge,
+  emigrantsToSelect,
   integrateImmigrants,
   isMigrationGeneration,
   migrationOffsets,
@@ -32,9 +33,9 @@ import {
   type ReplacementPolicy,
   type SelectionPolicy,
   selectEmigrants,
+  shareForEdge,
 } from "../../src/core/migration.ts";
 import { Rng } from "../../src/core/rng.ts";
-import { customTopology, ringTopology } from "../../src/core/topology.ts";
 
 const seedArb = fc.integer({ min: 0, max: 2 ** 31 });
 const modeArb = fc.constantFrom<FitnessMode>("accuracy", "loss");
@@ -463,6 +464,18 @@ describe("integrateImmigrants", () => {
   });
 });
 
+// shareForEdge only picks from the list; `born` tags each emigrant with its index
+const emigrants = Array.from({ length: 8 }, (_, i) => ind(0.5, withBits([i % L]), i));
+const out = (island: number, weight: number) => ({ island, weight });
+const settings = (over: Partial<EmigrationSettings>): EmigrationSettings => ({
+  weights: "count",
+  k: 2,
+  maxPerMessage: 8,
+  seedStream: "s1/island/0",
+  island: 0,
+  ...over,
+});
+
 describe("emigrants per edge", () => {
   it("count weight w sends the first w·k and draws nothing", () => {
     const rng = Rng.derive(9, "edge");
@@ -515,27 +528,49 @@ describe("emigrants per edge", () => {
     );
   });
 
-  it("plans shipments per out-neighbour, each with its own copies, capped by the emigrants available", () => {
-    const t = customTopology({
-      n: 3,
-      edges: [
-        [0, 2, 2],
-        [0, 1],
-        [1, 0],
-      ],
-    });
-    expect(emigrantsNeeded(t, 0, 2)).toBe(4);
-    expect(emigrantsNeeded(t, 2, 2)).toBe(0);
-    expect(emigrantsNeeded(ringTopology(3), 0, 5)).toBe(5);
-    const em = [0, 1, 2].map((i) => ind(1 - i / 10, withBits([i]), i));
-    const plan = planEmigration(t, 0, em, 2, Rng.derive(1, "plan"));
-    expect(plan.map((s) => [s.to, tags(s.migrants)])).toEqual([
-      [1, [0, 1]],
-      [2, [0, 1, 2]],
-    ]);
-    flipBit(plan[0].migrants[0].mask, 5);
-    expect(masksEqual(plan[1].migrants[0].mask, withBits([0]))).toBe(true);
-    expect(masksEqual(em[0].mask, withBits([0]))).toBe(true);
+  it("count weights: each edge gets the first w·k, capped by what a message may carry", () => {
+    const s = settings({ maxPerMessage: 5 });
+    expect(emigrantsToSelect([out(1, 1), out(2, 3)], s)).toBe(5);
+    expect(tags(shareForEdge(out(1, 1), emigrants, 1, s))).toEqual([0, 1]);
+    expect(tags(shareForEdge(out(2, 3), emigrants, 1, s))).toEqual([0, 1, 2, 3, 4]);
+    expect(emigrantsToSelect([], s)).toBe(0);
+    expect(emigrantsToSelect([out(1, 2)], settings({ k: 0 }))).toBe(0);
+  });
+
+  it("probability weights: each of the first k with probability p, the same draw for an (epoch, edge)", () => {
+    const s = settings({ weights: "probability", k: 4 });
+    expect(emigrantsToSelect([out(1, 0.3), out(2, 1)], s)).toBe(4);
+    expect(tags(shareForEdge(out(2, 1), emigrants, 1, s))).toEqual([0, 1, 2, 3]);
+    // a resend of epoch 3 picks what the first send picked
+    const first = tags(shareForEdge(out(1, 0.5), emigrants, 3, s));
+    expect(tags(shareForEdge(out(1, 0.5), emigrants, 3, s))).toEqual(first);
+    // the draws are those of the edge's own stream (island, epoch, neighbour)
+    const own = emigrantsPerEdge(
+      { from: 0, to: 1, weight: 0.5 },
+      "probability",
+      4,
+      Rng.derive("s1/island/0", "edge", 3, 1),
+    );
+    expect(first).toEqual(own);
+    // over many epochs about half of the k travel, never beyond the first k
+    let sent = 0;
+    for (let epoch = 1; epoch <= 400; epoch++) {
+      const got = tags(shareForEdge(out(1, 0.5), emigrants, epoch, s));
+      expect(got.every((i) => i < 4)).toBe(true);
+      sent += got.length;
+    }
+    expect(sent / (400 * 4)).toBeGreaterThan(0.4);
+    expect(sent / (400 * 4)).toBeLessThan(0.6);
+  });
+
+  it("plans one epoch's emigrants for every out-neighbour, whatever the order edges are served in", () => {
+    const s = settings({ weights: "probability", k: 3 });
+    const outs = [out(2, 0.5), out(1, 0.5), out(3, 1)];
+    const plan = planEmigration(outs, emigrants, 7, s);
+    expect([...plan.keys()]).toEqual([2, 1, 3]);
+    const reversed = planEmigration([...outs].reverse(), emigrants, 7, s);
+    for (const n of outs) expect(tags(plan.get(n.island) ?? [])).toEqual(tags(reversed.get(n.island) ?? []));
+    expect(tags(plan.get(3) ?? [])).toEqual([0, 1, 2]);
   });
 });
 

@@ -5,7 +5,9 @@
 // code (reasons.ts). Checks run in this order, so the first fault found is the one reported:
 //   frame size (before any decoding) → msgpack → top-level map → v → type → accepted types →
 //   envelope fields → runId → from → seq order → body fields → extra fields → mask semantics
-//   (genome length, byte count, padding bits, hash, zero count).
+//   (genome length, byte count, padding bits, hash, zero count) → the plain frame limit for types that
+//   carry no snapshot (a `checkpoint`, or an `assign` with `resume`, may exceed maxFrameBytes by the
+//   receiver's maxSnapshotBytes; a snapshot is checked field by field by core/island-snapshot.ts).
 // Extra fields are refused (R_EXTRA_FIELD) at every level except inside an assign's free-form config:
 // the version `v` is how the protocol grows, and strictness catches sender bugs early.
 // Maps are decoded as Map objects, so no key can reach an object prototype; "__proto__" is refused
@@ -21,11 +23,14 @@
 // words. encode's self-check reads its masks through one reused scratch buffer instead of copies.
 import { Packr, Unpackr } from "msgpackr";
 import { E_PROTOCOL, SltError } from "../errors.ts";
+import { checkSnapshotJSON, type IslandSnapshotJSON } from "../island-snapshot.ts";
 import { type Mask, maskBytesView, maskFromBytesInto, maskHashAndZeros } from "../mask.ts";
 import {
   type AssignBody,
   type Bodies,
   type ChallengeBody,
+  type CheckpointBody,
+  EDGE_WEIGHTS,
   type ErrorBody,
   type HelloBody,
   type JsonObject,
@@ -42,6 +47,7 @@ import {
   MAX_MIGRANTS,
   MAX_NEIGHBOURS,
   MAX_REASON_CHARS,
+  MAX_SNAPSHOT_BYTES,
   MESSAGE_TYPES,
   type Message,
   type MessageType,
@@ -126,6 +132,31 @@ export function maxFrameBytes(genomeLength: number, maxMigrants: number): number
   );
 }
 
+/** Room for a snapshot's fixed fields, generator and RNG states. */
+export const SNAPSHOT_OVERHEAD_BYTES = 1 << 16;
+/** Room for one individual's base64 mask text, numbers and keys beyond the mask's characters. */
+export const SNAPSHOT_INDIVIDUAL_OVERHEAD_BYTES = 128;
+/** Room for one generation's history entry (about 20 numbers and their keys). */
+export const SNAPSHOT_HISTORY_BYTES = 512;
+
+/**
+ * The largest snapshot a receiver should accept from an island of `genomeLength` bits that holds
+ * `individuals` (population plus waiting immigrants) after `generations` generations; at most
+ * MAX_SNAPSHOT_BYTES. A receiver adds it to maxFrameBytes (DecodeContext.maxSnapshotBytes, maxPayload).
+ */
+export function maxSnapshotBytes(genomeLength: number, individuals: number, generations: number): number {
+  checkLimits(genomeLength, 0);
+  const maskChars = 4 * Math.ceil(Math.ceil(genomeLength / 8) / 3);
+  const bytes =
+    SNAPSHOT_OVERHEAD_BYTES +
+    individuals * (maskChars + SNAPSHOT_INDIVIDUAL_OVERHEAD_BYTES) +
+    (generations + 1) * SNAPSHOT_HISTORY_BYTES;
+  return Math.min(MAX_SNAPSHOT_BYTES, bytes);
+}
+
+/** The message types whose frames may carry a snapshot beyond maxFrameBytes. */
+const SNAPSHOT_TYPES: readonly MessageType[] = ["checkpoint", "assign"];
+
 /** What the receiver knows about the connection a frame arrived on. */
 export interface DecodeContext {
   /** this run's id; any other is refused (R_WRONG_RUN) */
@@ -140,6 +171,11 @@ export interface DecodeContext {
   readonly lastSeq?: number;
   /** the message types this connection accepts now (R_UNEXPECTED_TYPE otherwise); default: all */
   readonly accept?: readonly MessageType[];
+  /**
+   * bytes a `checkpoint` or an assign's `resume` snapshot may add to the frame limit (maxSnapshotBytes;
+   * at most MAX_SNAPSHOT_BYTES); default 0: only snapshots that fit in maxFrameBytes
+   */
+  readonly maxSnapshotBytes?: number;
 }
 
 export type DecodeResult = { readonly ok: true; readonly message: Message } | ProtocolFailure;
@@ -153,6 +189,8 @@ interface Checks {
   readonly lastSeq: number | undefined;
   readonly accept: readonly MessageType[] | undefined;
   readonly maxBytes: number;
+  /** the limit for frames of other types than SNAPSHOT_TYPES (maxBytes includes the snapshot room) */
+  readonly plainMaxBytes: number;
   /**
    * false only for encode's self-check: masks are checked through a reused scratch buffer and the
    * decoded message (whose masks alias it) is thrown away
@@ -179,6 +217,8 @@ let packBuffer = Buffer.allocUnsafeSlow(1 << 16);
 /** Decodes and checks one frame. Never throws on any frame; see the file comment for the order of checks. */
 export function decode(frame: Uint8Array, ctx: DecodeContext): DecodeResult {
   checkLimits(ctx.genomeLength ?? 0, ctx.maxMigrants);
+  const plainMaxBytes = maxFrameBytes(ctx.genomeLength ?? 0, ctx.maxMigrants);
+  const snapshotBytes = Math.min(Math.max(0, ctx.maxSnapshotBytes ?? 0), MAX_SNAPSHOT_BYTES);
   return decodeChecked(frame, {
     runId: ctx.runId,
     genomeLength: ctx.genomeLength,
@@ -186,7 +226,8 @@ export function decode(frame: Uint8Array, ctx: DecodeContext): DecodeResult {
     expectedFrom: ctx.expectedFrom,
     lastSeq: ctx.lastSeq,
     accept: ctx.accept,
-    maxBytes: maxFrameBytes(ctx.genomeLength ?? 0, ctx.maxMigrants),
+    maxBytes: plainMaxBytes + snapshotBytes,
+    plainMaxBytes,
     copyMasks: true,
   });
 }
@@ -208,7 +249,14 @@ function decodeChecked(frame: Uint8Array, checks: Checks): DecodeResult {
     } catch (e) {
       return failure(R_BAD_MSGPACK, `not one complete msgpack value: ${errorText(e)}`);
     }
-    return { ok: true, message: readEnvelope(raw, checks) };
+    const message = readEnvelope(raw, checks);
+    if (frame.byteLength > checks.plainMaxBytes && !SNAPSHOT_TYPES.includes(message.type)) {
+      return failure(
+        R_FRAME_TOO_LARGE,
+        `a ${message.type} frame of ${frame.byteLength} bytes exceeds the limit of ${checks.plainMaxBytes}`,
+      );
+    }
+    return { ok: true, message };
   } catch (e) {
     if (e instanceof Fault) return failure(e.code, e.reason);
     return failure(R_INTERNAL, `unexpected failure while checking a frame: ${errorText(e)}`);
@@ -283,6 +331,9 @@ function readBody(type: MessageType, raw: unknown, checks: Checks): Bodies[Messa
     case "ticket":
       body = readTicket(f, checks);
       break;
+    case "checkpoint":
+      body = readCheckpoint(f, checks);
+      break;
     case "stop":
       body = { reason: str(f.take("reason"), "body.reason", MAX_REASON_CHARS) };
       break;
@@ -322,32 +373,73 @@ function readError(f: Fields): ErrorBody {
   };
 }
 
-function readJson(v: unknown, path: string, depth: number): JsonValue {
+function readJson(v: unknown, path: string, depth: number, maxChars: number): JsonValue {
   if (v === null || typeof v === "boolean" || typeof v === "number" || typeof v === "string") {
     if (typeof v === "number" && !Number.isFinite(v)) fail(R_NON_FINITE, `${path} must be finite, got ${v}`);
-    if (typeof v === "string") str(v, path, MAX_CONFIG_STRING_CHARS);
+    if (typeof v === "string") str(v, path, maxChars);
     return v;
   }
   if (depth >= MAX_CONFIG_DEPTH) fail(R_BAD_FIELD, `${path} nests deeper than ${MAX_CONFIG_DEPTH} levels`);
-  if (Array.isArray(v)) return v.map((x, i) => readJson(x, `${path}[${i}]`, depth + 1));
-  if (v instanceof Map) return readJsonObject(v, path, depth);
+  if (Array.isArray(v)) return v.map((x, i) => readJson(x, `${path}[${i}]`, depth + 1, maxChars));
+  if (v instanceof Map) return readJsonObject(v, path, depth, maxChars);
   return fail(R_BAD_FIELD, `${path} must be a JSON value, got ${describe(v)}`);
 }
 
-function readJsonObject(v: unknown, path: string, depth: number): JsonObject {
+function readJsonObject(
+  v: unknown,
+  path: string,
+  depth: number,
+  maxChars = MAX_CONFIG_STRING_CHARS,
+): JsonObject {
   const f = new Fields(v, path);
   const out: JsonObject = {};
   for (const [key, value] of v as Map<string, unknown>) {
     if (key === "__proto__") fail(R_BAD_FIELD, `${f.name(key)} is not an allowed key`);
-    out[key] = readJson(value, f.name(key), depth + 1);
+    out[key] = readJson(value, f.name(key), depth + 1, maxChars);
   }
   return out;
+}
+
+/**
+ * A snapshot (core/island-snapshot.ts) of an island of `genomeLength` bits: plain data whose longest
+ * strings are base64 masks, checked field by field; any fault is R_BAD_FIELD naming the field.
+ */
+function readSnapshot(v: unknown, path: string, genomeLength: number): IslandSnapshotJSON {
+  const maxChars = Math.max(MAX_CONFIG_STRING_CHARS, 4 * Math.ceil(Math.ceil(genomeLength / 8) / 3));
+  const json = readJsonObject(v, path, 0, maxChars);
+  try {
+    return checkSnapshotJSON(json, genomeLength);
+  } catch (e) {
+    return fail(R_BAD_FIELD, `${path}: ${(e as Error).message}`);
+  }
+}
+
+function readCheckpoint(f: Fields, checks: Checks): CheckpointBody {
+  const island = islandId(f.take("island"), "body.island");
+  const final = f.take("final");
+  if (typeof final !== "boolean") fail(R_BAD_FIELD, `body.final must be a boolean, got ${describe(final)}`);
+  const genomeLength = checks.genomeLength;
+  if (genomeLength === null) fail(R_GENOME_LENGTH, "body.snapshot arrived before the genome length is known");
+  const raw = f.take("snapshot");
+  // encode's self-check knows no genome length: the snapshot's own must be consistent with itself
+  const length = genomeLength === "any" ? snapshotGenomeLength(raw) : genomeLength;
+  const snapshot = readSnapshot(raw, "body.snapshot", length);
+  if (snapshot.island !== island)
+    fail(R_BAD_FIELD, `body.snapshot.island ${snapshot.island} is not body.island ${island}`);
+  return { island, final, snapshot };
+}
+
+/** The genome length a snapshot claims (for encode's self-check, which has no run context). */
+function snapshotGenomeLength(raw: unknown): number {
+  const ga = raw instanceof Map ? raw.get("ga") : undefined;
+  const g = ga instanceof Map ? ga.get("genomeLength") : undefined;
+  return int(g, "body.snapshot.ga.genomeLength", 1, MAX_GENOME_LENGTH);
 }
 
 function readAssign(f: Fields, checks: Checks): AssignBody {
   const island = islandId(f.take("island"), "body.island");
   const seedStream = str(f.take("seedStream"), "body.seedStream", MAX_LABEL_CHARS);
-  const config = readJsonObject(f.take("config"), "body.config", 0);
+  const config = readJsonObject(f.take("config"), "body.config", 0, MAX_CONFIG_STRING_CHARS);
   const genomeLength = int(f.take("genomeLength"), "body.genomeLength", 1, MAX_GENOME_LENGTH);
   if (typeof checks.genomeLength === "number" && genomeLength !== checks.genomeLength) {
     fail(R_GENOME_LENGTH, `body.genomeLength ${genomeLength} differs from this run's ${checks.genomeLength}`);
@@ -381,6 +473,13 @@ function readAssign(f: Fields, checks: Checks): AssignBody {
     seen.add(id);
     return id;
   });
+  const weights = oneOf(f.take("weights"), "body.weights", EDGE_WEIGHTS);
+  const every = f.has("checkpointEvery") ? f.take("checkpointEvery") : null;
+  const checkpointEvery = nullable(every, (v) => int(v, "body.checkpointEvery", 1));
+  const resumeRaw = f.has("resume") ? f.take("resume") : null;
+  const resume = nullable(resumeRaw, (v) => readSnapshot(v, "body.resume", genomeLength));
+  if (resume !== null && (resume.island !== island || resume.mode !== mode))
+    fail(R_BAD_FIELD, `body.resume is island ${resume.island} (${resume.mode}), not ${island} (${mode})`);
   return {
     island,
     seedStream,
@@ -392,6 +491,9 @@ function readAssign(f: Fields, checks: Checks): AssignBody {
     maxMigrants,
     outNeighbours,
     inNeighbours,
+    weights,
+    ...(checkpointEvery !== null ? { checkpointEvery } : {}),
+    ...(resume !== null ? { resume } : {}),
   };
 }
 
@@ -552,6 +654,9 @@ function bodyToWire(message: Message): Record<string, unknown> {
           weight: n.weight,
         })),
         inNeighbours: [...b.inNeighbours],
+        weights: b.weights,
+        ...(b.checkpointEvery != null ? { checkpointEvery: b.checkpointEvery } : {}),
+        ...(b.resume != null ? { resume: jsonToWire(b.resume) } : {}),
       };
     }
     case "report": {
@@ -600,6 +705,10 @@ function bodyToWire(message: Message): Record<string, unknown> {
         best: migrantToWire(b.best),
       };
     }
+    case "checkpoint": {
+      const b = message.body;
+      return { island: b.island, final: b.final, snapshot: jsonToWire(b.snapshot) };
+    }
     case "stop":
       return { reason: message.body.reason };
     case "error":
@@ -644,6 +753,7 @@ export function encode(message: Message): Uint8Array {
     lastSeq: undefined,
     accept: undefined,
     maxBytes: Number.POSITIVE_INFINITY,
+    plainMaxBytes: Number.POSITIVE_INFINITY,
     copyMasks: false,
   });
   if (!check.ok) {

@@ -3,6 +3,7 @@
 // are the in-memory forms: masks are Mask objects here and packed bytes on the wire (codec.ts).
 //
 // All fields are required (absent values are null), so a message has exactly one wire form.
+import type { IslandSnapshotJSON } from "../island-snapshot.ts";
 import type { Mask } from "../mask.ts";
 
 export const PROTOCOL_VERSION = 1;
@@ -14,6 +15,10 @@ export const ROLES: readonly Role[] = ["island", "coordinator", "peer"];
 /** The two synchrony modes: docs/architecture.md, "Synchrony". */
 export type SyncMode = "async" | "lockstep";
 export const SYNC_MODES: readonly SyncMode[] = ["async", "lockstep"];
+
+/** What an edge weight means (core/topology.ts WeightKind): a migrant count or a probability. */
+export type EdgeWeights = "count" | "probability";
+export const EDGE_WEIGHTS: readonly EdgeWeights[] = ["count", "probability"];
 
 // ---- limits (checked by decode; encode refuses messages that break them) ----
 
@@ -45,6 +50,11 @@ export const MAX_ISLAND_ID = 2 ** 31 - 1;
 export const NONCE_BYTES = 32;
 /** HMAC-SHA256 proofs */
 export const PROOF_BYTES = 32;
+/**
+ * The most bytes a snapshot may add to a frame (`checkpoint`, `assign.resume`), whatever the receiver's
+ * own bound (codec.ts maxSnapshotBytes)
+ */
+export const MAX_SNAPSHOT_BYTES = 2 ** 30;
 
 // ---- bodies ----
 
@@ -105,6 +115,15 @@ export interface AssignBody {
   readonly outNeighbours: readonly OutNeighbour[];
   /** ids of the islands that send to this one (lockstep waits for exactly these) */
   readonly inNeighbours: readonly number[];
+  /** what the out-edges' weights mean */
+  readonly weights: EdgeWeights;
+  /**
+   * send a `checkpoint` every this many generations (lockstep: at the first migration barrier at or
+   * after each multiple) and once more at stop; absent or null: never
+   */
+  readonly checkpointEvery?: number | null;
+  /** start from this snapshot instead of a fresh population (absent or null: fresh) */
+  readonly resume?: IslandSnapshotJSON | null;
 }
 
 /** Cumulative migration counters of one island. */
@@ -180,6 +199,14 @@ export interface TicketBody {
   readonly best: Migrant;
 }
 
+/** Island → coordinator: the island's complete state (core/island-snapshot.ts), for checkpoints. */
+export interface CheckpointBody {
+  readonly island: number;
+  /** true for the snapshot taken when the island stops (sent before its ticket) */
+  readonly final: boolean;
+  readonly snapshot: IslandSnapshotJSON;
+}
+
 export interface StopBody {
   readonly reason: string;
 }
@@ -199,6 +226,7 @@ export interface Bodies {
   migrants: MigrantsBody;
   heartbeat: HeartbeatBody;
   ticket: TicketBody;
+  checkpoint: CheckpointBody;
   stop: StopBody;
   error: ErrorBody;
 }
@@ -214,6 +242,7 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   "migrants",
   "heartbeat",
   "ticket",
+  "checkpoint",
   "stop",
   "error",
 ];

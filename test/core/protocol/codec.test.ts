@@ -20,12 +20,14 @@ import {
   decode,
   encode,
   FRAME_OVERHEAD_BYTES,
+  MAX_SNAPSHOT_BYTES,
   MESSAGE_TYPES,
   type Message,
   type MessageType,
   MIGRANT_OVERHEAD_BYTES,
   makeMessage,
   maxFrameBytes,
+  maxSnapshotBytes,
   R_AUTH_FAILED,
   R_BAD_FIELD,
   R_BAD_MSGPACK,
@@ -69,6 +71,7 @@ import {
   patternMask,
   RUN,
   rawOf,
+  snapshotOf,
   valid,
 } from "./fixtures.ts";
 
@@ -784,5 +787,85 @@ describe("protocol codec: large batches (the migration hot path)", () => {
       /mask-zeros/,
     );
     expect(maskHash(small[2].mask)).toBe(small[2].hash);
+  });
+});
+
+describe("protocol codec: snapshots (assign weights, checkpointEvery, resume; checkpoint)", () => {
+  const assignWith = (over: Partial<typeof BODIES.assign>) =>
+    makeMessage("assign", header(), { ...BODIES.assign, ...over }) as Message;
+
+  it("assign carries the weight kind, and optionally checkpointEvery and a resume snapshot", () => {
+    for (const over of [
+      { weights: "probability" as const },
+      { checkpointEvery: 10 },
+      { resume: snapshotOf(GENOME, 3, 1, "lockstep") },
+    ]) {
+      const r = safeDecode(encode(assignWith(over)), ctx({ maxSnapshotBytes: 1 << 20 }));
+      expect(r.ok).toBe(true);
+      if (r.ok) expect(r.message).toEqual(assignWith(over));
+    }
+  });
+
+  it("refuses a bad weight kind, a checkpointEvery below 1, and a resume of another island, mode or genome", () => {
+    const weights = rawOf(valid("assign"));
+    weights.body.weights = "often";
+    expectRefused(pack(weights), ctx(), R_BAD_FIELD, /body\.weights/);
+    const missing = rawOf(valid("assign"));
+    delete missing.body.weights;
+    expectRefused(pack(missing), ctx(), R_MISSING_FIELD, /body\.weights/);
+    const every = rawOf(assignWith({ checkpointEvery: 5 }));
+    every.body.checkpointEvery = 0;
+    expectRefused(pack(every), ctx(), R_OUT_OF_RANGE, /body\.checkpointEvery/);
+    const big = ctx({ maxSnapshotBytes: 1 << 20 });
+    expect(() => encode(assignWith({ resume: snapshotOf(GENOME, 4, 0, "lockstep") }))).toThrow(/not 3/);
+    expect(() => encode(assignWith({ resume: snapshotOf(GENOME, 3, 0, "async") }))).toThrow(/lockstep/);
+    const genome = rawOf(assignWith({ resume: snapshotOf(GENOME, 3, 0, "lockstep") }));
+    genome.body.resume.ga.genomeLength = GENOME + 8;
+    expectRefused(
+      pack(genome),
+      big,
+      R_BAD_FIELD,
+      /body\.resume: malformed island snapshot: ga\.genomeLength/,
+    );
+  });
+
+  it("a checkpoint round-trips, and a malformed snapshot is refused naming the field", () => {
+    const m = valid("checkpoint");
+    const r = safeDecode(encode(m), ctx());
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.message).toEqual(m);
+    const bad = rawOf(m);
+    bad.body.snapshot.counters.sent = -1;
+    expectRefused(pack(bad), ctx(), R_BAD_FIELD, /counters\.sent/);
+    const other = rawOf(m);
+    other.body.island = 4;
+    expectRefused(pack(other), ctx(), R_BAD_FIELD, /body\.snapshot\.island 3 is not body\.island 4/);
+    expectRefused(encode(m), ctx({ genomeLength: null }), R_GENOME_LENGTH, /genome length/);
+  });
+
+  it("frames beyond maxFrameBytes are accepted only for snapshots, and only within maxSnapshotBytes", () => {
+    const genome = 200_000; // 3 masks of 33 kB base64 each: beyond maxFrameBytes(genome, 0)'s room
+    const m = makeMessage("checkpoint", header(), {
+      island: 3,
+      final: true,
+      snapshot: snapshotOf(genome, 3),
+    }) as Message;
+    const frame = encode(m);
+    const c = ctx({ genomeLength: genome, maxMigrants: 0 });
+    expect(frame.byteLength).toBeGreaterThan(maxFrameBytes(genome, 0) - FRAME_OVERHEAD_BYTES);
+    const room = maxSnapshotBytes(genome, 4, 4);
+    expect(room).toBeGreaterThan(frame.byteLength - FRAME_OVERHEAD_BYTES);
+    expect(safeDecode(frame, { ...c, maxSnapshotBytes: room }).ok).toBe(true);
+    // a frame of another type is held to maxFrameBytes whatever the snapshot room
+    const huge = new Uint8Array(maxFrameBytes(genome, 0) + 1);
+    expectRefused(huge, { ...c, maxSnapshotBytes: 0 }, R_FRAME_TOO_LARGE, /exceeds/);
+    const config = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, long(60_000)]));
+    const report = encode(makeMessage("stop", header(), { reason: "x" }));
+    expect(safeDecode(report, { ...c, maxSnapshotBytes: room }).ok).toBe(true);
+    const bigAssign = encode(
+      makeMessage("assign", header(), { ...BODIES.assign, genomeLength: genome, config }),
+    );
+    expect(safeDecode(bigAssign, { ...c, maxSnapshotBytes: 2 * room }).ok).toBe(true);
+    expect(maxSnapshotBytes(2 ** 28, 1 << 20, 1e9)).toBe(MAX_SNAPSHOT_BYTES);
   });
 });

@@ -2,6 +2,8 @@
 // malformed frames (decode a valid frame into plain objects, break something, pack it again).
 import fc from "fast-check";
 import { Packr, Unpackr } from "msgpackr";
+import { type GaState, makeIndividual, resolveGaParams } from "../../../src/core/ga/index.ts";
+import { type IslandSnapshotJSON, snapshotToJSON } from "../../../src/core/island-snapshot.ts";
 import { type Mask, maskFromBytes, maskHash, zeros } from "../../../src/core/mask.ts";
 import {
   type Bodies,
@@ -15,6 +17,7 @@ import {
   NONCE_BYTES,
   PROOF_BYTES,
 } from "../../../src/core/protocol/index.ts";
+import { Rng } from "../../../src/core/rng.ts";
 
 export const RUN = "run-2024.07.01-a";
 export const GENOME = 1000;
@@ -38,6 +41,72 @@ export function patternMask(length: number, salt = 0): Mask {
 
 export function migrantOf(mask: Mask, accuracy = 0.75, loss = 0.5): Migrant {
   return { mask, hash: maskHash(mask), accuracy, loss, zeros: zeros(mask) };
+}
+
+/** A small valid island snapshot (3 individuals, 4 generations) of genome length `genome`. */
+export function snapshotOf(
+  genome: number,
+  island = 3,
+  salt = 0,
+  mode: "async" | "lockstep" = "async",
+): IslandSnapshotJSON {
+  const population = [0, 1, 2].map((i) =>
+    makeIndividual(patternMask(genome, salt + i), { accuracy: 0.5 + i / 10, loss: 0.4 }, "initial", 0),
+  );
+  const stream = (label: string) => Rng.derive(7, "snapshot", label, salt).save();
+  const stats = { generation: 0, bestFitness: 0.7, bestAccuracy: 0.7, bestLoss: 0.4, bestZeros: 1 };
+  const ga: GaState = {
+    ...gaStateFromParts(population, stream),
+    history: [{ ...historyEntry(), ...stats }],
+  };
+  return snapshotToJSON({
+    island,
+    mode,
+    epoch: 2,
+    ga,
+    migrationRng: stream("migration"),
+    counters: { sent: 4, received: 3, accepted: 2, rejected: 1, dropped: 0 },
+    lastImprovement: 3,
+    bestSoFar: 0.7,
+    waiting: mode === "async" ? population.slice(0, 1) : [],
+  });
+}
+
+function gaStateFromParts(
+  population: GaState["population"],
+  stream: (l: string) => ReturnType<Rng["save"]>,
+): GaState {
+  return {
+    format: "slt-ga/1",
+    params: resolveGaParams({ population: 3 }),
+    generation: 4,
+    population,
+    evaluations: 12,
+    generator: { kind: "negligent", bound: null, numRec: 1, fallbacks: 0 },
+    rng: { crossover: stream("c"), mutation: stream("m"), newcomers: stream("n") },
+    history: [],
+  };
+}
+
+function historyEntry(): GaState["history"][number] {
+  return {
+    generation: 0,
+    bestFitness: 0,
+    bestAccuracy: 0,
+    bestLoss: 0,
+    bestZeros: 0,
+    bestSparsity: 0,
+    meanFitness: 0,
+    evaluations: 3,
+    newEvaluations: 3,
+    cacheHits: 0,
+    children: 0,
+    mutants: 0,
+    newcomers: 3,
+    operatorFallbacks: 0,
+    generatorFallbacks: 0,
+    bound: null,
+  };
 }
 
 const nonce = (k: number) => new Uint8Array(NONCE_BYTES).map((_, i) => (i * 7 + k) & 0xff);
@@ -74,6 +143,7 @@ export const BODIES: { [T in MessageType]: Bodies[T] } = {
       { island: 0, address: "ws://10.0.0.1:7001", weight: 0.5 },
     ],
     inNeighbours: [2, 0],
+    weights: "count",
   },
   report: {
     island: 3,
@@ -98,6 +168,7 @@ export const BODIES: { [T in MessageType]: Bodies[T] } = {
     evaluations: 12345,
     best: migrantOf(patternMask(GENOME, 3), 0.95, 0.2),
   },
+  checkpoint: { island: 3, final: false, snapshot: snapshotOf(GENOME, 3) },
   stop: { reason: "target reached" },
   error: { code: "bad-field", reason: "body.x must be a number" },
 };
@@ -194,6 +265,7 @@ export function bodyArbs(genome: number): { [T in MessageType]: fc.Arbitrary<Bod
           maxMigrants: fc.nat({ max: 64 }),
           weight: finite(0, 100),
           address: text(60),
+          weights: fc.constantFrom("count" as const, "probability" as const),
         }),
       )
       .map(([outs, ins, r]) => {
@@ -209,6 +281,7 @@ export function bodyArbs(genome: number): { [T in MessageType]: fc.Arbitrary<Bod
           maxMigrants: r.maxMigrants,
           outNeighbours: outs.map((id) => ({ island: id, address: r.address, weight: r.weight })),
           inNeighbours: ins,
+          weights: r.weights,
         };
       }),
     report: fc.record({
@@ -241,6 +314,18 @@ export function bodyArbs(genome: number): { [T in MessageType]: fc.Arbitrary<Bod
     migrants: fc.record({ migrants: fc.array(migrant, { maxLength: MAX_MIGRANTS }) }),
     heartbeat: fc.constant({}),
     ticket: fc.record({ island: islandId, generation: count, evaluations: count, best: migrant }),
+    checkpoint: fc
+      .tuple(
+        islandId,
+        fc.boolean(),
+        fc.nat({ max: 50 }),
+        fc.constantFrom("async" as const, "lockstep" as const),
+      )
+      .map(([island, final, salt, mode]) => ({
+        island,
+        final,
+        snapshot: snapshotOf(genome, island, salt, mode),
+      })),
     stop: fc.record({ reason: text(200) }),
     error: fc.record({ code: text(64), reason: text(200) }),
   };

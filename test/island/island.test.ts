@@ -1,0 +1,150 @@
+// One island in this process against a fake coordinator (a WsServer and a Link, no processes): it
+// sends checkpoints when its assignment asks for them, and an island resumed from one of them ends
+// exactly where the uninterrupted island ended (same final snapshot, same ticket).
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { afterEach, describe, expect, it } from "vitest";
+import { resolveConfig } from "../../src/core/config.ts";
+import type { IslandSnapshotJSON } from "../../src/core/island-snapshot.ts";
+import { initNetwork } from "../../src/core/network.ts";
+import {
+  type AssignBody,
+  type CheckpointBody,
+  type Message,
+  maxFrameBytes,
+  type TicketBody,
+} from "../../src/core/protocol/index.ts";
+import { streamName } from "../../src/core/rng.ts";
+import { Link, type LinkSelf } from "../../src/io/link.ts";
+import { silentLogger } from "../../src/io/log.ts";
+import { WsServer } from "../../src/io/server.ts";
+import { lockstepCheckpointDue, runIsland } from "../../src/island/island.ts";
+
+const config = resolveConfig({
+  source: "test",
+  patch: { seed: 5, dataset: { name: "digits-3" }, ga: { population: 12 }, prune: "none" },
+});
+const genomeLength = initNetwork(
+  config.network.architecture,
+  config.network.init,
+  config.network.seed,
+).genomeLength;
+const SNAPSHOT_ROOM = 1 << 24;
+/** the fake coordinator's side of its links (run id and secret filled in per run) */
+const COORDINATOR = {
+  name: "coordinator",
+  role: "coordinator",
+  island: null,
+  host: hostname(),
+  pid: process.pid,
+  listen: null,
+} as const;
+
+const cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const f of cleanup.splice(0)) f();
+});
+
+interface Heard {
+  checkpoints: CheckpointBody[];
+  tickets: TicketBody[];
+  reportEpochs: number[];
+}
+
+/** Runs one island against a coordinator that assigns `assign`, stops the island at its first ticket, and records what it heard. */
+async function runAgainstFakeCoordinator(assign: AssignBody): Promise<Heard> {
+  const runId = `run-${randomBytes(4).toString("hex")}`;
+  const secret = randomBytes(16).toString("hex");
+  const self: LinkSelf = { ...COORDINATOR, runId, secret };
+  const heard: Heard = { checkpoints: [], tickets: [], reportEpochs: [] };
+  const limits = { genomeLength, maxMigrants: 1, maxSnapshotBytes: SNAPSHOT_ROOM };
+  const server = await WsServer.listen({
+    host: "127.0.0.1",
+    onConnection: (ws) => {
+      const link = new Link(ws, "server", {
+        self,
+        limits,
+        peerRole: "island",
+        accept: ["report", "ticket", "heartbeat", "checkpoint"],
+        log: () => {},
+      });
+      link.ready.then(
+        () => link.send("assign", assign),
+        () => {},
+      );
+      link.onMessage = (m: Message) => {
+        if (m.type === "report") heard.reportEpochs.push(m.epoch);
+        if (m.type === "checkpoint") heard.checkpoints.push(m.body);
+        if (m.type === "ticket") {
+          if (heard.tickets.length === 0) link.send("stop", { reason: "test" });
+          heard.tickets.push(m.body);
+        }
+      };
+    },
+  });
+  cleanup.push(() => server.close());
+  server.accept(maxFrameBytes(genomeLength, 1) + SNAPSHOT_ROOM);
+  await runIsland({ join: `${server.address}/?run=${runId}`, secret, index: 0, logger: silentLogger() });
+  return heard;
+}
+
+function assignment(over: Partial<AssignBody>): AssignBody {
+  return {
+    island: 0,
+    seedStream: streamName(config.seed, "island", 0),
+    config: JSON.parse(
+      JSON.stringify({ ...config, termination: { ...config.termination, maxGenerations: 8 } }),
+    ),
+    genomeLength,
+    interval: 2,
+    offset: 0,
+    mode: "lockstep",
+    maxMigrants: 1,
+    outNeighbours: [],
+    inNeighbours: [],
+    weights: "count",
+    ...over,
+  };
+}
+
+const generationOf = (s: IslandSnapshotJSON) => s.ga.generation;
+
+describe("an island's checkpoints", () => {
+  it("lockstep: one at each barrier at or after a multiple of checkpointEvery, a final one at stop; resume is exact", async () => {
+    const a = await runAgainstFakeCoordinator(assignment({ checkpointEvery: 3 }));
+    // barriers at generations 2, 4, 6, 8; multiples of 3 at 3 and 6 → barriers 4 and 6; then the final one
+    expect(a.checkpoints.map((c) => [generationOf(c.snapshot), c.snapshot.epoch, c.final])).toEqual([
+      [4, 2, false],
+      [6, 3, false],
+      [8, 4, true],
+    ]);
+    expect(a.tickets.length).toBe(2);
+
+    const from = a.checkpoints[0].snapshot;
+    const b = await runAgainstFakeCoordinator(assignment({ checkpointEvery: 3, resume: from }));
+    expect(b.checkpoints.map((c) => generationOf(c.snapshot))).toEqual([6, 8]);
+    expect(b.checkpoints.at(-1)).toEqual(a.checkpoints.at(-1));
+    expect(b.tickets.at(-1)).toEqual(a.tickets.at(-1));
+    expect(b.reportEpochs[0]).toBe(2); // it continues from epoch 2
+  });
+
+  it("async: one every checkpointEvery generations and a final one; none without checkpointEvery", async () => {
+    const a = await runAgainstFakeCoordinator(assignment({ mode: "async", checkpointEvery: 3 }));
+    expect(a.checkpoints.map((c) => [generationOf(c.snapshot), c.final])).toEqual([
+      [3, false],
+      [6, false],
+      [8, true],
+    ]);
+    const none = await runAgainstFakeCoordinator(assignment({ mode: "async" }));
+    expect(none.checkpoints).toEqual([]);
+    expect(none.tickets.at(-1)?.best).toEqual(a.tickets.at(-1)?.best);
+  });
+
+  it("lockstepCheckpointDue counts epochs × interval, so every island checkpoints at the same epoch", () => {
+    const due = (interval: number, every: number) =>
+      Array.from({ length: 10 }, (_, i) => i + 1).filter((e) => lockstepCheckpointDue(e, interval, every));
+    expect(due(2, 3)).toEqual([2, 3, 5, 6, 8, 9]);
+    expect(due(5, 10)).toEqual([2, 4, 6, 8, 10]);
+    expect(due(4, 1)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+});
