@@ -13,8 +13,8 @@ import type { Dataset, Split } from "../src/core/dataset.ts";
 import { cloneMask, flipBit, type Mask, randomMask } from "../src/core/mask.ts";
 import { initNetwork, type Network } from "../src/core/network.ts";
 import type { Rng } from "../src/core/rng.ts";
+import { kernelChoiceFromEnv, simdKinds } from "../src/evaluator/index.ts";
 import { loadDataset, REPO_ROOT } from "../src/io/datasets.ts";
-import { kernelChoiceFromEnv, simdKinds } from "../src/island/evaluator/simd-kernel.ts";
 
 // ---- arguments ----
 
@@ -72,7 +72,7 @@ export function machineFields(args: BenchArgs): Figure {
     node: process.version,
     loadavg_1m: Number(os.loadavg()[0].toFixed(2)),
     quick: args.quick,
-    // the evaluator's delta-evaluation switch (src/evaluator.ts), when it is set
+    // the evaluator's delta-evaluation switch (src/evaluator/index.ts), when it is set
     ...(process.env.SLT_DELTA !== undefined ? { slt_delta: process.env.SLT_DELTA } : {}),
     kernel: defaultKernel(),
   };

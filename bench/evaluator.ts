@@ -12,8 +12,7 @@ import { evaluate } from "../src/core/evaluate.ts";
 import { type Mask, randomMask, withFlipped } from "../src/core/mask.ts";
 import { initNetwork, type Network } from "../src/core/network.ts";
 import { Rng } from "../src/core/rng.ts";
-import { createFastEvaluator, type FastEvaluatorOptions } from "../src/island/evaluator/index.ts";
-import { simdKinds } from "../src/island/evaluator/simd-kernel.ts";
+import { createFastEvaluator, type FastEvaluatorOptions, simdKinds } from "../src/evaluator/index.ts";
 
 const quick = process.argv.includes("--quick");
 const cores = os.availableParallelism();

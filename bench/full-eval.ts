@@ -4,7 +4,7 @@
 // Datasets: moons [2,75,2] on the papers' exact 50,000 training points, digits-10 [64,75,10] (1347
 // training rows), mnist [784,300,100,10] (60,000 training images, batches of 4, one batch per window;
 // skipped with a reason when the dataset cannot be loaded). Evaluators, as runs use them:
-//   threads 0 — in-process: the batch evaluator of src/evaluator.ts (makeEvaluator), what `slt run
+//   threads 0 — in-process: the batch evaluator of src/evaluator/index.ts (makeEvaluator), what `slt run
 //               --islands 1` evaluates with;
 //   threads 1, 2 — the SharedArrayBuffer worker pool (createSharedEvaluator), what islands evaluate with.
 // Each batch is a fresh set of masks (made untimed); the contenders take turns within each round of
@@ -13,8 +13,7 @@
 import type { Metrics } from "../src/core/evaluate.ts";
 import type { Mask } from "../src/core/mask.ts";
 import { Rng } from "../src/core/rng.ts";
-import { makeEvaluator } from "../src/evaluator.ts";
-import { createSharedEvaluator, type SharedEvaluator } from "../src/island/evaluator/shared-pool.ts";
+import { createSharedEvaluator, makeEvaluator, type SharedEvaluator } from "../src/evaluator/index.ts";
 import {
   type BenchArgs,
   type BenchDatasetName,

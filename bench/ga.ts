@@ -1,6 +1,6 @@
 // The whole GA on one island: wall-clock seconds for a paper preset's generations, run in-process
 // through the same code as `slt run --islands 1` (src/coordinator/single-population.ts runSingle with
-// the fast batch evaluator of src/evaluator.ts), its run directory in a temporary directory that is
+// the fast batch evaluator of src/evaluator/index.ts), its run directory in a temporary directory that is
 // removed afterwards.
 //   node_modules/.bin/node bench/ga.ts [--json] [--quick] [--datasets moons,digits-10]
 // Runs:
@@ -27,7 +27,7 @@ import { type ConfigPatch, mergeConfig, resolveConfig } from "../src/core/config
 import type { Split } from "../src/core/dataset.ts";
 import type { BatchEvaluator } from "../src/core/evaluate.ts";
 import type { Network } from "../src/core/network.ts";
-import { makeEvaluator, poolEvaluator } from "../src/evaluator.ts";
+import { makeEvaluator, poolEvaluator } from "../src/evaluator/index.ts";
 import {
   type BenchArgs,
   type BenchDatasetName,

@@ -16,7 +16,7 @@
 // report. Rounds alternate 1 and 2 islands (2 rounds; 1 with --quick); best round per island count.
 import { runCluster } from "../src/coordinator/cluster.ts";
 import { type ConfigPatch, mergeConfig, resolveConfig } from "../src/core/config.ts";
-import { makeEvaluator } from "../src/evaluator.ts";
+import { makeEvaluator } from "../src/evaluator/index.ts";
 import { captureLogger } from "../src/io/log.ts";
 import { ISLAND_EVALUATOR_THREADS } from "../src/island/island.ts";
 import {

@@ -6,7 +6,7 @@
 // random parent; a child is a uniform crossover of the two parents of a pair (about 2.5% from each).
 //
 // Paths (`path` in each line):
-//   batch      — the batch evaluator of src/evaluator.ts (makeEvaluator), which the GA of `slt run
+//   batch      — the batch evaluator of src/evaluator/index.ts (makeEvaluator), which the GA of `slt run
 //                --islands 1` calls with each generation's new individuals;
 //   pool       — the island's SharedArrayBuffer worker pool (createSharedEvaluator, threads 1 and 2);
 //   delta-api  — the explicit delta calls of the fast evaluator (fast-forward.ts evaluateMutant and
@@ -20,9 +20,12 @@
 import { negligentCrossover, negligentMutation } from "../src/core/ga/index.ts";
 import { type Mask, withFlipped } from "../src/core/mask.ts";
 import { Rng } from "../src/core/rng.ts";
-import { makeEvaluator } from "../src/evaluator.ts";
-import { createFastEvaluator } from "../src/island/evaluator/index.ts";
-import { createSharedEvaluator, type SharedEvaluator } from "../src/island/evaluator/shared-pool.ts";
+import {
+  createFastEvaluator,
+  createSharedEvaluator,
+  makeEvaluator,
+  type SharedEvaluator,
+} from "../src/evaluator/index.ts";
 import {
   type BenchArgs,
   type BenchDatasetName,

@@ -12,7 +12,7 @@ import type { Split } from "../src/core/dataset.ts";
 import { randomMask } from "../src/core/mask.ts";
 import { initNetwork } from "../src/core/network.ts";
 import { Rng } from "../src/core/rng.ts";
-import { createSharedEvaluator } from "../src/island/evaluator/shared-pool.ts";
+import { createSharedEvaluator } from "../src/evaluator/index.ts";
 
 const quick = process.argv.includes("--quick");
 const at = process.argv.indexOf("--threads");

@@ -21,7 +21,7 @@ import {
 import { E_TOPOLOGY, SltError } from "./core/errors.ts";
 import { PRUNE_ORDERS } from "./core/ga/index.ts";
 import { customTopology } from "./core/topology.ts";
-import { makeEvaluator, poolEvaluator } from "./evaluator.ts";
+import { makeEvaluator, poolEvaluator } from "./evaluator/index.ts";
 import { createLogger, type Logger, type LogLevel, parseLogLevel } from "./io/log.ts";
 import { onStopRequest } from "./io/stop-request.ts";
 import { versionText } from "./io/versions.ts";

@@ -92,7 +92,7 @@ export function islandObjectNames(runId: string): IslandManifests["names"] {
 }
 
 export function islandManifests(input: IslandManifestInput): IslandManifests {
-  const { runId, namespace, islands, joinUrl, secret, image } = input;
+  const { runId, namespace, islands, secret, image } = input;
   if (!Number.isInteger(islands) || islands < 1)
     throw new Error(`islands must be an integer ≥ 1, got ${islands}`);
   if (!image) throw new Error("an island container image is required");
@@ -105,7 +105,6 @@ export function islandManifests(input: IslandManifestInput): IslandManifests {
     [RUN_LABEL]: labelValue(runId),
   };
   const meta = (name: string) => ({ name, namespace, labels: { ...labels } });
-  const resources = input.resources ?? DEFAULT_RESOURCES;
 
   const secretObject: ISecret = {
     apiVersion: "v1",
@@ -142,57 +141,68 @@ export function islandManifests(input: IslandManifestInput): IslandManifests {
       // (maxFailedIndexes left unset: the Job runs all its indexes whatever fails)
       backoffLimitPerIndex: 0,
       ttlSecondsAfterFinished: input.ttlSecondsAfterFinished ?? 86_400,
-      template: {
-        metadata: { labels: { ...labels } },
-        spec: {
-          restartPolicy: "Never",
-          subdomain: names.service,
-          ...(input.serviceAccountName ? { serviceAccountName: input.serviceAccountName } : {}),
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: IMAGE_UID,
-            runAsGroup: IMAGE_UID,
-            seccompProfile: { type: "RuntimeDefault" },
-          },
-          containers: [
-            {
-              name: "island",
-              image,
-              ...(input.imagePullPolicy ? { imagePullPolicy: input.imagePullPolicy } : {}),
-              workingDir: "/app",
-              command: [
-                ...(input.command ?? DEFAULT_ISLAND_COMMAND),
-                "--join",
-                joinUrl,
-                "--listen",
-                input.islandListen ?? "auto",
-              ],
-              env: [
-                {
-                  name: "SLT_ISLAND_INDEX",
-                  valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${INDEX_ANNOTATION}']` } },
-                },
-                { name: "SLT_TOKEN", valueFrom: { secretKeyRef: { name: names.secret, key: TOKEN_KEY } } },
-              ],
-              resources: {
-                requests: { ...resources.requests },
-                limits: { ...resources.limits },
-              },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ["ALL"] },
-              },
-              volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-            },
-          ],
-          volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
-        },
-      },
+      template: { metadata: { labels: { ...labels } }, spec: islandPodSpec(input, names) },
     },
   };
 
   return { names, labels, secret: secretObject, service, job };
+}
+
+type PodSpec = NonNullable<NonNullable<IJob["spec"]>["template"]["spec"]>;
+
+/** The island pod: non-root, no service-account token, one island container (`islandContainer`). */
+function islandPodSpec(input: IslandManifestInput, names: IslandManifests["names"]): PodSpec {
+  return {
+    restartPolicy: "Never",
+    subdomain: names.service,
+    ...(input.serviceAccountName ? { serviceAccountName: input.serviceAccountName } : {}),
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: IMAGE_UID,
+      runAsGroup: IMAGE_UID,
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    containers: [islandContainer(input, names)],
+    volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
+  };
+}
+
+/** The island's container: its command and join URL, its index and token from the API, its limits. */
+function islandContainer(
+  input: IslandManifestInput,
+  names: IslandManifests["names"],
+): PodSpec["containers"][number] {
+  const resources = input.resources ?? DEFAULT_RESOURCES;
+  return {
+    name: "island",
+    image: input.image,
+    ...(input.imagePullPolicy ? { imagePullPolicy: input.imagePullPolicy } : {}),
+    workingDir: "/app",
+    command: [
+      ...(input.command ?? DEFAULT_ISLAND_COMMAND),
+      "--join",
+      input.joinUrl,
+      "--listen",
+      input.islandListen ?? "auto",
+    ],
+    env: [
+      {
+        name: "SLT_ISLAND_INDEX",
+        valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${INDEX_ANNOTATION}']` } },
+      },
+      { name: "SLT_TOKEN", valueFrom: { secretKeyRef: { name: names.secret, key: TOKEN_KEY } } },
+    ],
+    resources: {
+      requests: { ...resources.requests },
+      limits: { ...resources.limits },
+    },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    },
+    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+  };
 }

@@ -274,182 +274,219 @@ const STUCK = new Set([
 ]);
 
 export function k8sLauncher(options: K8sLauncherOptions): Launcher {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const api = new K8sApi(options);
-  const ns = encodeURIComponent(options.namespace);
-  const paths = {
+  return new K8sLauncher(options);
+}
+
+type Pod = NonNullable<PodList["items"]>[number];
+
+/** The API paths of the objects a run makes, in one namespace. */
+function apiPaths(namespace: string) {
+  const ns = encodeURIComponent(namespace);
+  return {
     secrets: `/api/v1/namespaces/${ns}/secrets`,
     services: `/api/v1/namespaces/${ns}/services`,
     jobs: `/apis/batch/v1/namespaces/${ns}/jobs`,
     pods: `/api/v1/namespaces/${ns}/pods`,
   };
-  let manifests: IslandManifests | null = null;
+}
+
+/**
+ * One run's islands on Kubernetes: the objects it made (deleted again on close or a failed start), the
+ * islands still running (their `exited` resolvers) and the poller that watches their pods.
+ */
+class K8sLauncher implements Launcher {
+  readonly name = "k8s";
+  readonly #options: K8sLauncherOptions;
+  readonly #log: (line: string) => void;
+  readonly #api: K8sApi;
+  readonly #paths: ReturnType<typeof apiPaths>;
+  #manifests: IslandManifests | null = null;
   /** the objects created so far, in creation order */
-  const created: { kind: string; path: string }[] = [];
-  const ends = new Map<number, (exit: IslandExit) => void>();
-  let poller: NodeJS.Timeout | null = null;
-  let polling = false;
-  let lastPollError = "";
-  const stuck = new Set<string>();
-  let closing: Promise<void> | null = null;
+  readonly #created: { kind: string; path: string }[] = [];
+  readonly #ends = new Map<number, (exit: IslandExit) => void>();
+  #poller: NodeJS.Timeout | null = null;
+  #polling = false;
+  #lastPollError = "";
+  readonly #stuck = new Set<string>();
+  #closing: Promise<void> | null = null;
 
-  const finish = (index: number, exit: IslandExit) => {
-    const end = ends.get(index);
-    if (!end) return;
-    ends.delete(index);
-    end(exit);
-  };
+  constructor(options: K8sLauncherOptions) {
+    this.#options = options;
+    this.#log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    this.#api = new K8sApi(options);
+    this.#paths = apiPaths(options.namespace);
+  }
 
-  const runSelector = () => `${RUN_LABEL}=${(manifests as IslandManifests).labels[RUN_LABEL]}`;
+  async start(n: number, joinUrl: string, secret: string): Promise<IslandHandle[]> {
+    const options = this.#options;
+    if (this.#manifests) throw new SltError(E_CLUSTER, "this k8s launcher has already started islands");
+    const url = islandJoinUrl(
+      joinUrl,
+      options.coordinatorHost,
+      options.coordinatorPort,
+      options.allowLoopbackJoin,
+    );
+    const runId = new URL(joinUrl).searchParams.get("run");
+    if (!runId) throw new SltError(E_CLUSTER, `the join URL has no run id: ${joinUrl}`);
+    const m = islandManifests({
+      runId,
+      namespace: options.namespace,
+      islands: n,
+      joinUrl: url,
+      secret,
+      image: options.image,
+      imagePullPolicy: options.imagePullPolicy,
+      resources: options.resources,
+      command: options.command ?? DEFAULT_ISLAND_COMMAND,
+      islandListen: options.islandListen,
+      serviceAccountName: options.serviceAccountName,
+    });
+    this.#manifests = m;
+    await this.#create(m);
+    this.#log(
+      `slt k8s: started ${n} islands as Job ${options.namespace}/${m.names.job} (service ${m.names.service}), joining ${url}`,
+    );
+    const handles = Array.from({ length: n }, (_, index) => this.#handle(m, index));
+    const every = options.pollIntervalMs ?? 5000;
+    if (every > 0) {
+      this.#poller = setInterval(() => void this.#poll(), every);
+      this.#poller.unref();
+    }
+    return handles;
+  }
 
-  const poll = async () => {
-    if (polling || ends.size === 0) return;
-    polling = true;
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      if (this.#poller) clearInterval(this.#poller);
+      this.#poller = null;
+      await this.#deleteAll();
+      for (const index of [...this.#ends.keys()]) this.#finish(index, { code: null, signal: "SIGKILL" });
+    })();
+    return this.#closing;
+  }
+
+  /** Creates the Secret, the Service and the Job; on a refusal deletes what it made and rethrows. */
+  async #create(m: IslandManifests): Promise<void> {
+    const steps: [string, string, object, string][] = [
+      ["Secret", this.#paths.secrets, m.secret, m.names.secret],
+      ["Service", this.#paths.services, m.service, m.names.service],
+      ["Job", this.#paths.jobs, m.job, m.names.job],
+    ];
     try {
-      const answer = await api.call(
-        "GET",
-        `${paths.pods}?labelSelector=${encodeURIComponent(runSelector())}`,
-      );
-      lastPollError = "";
-      for (const pod of (answer.body as PodList).items ?? []) {
-        const phase = pod.status?.phase;
-        const waiting = pod.status?.containerStatuses?.[0]?.state?.waiting;
-        if (waiting?.reason && STUCK.has(waiting.reason)) {
-          // a pod that will not start on its own (a wrong image, a missing Secret): say so once
-          const key = `${pod.metadata?.name} ${waiting.reason}`;
-          if (!stuck.has(key))
-            log(
-              `slt k8s: island pod ${pod.metadata?.name} cannot start: ${waiting.reason}: ${waiting.message ?? ""}`,
-            );
-          stuck.add(key);
-        }
-        if (phase !== "Succeeded" && phase !== "Failed") continue;
-        const text = pod.metadata?.labels?.[INDEX_LABEL] ?? pod.metadata?.annotations?.[INDEX_ANNOTATION];
-        if (text === undefined || !/^\d+$/.test(text)) continue;
-        const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
-        finish(Number(text), {
-          code: terminated?.exitCode ?? (phase === "Succeeded" ? 0 : null),
-          signal: null,
-        });
+      for (const [kind, path, object, name] of steps) {
+        await this.#api.call("POST", path, object);
+        this.#created.push({ kind, path: `${path}/${encodeURIComponent(name)}` });
       }
     } catch (e) {
-      const text = (e as Error).message;
-      if (text !== lastPollError) log(`slt k8s: cannot look at the island pods: ${text}`);
-      lastPollError = text;
-    } finally {
-      polling = false;
+      // leave nothing behind: what was made before the refusal is deleted again
+      await this.#deleteAll();
+      throw e;
     }
-    if (ends.size === 0 && poller) {
-      clearInterval(poller);
-      poller = null;
-    }
-  };
+  }
 
-  const deleteAll = async () => {
+  #handle(m: IslandManifests, index: number): IslandHandle {
+    const exited = new Promise<IslandExit>((done) => this.#ends.set(index, done));
+    return {
+      index,
+      host: `${m.names.job}-${index}.${m.names.service}.${this.#options.namespace}.svc`,
+      pid: null,
+      exited,
+      setLabel() {
+        // island output goes to the pod's log (kubectl logs), not through the coordinator
+      },
+      kill: () => this.#kill(index),
+    };
+  }
+
+  /** Deletes the island's pod at once (grace period 0); its `exited` resolves when the API has done so. */
+  #kill(index: number): void {
+    if (!this.#ends.has(index) || this.#closing) return;
+    const selector = `${this.#runSelector()},${INDEX_LABEL}=${index}`;
+    void this.#api
+      .call(
+        "DELETE",
+        `${this.#paths.pods}?labelSelector=${encodeURIComponent(selector)}&gracePeriodSeconds=0`,
+      )
+      .then(
+        () => this.#finish(index, { code: null, signal: "SIGKILL" }),
+        (e: Error) => this.#log(`slt k8s: could not kill island ${index}: ${e.message}`),
+      );
+  }
+
+  #finish(index: number, exit: IslandExit): void {
+    const end = this.#ends.get(index);
+    if (!end) return;
+    this.#ends.delete(index);
+    end(exit);
+  }
+
+  #runSelector(): string {
+    return `${RUN_LABEL}=${(this.#manifests as IslandManifests).labels[RUN_LABEL]}`;
+  }
+
+  async #poll(): Promise<void> {
+    if (this.#polling || this.#ends.size === 0) return;
+    this.#polling = true;
+    try {
+      const answer = await this.#api.call(
+        "GET",
+        `${this.#paths.pods}?labelSelector=${encodeURIComponent(this.#runSelector())}`,
+      );
+      this.#lastPollError = "";
+      for (const pod of (answer.body as PodList).items ?? []) this.#notePod(pod);
+    } catch (e) {
+      const text = (e as Error).message;
+      if (text !== this.#lastPollError) this.#log(`slt k8s: cannot look at the island pods: ${text}`);
+      this.#lastPollError = text;
+    } finally {
+      this.#polling = false;
+    }
+    if (this.#ends.size === 0 && this.#poller) {
+      clearInterval(this.#poller);
+      this.#poller = null;
+    }
+  }
+
+  /** One pod as a poll sees it: stuck (said once), or ended (its island's `exited` resolves). */
+  #notePod(pod: Pod): void {
+    const phase = pod.status?.phase;
+    const waiting = pod.status?.containerStatuses?.[0]?.state?.waiting;
+    if (waiting?.reason && STUCK.has(waiting.reason)) {
+      // a pod that will not start on its own (a wrong image, a missing Secret): say so once
+      const key = `${pod.metadata?.name} ${waiting.reason}`;
+      if (!this.#stuck.has(key))
+        this.#log(
+          `slt k8s: island pod ${pod.metadata?.name} cannot start: ${waiting.reason}: ${waiting.message ?? ""}`,
+        );
+      this.#stuck.add(key);
+    }
+    if (phase !== "Succeeded" && phase !== "Failed") return;
+    const text = pod.metadata?.labels?.[INDEX_LABEL] ?? pod.metadata?.annotations?.[INDEX_ANNOTATION];
+    if (text === undefined || !/^\d+$/.test(text)) return;
+    const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
+    this.#finish(Number(text), {
+      code: terminated?.exitCode ?? (phase === "Succeeded" ? 0 : null),
+      signal: null,
+    });
+  }
+
+  async #deleteAll(): Promise<string[]> {
     const failures: string[] = [];
-    for (const { kind, path } of [...created].reverse()) {
+    for (const { kind, path } of [...this.#created].reverse()) {
       const body =
         kind === "Job"
           ? { apiVersion: "v1", kind: "DeleteOptions", propagationPolicy: "Background" }
           : undefined;
       try {
-        await api.call("DELETE", path, body, [404]);
+        await this.#api.call("DELETE", path, body, [404]);
       } catch (e) {
         failures.push(`${kind} ${path}: ${(e as Error).message}`);
       }
     }
-    created.length = 0;
-    for (const f of failures) log(`slt k8s: could not delete ${f}; delete it by hand (kubectl delete)`);
+    this.#created.length = 0;
+    for (const f of failures) this.#log(`slt k8s: could not delete ${f}; delete it by hand (kubectl delete)`);
     return failures;
-  };
-
-  return {
-    name: "k8s",
-    async start(n, joinUrl, secret) {
-      if (manifests) throw new SltError(E_CLUSTER, "this k8s launcher has already started islands");
-      const url = islandJoinUrl(
-        joinUrl,
-        options.coordinatorHost,
-        options.coordinatorPort,
-        options.allowLoopbackJoin,
-      );
-      const runId = new URL(joinUrl).searchParams.get("run");
-      if (!runId) throw new SltError(E_CLUSTER, `the join URL has no run id: ${joinUrl}`);
-      manifests = islandManifests({
-        runId,
-        namespace: options.namespace,
-        islands: n,
-        joinUrl: url,
-        secret,
-        image: options.image,
-        imagePullPolicy: options.imagePullPolicy,
-        resources: options.resources,
-        command: options.command ?? DEFAULT_ISLAND_COMMAND,
-        islandListen: options.islandListen,
-        serviceAccountName: options.serviceAccountName,
-      });
-      const m = manifests;
-      const steps: [string, string, object, string][] = [
-        ["Secret", paths.secrets, m.secret, m.names.secret],
-        ["Service", paths.services, m.service, m.names.service],
-        ["Job", paths.jobs, m.job, m.names.job],
-      ];
-      try {
-        for (const [kind, path, object, name] of steps) {
-          await api.call("POST", path, object);
-          created.push({ kind, path: `${path}/${encodeURIComponent(name)}` });
-        }
-      } catch (e) {
-        // leave nothing behind: what was made before the refusal is deleted again
-        await deleteAll();
-        throw e;
-      }
-      log(
-        `slt k8s: started ${n} islands as Job ${options.namespace}/${m.names.job} (service ${m.names.service}), joining ${url}`,
-      );
-      const handles: IslandHandle[] = [];
-      for (let index = 0; index < n; index++) {
-        const exited = new Promise<IslandExit>((done) => ends.set(index, done));
-        handles.push({
-          index,
-          host: `${m.names.job}-${index}.${m.names.service}.${options.namespace}.svc`,
-          pid: null,
-          exited,
-          setLabel() {
-            // island output goes to the pod's log (kubectl logs), not through the coordinator
-          },
-          kill() {
-            if (!ends.has(index) || closing) return;
-            const selector = `${runSelector()},${INDEX_LABEL}=${index}`;
-            void api
-              .call(
-                "DELETE",
-                `${paths.pods}?labelSelector=${encodeURIComponent(selector)}&gracePeriodSeconds=0`,
-              )
-              .then(
-                () => finish(index, { code: null, signal: "SIGKILL" }),
-                (e: Error) => log(`slt k8s: could not kill island ${index}: ${e.message}`),
-              );
-          },
-        });
-      }
-      const every = options.pollIntervalMs ?? 5000;
-      if (every > 0) {
-        poller = setInterval(() => void poll(), every);
-        poller.unref();
-      }
-      return handles;
-    },
-    close() {
-      closing ??= (async () => {
-        if (poller) clearInterval(poller);
-        poller = null;
-        await deleteAll();
-        for (const index of [...ends.keys()]) finish(index, { code: null, signal: "SIGKILL" });
-      })();
-      return closing;
-    },
-  };
+  }
 }
 
 export interface K8sCliFlags {

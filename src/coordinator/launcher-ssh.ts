@@ -26,7 +26,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { createInterface } from "node:readline";
-import ssh2, { type ClientChannel, type Client as SshClient } from "ssh2";
+import ssh2, { type ClientChannel } from "ssh2";
 import { E_CONFIG, SltError } from "../core/errors.ts";
 import type { IslandExit, IslandHandle, Launcher } from "./launcher.ts";
 
@@ -154,24 +154,13 @@ export interface SshLauncherOptions {
 /** How long after EOF an island may take to exit before its pid is killed. */
 export const KILL_FALLBACK_MS = 5000;
 
-interface Remote {
-  prefix: () => string;
-  killing: boolean;
-  conn: SshClient;
-  channel: ClientChannel | null;
-  pid: number | null;
-  ended: boolean;
-  exited: Promise<IslandExit>;
-}
+/** Reads each SSH key once (keys are shared by the islands of a host), checking that ssh2 can use it. */
+class SshKeys {
+  readonly #keys = new Map<string, Buffer>();
 
-export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptions = {}): Launcher {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const remotes: Remote[] = [];
-  const capacity = hosts.reduce((s, h) => s + h.islands, 0);
-  const keys = new Map<string, Buffer>();
-  const keyOf = (h: SshHost): Buffer => {
+  of(h: SshHost): Buffer {
     const path = h.key.startsWith("~/") ? `${homedir()}${h.key.slice(1)}` : h.key;
-    let key = keys.get(path);
+    let key = this.#keys.get(path);
     if (!key) {
       try {
         key = readFileSync(path);
@@ -188,134 +177,228 @@ export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptio
           `cannot use the SSH key ${path} of host ${h.host}: ${parsed.message} (keys with a passphrase are not supported)`,
         );
       }
-      keys.set(path, key);
+      this.#keys.set(path, key);
     }
     return key;
-  };
-  const warned = new Set<string>();
+  }
+}
 
-  const kill = (r: Remote) => {
-    if (r.ended || r.killing) return;
-    r.killing = true;
-    try {
-      r.channel?.signal("KILL");
-      r.channel?.end();
-    } catch {
-      // the channel may be closing already
+/** Checks a server's host key against the pinned fingerprint; unpinned keys are accepted, logged once. */
+class HostKeys {
+  readonly #warned = new Set<string>();
+  readonly #log: (line: string) => void;
+
+  constructor(log: (line: string) => void) {
+    this.#log = log;
+  }
+
+  verify(h: SshHost, hostKey: Buffer, prefix: string): boolean {
+    const fp = fingerprint(hostKey);
+    if (h.hostKey !== null) {
+      if (fp === h.hostKey) return true;
+      this.#log(`${prefix} host key ${fp} of ${h.host}:${h.port} is not the pinned ${h.hostKey}; refusing`);
+      return false;
     }
-    const fallback = setTimeout(() => {
-      if (!r.ended && r.pid !== null) killPid(r);
-    }, KILL_FALLBACK_MS);
-    void r.exited.then(() => clearTimeout(fallback));
-  };
-  const killPid = (r: Remote) => {
-    log(`${r.prefix()} still running after EOF; kill -KILL ${r.pid}`);
-    r.conn.exec(`kill -KILL ${r.pid}`, (err, ch) => {
-      if (err) {
-        log(`${r.prefix()} could not run kill -KILL ${r.pid}: ${err.message}`);
-        return;
-      }
-      ch.on("data", () => {});
-      createInterface({ input: ch.stderr }).on("line", (line) => log(`${r.prefix()} kill: ${line}`));
-    });
-  };
+    if (!this.#warned.has(`${h.host}:${h.port}`)) {
+      this.#warned.add(`${h.host}:${h.port}`);
+      this.#log(
+        `slt: ssh ${h.host}:${h.port} host key ${fp} accepted unpinned (set "hostKey" in the hosts file to pin it)`,
+      );
+    }
+    return true;
+  }
+}
 
-  /** Starts one island; resolves once it has printed its pid or ended. */
-  const startOne = (h: SshHost, index: number, joinUrl: string, secret: string): Promise<IslandHandle> => {
-    let label = `island ${index}`;
-    const prefix = () => `[${h.host} ${label}]`;
-    const conn = new Client();
-    let finish: (e: IslandExit) => void = () => {};
-    const exited = new Promise<IslandExit>((done) => {
-      finish = done;
+/**
+ * One island on a remote host: its SSH connection, its exec session and what the coordinator's handle
+ * reads. `exited` resolves when the connection ends; `started` once the island has printed its pid (or
+ * ended first).
+ */
+class RemoteIsland {
+  readonly handle: IslandHandle;
+  readonly exited: Promise<IslandExit>;
+  readonly started: Promise<void>;
+  readonly #h: SshHost;
+  readonly #index: number;
+  readonly #log: (line: string) => void;
+  readonly #conn = new Client();
+  #label: string;
+  #channel: ClientChannel | null = null;
+  #pid: number | null = null;
+  #ended = false;
+  #killing = false;
+  #exit: IslandExit = { code: null, signal: null };
+  #finish: (e: IslandExit) => void = () => {};
+  #pidKnown: () => void = () => {};
+
+  constructor(h: SshHost, index: number, log: (line: string) => void) {
+    this.#h = h;
+    this.#index = index;
+    this.#log = log;
+    this.#label = `island ${index}`;
+    this.exited = new Promise<IslandExit>((done) => {
+      this.#finish = done;
     });
-    const r: Remote = { prefix, killing: false, conn, channel: null, pid: null, ended: false, exited };
-    let exit: IslandExit = { code: null, signal: null };
-    const end = () => {
-      if (r.ended) return;
-      r.ended = true;
-      conn.end();
-      finish(exit);
-    };
-    remotes.push(r);
-    let started: () => void = () => {};
-    const pidKnown = new Promise<void>((res) => {
-      started = res;
+    this.started = new Promise<void>((res) => {
+      this.#pidKnown = res;
     });
-    void exited.then(() => started());
-    const handle: IslandHandle = {
+    void this.exited.then(() => this.#pidKnown());
+    const self = this;
+    this.handle = {
       index,
       host: h.host,
       get pid() {
-        return r.pid;
+        return self.#pid;
       },
-      exited,
+      exited: this.exited,
       setLabel(text) {
-        label = text;
+        self.#label = text;
       },
-      kill: () => kill(r),
+      kill: () => this.kill(),
     };
-    conn.on("error", (e) => {
-      log(`${prefix()} ssh ${h.user}@${h.host}:${h.port}: ${e.message}`);
-      end();
+  }
+
+  #prefix(): string {
+    return `[${this.#h.host} ${this.#label}]`;
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#conn.end();
+    this.#finish(this.#exit);
+  }
+
+  /** Connects and runs the island (the secret on its stdin); a failure to start ends it, logged. */
+  start(
+    key: Buffer | Error,
+    joinUrl: string,
+    secret: string,
+    hostKeys: HostKeys,
+    readyTimeoutMs: number,
+  ): void {
+    const h = this.#h;
+    this.#conn.on("error", (e) => {
+      this.#log(`${this.#prefix()} ssh ${h.user}@${h.host}:${h.port}: ${e.message}`);
+      this.#end();
     });
-    conn.on("close", end);
-    conn.on("ready", () => {
-      conn.exec(remoteCommand(h, index, joinUrl), (err, channel) => {
+    this.#conn.on("close", () => this.#end());
+    this.#conn.on("ready", () => {
+      this.#conn.exec(remoteCommand(h, this.#index, joinUrl), (err, channel) => {
         if (err) {
-          log(`${prefix()} could not start: ${err.message}`);
-          end();
-          return;
-        }
-        r.channel = channel;
-        channel.write(`${secret}\n`);
-        const out = createInterface({ input: channel });
-        out.on("line", (line) => {
-          const m = r.pid === null ? /^slt-pid (\d+)$/.exec(line) : null;
-          if (m) {
-            r.pid = Number(m[1]);
-            started();
-          } else log(`${prefix()} ${line}`);
-        });
-        createInterface({ input: channel.stderr }).on("line", (line) => log(`${prefix()} ${line}`));
-        channel.on("exit", (code: number | null, signal?: string) => {
-          exit = { code: typeof code === "number" ? code : null, signal: signal ? `SIG${signal}` : null };
-        });
-        channel.on("close", end);
+          this.#log(`${this.#prefix()} could not start: ${err.message}`);
+          this.#end();
+        } else this.#attach(channel, secret);
       });
     });
-    let key: Buffer;
-    try {
-      key = keyOf(h);
-    } catch (e) {
-      log(`${prefix()} ${(e as Error).message}`);
-      end();
-      return Promise.resolve(handle);
+    if (key instanceof Error) {
+      this.#log(`${this.#prefix()} ${key.message}`);
+      this.#end();
+      return;
     }
-    conn.connect({
+    this.#conn.connect({
       host: h.host,
       port: h.port,
       username: h.user,
       privateKey: key,
-      readyTimeout: options.readyTimeoutMs ?? 20_000,
+      readyTimeout: readyTimeoutMs,
       keepaliveInterval: 10_000,
-      hostVerifier: (hostKey: Buffer) => {
-        const fp = fingerprint(hostKey);
-        if (h.hostKey !== null) {
-          if (fp === h.hostKey) return true;
-          log(`${prefix()} host key ${fp} of ${h.host}:${h.port} is not the pinned ${h.hostKey}; refusing`);
-          return false;
-        }
-        if (!warned.has(`${h.host}:${h.port}`)) {
-          warned.add(`${h.host}:${h.port}`);
-          log(
-            `slt: ssh ${h.host}:${h.port} host key ${fp} accepted unpinned (set "hostKey" in the hosts file to pin it)`,
-          );
-        }
-        return true;
-      },
+      hostVerifier: (hostKey: Buffer) => hostKeys.verify(h, hostKey, this.#prefix()),
     });
-    return pidKnown.then(() => handle);
+  }
+
+  /** The running session: the secret in, the pid line and the island's output out, its exit status. */
+  #attach(channel: ClientChannel, secret: string): void {
+    this.#channel = channel;
+    channel.write(`${secret}\n`);
+    const out = createInterface({ input: channel });
+    out.on("line", (line) => {
+      const m = this.#pid === null ? /^slt-pid (\d+)$/.exec(line) : null;
+      if (m) {
+        this.#pid = Number(m[1]);
+        this.#pidKnown();
+      } else this.#log(`${this.#prefix()} ${line}`);
+    });
+    createInterface({ input: channel.stderr }).on("line", (line) => this.#log(`${this.#prefix()} ${line}`));
+    channel.on("exit", (code: number | null, signal?: string) => {
+      this.#exit = { code: typeof code === "number" ? code : null, signal: signal ? `SIG${signal}` : null };
+    });
+    channel.on("close", () => this.#end());
+  }
+
+  /** EOF on the island's stdin ends it; `kill -KILL PID` follows if it still runs KILL_FALLBACK_MS later. */
+  kill(): void {
+    if (this.#ended || this.#killing) return;
+    this.#killing = true;
+    try {
+      this.#channel?.signal("KILL");
+      this.#channel?.end();
+    } catch {
+      // the channel may be closing already
+    }
+    const fallback = setTimeout(() => {
+      if (!this.#ended && this.#pid !== null) this.#killPid();
+    }, KILL_FALLBACK_MS);
+    void this.exited.then(() => clearTimeout(fallback));
+  }
+
+  #killPid(): void {
+    const pid = this.#pid;
+    this.#log(`${this.#prefix()} still running after EOF; kill -KILL ${pid}`);
+    this.#conn.exec(`kill -KILL ${pid}`, (err, ch) => {
+      if (err) {
+        this.#log(`${this.#prefix()} could not run kill -KILL ${pid}: ${err.message}`);
+        return;
+      }
+      ch.on("data", () => {});
+      createInterface({ input: ch.stderr }).on("line", (line) =>
+        this.#log(`${this.#prefix()} kill: ${line}`),
+      );
+    });
+  }
+}
+
+/**
+ * Which host runs which island: islands fill the hosts in file order; one list per host that gets any.
+ * Each host's islands connect one after another (sshd limits concurrent unauthenticated connections),
+ * hosts in parallel.
+ */
+export function hostPlan(hosts: readonly SshHost[], n: number): { h: SshHost; index: number }[][] {
+  const plan: { h: SshHost; index: number }[][] = [];
+  let index = 0;
+  for (const h of hosts) {
+    const mine: { h: SshHost; index: number }[] = [];
+    for (let k = 0; k < h.islands && index < n; k++) mine.push({ h, index: index++ });
+    if (mine.length > 0) plan.push(mine);
+  }
+  return plan;
+}
+
+export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptions = {}): Launcher {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const remotes: RemoteIsland[] = [];
+  const capacity = hosts.reduce((s, h) => s + h.islands, 0);
+  const keys = new SshKeys();
+  const hostKeys = new HostKeys(log);
+
+  /** Starts one island; resolves once it has printed its pid or ended. */
+  const startOne = async (
+    h: SshHost,
+    index: number,
+    joinUrl: string,
+    secret: string,
+  ): Promise<IslandHandle> => {
+    const r = new RemoteIsland(h, index, log);
+    remotes.push(r);
+    let key: Buffer | Error;
+    try {
+      key = keys.of(h);
+    } catch (e) {
+      key = e as Error;
+    }
+    r.start(key, joinUrl, secret, hostKeys, options.readyTimeoutMs ?? 20_000);
+    await r.started;
+    return r.handle;
   };
 
   return {
@@ -327,17 +410,8 @@ export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptio
           `the hosts file has room for ${capacity} islands, but the run asks for ${n}`,
         );
       }
-      // islands fill the hosts in file order; each host's islands connect one after another (sshd
-      // limits concurrent unauthenticated connections), hosts in parallel
-      const plan: { h: SshHost; index: number }[][] = [];
-      let index = 0;
-      for (const h of hosts) {
-        const mine: { h: SshHost; index: number }[] = [];
-        for (let k = 0; k < h.islands && index < n; k++) mine.push({ h, index: index++ });
-        if (mine.length > 0) plan.push(mine);
-      }
       const perHost = await Promise.all(
-        plan.map(async (mine) => {
+        hostPlan(hosts, n).map(async (mine) => {
           const out: IslandHandle[] = [];
           for (const { h, index: i } of mine) out.push(await startOne(h, i, joinUrl, secret));
           return out;
@@ -346,7 +420,7 @@ export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptio
       return perHost.flat().sort((a, b) => a.index - b.index);
     },
     async close() {
-      for (const r of remotes) kill(r);
+      for (const r of remotes) r.kill();
       await Promise.all(remotes.map((r) => r.exited));
     },
   };

@@ -355,6 +355,14 @@ function describeIssues(input: unknown, error: z.ZodError, source: string): stri
  * the derived fields. `layers` are plain objects: e.g. the config file, then the command-line flags.
  */
 export function resolveConfig(...layers: { source: string; patch: unknown }[]): ResolvedConfig {
+  const sources = layers.map((l) => l.source).join(" + ");
+  const config = parseWithPreset(mergeLayers(layers), sources);
+  checkCombinations(config, sources);
+  return withDerivedFields(config);
+}
+
+/** The layers merged in order, with the embedded default dataset and a custom topology's island count. */
+function mergeLayers(layers: readonly { source: string; patch: unknown }[]): unknown {
   for (const layer of layers) {
     if (layer.patch !== undefined && !isPlainObject(layer.patch)) {
       throw new SltError(
@@ -370,9 +378,19 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
   if (m.dataset?.name === undefined && m.dataset?.train === undefined && m.dataset?.test === undefined) {
     merged = mergeConfig(merged, { dataset: { name: "moons" } });
   }
-  const datasetName = (merged as ConfigPatch).dataset?.name;
   // Unknown dataset names fail here, before any preset or architecture is derived from them.
+  const datasetName = (merged as ConfigPatch).dataset?.name;
   if (typeof datasetName === "string") parseDatasetName(datasetName);
+  // A custom edge list names its island count; it is the run's unless cluster.islands says otherwise.
+  const cl = (merged as ConfigPatch).cluster;
+  if (isPlainObject(cl?.topology) && cl.islands === undefined && typeof cl.topology.n === "number")
+    merged = mergeConfig(merged, { cluster: { islands: cl.topology.n } });
+  return merged;
+}
+
+/** The merged layers over their preset and the dataset's defaults, checked against the schema. */
+function parseWithPreset(merged: unknown, sources: string): Config {
+  const datasetName = (merged as ConfigPatch).dataset?.name;
   const presetName = (merged as ConfigPatch).preset ?? defaultPreset(datasetName);
   const preset = PRESETS[presetName];
   if (!preset) {
@@ -382,23 +400,17 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
     );
   }
   // The preset sits under everything the user said.
-  // A custom edge list names its island count; it is the run's unless cluster.islands says otherwise.
-  const cl = (merged as ConfigPatch).cluster;
-  if (isPlainObject(cl?.topology) && cl.islands === undefined && typeof cl.topology.n === "number")
-    merged = mergeConfig(merged, { cluster: { islands: cl.topology.n } });
   const withPreset = mergeConfig(
     mergeConfig({ ...preset.patch, preset: presetName } as unknown, datasetDefaults(datasetName)),
     merged,
   );
   const parsed = ConfigSchema.safeParse(withPreset);
-  if (!parsed.success) {
-    throw new SltError(
-      "E_CONFIG",
-      describeIssues(withPreset, parsed.error, layers.map((l) => l.source).join(" + ")),
-    );
-  }
-  const config = parsed.data;
-  const sources = layers.map((l) => l.source).join(" + ");
+  if (!parsed.success) throw new SltError("E_CONFIG", describeIssues(withPreset, parsed.error, sources));
+  return parsed.data;
+}
+
+/** Settings that are valid one by one but not together. */
+function checkCombinations(config: Config, sources: string): void {
   let plan: TopologyPlan;
   try {
     plan = planTopology(config.cluster.topology, config.cluster.migrationProbability);
@@ -443,6 +455,10 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
       `invalid configuration (${sources}): ga.fitnessSubset (mini-batch fitness) runs one population only: cluster.islands must be 1, got ${config.cluster.islands}; the island cluster does not support mini-batch fitness`,
     );
   }
+}
+
+/** The architecture, network seed, data seed and run name the config leaves to their defaults. */
+function withDerivedFields(config: Config): ResolvedConfig {
   const architecture = config.network.architecture ?? defaultArchitecture(config.dataset.name);
   if (!architecture) {
     throw new SltError(

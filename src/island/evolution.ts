@@ -11,9 +11,9 @@ import {
   type Individual,
   initRunAsync,
   type LossOf,
+  type NetworkShape,
   stepAsync,
   type TerminationParams,
-  type Topology,
   terminationReason,
   withBestLoss,
   withLosses,
@@ -48,7 +48,7 @@ export interface EvolutionSettings {
 
 export interface EvolutionDeps {
   readonly evaluate: AsyncBatchEvaluator;
-  readonly network: Topology;
+  readonly network: NetworkShape;
   /** losses of masks the search did not compute one for (reports, tickets and emigrants carry one) */
   readonly lossOf: LossOf;
 }

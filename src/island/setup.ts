@@ -8,13 +8,14 @@ import type { Mask } from "../core/mask.ts";
 import { parseSelectionPolicy } from "../core/migration.ts";
 import { initNetwork } from "../core/network.ts";
 import type { AssignBody } from "../core/protocol/index.ts";
-import { loadDataset } from "../io/datasets.ts";
 import {
   createFastEvaluator,
+  createSharedEvaluator,
   evaluatorOptionsFromEnv,
   type FastEvaluator,
-} from "./evaluator/fast-forward.ts";
-import { createSharedEvaluator, type SharedEvaluator } from "./evaluator/shared-pool.ts";
+  type SharedEvaluator,
+} from "../evaluator/index.ts";
+import { loadDataset } from "../io/datasets.ts";
 import type { EvolutionDeps, EvolutionSettings } from "./evolution.ts";
 
 /**

@@ -17,7 +17,7 @@ import {
   makeMessage,
   NONCE_BYTES,
 } from "../../src/core/protocol/index.ts";
-import { makeEvaluator } from "../../src/evaluator.ts";
+import { makeEvaluator } from "../../src/evaluator/index.ts";
 import { captureLogger, silentLogger } from "../../src/io/log.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-cluster-"));

@@ -10,7 +10,7 @@ import { WebSocket } from "ws";
 import { runCluster } from "../../src/coordinator/cluster.ts";
 import { localLauncher } from "../../src/coordinator/launcher-local.ts";
 import { resolveConfig } from "../../src/core/config.ts";
-import { makeEvaluator } from "../../src/evaluator.ts";
+import { makeEvaluator } from "../../src/evaluator/index.ts";
 import { createLogger } from "../../src/io/log.ts";
 import { scratchDir } from "../cli/helpers.ts";
 

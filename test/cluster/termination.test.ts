@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { type ClusterSummary, runCluster } from "../../src/coordinator/cluster.ts";
 import { type ConfigPatch, resolveConfig } from "../../src/core/config.ts";
 import { evaluationShare } from "../../src/core/ga/index.ts";
-import { makeEvaluator } from "../../src/evaluator.ts";
+import { makeEvaluator } from "../../src/evaluator/index.ts";
 import { silentLogger } from "../../src/io/log.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-termination-"));

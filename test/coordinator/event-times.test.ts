@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { runCluster } from "../../src/coordinator/cluster.ts";
 import { runSingle } from "../../src/coordinator/single-population.ts";
 import { type ConfigPatch, resolveConfig } from "../../src/core/config.ts";
-import { makeEvaluator } from "../../src/evaluator.ts";
+import { makeEvaluator } from "../../src/evaluator/index.ts";
 import { readEvents } from "./helpers.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-event-times-"));

@@ -35,7 +35,7 @@ import {
   k8sOptionsFromFlags,
 } from "../../src/coordinator/launcher-k8s.ts";
 import { resolveConfig } from "../../src/core/config.ts";
-import { makeEvaluator } from "../../src/evaluator.ts";
+import { makeEvaluator } from "../../src/evaluator/index.ts";
 import { captureLogger } from "../../src/io/log.ts";
 
 /** The error a promise rejects with (fails the test if it resolves). */

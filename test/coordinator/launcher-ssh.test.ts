@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { utils } from "ssh2";
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  hostPlan,
   parseHosts,
   readHostsFile,
   remoteCommand,
@@ -90,6 +91,19 @@ describe("remote command", () => {
 });
 
 describe("launcher", () => {
+  it("fills the hosts in file order, one list of islands per host that gets any", () => {
+    const hosts = parseHosts([
+      { ...entry, host: "a", islands: 2 },
+      { ...entry, host: "b", islands: 1 },
+      { ...entry, host: "c", islands: 3 },
+    ]);
+    const plan = (n: number) =>
+      hostPlan(hosts, n).map((mine) => mine.map(({ h, index }) => `${h.host}${index}`));
+    expect(plan(4)).toEqual([["a0", "a1"], ["b2"], ["c3"]]);
+    expect(plan(1)).toEqual([["a0"]]);
+    expect(plan(6)).toEqual([["a0", "a1"], ["b2"], ["c3", "c4", "c5"]]);
+  });
+
   it("refuses more islands than the hosts have room for", async () => {
     const launcher = sshLauncher(parseHosts([entry]), { log: () => {} });
     await expect(launcher.start(3, "ws://127.0.0.1:1/?run=x", "s")).rejects.toThrow(

@@ -18,7 +18,7 @@ import {
 import { maskFromBase64, randomMask } from "../../src/core/mask.ts";
 import { initNetwork } from "../../src/core/network.ts";
 import { Rng } from "../../src/core/rng.ts";
-import { makeEvaluator } from "../../src/evaluator.ts";
+import { makeEvaluator } from "../../src/evaluator/index.ts";
 import { loadDataset } from "../../src/io/datasets.ts";
 import { moonsConfig, readEvents, useMoonsDir } from "./helpers.ts";
 

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCluster } from "../../src/coordinator/cluster.ts";
 import { type SshHost, sshLauncher } from "../../src/coordinator/launcher-ssh.ts";
 import { resolveConfig } from "../../src/core/config.ts";
-import { makeEvaluator } from "../../src/evaluator.ts";
+import { makeEvaluator } from "../../src/evaluator/index.ts";
 import { REPO_ROOT } from "../../src/io/datasets.ts";
 import { captureLogger } from "../../src/io/log.ts";
 

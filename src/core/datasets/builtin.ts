@@ -179,119 +179,135 @@ export function dataStream(dataSeed: number, ...labels: (string | number)[]): Rn
 
 const NOT_BIT_EXACT = "our seeded generator: statistically equivalent to scikit-learn's, not bit-identical";
 
+type Built = { train: UnscaledSplit; test: UnscaledSplit; notes: string };
+
 function build(
   kind: DatasetKind,
   classes: number,
   variant: Variant,
   seed: number,
   sources: DatasetSources,
-): { train: UnscaledSplit; test: UnscaledSplit; notes: string } {
+): Built {
   switch (kind) {
     case "moons":
-    case "circles": {
-      const make = (n: number, rng: Rng) =>
-        kind === "moons"
-          ? makeMoons(n, MOONS_NOISE, rng)
-          : makeCircles(n, CIRCLES_NOISE, rng, CIRCLES_FACTOR);
-      const call =
-        kind === "moons"
-          ? `make_moons(n, noise=${MOONS_NOISE})`
-          : `make_circles(n, noise=${CIRCLES_NOISE}, factor=${CIRCLES_FACTOR})`;
-      // Moons 2025 is one draw split in two; every other variant (and circles in 2025 too, slt-ga.md §7)
-      // is a training draw and a separate test draw.
-      if (variant === "2024" || kind === "circles") {
-        return {
-          train: make(TRAIN_SIZE, dataStream(seed, kind, "train")),
-          test: make(TEST_SIZE, dataStream(seed, kind, "test")),
-          notes: `${call}: training draw of ${TRAIN_SIZE} and a separate test draw of ${TEST_SIZE}; ${NOT_BIT_EXACT}`,
-        };
-      }
-      const all = make(TRAIN_SIZE + TEST_SIZE, dataStream(seed, kind, "train+test"));
-      return {
-        ...splitInOrder(all, { train: TRAIN_SIZE, test: TEST_SIZE }),
-        notes: `${call}: one draw of ${TRAIN_SIZE + TEST_SIZE}, first ${TRAIN_SIZE} train / last ${TEST_SIZE} test; ${NOT_BIT_EXACT}`,
-      };
-    }
-    case "blobs": {
-      const n = BLOBS_PER_CLASS * classes;
-      const all = makeBlobs(n, classes, dataStream(seed, "blobs", classes), BLOBS_CENTER_BOX);
-      return {
-        ...splitInOrder(all, splitSizes(n)),
-        notes:
-          `make_blobs(${n}, centers=${classes}, center_box=(${BLOBS_CENTER_BOX.join(", ")})), first 75% train / last 25% test, ` +
-          `unshuffled; ${NOT_BIT_EXACT}; seeded by the data seed (default ${BLOBS_DATA_SEED}, the reference's random_state)`,
-      };
-    }
-    case "digits": {
-      const digits = sources.digits;
-      if (!digits) {
-        throw new SltError(
-          E_DATASET_OPTIONS,
-          `dataset "digits-${classes}" needs the digits rows (sources.digits); none were given`,
-        );
-      }
-      if (digits.features !== DIGITS_FEATURES) {
-        throw new SltError(
-          E_DATASET_OPTIONS,
-          `the digits rows have ${digits.features} features, expected ${DIGITS_FEATURES} (8×8 pixels)`,
-        );
-      }
-      const rows: number[] = [];
-      for (let i = 0; i < digits.n; i++) if (digits.y[i] < classes) rows.push(i);
-      const all = pickRows(digits, rows);
-      if (classCount(all) < classes) {
-        throw new SltError(
-          E_DATASET_OPTIONS,
-          `the digits rows have no row with label ${classes - 1}; digits-${classes} needs labels 0..${classes - 1}`,
-        );
-      }
-      const sizes = splitSizes(all.n);
-      if (variant === "2024") {
-        return {
-          ...splitInOrder(all, sizes),
-          notes: `sklearn digits with labels 0..${classes - 1} in file order, first ${sizes.train} train / last ${sizes.test} test, unshuffled`,
-        };
-      }
-      const order = new Int32Array(all.n);
-      for (let i = 0; i < all.n; i++) order[i] = i;
-      dataStream(seed, "digits", classes, "split").shuffle(order);
-      return {
-        train: pickRows(all, order.subarray(sizes.test)),
-        test: pickRows(all, order.subarray(0, sizes.test)),
-        notes:
-          `sklearn digits with labels 0..${classes - 1}, shuffled split ${sizes.train} train / ${sizes.test} test with our seeded ` +
-          "shuffle of the data seed; sklearn's train_test_split(random_state=1) permutation is not reproduced bit-exactly",
-      };
-    }
-    case "mnist": {
-      const mnist = sources.mnist;
-      const name = classes === MNIST_CLASSES ? "mnist" : `mnist-${classes}`;
-      if (!mnist) {
-        throw new SltError(
-          E_DATASET_OPTIONS,
-          `dataset "${name}" needs the MNIST splits (sources.mnist); none were given`,
-        );
-      }
-      for (const s of [mnist.train, mnist.test]) {
-        if (s.features !== MNIST_FEATURES) {
-          throw new SltError(
-            E_DATASET_OPTIONS,
-            `the MNIST rows have ${s.features} features, expected ${MNIST_FEATURES} (28×28 pixels)`,
-          );
-        }
-      }
-      const train = firstClasses(mnist.train, classes);
-      const test = firstClasses(mnist.test, classes);
-      return {
-        train,
-        test,
-        notes:
-          `MNIST (LeCun, Cortes, Burges) from the npm package ${MNIST_PACKAGE}: the official ${train.n} training / ${test.n} test images` +
-          `${classes === MNIST_CLASSES ? "" : ` with labels 0..${classes - 1}`}, in file order, ` +
-          "28×28 pixels 0..255 row-major as 784 features; the variant and the data seed do not change it",
-      };
+    case "circles":
+      return buildMoonsOrCircles(kind, variant, seed);
+    case "blobs":
+      return buildBlobs(classes, seed);
+    case "digits":
+      return buildDigits(classes, variant, seed, sources.digits);
+    case "mnist":
+      return buildMnist(classes, sources.mnist);
+  }
+}
+
+function buildMoonsOrCircles(kind: "moons" | "circles", variant: Variant, seed: number): Built {
+  const make = (n: number, rng: Rng) =>
+    kind === "moons" ? makeMoons(n, MOONS_NOISE, rng) : makeCircles(n, CIRCLES_NOISE, rng, CIRCLES_FACTOR);
+  const call =
+    kind === "moons"
+      ? `make_moons(n, noise=${MOONS_NOISE})`
+      : `make_circles(n, noise=${CIRCLES_NOISE}, factor=${CIRCLES_FACTOR})`;
+  // Moons 2025 is one draw split in two; every other variant (and circles in 2025 too, slt-ga.md §7)
+  // is a training draw and a separate test draw.
+  if (variant === "2024" || kind === "circles") {
+    return {
+      train: make(TRAIN_SIZE, dataStream(seed, kind, "train")),
+      test: make(TEST_SIZE, dataStream(seed, kind, "test")),
+      notes: `${call}: training draw of ${TRAIN_SIZE} and a separate test draw of ${TEST_SIZE}; ${NOT_BIT_EXACT}`,
+    };
+  }
+  const all = make(TRAIN_SIZE + TEST_SIZE, dataStream(seed, kind, "train+test"));
+  return {
+    ...splitInOrder(all, { train: TRAIN_SIZE, test: TEST_SIZE }),
+    notes: `${call}: one draw of ${TRAIN_SIZE + TEST_SIZE}, first ${TRAIN_SIZE} train / last ${TEST_SIZE} test; ${NOT_BIT_EXACT}`,
+  };
+}
+
+function buildBlobs(classes: number, seed: number): Built {
+  const n = BLOBS_PER_CLASS * classes;
+  const all = makeBlobs(n, classes, dataStream(seed, "blobs", classes), BLOBS_CENTER_BOX);
+  return {
+    ...splitInOrder(all, splitSizes(n)),
+    notes:
+      `make_blobs(${n}, centers=${classes}, center_box=(${BLOBS_CENTER_BOX.join(", ")})), first 75% train / last 25% test, ` +
+      `unshuffled; ${NOT_BIT_EXACT}; seeded by the data seed (default ${BLOBS_DATA_SEED}, the reference's random_state)`,
+  };
+}
+
+/** The digits rows with labels below `classes`, checked. */
+function digitsRows(classes: number, digits: RawSplit | undefined): RawSplit {
+  if (!digits) {
+    throw new SltError(
+      E_DATASET_OPTIONS,
+      `dataset "digits-${classes}" needs the digits rows (sources.digits); none were given`,
+    );
+  }
+  if (digits.features !== DIGITS_FEATURES) {
+    throw new SltError(
+      E_DATASET_OPTIONS,
+      `the digits rows have ${digits.features} features, expected ${DIGITS_FEATURES} (8×8 pixels)`,
+    );
+  }
+  const rows: number[] = [];
+  for (let i = 0; i < digits.n; i++) if (digits.y[i] < classes) rows.push(i);
+  const all = pickRows(digits, rows);
+  if (classCount(all) < classes) {
+    throw new SltError(
+      E_DATASET_OPTIONS,
+      `the digits rows have no row with label ${classes - 1}; digits-${classes} needs labels 0..${classes - 1}`,
+    );
+  }
+  return all;
+}
+
+function buildDigits(classes: number, variant: Variant, seed: number, digits: RawSplit | undefined): Built {
+  const all = digitsRows(classes, digits);
+  const sizes = splitSizes(all.n);
+  if (variant === "2024") {
+    return {
+      ...splitInOrder(all, sizes),
+      notes: `sklearn digits with labels 0..${classes - 1} in file order, first ${sizes.train} train / last ${sizes.test} test, unshuffled`,
+    };
+  }
+  const order = new Int32Array(all.n);
+  for (let i = 0; i < all.n; i++) order[i] = i;
+  dataStream(seed, "digits", classes, "split").shuffle(order);
+  return {
+    train: pickRows(all, order.subarray(sizes.test)),
+    test: pickRows(all, order.subarray(0, sizes.test)),
+    notes:
+      `sklearn digits with labels 0..${classes - 1}, shuffled split ${sizes.train} train / ${sizes.test} test with our seeded ` +
+      "shuffle of the data seed; sklearn's train_test_split(random_state=1) permutation is not reproduced bit-exactly",
+  };
+}
+
+function buildMnist(classes: number, mnist: DatasetSources["mnist"]): Built {
+  const name = classes === MNIST_CLASSES ? "mnist" : `mnist-${classes}`;
+  if (!mnist) {
+    throw new SltError(
+      E_DATASET_OPTIONS,
+      `dataset "${name}" needs the MNIST splits (sources.mnist); none were given`,
+    );
+  }
+  for (const s of [mnist.train, mnist.test]) {
+    if (s.features !== MNIST_FEATURES) {
+      throw new SltError(
+        E_DATASET_OPTIONS,
+        `the MNIST rows have ${s.features} features, expected ${MNIST_FEATURES} (28×28 pixels)`,
+      );
     }
   }
+  const train = firstClasses(mnist.train, classes);
+  const test = firstClasses(mnist.test, classes);
+  return {
+    train,
+    test,
+    notes:
+      `MNIST (LeCun, Cortes, Burges) from the npm package ${MNIST_PACKAGE}: the official ${train.n} training / ${test.n} test images` +
+      `${classes === MNIST_CLASSES ? "" : ` with labels 0..${classes - 1}`}, in file order, ` +
+      "28×28 pixels 0..255 row-major as 784 features; the variant and the data seed do not change it",
+  };
 }
 
 /** A built-in dataset as the reference builds it (slt-ga.md §7). */

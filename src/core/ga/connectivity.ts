@@ -11,7 +11,8 @@ export interface LayerShape {
   readonly offset: number;
 }
 
-export interface Topology {
+/** The layer shapes of a network (not the island graph, which is core/topology.ts's `Topology`). */
+export interface NetworkShape {
   readonly layers: readonly LayerShape[];
   readonly genomeLength: number;
 }
@@ -38,9 +39,9 @@ function rowMeets(words: Uint32Array, start: number, len: number, reach: Uint32A
   return false;
 }
 
-function checkTopology(net: Topology, mask: Mask): void {
-  if (mask.length !== net.genomeLength) {
-    throw new RangeError(`mask has ${mask.length} bits but the network has ${net.genomeLength} weights`);
+function checkMaskLength(shape: NetworkShape, mask: Mask): void {
+  if (mask.length !== shape.genomeLength) {
+    throw new RangeError(`mask has ${mask.length} bits but the network has ${shape.genomeLength} weights`);
   }
 }
 
@@ -49,14 +50,14 @@ function checkTopology(net: Topology, mask: Mask): void {
  * layer l's output reachable through kept weights. Stops early (returns fewer entries) once a layer
  * has no reachable unit.
  */
-export function reachableUnits(net: Topology, mask: Mask): Uint32Array[] {
-  checkTopology(net, mask);
-  if (net.layers.length === 0) return [];
-  const first = net.layers[0].inputs;
+export function reachableUnits(shape: NetworkShape, mask: Mask): Uint32Array[] {
+  checkMaskLength(shape, mask);
+  if (shape.layers.length === 0) return [];
+  const first = shape.layers[0].inputs;
   let reach = new Uint32Array(Math.ceil(first / 32));
   for (let i = 0; i < first; i++) reach[i >>> 5] |= 1 << (i & 31);
   const out = [reach];
-  for (const layer of net.layers) {
+  for (const layer of shape.layers) {
     const next = new Uint32Array(Math.ceil(layer.outputs / 32));
     let any = false;
     for (let o = 0; o < layer.outputs; o++) {
@@ -73,6 +74,6 @@ export function reachableUnits(net: Topology, mask: Mask): Uint32Array[] {
 }
 
 /** True if some input unit reaches some output unit through kept weights. */
-export function isLaxConnected(net: Topology, mask: Mask): boolean {
-  return net.layers.length > 0 && reachableUnits(net, mask).length === net.layers.length + 1;
+export function isLaxConnected(shape: NetworkShape, mask: Mask): boolean {
+  return shape.layers.length > 0 && reachableUnits(shape, mask).length === shape.layers.length + 1;
 }

@@ -23,7 +23,7 @@
 import type { BatchEvaluator, Metrics } from "../evaluate.ts";
 import { fullMask, type Mask, randomMask } from "../mask.ts";
 import type { Rng } from "../rng.ts";
-import { isLaxConnected, type Topology } from "./connectivity.ts";
+import { isLaxConnected, type NetworkShape } from "./connectivity.ts";
 import { type EvaluationCoroutine, runCoroutine } from "./coroutine.ts";
 
 export type GeneratorSpec =
@@ -125,7 +125,7 @@ export interface Generated {
 
 export interface GeneratorContext {
   readonly evaluate: BatchEvaluator;
-  readonly network: Topology;
+  readonly network: NetworkShape;
   /** consumed (advanced) by the generator */
   readonly rng: Rng;
 }
@@ -194,7 +194,7 @@ export function resolveGeneratorSpec(spec: GeneratorSpec): ResolvedGeneratorSpec
  * The reference's starting bound: 0.70 for small nets (one hidden layer narrower than 40, or two
  * hidden layers both narrower than 30), else 0.85.
  */
-export function initialAccuracyBound(net: Topology): number {
+export function initialAccuracyBound(net: NetworkShape): number {
   const hidden = net.layers.slice(0, -1).map((l) => l.outputs);
   const small =
     (hidden.length === 1 && hidden[0] < 40) || (hidden.length === 2 && hidden[0] < 30 && hidden[1] < 30);
@@ -224,7 +224,7 @@ export function tryBudgets(spec: {
 /** A fresh generator state for one run (the bound is never carried over between runs). */
 export function initialGeneratorState(
   spec: GeneratorSpec | ResolvedGeneratorSpec,
-  net: Topology,
+  net: NetworkShape,
 ): GeneratorState {
   if (spec.kind === "adaptive-bound") {
     const bound = spec.initialBound ?? initialAccuracyBound(net);
@@ -243,7 +243,7 @@ function* evaluateOne(mask: Mask): EvaluationCoroutine<Metrics> {
 
 /** A random ½ mask resampled until lax-connected; after maxTries draws, the all-ones mask. */
 export function laxRandomMask(
-  net: Topology,
+  net: NetworkShape,
   rng: Rng,
   maxTries = DEFAULT_GENERATOR_MAX_TRIES,
 ): Generated & { fallback: boolean } {
@@ -261,7 +261,7 @@ interface Mutable {
   evaluations: number;
 }
 
-function laxInto(s: Mutable, net: Topology, rng: Rng, maxTries: number): Generated {
+function laxInto(s: Mutable, net: NetworkShape, rng: Rng, maxTries: number): Generated {
   const g = laxRandomMask(net, rng, maxTries);
   if (g.fallback) s.fallbacks++;
   return { mask: g.mask, metrics: null };

@@ -1,6 +1,6 @@
 // The GA of the reference papers as pure functions over explicit state: individuals and orderings,
 // lax connectivity, generators, operators, the generation step, termination and post-pruning.
-export { isLaxConnected, type LayerShape, reachableUnits, type Topology } from "./connectivity.ts";
+export { isLaxConnected, type LayerShape, type NetworkShape, reachableUnits } from "./connectivity.ts";
 export { type EvaluationCoroutine, runCoroutine, runCoroutineAsync } from "./coroutine.ts";
 export {
   BOUND_FLOOR,

@@ -1,9 +1,9 @@
 // Loss on demand. A search whose fitness is accuracy never reads the loss: not in ranking, selection,
 // migration policies or (unless the rule is 2025-multiclass) termination. Computing it costs an exp and
-// a log per row and class — on moons [2,75,2] about 40% of an evaluation — so such runs evaluate
-// without it (the evaluator reports loss NaN) and fill in the loss only of the individuals that are
-// reported: the best of each generation, emigrants and the ticket. Filled-in losses are those of a
-// full evaluation, so every reported figure is what the reference evaluator gives.
+// a log per row and class — a large part of a small network's evaluation (docs/performance.md) — so
+// such runs evaluate without it (the evaluator reports loss NaN) and fill in the loss only of the
+// individuals that are reported: the best of each generation, emigrants and the ticket. Filled-in
+// losses are those of a full evaluation, so every reported figure is what the reference evaluator gives.
 import { type Mask, masksEqual } from "../mask.ts";
 import { bestIndividual, type FitnessMode, type Individual } from "./individual.ts";
 import type { GaState } from "./run.ts";

@@ -12,7 +12,7 @@
 // always stays valid, so retries end quickly.
 import { cloneMask, type Mask, uniformCrossover, withFlipped } from "../mask.ts";
 import type { Rng } from "../rng.ts";
-import { isLaxConnected, type Topology } from "./connectivity.ts";
+import { isLaxConnected, type NetworkShape } from "./connectivity.ts";
 
 export type OperatorKind = "negligent" | "path-aware";
 
@@ -41,7 +41,7 @@ export function negligentMutation(parent: Mask, rng: Rng): OperatorResult {
 }
 
 export function pathAwareCrossover(
-  net: Topology,
+  net: NetworkShape,
   a: Mask,
   b: Mask,
   rng: Rng,
@@ -59,14 +59,14 @@ export function pathAwareCrossover(
 }
 
 /** One path-aware flip: a layer uniformly, then a weight of that layer uniformly. */
-function layerUniformFlip(net: Topology, parent: Mask, rng: Rng): Mask {
+function layerUniformFlip(net: NetworkShape, parent: Mask, rng: Rng): Mask {
   const layer = net.layers[rng.int(net.layers.length)];
   const k = rng.int(layer.inputs * layer.outputs);
   return withFlipped(parent, layer.offset + k);
 }
 
 export function pathAwareMutation(
-  net: Topology,
+  net: NetworkShape,
   parent: Mask,
   rng: Rng,
   maxTries = DEFAULT_MAX_OPERATOR_TRIES,
@@ -85,7 +85,7 @@ export function pathAwareMutation(
 
 export function makeOperators(
   kind: OperatorKind,
-  net: Topology,
+  net: NetworkShape,
   maxTries = DEFAULT_MAX_OPERATOR_TRIES,
 ): Operators {
   if (kind === "negligent") return { kind, crossover: negligentCrossover, mutate: negligentMutation };

@@ -15,7 +15,7 @@
 // be deterministic.
 
 import { cloneMask, getBit, keptIndices, type Mask, withFlipped, zeros } from "../mask.ts";
-import type { Topology } from "./connectivity.ts";
+import type { NetworkShape } from "./connectivity.ts";
 import type { FitnessMode, Individual } from "./individual.ts";
 import { bestIndividual } from "./individual.ts";
 
@@ -29,7 +29,7 @@ export const PRUNE_ORDERS: readonly PruneOrder[] = ["reference", "genome"];
  * Every genome bit in walk order. "reference": layer by layer, for each input i, for each output j (the
  * reference's ascending [in][out] order); "genome": 0, 1, 2, … (our [out][in] layout).
  */
-export function pruneWalk(net: Topology, order: PruneOrder): number[] {
+export function pruneWalk(net: NetworkShape, order: PruneOrder): number[] {
   if (order === "genome") return Array.from({ length: net.genomeLength }, (_, k) => k);
   if (order !== "reference") throw new RangeError(`unknown prune order ${JSON.stringify(order)}`);
   const walk: number[] = [];

@@ -26,7 +26,7 @@
 import type { AsyncBatchEvaluator, BatchEvaluator, Metrics } from "../evaluate.ts";
 import { type Mask, maskHash, masksEqual } from "../mask.ts";
 import { Rng, type RngState } from "../rng.ts";
-import type { Topology } from "./connectivity.ts";
+import type { NetworkShape } from "./connectivity.ts";
 import { checkEvaluator, type EvaluationCoroutine, runCoroutine, runCoroutineAsync } from "./coroutine.ts";
 import {
   type Generated,
@@ -51,14 +51,14 @@ export interface GaDeps {
   /** training-split evaluator; must be deterministic in the mask */
   readonly evaluate: BatchEvaluator;
   /** the network (or just its layer shapes): genome length, and the graph for path-aware operators */
-  readonly network: Topology;
+  readonly network: NetworkShape;
 }
 
 /** GaDeps with an asynchronous evaluator, for `initRunAsync` / `stepAsync`. */
 export interface AsyncGaDeps {
   /** training-split evaluator; must be deterministic in the mask */
   readonly evaluate: AsyncBatchEvaluator;
-  readonly network: Topology;
+  readonly network: NetworkShape;
 }
 
 export interface GaRngStates {
@@ -219,7 +219,7 @@ function* rescorePopulation(
 }
 
 /** The checks of the deps besides the evaluator (which the drivers check first). */
-function checkNetwork(params: GaParams, net: Topology): void {
+function checkNetwork(params: GaParams, net: NetworkShape): void {
   if (!net || !Array.isArray(net.layers) || net.layers.length === 0)
     throw new RangeError("deps.network needs at least one layer");
   let n = 0;
@@ -296,7 +296,7 @@ export async function initRunAsync(
 /** `initRun` as an evaluation coroutine. */
 export function* initRunCoroutine(
   params: GaParamsInput | GaParams,
-  network: Topology,
+  network: NetworkShape,
   rng: Rng,
 ): EvaluationCoroutine<GaState> {
   const p = resolveGaParams(params);
@@ -377,7 +377,7 @@ export function vary(state: GaState, deps: GaDeps): Offspring {
 }
 
 /** `vary` as an evaluation coroutine (only the generator evaluates). */
-export function* varyCoroutine(state: GaState, network: Topology): EvaluationCoroutine<Offspring> {
+export function* varyCoroutine(state: GaState, network: NetworkShape): EvaluationCoroutine<Offspring> {
   const p = state.params;
   checkNetwork(p, network);
   if (state.population.length === 0) throw new RangeError("cannot step an empty population");
@@ -449,7 +449,7 @@ export async function stepAsync(
 /** `step` as an evaluation coroutine. */
 export function* stepCoroutine(
   previous: GaState,
-  network: Topology,
+  network: NetworkShape,
   options: StepOptions = {},
 ): EvaluationCoroutine<GaState> {
   const p = previous.params;

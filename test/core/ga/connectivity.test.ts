@@ -1,13 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isLaxConnected, type Topology } from "../../../src/core/ga/index.ts";
+import { isLaxConnected, type NetworkShape } from "../../../src/core/ga/index.ts";
 import { getBit, type Mask, randomMask } from "../../../src/core/mask.ts";
 import { initNetwork } from "../../../src/core/network.ts";
 import { Rng } from "../../../src/core/rng.ts";
 import { bits, topology } from "./fakes.ts";
 
 /** Obviously-correct reachability: unit by unit, edge by edge. */
-function bruteForce(net: Topology, m: Mask): boolean {
+function bruteForce(net: NetworkShape, m: Mask): boolean {
   let reach = new Array<boolean>(net.layers[0].inputs).fill(true);
   for (const layer of net.layers) {
     const next = new Array<boolean>(layer.outputs).fill(false);

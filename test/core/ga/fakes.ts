@@ -1,11 +1,11 @@
 // Deterministic fakes for the GA tests: tiny topologies, masks from bit strings, and evaluators whose
 // metrics are simple functions of the mask.
 import type { BatchEvaluator, Metrics } from "../../../src/core/evaluate.ts";
-import type { Topology } from "../../../src/core/ga/index.ts";
+import type { NetworkShape } from "../../../src/core/ga/index.ts";
 import { emptyMask, getBit, hamming, type Mask, maskHash, popcount, setBit } from "../../../src/core/mask.ts";
 
-/** Topology of a fully connected net with these widths (no weights needed for graph operations). */
-export function topology(widths: readonly number[]): Topology {
+/** NetworkShape of a fully connected net with these widths (no weights needed for graph operations). */
+export function topology(widths: readonly number[]): NetworkShape {
   const layers = [];
   let offset = 0;
   for (let l = 1; l < widths.length; l++) {

@@ -9,8 +9,8 @@ import {
   initialGeneratorState,
   initRun,
   isLaxConnected,
+  type NetworkShape,
   resolveGeneratorSpec,
-  type Topology,
   tryBudgets,
 } from "../../../src/core/ga/index.ts";
 import { masksEqual } from "../../../src/core/mask.ts";
@@ -19,7 +19,7 @@ import { scripted, spy, topology } from "./fakes.ts";
 
 const big = topology([2, 75, 2]);
 
-function run(spec: GeneratorSpec, net: Topology, count: number, accuracies: number[], bound?: number) {
+function run(spec: GeneratorSpec, net: NetworkShape, count: number, accuracies: number[], bound?: number) {
   const resolved = resolveGeneratorSpec(spec);
   const ev = scripted(accuracies);
   const s0 = initialGeneratorState(resolved, net);

@@ -14,11 +14,12 @@
 //
 // The vector paths put two rows in an f64x2 and take 16 rows per step: eight independent exp/log
 // chains whose statements are interleaved, because one chain is a long run of dependent roundings
-// (about 3× faster than one chain at a time). fdlibm's branches become lane selects; where two
-// branches are one formula in disguise they are merged, and the comments say why that is exact. What
-// the rows never reach (exp of x > 0, log outside the positive normal doubles) goes to the scalar
-// ports. Rows left over from the 16-row steps take 4-row steps, then the scalar code. No relaxed SIMD
-// and no fused multiply-add anywhere: a fused rounding would change results.
+// (measured much faster than one chain at a time: docs/performance.md § Why the kernels are shaped so).
+// fdlibm's branches become lane selects; where two branches are one formula in disguise they are
+// merged, and the comments say why that is exact. What the rows never reach (exp of x > 0, log outside
+// the positive normal doubles) goes to the scalar ports. Rows left over from the 16-row steps take
+// 4-row steps, then the scalar code. No relaxed SIMD and no fused multiply-add anywhere: a fused
+// rounding would change results.
 //
 // Caveats. (1) Checked on x86-64 only. If a V8 build lets its C compiler contract a·b + c into FMA
 // (clang may on arm64, where FMA is baseline), Math.exp/Math.log there can differ in the last bit
@@ -31,7 +32,7 @@
 // simd-kernel.ts. It imports the evaluator's memory: the Float32 logit columns are addressed as in
 // kernel.ts (float index cls[c] + r, i.e. the arena starts at byte 0), the column list, the labels and
 // a 16-byte totals area are handed over by byte address.
-import { Rng } from "../../core/rng.ts";
+import { Rng } from "../core/rng.ts";
 import { assembleWat, instantiate, type WasmModule, wasmApi } from "./wasm.ts";
 
 // ---------------------------------------------------------------------------------------------------
@@ -537,28 +538,61 @@ const promoteHigh = (v: string): string => `(f64x2.promote_low_f32x4 ${upper(v)}
 /**
  * The vector loops of `score`: steps of 4·Q rows while a whole step fits, Q groups of four rows each;
  * each group is two f64x2 chains of exp and log, and the chains' statements are interleaved so that
- * the CPU overlaps their long dependency chains.
+ * the CPU overlaps their long dependency chains. One method per loop body (two classes with and without
+ * the loss, any number of classes with and without it), over the locals and chains they share.
  */
-function vectorSteps(L: V128Locals, Q: number): string {
-  const ROWS = 4 * Q;
-  const qs = [...Array(Q).keys()];
-  // chain names: quad q's rows 4q, 4q + 1 are chain `q${q}l`, rows 4q + 2, 4q + 3 chain `q${q}h`
-  const chains = qs.flatMap((q) => [`q${q}l`, `q${q}h`]);
-  const at = (q: number): string => (q === 0 ? "" : ` offset=${16 * q}`);
-  const exps = (): string[] => interleave(...chains.map((ch) => vexp(L, `e${ch}`, `x${ch}`, `${ch}e`)));
-  const logs = (): string[] => [
-    ...interleave(...chains.map((ch) => vlog(L, `l${ch}`, `s${ch}`, `${ch}g`))),
-    logGuard(
-      chains.map((ch) => `s${ch}`),
-      chains.map((ch) => `l${ch}`),
-    ),
-  ];
-  // ---- two classes
-  const twoLoss = (): string[] => [
-    ...qs.flatMap((q) => [
-      L.set(`a${q}`, `(v128.load${at(q)} (local.get $p0))`),
-      L.set(`b${q}`, `(v128.load${at(q)} (local.get $p1))`),
-      L.set(`lab${q}`, `(v128.load${at(q)} (local.get $yr))`),
+class VectorSteps {
+  readonly #L: V128Locals;
+  readonly #rows: number;
+  readonly #qs: number[];
+  /** quad q's rows 4q, 4q + 1 are chain `q${q}l`, rows 4q + 2, 4q + 3 chain `q${q}h` */
+  readonly #chains: string[];
+
+  constructor(L: V128Locals, Q: number) {
+    this.#L = L;
+    this.#rows = 4 * Q;
+    this.#qs = [...Array(Q).keys()];
+    this.#chains = this.#qs.flatMap((q) => [`q${q}l`, `q${q}h`]);
+  }
+
+  /** The loops, by class count and whether the loss is wanted. */
+  text(): string {
+    return `(if (i32.eq (local.get $classes) (i32.const 2))
+      (then (if (local.get $withLoss)
+        (then ${this.#vloop("twoloss", this.#twoLoss(), true)})
+        (else ${this.#vloop("twocount", this.#twoCount(), true)})))
+      (else (if (local.get $withLoss)
+        (then ${this.#vloop("manyloss", this.#manyLoss(), false)})
+        (else ${this.#vloop("manycount", this.#argmax(), false)}))))`;
+  }
+
+  /** The load offset of quad q in a step. */
+  #at(q: number): string {
+    return q === 0 ? "" : ` offset=${16 * q}`;
+  }
+
+  #exps(): string[] {
+    return interleave(...this.#chains.map((ch) => vexp(this.#L, `e${ch}`, `x${ch}`, `${ch}e`)));
+  }
+
+  #logs(): string[] {
+    return [
+      ...interleave(...this.#chains.map((ch) => vlog(this.#L, `l${ch}`, `s${ch}`, `${ch}g`))),
+      logGuard(
+        this.#chains.map((ch) => `s${ch}`),
+        this.#chains.map((ch) => `l${ch}`),
+      ),
+    ];
+  }
+
+  /** Two classes: one quad's logits, label, count and the argument of its exp. */
+  #twoLoad(q: number): string[] {
+    const L = this.#L;
+    const at = this.#at(q);
+    return [
+      L.set(`a${q}`, `(v128.load${at} (local.get $p0))`),
+      L.set(`b${q}`, `(v128.load${at} (local.get $p1))`),
+      L.set(`lab${q}`, `(v128.load${at} (local.get $yr))`),
       L.set(`up${q}`, `(f32x4.gt (local.get $b${q}) (local.get $a${q}))`),
       // correct += (up ? 1 : 0) ^ label ^ 1, as scoreTwo
       L.set(
@@ -579,46 +613,68 @@ function vectorSteps(L: V128Locals, Q: number): string {
         `xq${q}h`,
         `(f64x2.neg (f64x2.abs (f64x2.sub ${promoteHigh(`(local.get $b${q})`)} ${promoteHigh(`(local.get $a${q})`)})))`,
       ),
-    ]),
-    ...exps(),
-    ...chains.map((ch) => L.set(`s${ch}`, `(f64x2.add ${f64x2(1)} (local.get $e${ch}))`)),
-    ...logs(),
-    ...qs.flatMap((q) => [
-      L.set(
-        `tq${q}l`,
-        `(f64x2.sub (f64x2.add ${promoteLow(`(local.get $max${q})`)} (local.get $lq${q}l)) ${promoteLow(`(local.get $al${q})`)})`,
+    ];
+  }
+
+  /** Each row's loss term max + log(sum) − a[label], given each quad's max (f64x2 per half) and a[label]. */
+  #lossTerms(maxLow: (q: number) => string, maxHigh: (q: number) => string): string[] {
+    return [
+      ...this.#qs.flatMap((q) => [
+        this.#L.set(
+          `tq${q}l`,
+          `(f64x2.sub (f64x2.add ${maxLow(q)} (local.get $lq${q}l)) ${promoteLow(`(local.get $al${q})`)})`,
+        ),
+        this.#L.set(
+          `tq${q}h`,
+          `(f64x2.sub (f64x2.add ${maxHigh(q)} (local.get $lq${q}h)) ${promoteHigh(`(local.get $al${q})`)})`,
+        ),
+      ]),
+      ...addRows(this.#chains.map((ch) => `t${ch}`)),
+    ];
+  }
+
+  #twoLoss(): string[] {
+    return [
+      ...this.#qs.flatMap((q) => this.#twoLoad(q)),
+      ...this.#exps(),
+      ...this.#chains.map((ch) => this.#L.set(`s${ch}`, `(f64x2.add ${f64x2(1)} (local.get $e${ch}))`)),
+      ...this.#logs(),
+      ...this.#lossTerms(
+        (q) => promoteLow(`(local.get $max${q})`),
+        (q) => promoteHigh(`(local.get $max${q})`),
       ),
-      L.set(
-        `tq${q}h`,
-        `(f64x2.sub (f64x2.add ${promoteHigh(`(local.get $max${q})`)} (local.get $lq${q}h)) ${promoteHigh(`(local.get $al${q})`)})`,
-      ),
-    ]),
-    ...addRows(chains.map((ch) => `t${ch}`)),
-  ];
-  const twoCount = (): string[] =>
-    qs.map((q) =>
-      L.set(
+    ];
+  }
+
+  #twoCount(): string[] {
+    return this.#qs.map((q) =>
+      this.#L.set(
         "cnt",
         `(i32x4.add (local.get $cnt) (v128.xor (v128.xor (i32x4.shr_u
-        (f32x4.gt (v128.load${at(q)} (local.get $p1)) (v128.load${at(q)} (local.get $p0))) (i32.const 31))
-        (v128.load${at(q)} (local.get $yr))) ${i32x4(1)}))`,
+        (f32x4.gt (v128.load${this.#at(q)} (local.get $p1)) (v128.load${this.#at(q)} (local.get $p0))) (i32.const 31))
+        (v128.load${this.#at(q)} (local.get $yr))) ${i32x4(1)}))`,
       ),
     );
-  // ---- any number of classes: argmax (first on ties), then the loss
-  const argmax = (): string[] => [
-    set("p0", logitAddress("(i32.const 0)")),
-    ...qs.flatMap((q) => [
-      L.set(`max${q}`, `(v128.load${at(q)} (local.get $p0))`),
-      L.set(`best${q}`, i32x4(0)),
-    ]),
-    set("c", "(i32.const 1)"),
-    `(block $amax (loop $amaxc
+  }
+
+  /** Any number of classes: argmax (first on ties) and the count of correct rows. */
+  #argmax(): string[] {
+    const L = this.#L;
+    const qs = this.#qs;
+    return [
+      set("p0", logitAddress("(i32.const 0)")),
+      ...qs.flatMap((q) => [
+        L.set(`max${q}`, `(v128.load${this.#at(q)} (local.get $p0))`),
+        L.set(`best${q}`, i32x4(0)),
+      ]),
+      set("c", "(i32.const 1)"),
+      `(block $amax (loop $amaxc
       (br_if $amax (i32.ge_u (local.get $c) (local.get $classes)))
       ${set("p0", logitAddress("(local.get $c)"))}
       ${L.set("cs", "(i32x4.splat (local.get $c))")}
       ${qs
         .flatMap((q) => [
-          L.set(`a${q}`, `(v128.load${at(q)} (local.get $p0))`),
+          L.set(`a${q}`, `(v128.load${this.#at(q)} (local.get $p0))`),
           L.set(`up${q}`, `(f32x4.gt (local.get $a${q}) (local.get $max${q}))`),
           L.set(`max${q}`, `(v128.bitselect (local.get $a${q}) (local.get $max${q}) (local.get $up${q}))`),
           L.set(`best${q}`, `(v128.bitselect (local.get $cs) (local.get $best${q}) (local.get $up${q}))`),
@@ -626,27 +682,33 @@ function vectorSteps(L: V128Locals, Q: number): string {
         .join("\n      ")}
       ${set("c", "(i32.add (local.get $c) (i32.const 1))")}
       (br $amaxc)))`,
-    ...qs.flatMap((q) => [
-      L.set(`lab${q}`, `(v128.load${at(q)} (local.get $yr))`),
-      L.set("cnt", `(i32x4.sub (local.get $cnt) (i32x4.eq (local.get $best${q}) (local.get $lab${q})))`),
-    ]),
-  ];
-  const manyLoss = (): string[] => [
-    ...argmax(),
-    ...qs.flatMap((q) => [
-      L.set(`mq${q}l`, promoteLow(`(local.get $max${q})`)),
-      L.set(`mq${q}h`, promoteHigh(`(local.get $max${q})`)),
-      L.set(`al${q}`, i32x4(0)),
-    ]),
-    ...chains.map((ch) => L.set(`s${ch}`, f64x2(0))),
-    set("c", "(i32.const 0)"),
-    `(block $sum (loop $sumc
+      ...qs.flatMap((q) => [
+        L.set(`lab${q}`, `(v128.load${this.#at(q)} (local.get $yr))`),
+        L.set("cnt", `(i32x4.sub (local.get $cnt) (i32x4.eq (local.get $best${q}) (local.get $lab${q})))`),
+      ]),
+    ];
+  }
+
+  /** Any number of classes with the loss: the argmax, then Σ_c exp(a[c] − max) class by class. */
+  #manyLoss(): string[] {
+    const L = this.#L;
+    const qs = this.#qs;
+    return [
+      ...this.#argmax(),
+      ...qs.flatMap((q) => [
+        L.set(`mq${q}l`, promoteLow(`(local.get $max${q})`)),
+        L.set(`mq${q}h`, promoteHigh(`(local.get $max${q})`)),
+        L.set(`al${q}`, i32x4(0)),
+      ]),
+      ...this.#chains.map((ch) => L.set(`s${ch}`, f64x2(0))),
+      set("c", "(i32.const 0)"),
+      `(block $sum (loop $sumc
       (br_if $sum (i32.ge_u (local.get $c) (local.get $classes)))
       ${set("p0", logitAddress("(local.get $c)"))}
       ${L.set("cs", "(i32x4.splat (local.get $c))")}
       ${qs
         .flatMap((q) => [
-          L.set(`a${q}`, `(v128.load${at(q)} (local.get $p0))`),
+          L.set(`a${q}`, `(v128.load${this.#at(q)} (local.get $p0))`),
           L.set(
             `al${q}`,
             `(v128.bitselect (local.get $a${q}) (local.get $al${q}) (i32x4.eq (local.get $lab${q}) (local.get $cs)))`,
@@ -655,44 +717,32 @@ function vectorSteps(L: V128Locals, Q: number): string {
           L.set(`xq${q}h`, `(f64x2.sub ${promoteHigh(`(local.get $a${q})`)} (local.get $mq${q}h))`),
         ])
         .join("\n      ")}
-      ${exps().join("\n      ")}
-      ${chains.map((ch) => L.set(`s${ch}`, `(f64x2.add (local.get $s${ch}) (local.get $e${ch}))`)).join("\n      ")}
+      ${this.#exps().join("\n      ")}
+      ${this.#chains.map((ch) => L.set(`s${ch}`, `(f64x2.add (local.get $s${ch}) (local.get $e${ch}))`)).join("\n      ")}
       ${set("c", "(i32.add (local.get $c) (i32.const 1))")}
       (br $sumc)))`,
-    ...logs(),
-    ...qs.flatMap((q) => [
-      L.set(
-        `tq${q}l`,
-        `(f64x2.sub (f64x2.add (local.get $mq${q}l) (local.get $lq${q}l)) ${promoteLow(`(local.get $al${q})`)})`,
+      ...this.#logs(),
+      ...this.#lossTerms(
+        (q) => `(local.get $mq${q}l)`,
+        (q) => `(local.get $mq${q}h)`,
       ),
-      L.set(
-        `tq${q}h`,
-        `(f64x2.sub (f64x2.add (local.get $mq${q}h) (local.get $lq${q}h)) ${promoteHigh(`(local.get $al${q})`)})`,
-      ),
-    ]),
-    ...addRows(chains.map((ch) => `t${ch}`)),
-  ];
+    ];
+  }
 
-  /** A vector loop over steps of ROWS rows, from r = 0 while a whole step fits. */
-  const vloop = (name: string, body: string[], two: boolean): string =>
-    `(block $${name}done (loop $${name}
+  /** A vector loop over steps of 4·Q rows, from r = 0 while a whole step fits. */
+  #vloop(name: string, body: string[], two: boolean): string {
+    const ROWS = this.#rows;
+    return `(block $${name}done (loop $${name}
         (br_if $${name}done (i32.gt_s (i32.add (local.get $r) (i32.const ${ROWS})) (local.get $len)))
         ${two ? `${set("p0", "(i32.shl (i32.add (local.get $c0) (local.get $r)) (i32.const 2))")} ${set("p1", "(i32.shl (i32.add (local.get $c1) (local.get $r)) (i32.const 2))")}` : ""}
         ${set("yr", "(i32.add (local.get $yp) (i32.shl (local.get $r) (i32.const 2)))")}
         ${body.join("\n        ")}
         ${set("r", `(i32.add (local.get $r) (i32.const ${ROWS}))`)}
         (br $${name})))`;
-
-  return `(if (i32.eq (local.get $classes) (i32.const 2))
-      (then (if (local.get $withLoss)
-        (then ${vloop("twoloss", twoLoss(), true)})
-        (else ${vloop("twocount", twoCount(), true)})))
-      (else (if (local.get $withLoss)
-        (then ${vloop("manyloss", manyLoss(), false)})
-        (else ${vloop("manycount", argmax(), false)}))))`;
+  }
 }
 
-/** Groups of four rows per vector step in the kernel: 16 rows, measured best (12 to 24 are close). */
+/** Groups of four rows per vector step in the kernel: 16 rows, measured best (docs/performance.md). */
 const SCORE_QUADS = 4;
 
 /**
@@ -705,8 +755,8 @@ export function scoreKernelWat(quads = SCORE_QUADS): string {
   const steps =
     quads === 0
       ? ""
-      : `${vectorSteps(L, quads)}
-    ${quads > 1 ? vectorSteps(L, 1) : ""}
+      : `${new VectorSteps(L, quads).text()}
+    ${quads > 1 ? new VectorSteps(L, 1).text() : ""}
     ;; the vector steps' counts
     (local.set $n (i32.add (i32.add (i32x4.extract_lane 0 (local.get $cnt)) (i32x4.extract_lane 1 (local.get $cnt)))
       (i32.add (i32x4.extract_lane 2 (local.get $cnt)) (i32x4.extract_lane 3 (local.get $cnt)))))`;

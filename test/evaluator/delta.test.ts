@@ -1,7 +1,7 @@
 // Delta evaluation from cached parents must give exactly the reference's results for the child.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { evaluate } from "../../../src/core/evaluate.ts";
+import { evaluate } from "../../src/core/evaluate.ts";
 import {
   cloneMask,
   emptyMask,
@@ -10,9 +10,9 @@ import {
   randomMask,
   uniformCrossover,
   withFlipped,
-} from "../../../src/core/mask.ts";
-import { Rng } from "../../../src/core/rng.ts";
-import { createFastEvaluator } from "../../../src/island/evaluator/index.ts";
+} from "../../src/core/mask.ts";
+import { Rng } from "../../src/core/rng.ts";
+import { createFastEvaluator } from "../../src/evaluator/index.ts";
 import { ARCHS, expectSame, INITS, maskWithDensity, setup } from "./helpers.ts";
 
 describe("delta evaluation", () => {

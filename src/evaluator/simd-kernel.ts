@@ -6,8 +6,9 @@
 // Relaxed SIMD's f64x2.relaxed_madd may or may not fuse the multiply-add; either way the result is the
 // same here, because w·x of a Float32-valued weight and a Float32 input is exact in double (24 + 24
 // significant bits ≤ 53), so fused and unfused round the same exact sum once. It is used only where the
-// runtime validates it (measured about 8% faster on the output layer); plain SIMD otherwise, and the
-// JavaScript kernels when the runtime has no SIMD at all or SLT_SIMD=0 is set.
+// runtime validates it (measured faster on the output layer: docs/performance.md § Why the kernels are
+// shaped so); plain SIMD otherwise, and the JavaScript kernels when the runtime has no SIMD at all or
+// SLT_SIMD=0 is set.
 //
 // The module is written in the WebAssembly text format and assembled at start-up (wasm.ts). The kernel reads and writes one
 // WebAssembly.Memory that the evaluator lays out: its arena of Float32 columns from byte 0, then the

@@ -24,43 +24,42 @@
 // matters), and each recomputed unit is summed in full in the reference's order: results are identical.
 //
 // Nearest parent (`evaluateNearest`, and `evaluateBatch` / `batch` with `delta`, the default — the GA's
-// path: src/evaluator.ts and the island pool): every mask evaluated this way becomes an entry (LRU). A
+// path: src/evaluator/index.ts and the island pool): every mask evaluated this way becomes an entry (LRU). A
 // new mask is first looked up exactly (a repeat costs nothing); otherwise the `deltaSearch` most
 // recently used entries are scanned for the smallest Hamming distance (XOR and popcount over the words,
 // abandoning a candidate once it is no closer than the best or than the adaptive cut-off `#reach`,
 // stopping at distance 1). If the delta's estimated work is below DELTA_MAX_WORK of a full pass's, the
 // mask is evaluated from that parent, else in full (and cached either way). The estimate counts, per
 // row, the kept terms of each computed unit plus UNIT_COST, plus SCORE_COST per class for scoring
-// (softmax loss: exp and log per row, 36 % of a moons [2,75,2] pass); first-layer units are left out of
-// both sides when the memo is on, since both paths take them from the memo. Calibrated on GA mask
-// sequences (moons [2,75,2], digits [64,75,10]): the measured time ratio of a delta to a full pass
-// tracks the estimate within about ±0.1, and a delta estimated at 0.85 costs about a full pass.
+// (the softmax loss's exp and log per row are a large part of a small network's pass); first-layer
+// units are left out of both sides when the memo is on, since both paths take them from the memo.
+// Calibrated on GA mask sequences (moons [2,75,2], digits [64,75,10]) so that the estimate tracks the
+// measured time ratio of a delta to a full pass; DELTA_MAX_WORK is where a delta stops paying. The
+// measurements are in docs/performance.md § Why the kernels are shaped so.
 //
-// What it buys (measured on the GA's own mask sequences and runs, see the report in
-// src/island/evaluator/shared-pool.ts for the pool): one-bit mutants (a quarter of a generation's
-// evaluations) become deltas — moons [2,75,2]: one logit of two (≈ 0.75 of a pass, scoring stays);
-// digits [64,75,10]: the logits that keep a weight from the changed unit; deep networks: a flip in a
-// later layer recomputes one unit and what it feeds (≈ 0.4 of a pass on [64,75,75,10]). Crossover
-// children do not: even a child a few bits from its parent changes several first-layer units, and
-// each dirties most of the next layer (the memo already makes the first layer itself cheap). So the
-// GA phase gains little on the papers' shapes (≈ 1.0× on moons and digits, 1.05× on [64,75,75,10]),
-// while post-evolutionary pruning (one-bit removals from one mask) gains 1.2–1.9×; the cost of caching
-// every mask (its columns written to the pool, page faults on first use of the pool) is paid by the
-// mutants.
+// What it buys (measured on the GA's own mask sequences and runs, same section; shared-pool.ts for the
+// pool): one-bit mutants (a quarter of a generation's evaluations) become deltas — moons [2,75,2]: one
+// logit of two (scoring stays); digits [64,75,10]: the logits that keep a weight from the changed unit;
+// deep networks: a flip in a later layer recomputes one unit and what it feeds. Crossover children do
+// not: even a child a few bits from its parent changes several first-layer units, and each dirties most
+// of the next layer (the memo already makes the first layer itself cheap). So the GA phase gains little
+// on the papers' shapes, while post-evolutionary pruning (one-bit removals from one mask) gains clearly;
+// the cost of caching every mask (its columns written to the pool, page faults on first use of the
+// pool) is paid by the mutants.
 //
 // Memory: the pool holds the memo's columns, one in-progress mask (units columns) and
 // ⌊cacheBytes / (4·rows)⌋ more for entries; when it is full the least recently used entry is evicted
 // (its columns freed once no other entry or the memo references them). Entries are also capped at
 // twice the search window. Besides the columns each entry keeps its mask and a column list
 // (genome/8 + 4·units bytes, counted against cacheBytes too). Untouched pages of the zero-filled pool
-// cost no memory until used (but about 4 ms of page faults per MiB on first use, on this machine).
+// cost no memory until used (their page faults are paid on first use).
 //
 // All numeric state lives in one Float32Array "arena" — [x feature-major | block buffer | column pool]
 // — plus the network's weight arrays and the compiled plan, all plain typed arrays.
-import type { Split } from "../../core/dataset.ts";
-import { type BatchEvaluator, evaluate, type Metrics } from "../../core/evaluate.ts";
-import { cloneMask, type Mask, maskHash, masksEqual, withFlipped } from "../../core/mask.ts";
-import type { Network } from "../../core/network.ts";
+import type { Split } from "../core/dataset.ts";
+import { type BatchEvaluator, evaluate, type Metrics } from "../core/evaluate.ts";
+import { cloneMask, type Mask, maskHash, masksEqual, withFlipped } from "../core/mask.ts";
+import type { Network } from "../core/network.ts";
 import { ColumnMemo, EXACT_KEY_BITS, type MemoStats } from "./column-memo.ts";
 import { scoreRows, type Totals, unitColumn } from "./kernel.ts";
 import { allocPlan, compilePlan, finiteBound, type Plan, type PlanMode } from "./plan.ts";
@@ -210,11 +209,11 @@ const DEFAULT_DELTA_SEARCH = 256;
 const MAX_ARENA_FLOATS = 2 ** 30;
 /**
  * Cost model of a pass, in kept terms per row: each computed unit costs its terms plus UNIT_COST (the
- * store and the ReLU), scoring costs SCORE_COST per class (SCORE_COST_ACCURACY without the loss; from
- * CPU profiles: scoring is ≈ 80 terms per row on moons [2,75,2], ≈ 480 on digits [64,75,10]). A delta
- * is taken when its estimate is below DELTA_MAX_WORK times the full pass's: measured per mask on the
- * GA's mutants and children, a delta estimated at 0.5–0.6 takes 0.66 of a full pass's time, at
- * 0.8–0.9 0.95, at ≥ 1 1.1–1.3 (the delta's bookkeeping and the parent's columns read from memory).
+ * store and the ReLU), scoring costs SCORE_COST per class (SCORE_COST_ACCURACY without the loss), both
+ * from CPU profiles. A delta is taken when its estimate is below DELTA_MAX_WORK times the full pass's:
+ * measured per mask on the GA's mutants and children, a delta estimated above that costs as much as a
+ * full pass or more (the delta's bookkeeping and the parent's columns read from memory). The figures:
+ * docs/performance.md § Why the kernels are shaped so.
  */
 const UNIT_COST = 2;
 const SCORE_COST = 40;
@@ -325,6 +324,145 @@ function budget(name: string, value: number | undefined, fallback: number): numb
   return v;
 }
 
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return v;
+}
+
+/** Where the arena's parts start (in floats) and how many columns the memo and the entries get. */
+interface ArenaLayout {
+  /** column index of each activation layer's first unit in the block / entry layout (logits last) */
+  readonly aOff: number[];
+  /** units over all activation layers */
+  readonly units: number;
+  readonly blockBase: number;
+  readonly poolBase: number;
+  readonly memoSlots: number;
+  readonly maxEntries: number;
+  /** entries that keep their columns */
+  readonly slots: number;
+  readonly poolCols: number;
+  readonly arenaFloats: number;
+}
+
+/** The arena: x feature-major, the block buffer, then the column pool sized as "Memory" above says. */
+function arenaLayout(
+  net: Network,
+  n: number,
+  F: number,
+  blockRows: number,
+  search: number,
+  options: FastEvaluatorOptions,
+): ArenaLayout {
+  const arch = net.architecture;
+  const aOff: number[] = [];
+  let cols = 0;
+  for (let l = 1; l < arch.length; l++) {
+    aOff.push(cols);
+    cols += arch[l];
+  }
+  const blockBase = F * n;
+  const poolBase = blockBase + cols * blockRows;
+  const room = n > 0 ? Math.floor((MAX_ARENA_FLOATS - poolBase) / n) : 0;
+  const memoSlots = memoSlotsFor(net, n, F, room, options.columnCacheBytes);
+  // entries: the in-progress mask's columns plus the budget's
+  const cacheBytes = budget("cacheBytes", options.cacheBytes, DEFAULT_CACHE_BYTES);
+  let entryCols = 0;
+  if (n > 0 && cols > 0) entryCols = Math.floor(cacheBytes / (4 * n));
+  entryCols = Math.max(0, Math.min(entryCols, room - memoSlots - cols));
+  // entries: at most twice the search window (older ones are found only by an exact repeat), and
+  // their masks and column lists within the budget too
+  const entryBytes = 4 * Math.ceil(net.genomeLength / 32) + 4 * cols + 128;
+  const maxEntries =
+    entryCols > 0 ? Math.max(1, Math.min(2 * search, entryCols, Math.floor(cacheBytes / entryBytes))) : 0;
+  const slots = Math.min(maxEntries, Math.floor(entryCols / Math.max(1, cols)));
+  const poolCols = memoSlots + (maxEntries > 0 ? cols + entryCols : 0);
+  const arenaFloats = poolBase + poolCols * n;
+  return { aOff, units: cols, blockBase, poolBase, memoSlots, maxEntries, slots, poolCols, arenaFloats };
+}
+
+/** Column memo slots: worth it only when the memo holds more columns than the first hidden layer has units. */
+function memoSlotsFor(net: Network, n: number, F: number, room: number, bytes: number | undefined): number {
+  const arch = net.architecture;
+  if (net.layers.length < 2 || n === 0) return 0;
+  let slots = Math.floor(budget("columnCacheBytes", bytes, DEFAULT_COLUMN_CACHE_BYTES) / (4 * n));
+  slots = Math.min(slots, room);
+  // narrow inputs have few distinct rows: at most 2^F per unit
+  if (F <= EXACT_KEY_BITS) slots = Math.min(slots, arch[1] * 2 ** F);
+  return slots <= arch[1] ? 0 : slots;
+}
+
+/**
+ * The SIMD kernel's memory, in bytes: the arena from byte 0, then every layer's weights (Float64) and
+ * column lists (Int32), the labels and the logit column list (Int32), and the scoring kernel's totals
+ * (two Float64).
+ */
+function kernelMemory(net: Network, n: number, arenaFloats: number) {
+  const terms = net.layers.reduce((sum, L) => sum + L.inputs * L.outputs, 0);
+  const classes = net.architecture[net.architecture.length - 1];
+  const weightsAt = 16 * Math.ceil((4 * arenaFloats) / 16);
+  const columnsAt = weightsAt + 8 * terms;
+  const labelsAt = weightsAt + 12 * terms;
+  const clsAt = labelsAt + 4 * n;
+  const totalsAt = 8 * Math.ceil((clsAt + 4 * classes) / 8);
+  return { weightsAt, columnsAt, labelsAt, clsAt, totalsAt, bytes: totalsAt + SCORE_TOTALS_BYTES };
+}
+
+/**
+ * The arrays the kernels read: views of the SIMD kernel's memory where `kernelMemory` puts them (the
+ * weights and the column lists handed out one after the other), or plain arrays without SIMD.
+ */
+class KernelArrays {
+  readonly #simd: SimdKernel | null;
+  #weightsNext: number;
+  #columnsNext: number;
+
+  constructor(simd: SimdKernel | null, weightsAt: number, columnsAt: number) {
+    this.#simd = simd;
+    this.#weightsNext = weightsAt;
+    this.#columnsNext = columnsAt;
+  }
+
+  arena(floats: number): Float32Array {
+    return this.#simd === null
+      ? new Float32Array(floats)
+      : new Float32Array(this.#simd.memory.buffer, 0, floats);
+  }
+
+  weights(length: number): Float64Array {
+    if (this.#simd === null) return new Float64Array(length);
+    const a = new Float64Array(this.#simd.memory.buffer, this.#weightsNext, length);
+    this.#weightsNext += 8 * length;
+    return a;
+  }
+
+  columns(length: number): Int32Array {
+    if (this.#simd === null) return new Int32Array(length);
+    const a = new Int32Array(this.#simd.memory.buffer, this.#columnsNext, length);
+    this.#columnsNext += 4 * length;
+    return a;
+  }
+
+  /** The logit column list: at `clsAt` of the SIMD memory when the scoring kernel reads it there. */
+  logitColumns(classes: number, clsAt: number, scored: boolean): Int32Array {
+    if (this.#simd === null || !scored) return new Int32Array(classes);
+    return new Int32Array(this.#simd.memory.buffer, clsAt, classes);
+  }
+}
+
+function layerRun(terms: number, outputs: number, arrays: KernelArrays): LayerRun {
+  return {
+    cb: new Int32Array(terms),
+    cs: new Uint8Array(terms),
+    col: arrays.columns(terms),
+    us: new Int32Array(outputs),
+    uc: 0,
+    db: new Int32Array(outputs),
+    ds: new Uint8Array(outputs),
+  };
+}
+
 function popcount32(x: number): number {
   x -= (x >>> 1) & 0x55555555;
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
@@ -416,114 +554,48 @@ class Fast implements FastEvaluator {
     const arch = net.architecture;
     this.#classes = arch[arch.length - 1];
     this.#last = net.layers.length - 1;
-    const B = options.blockRows ?? DEFAULT_BLOCK_ROWS;
-    if (!Number.isInteger(B) || B < 1) {
-      throw new RangeError(`blockRows must be a positive integer, got ${options.blockRows}`);
-    }
-    const search = options.deltaSearch ?? DEFAULT_DELTA_SEARCH;
-    if (!Number.isInteger(search) || search < 1) {
-      throw new RangeError(`deltaSearch must be a positive integer, got ${options.deltaSearch}`);
-    }
-    this.#search = search;
-    const maxWork = options.deltaMaxWork ?? DELTA_MAX_WORK;
-    if (!(maxWork >= 0))
-      throw new RangeError(`deltaMaxWork must be a number ≥ 0, got ${options.deltaMaxWork}`);
-    this.#maxWork = maxWork;
+    const B = positiveInteger("blockRows", options.blockRows, DEFAULT_BLOCK_ROWS);
+    this.#search = positiveInteger("deltaSearch", options.deltaSearch, DEFAULT_DELTA_SEARCH);
+    this.#maxWork = budget("deltaMaxWork", options.deltaMaxWork, DELTA_MAX_WORK);
     this.blockRows = Math.min(B, Math.max(1, n));
-    this.#aOff = [];
-    let cols = 0;
-    for (let l = 1; l < arch.length; l++) {
-      this.#aOff.push(cols);
-      cols += arch[l];
-    }
-    this.#units = cols;
-    this.#blockBase = F * n;
-    this.#poolBase = this.#blockBase + cols * this.blockRows;
-    const room = n > 0 ? Math.floor((MAX_ARENA_FLOATS - this.#poolBase) / n) : 0;
-    // column memo: worth it only when it holds more columns than the first hidden layer has units
-    let memoSlots = 0;
-    if (this.#last > 0 && n > 0) {
-      memoSlots = Math.floor(
-        budget("columnCacheBytes", options.columnCacheBytes, DEFAULT_COLUMN_CACHE_BYTES) / (4 * n),
-      );
-      memoSlots = Math.min(memoSlots, room);
-      // narrow inputs have few distinct rows: at most 2^F per unit
-      if (F <= EXACT_KEY_BITS) memoSlots = Math.min(memoSlots, arch[1] * 2 ** F);
-      if (memoSlots <= arch[1]) memoSlots = 0;
-    }
-    // entries: the in-progress mask's columns plus the budget's
-    const cacheBytes = budget("cacheBytes", options.cacheBytes, DEFAULT_CACHE_BYTES);
-    let entryCols = 0;
-    if (n > 0 && cols > 0) entryCols = Math.floor(cacheBytes / (4 * n));
-    entryCols = Math.max(0, Math.min(entryCols, room - memoSlots - cols));
-    // entries: at most twice the search window (older ones are found only by an exact repeat), and
-    // their masks and column lists within the budget too
-    const entryBytes = 4 * Math.ceil(net.genomeLength / 32) + 4 * cols + 128;
-    this.#maxEntries =
-      entryCols > 0 ? Math.max(1, Math.min(2 * search, entryCols, Math.floor(cacheBytes / entryBytes))) : 0;
-    this.#slots = Math.min(this.#maxEntries, Math.floor(entryCols / Math.max(1, cols)));
-    this.#poolCols = memoSlots + (this.#maxEntries > 0 ? cols + entryCols : 0);
+    const layout = arenaLayout(net, n, F, this.blockRows, this.#search, options);
+    this.#aOff = layout.aOff;
+    this.#units = layout.units;
+    this.#blockBase = layout.blockBase;
+    this.#poolBase = layout.poolBase;
+    this.#maxEntries = layout.maxEntries;
+    this.#slots = layout.slots;
+    this.#poolCols = layout.poolCols;
     this.#ref = new Int32Array(this.#poolCols);
     this.#freeCols = new Int32Array(this.#poolCols);
-    // untouched pages of a large zero-filled buffer cost no memory until they are used
-    const arenaFloats = this.#poolBase + this.#poolCols * n;
-    const terms = net.layers.reduce((sum, L) => sum + L.inputs * L.outputs, 0);
-    // SIMD memory: the arena from byte 0, then every layer's weights (Float64), column lists (Int32),
-    // the labels and the logit column list (Int32), and the scoring kernel's totals (two Float64)
-    const weightsAt = 16 * Math.ceil((4 * arenaFloats) / 16);
-    const labelsAt = weightsAt + 12 * terms;
-    const clsAt = labelsAt + 4 * n;
-    const totalsAt = 8 * Math.ceil((clsAt + 4 * this.#classes) / 8);
-    const simd = createSimdKernel(options.kernel ?? "auto", totalsAt + SCORE_TOTALS_BYTES);
+    const memory = kernelMemory(net, n, layout.arenaFloats);
+    const simd = createSimdKernel(options.kernel ?? "auto", memory.bytes);
     this.#simd = simd;
     this.kernel = simd === null ? "js" : simd.kind;
     this.#score = simd === null ? null : createScoreKernel(simd.memory);
-    this.#labelsAt = labelsAt;
-    this.#totalsAt = totalsAt;
-    if (simd !== null && this.#score !== null) new Int32Array(simd.memory.buffer, labelsAt, n).set(split.y);
-    let weightsNext = weightsAt;
-    let colsNext = weightsAt + 8 * terms;
-    const weights = (length: number): Float64Array => {
-      if (simd === null) return new Float64Array(length);
-      const a = new Float64Array(simd.memory.buffer, weightsNext, length);
-      weightsNext += 8 * length;
-      return a;
-    };
-    const columns = (length: number): Int32Array => {
-      if (simd === null) return new Int32Array(length);
-      const a = new Int32Array(simd.memory.buffer, colsNext, length);
-      colsNext += 4 * length;
-      return a;
-    };
-    this.#arena =
-      simd === null ? new Float32Array(arenaFloats) : new Float32Array(simd.memory.buffer, 0, arenaFloats);
+    this.#labelsAt = memory.labelsAt;
+    this.#totalsAt = memory.totalsAt;
+    if (simd !== null && this.#score !== null)
+      new Int32Array(simd.memory.buffer, memory.labelsAt, n).set(split.y);
+    const arrays = new KernelArrays(simd, memory.weightsAt, memory.columnsAt);
+    // untouched pages of a large zero-filled buffer cost no memory until they are used
+    this.#arena = arrays.arena(layout.arenaFloats);
     const x = split.x;
     const xT = this.#arena;
     for (let r = 0; r < n; r++) for (let f = 0; f < F; f++) xT[f * n + r] = x[r * F + f];
     this.fast = finiteBound(net, xT, n, F);
     this.loss = options.loss ?? true;
     this.delta = (options.delta ?? true) && this.#maxEntries > 0 && this.fast;
-    this.#memo = memoSlots > 0 && this.fast ? new ColumnMemo(memoSlots, F) : null;
-    this.#memoCol = new Int32Array(memoSlots).fill(-1);
+    this.#memo = layout.memoSlots > 0 && this.fast ? new ColumnMemo(layout.memoSlots, F) : null;
+    this.#memoCol = new Int32Array(layout.memoSlots).fill(-1);
     this.#acc = new Float64Array(this.blockRows);
-    this.#plan = allocPlan(net, weights);
-    this.#runs = net.layers.map((L) => ({
-      cb: new Int32Array(L.inputs * L.outputs),
-      cs: new Uint8Array(L.inputs * L.outputs),
-      col: columns(L.inputs * L.outputs),
-      us: new Int32Array(L.outputs),
-      uc: 0,
-      db: new Int32Array(L.outputs),
-      ds: new Uint8Array(L.outputs),
-    }));
+    this.#plan = allocPlan(net, (length) => arrays.weights(length));
+    this.#runs = net.layers.map((L) => layerRun(L.inputs * L.outputs, L.outputs, arrays));
     this.#loc = net.layers.map((L) => ({
       base: new Int32Array(L.outputs),
       shift: new Uint8Array(L.outputs),
     }));
-    this.#cls =
-      this.#score === null
-        ? new Int32Array(this.#classes)
-        : new Int32Array((simd as SimdKernel).memory.buffer, clsAt, this.#classes);
+    this.#cls = arrays.logitColumns(this.#classes, memory.clsAt, this.#score !== null);
     this.#changed = net.layers.map((L) => new Uint8Array(L.outputs));
     this.#rec = net.layers.map((L) => new Uint8Array(L.outputs));
     this.#changedList = new Int32Array(Math.max(0, ...arch.slice(1)));

@@ -3,8 +3,8 @@
 // inputs over the domains scoring reaches (and around them); fast-check prints the failing seed.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Rng } from "../../../src/core/rng.ts";
-import { scoreRows } from "../../../src/island/evaluator/kernel.ts";
+import { Rng } from "../../src/core/rng.ts";
+import { scoreRows } from "../../src/evaluator/kernel.ts";
 import {
   createScoreKernel,
   fdlibmExp,
@@ -13,8 +13,8 @@ import {
   scoreKernelUnavailableReason,
   scoreKernelWat,
   scoreSelfCheck,
-} from "../../../src/island/evaluator/score-kernel.ts";
-import { assembleWat } from "../../../src/island/evaluator/wasm.ts";
+} from "../../src/evaluator/score-kernel.ts";
+import { assembleWat } from "../../src/evaluator/wasm.ts";
 
 const Memory = (
   globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: ArrayBuffer } } }

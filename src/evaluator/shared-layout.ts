@@ -10,8 +10,9 @@
 //   (Int32: the batch's mask indices grouped by work queue) and a result arena (Float64, accuracy, loss
 //   and evaluating worker per mask), all replaced by larger buffers when a batch does not fit; the new
 //   buffers travel to the workers with the next batch message only.
-import type { Split } from "../../core/dataset.ts";
-import type { Architecture, InitScheme, Layer, Network } from "../../core/network.ts";
+import type { Split } from "../core/dataset.ts";
+import type { Architecture, InitScheme, Layer, Network } from "../core/network.ts";
+import type { FastEvaluatorOptions } from "./fast-forward.ts";
 
 /** Named slots of the control Int32Array. */
 export const SLOT = {
@@ -146,16 +147,8 @@ export interface WorkerInit {
   readonly data: SharedArrayBuffer;
   readonly layout: DataLayout;
   readonly control: SharedArrayBuffer;
-  /** FastEvaluatorOptions, as plain data */
-  readonly evaluator: {
-    readonly blockRows?: number;
-    readonly columnCacheBytes?: number;
-    readonly cacheBytes?: number;
-    readonly delta?: boolean;
-    readonly deltaSearch?: number;
-    readonly deltaMaxWork?: number;
-    readonly loss?: boolean;
-  };
+  /** each worker's fast-evaluator options (all plain data, so they pass as workerData) */
+  readonly evaluator: FastEvaluatorOptions;
   /** test-only fault injection (see SharedEvaluatorOptions.faultInjection) */
   readonly fault?: { readonly throwAtMask?: number; readonly exitAtMask?: number };
 }

@@ -12,8 +12,8 @@
 // that feed nothing (no kept outgoing weight to a computed unit) are not computed at all.
 // The argument needs finite activations (0·∞ is NaN): `finiteBound` checks that once per network and
 // split; when it cannot guarantee them the evaluator hands every mask to the reference evaluator.
-import type { Mask } from "../../core/mask.ts";
-import type { Network } from "../../core/network.ts";
+import type { Mask } from "../core/mask.ts";
+import type { Network } from "../core/network.ts";
 
 export interface LayerPlan {
   /** number of units of this layer that are computed */

@@ -1,7 +1,8 @@
 // WebAssembly plumbing shared by the evaluator's kernels (simd-kernel.ts, score-kernel.ts): the few
 // JS API types they use (the project's lib has no DOM types, which carry them) and assembly of the
 // kernels' text-format sources by wabt. wabt is loaded once per process and once per worker thread,
-// when this module is first imported (about 60 ms), so no generated binary is kept in the repository.
+// when this module is first imported (a small start-up cost, docs/performance.md § Why the kernels are
+// shaped so), so no generated binary is kept in the repository.
 import { createRequire } from "node:module";
 
 export interface WasmModule {

@@ -2,17 +2,17 @@
 // metrics bit for bit, for every kind this runtime has. fast-check prints the failing seed and path.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { evaluate, referenceEvaluator } from "../../../src/core/evaluate.ts";
-import { Rng } from "../../../src/core/rng.ts";
-import { createFastEvaluator } from "../../../src/island/evaluator/index.ts";
-import { unitColumn } from "../../../src/island/evaluator/kernel.ts";
+import { evaluate, referenceEvaluator } from "../../src/core/evaluate.ts";
+import { Rng } from "../../src/core/rng.ts";
+import { createFastEvaluator } from "../../src/evaluator/index.ts";
+import { unitColumn } from "../../src/evaluator/kernel.ts";
 import {
   createSimdKernel,
   kernelChoiceFromEnv,
   type SimdKind,
   simdKinds,
   simdUnavailableReason,
-} from "../../../src/island/evaluator/simd-kernel.ts";
+} from "../../src/evaluator/simd-kernel.ts";
 import { ARCHS, expectSame, gaBatches, INITS, maskWithDensity, setup } from "./helpers.ts";
 
 const KINDS: SimdKind[] = simdKinds();

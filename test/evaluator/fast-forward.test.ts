@@ -2,11 +2,11 @@
 // loss exactly (not merely within a tolerance). fast-check prints the failing seed and path.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { evaluate, referenceEvaluator } from "../../../src/core/evaluate.ts";
-import { emptyMask, fullMask, randomMask, withFlipped } from "../../../src/core/mask.ts";
-import { initNetwork } from "../../../src/core/network.ts";
-import { Rng } from "../../../src/core/rng.ts";
-import { createFastEvaluator } from "../../../src/island/evaluator/index.ts";
+import { evaluate, referenceEvaluator } from "../../src/core/evaluate.ts";
+import { emptyMask, fullMask, randomMask, withFlipped } from "../../src/core/mask.ts";
+import { initNetwork } from "../../src/core/network.ts";
+import { Rng } from "../../src/core/rng.ts";
+import { createFastEvaluator } from "../../src/evaluator/index.ts";
 import {
   ARCHS,
   clearLayer,

@@ -1,7 +1,7 @@
 // Shared fixtures for the fast-evaluator tests: seeded networks, splits and masks.
 import { expect } from "vitest";
-import type { Split } from "../../../src/core/dataset.ts";
-import type { Metrics } from "../../../src/core/evaluate.ts";
+import type { Split } from "../../src/core/dataset.ts";
+import type { Metrics } from "../../src/core/evaluate.ts";
 import {
   cloneMask,
   emptyMask,
@@ -9,9 +9,9 @@ import {
   type Mask,
   uniformCrossover,
   withFlipped,
-} from "../../../src/core/mask.ts";
-import { type InitScheme, initNetwork, type Layer, type Network } from "../../../src/core/network.ts";
-import { Rng } from "../../../src/core/rng.ts";
+} from "../../src/core/mask.ts";
+import { type InitScheme, initNetwork, type Layer, type Network } from "../../src/core/network.ts";
+import { Rng } from "../../src/core/rng.ts";
 
 export const INITS: readonly InitScheme[] = [
   { kind: "uniform", range: 1 },

@@ -1,17 +1,17 @@
 // The shared-memory evaluator (worker pool) must give the reference evaluator's results exactly, for
 // any number of workers, and must fail loudly and promptly — never hang — when a worker dies.
 import { afterEach, describe, expect, it } from "vitest";
-import { evaluate } from "../../../src/core/evaluate.ts";
-import { emptyMask, fullMask, type Mask, randomMask, withFlipped } from "../../../src/core/mask.ts";
-import { Rng } from "../../../src/core/rng.ts";
-import { RESULT_STRIDE } from "../../../src/island/evaluator/shared-layout.ts";
+import { evaluate } from "../../src/core/evaluate.ts";
+import { emptyMask, fullMask, type Mask, randomMask, withFlipped } from "../../src/core/mask.ts";
+import { Rng } from "../../src/core/rng.ts";
+import { RESULT_STRIDE } from "../../src/evaluator/shared-layout.ts";
 import {
   Affinity,
   createSharedEvaluator,
   type SharedEvaluator,
   SharedEvaluatorError,
   type SharedEvaluatorOptions,
-} from "../../../src/island/evaluator/shared-pool.ts";
+} from "../../src/evaluator/shared-pool.ts";
 import { expectSame, gaBatches, INITS, maskWithDensity, setup } from "./helpers.ts";
 
 const ARCHS = [

@@ -19,11 +19,9 @@
 // has its own `cacheBytes`, default 64 MiB). Per-worker caches miss when a mask's parent was evaluated
 // by another worker, so masks are queued by nearest-parent affinity (class `Affinity` below): the main
 // thread remembers which worker evaluated each of the last 256 masks and queues every new mask to the
-// worker of its nearest one (a mutant of a child in the same batch follows the child). Measured on the
-// digits-10 [64,75,10] GA sequence (100 generations, 5349 masks), masks evaluated by delta:
-//   1 worker 1178; 2 workers: plain work stealing 796 (68 %), affinity 1284 (109 %);
-//   3 workers: work stealing 626 (53 %), affinity 1241 (105 %).
-// Affinity alone could pile a batch onto one worker (everything descends from what worker 0 did
+// worker of its nearest one (a mutant of a child in the same batch follows the child). On a GA's mask
+// sequence that keeps as many masks evaluated by delta as one worker would, where plain work stealing
+// loses a third to a half of them (docs/performance.md § Why the kernels are shaped so). Affinity alone could pile a batch onto one worker (everything descends from what worker 0 did
 // first), so each queue is capped at ⌈1.25 · batch / workers⌉, the overflow moved (from the back) to
 // the shortest queue, and work stealing evens out what remains.
 //
@@ -44,10 +42,10 @@
 // states. `threads: 0` evaluates in-process on the calling thread (the plain fast evaluator, no shared
 // memory) behind the same async API.
 import { Worker } from "node:worker_threads";
-import type { Split } from "../../core/dataset.ts";
-import type { AsyncBatchEvaluator, Metrics } from "../../core/evaluate.ts";
-import type { Mask } from "../../core/mask.ts";
-import type { Network } from "../../core/network.ts";
+import type { Split } from "../core/dataset.ts";
+import type { AsyncBatchEvaluator, Metrics } from "../core/evaluate.ts";
+import type { Mask } from "../core/mask.ts";
+import type { Network } from "../core/network.ts";
 import {
   checkSplit,
   createFastEvaluator,
@@ -67,7 +65,7 @@ import {
   type WorkerMessage,
 } from "./shared-layout.ts";
 
-export type { AsyncBatchEvaluator } from "../../core/evaluate.ts";
+export type { AsyncBatchEvaluator } from "../core/evaluate.ts";
 export type { NearestCounts } from "./shared-layout.ts";
 
 export interface SharedEvaluatorOptions {

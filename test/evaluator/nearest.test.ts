@@ -4,15 +4,15 @@
 // path must actually be taken (so these tests fail if it goes dead).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { evaluate } from "../../../src/core/evaluate.ts";
-import { cloneMask, flipBit, type Mask, randomMask, withFlipped } from "../../../src/core/mask.ts";
-import { initNetwork } from "../../../src/core/network.ts";
-import { Rng } from "../../../src/core/rng.ts";
+import { evaluate } from "../../src/core/evaluate.ts";
+import { cloneMask, flipBit, type Mask, randomMask, withFlipped } from "../../src/core/mask.ts";
+import { initNetwork } from "../../src/core/network.ts";
+import { Rng } from "../../src/core/rng.ts";
 import {
   createFastEvaluator,
   evaluatorOptionsFromEnv,
   type FastEvaluatorOptions,
-} from "../../../src/island/evaluator/index.ts";
+} from "../../src/evaluator/index.ts";
 import {
   expectSame,
   gaBatches,
