@@ -388,6 +388,16 @@ addDataOptions(
     "wall-clock limit of a cluster run (islands only; default none)",
     secondsArg("--time-limit"),
   )
+  .option(
+    "--checkpoint-every <generations>",
+    "generations between checkpoints of every island's state into the run directory (default: README, Long runs)",
+    intArg,
+  )
+  .option(
+    "--max-restarts <n>",
+    "restarts of a lost island from its latest checkpoint before the topology is repaired around it (default 3)",
+    intArg,
+  )
   .addOption(
     new Option(
       "--launcher <kind>",
@@ -466,7 +476,9 @@ addDataOptions(
         selection: o.selection,
         mode: o.mode,
         timeLimitSeconds: o.timeLimit,
+        maxRestarts: o.maxRestarts,
       },
+      checkpointEvery: o.checkpointEvery,
     };
     const layers = [];
     if (o.config) {

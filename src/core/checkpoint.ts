@@ -130,6 +130,8 @@ export const CONFIG_FIELDS_RESUME_MAY_CHANGE: readonly string[] = [
   "termination.maxEvaluations",
   "cluster.islands",
   "cluster.timeLimitSeconds",
+  "cluster.maxRestarts",
+  "checkpointEvery",
 ];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -159,6 +159,11 @@ const ClusterSchema = z.strictObject({
   stagger: z.enum(["none", "staggered"]).default("none"),
   /** wall-clock limit of the whole run; the run stops and gathers tickets when it passes */
   timeLimitSeconds: z.number().positive().finite().optional(),
+  /**
+   * how many times a lost island is restarted from its latest checkpoint (with backoff) before the
+   * topology is repaired around it
+   */
+  maxRestarts: z.number().int().min(0).max(1000).default(3),
 });
 
 export const ConfigSchema = z.strictObject({
@@ -192,6 +197,11 @@ export const ConfigSchema = z.strictObject({
    */
   pruneOrder: z.enum(PRUNE_ORDERS).default("reference"),
   cluster: ClusterSchema.prefault({}),
+  /**
+   * generations between checkpoints (every island's state, into the run directory's checkpoint.json);
+   * unset: the run's default (README, "Long runs")
+   */
+  checkpointEvery: positiveInt.optional(),
   out: z.string().min(1).default("runs"),
   // Written by a run into config.json, so that file can be passed back with --config; ignored on input.
   runDir: z.string().optional(),

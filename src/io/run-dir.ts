@@ -6,6 +6,7 @@
 // from one reading of one monotonic clock, so `time` never goes backwards and time − t is the start.
 import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { E_CHECKPOINT, SltError } from "../core/errors.ts";
 
 /** Milliseconds since the Unix epoch, never decreasing. */
 export type Clock = () => number;
@@ -55,13 +56,27 @@ export function runDirPath(out: string, name: string): string {
 
 /** Creates the run directory `runDirPath(out, name)` with an empty events.jsonl. */
 export function createRunDir(out: string, name: string, options: RunDirOptions = {}): RunDir {
-  const clock = options.clock ?? monotonicClock;
-  const startedAt = options.startedAt ?? clock();
   mkdirSync(out, { recursive: true });
   const path = runDirPath(out, name);
   mkdirSync(path);
+  writeFileSync(join(path, "events.jsonl"), "");
+  return runDirAt(path, options);
+}
+
+/**
+ * An existing run directory, continued (a resumed run): events are appended to its events.jsonl, and
+ * `startedAt` should be the run's original start, so that `t` goes on counting from it.
+ */
+export function openRunDir(path: string, options: RunDirOptions = {}): RunDir {
+  if (!existsSync(join(path, "events.jsonl")))
+    throw new SltError(E_CHECKPOINT, `${path} is not a run directory: it has no events.jsonl`);
+  return runDirAt(resolve(path), options);
+}
+
+function runDirAt(path: string, options: RunDirOptions): RunDir {
+  const clock = options.clock ?? monotonicClock;
+  const startedAt = options.startedAt ?? clock();
   const events = join(path, "events.jsonl");
-  writeFileSync(events, "");
   return {
     path,
     startTime: new Date(startedAt).toISOString(),

@@ -4,8 +4,9 @@
 import { join } from "node:path";
 import type { ResolvedConfig } from "../core/config.ts";
 import { attachLogFile, type Logger } from "../io/log.ts";
-import { createRunDir, type RunDir } from "../io/run-dir.ts";
+import { createRunDir, openRunDir, type RunDir } from "../io/run-dir.ts";
 import { softwareVersions } from "../io/versions.ts";
+import type { ResumeFrom } from "./resume-from.ts";
 import { loadRunData, type RunData } from "./run-data.ts";
 
 export interface PreparedRun extends RunData {
@@ -15,17 +16,21 @@ export interface PreparedRun extends RunData {
 }
 
 /**
- * Loads and checks the run's data, makes its directory and writes config.json; from here on the
- * logger's records (and those it held since the command started) also go to the run's log.jsonl.
+ * Loads and checks the run's data, makes its directory (or, resuming, opens the run's own) and writes
+ * config.json; from here on the logger's records (and those it held since the command started) also go
+ * to the run's log.jsonl.
  */
 export function prepareRun(
   resolvedConfig: ResolvedConfig,
   started = performance.now(),
   logger?: Logger,
+  resume?: ResumeFrom,
 ): PreparedRun {
   const data = loadRunData(resolvedConfig);
   const { config, datasetRecord } = data;
-  const dir = createRunDir(config.out, config.name, { startedAt: performance.timeOrigin + started });
+  const dir = resume
+    ? openRunDir(resume.dir, { startedAt: Date.parse(resume.startTime) })
+    : createRunDir(config.out, config.name, { startedAt: performance.timeOrigin + started });
   dir.writeJson("config.json", {
     ...config,
     runDir: dir.path,
