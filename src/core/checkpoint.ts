@@ -215,6 +215,6 @@ export function checkCheckpointConfig(
   }
   throw new SltError(
     E_CHECKPOINT,
-    `${where} was made under another configuration (config hash ${checkpoint.configHash.slice(0, 12)}, this run's ${hash.slice(0, 12)})${detail}; only ${CONFIG_FIELDS_RESUME_MAY_CHANGE.filter((f) => f.startsWith("termination") || f.startsWith("cluster")).join(", ")} may change on resume`,
+    `${where} was made under another configuration (config hash ${checkpoint.configHash.slice(0, 12)}, this run's ${hash.slice(0, 12)})${detail}; only ${CONFIG_FIELDS_RESUME_MAY_CHANGE.filter((f) => f.startsWith("termination") || f.startsWith("cluster") || f === "checkpointEvery").join(", ")} may change on resume`,
   );
 }

@@ -184,7 +184,7 @@ describe("the configuration hash", () => {
     const e = thrown(() => checkCheckpointConfig(checkpoint, other, "runs/x/checkpoint.json", config));
     expect(e.code).toBe(E_CHECKPOINT);
     expect(e.message).toBe(
-      `runs/x/checkpoint.json was made under another configuration (config hash ${configHash(config).slice(0, 12)}, this run's ${configHash(other).slice(0, 12)}); fields that differ from the run's: ga.mutationRate: 0.1 → 0.2; only termination.maxGenerations, termination.maxEvaluations, cluster.islands, cluster.timeLimitSeconds may change on resume`,
+      `runs/x/checkpoint.json was made under another configuration (config hash ${configHash(config).slice(0, 12)}, this run's ${configHash(other).slice(0, 12)}); fields that differ from the run's: ga.mutationRate: 0.1 → 0.2; only termination.maxGenerations, termination.maxEvaluations, cluster.islands, cluster.timeLimitSeconds, cluster.maxRestarts, checkpointEvery may change on resume`,
     );
     // without the run's recorded configuration (or with one that is not the checkpoint's) only the hashes
     const bare = thrown(() => checkCheckpointConfig(checkpoint, other, "c.json", other));
