@@ -140,6 +140,8 @@ class SingleCheckpoints {
   readonly #logger: Logger;
   readonly #configHash: string;
   #pending: Promise<void> | null = null;
+  /** the generation of the newest checkpoint written */
+  #written: number | null = null;
 
   constructor(run: PreparedRun, logger: Logger) {
     this.#run = run;
@@ -162,6 +164,7 @@ class SingleCheckpoints {
     const began = performance.now();
     this.#pending = writeCheckpoint(dir.path, value).then(
       (written) => {
+        this.#written = generation;
         dir.appendEvent({
           type: "checkpoint",
           generation,
@@ -176,6 +179,17 @@ class SingleCheckpoints {
         this.#logger.error({ generation, code, reason: (e as Error).message }, "checkpoint not written");
       },
     );
+  }
+
+  /**
+   * The stop's checkpoint: `state` written unless the newest checkpoint already holds its generation;
+   * resolves once no write is in progress.
+   */
+  async final(state: GaState): Promise<void> {
+    await this.settled();
+    if (this.#written === state.generation) return;
+    await this.write(state);
+    await this.settled();
   }
 
   /** Resolves once no write is in progress. */
@@ -432,8 +446,7 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
   const { state, stopReason } = await evolve(run, ev, options, report, checkpoints, resumed);
   report(state.history[state.history.length - 1], true);
   // every stop leaves a checkpoint of where the run ended, complete before the run's end is written
-  await checkpoints.write(state);
-  await checkpoints.settled();
+  await checkpoints.final(state);
   const population = subset ? rescoreOnFullSplit(run, ev, state) : state.population;
   // Best by training fitness, sparsity breaking ties: the individual the papers report.
   const { summary } = finishRun({

@@ -158,6 +158,9 @@ describe("runSingle with resume", () => {
     const straight = await run(config("cap-straight"));
     const capped = await run(config("cap-raised", { termination: { rule: "none", maxGenerations: 5 } }));
     expect(capped.stopReason).toBe("max-generations");
+    // a stop at a checkpoint's generation writes it once
+    const written = readEvents(capped.runDir).filter((e) => e.type === "checkpoint");
+    expect(written.map((e) => e.generation)).toEqual([5]);
     const resumed = await run(config("cap-raised"), { resume: await resumeFrom(capped.runDir) });
     expect(generationEvents(resumed.runDir)).toEqual(generationEvents(straight.runDir));
     expect(ticketOf(resumed.ticket)).toEqual(ticketOf(straight.ticket));
