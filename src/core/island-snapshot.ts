@@ -94,6 +94,41 @@ export function snapshotToJSON(s: IslandSnapshot): IslandSnapshotJSON {
   };
 }
 
+/**
+ * The snapshot of one population searched in-process (`--islands 1`), as island 0 of a run checkpoint:
+ * no migration has happened (epoch 0, zero counters, nothing waiting), and the plateau tracking is what
+ * an island's would be after the same history (the best fitness so far, and the generation that first
+ * reached it). `migrationRng` is the stream an island would migrate with; one population never draws
+ * from it, and a re-shard onto islands replaces it.
+ */
+export function singlePopulationSnapshot(
+  ga: GaState,
+  mode: SnapshotMode,
+  migrationRng: RngState,
+): IslandSnapshot {
+  const [first, ...rest] = ga.history;
+  let bestSoFar = first?.bestFitness ?? Number.NaN;
+  let lastImprovement = first?.generation ?? 0;
+  for (const h of rest) {
+    const better = ga.params.fitness === "accuracy" ? h.bestFitness > bestSoFar : h.bestFitness < bestSoFar;
+    if (better) {
+      bestSoFar = h.bestFitness;
+      lastImprovement = h.generation;
+    }
+  }
+  return {
+    island: 0,
+    mode,
+    epoch: 0,
+    ga,
+    migrationRng,
+    counters: { sent: 0, received: 0, accepted: 0, rejected: 0, dropped: 0 },
+    lastImprovement,
+    bestSoFar,
+    waiting: [],
+  };
+}
+
 // ---- validation ----
 
 function fail(path: string, what: string): never {

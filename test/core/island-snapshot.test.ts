@@ -1,15 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { E_SNAPSHOT } from "../../src/core/errors.ts";
-import { gaStateToJSON } from "../../src/core/ga/index.ts";
+import { gaStateToJSON, initRun, step } from "../../src/core/ga/index.ts";
 import {
   checkSnapshotJSON,
   ISLAND_SNAPSHOT_FORMAT,
+  singlePopulationSnapshot,
   snapshotFromJSON,
   snapshotToJSON,
 } from "../../src/core/island-snapshot.ts";
 import { masksEqual } from "../../src/core/mask.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { errorOf } from "../io/helpers.ts";
+import { hashMetrics, spy, topology } from "./ga/fakes.ts";
 import { snapshotOf } from "./protocol/fixtures.ts";
 
 const G = 1000;
@@ -76,5 +78,32 @@ describe("island snapshots", () => {
     expect(checkSnapshotJSON(s, G).waiting).toEqual([]);
     s.waiting = plain("async").waiting;
     expect(errorOf(() => checkSnapshotJSON(s, G), E_SNAPSHOT).message).toMatch(/waiting must be empty/);
+  });
+
+  it("one population's snapshot: island 0, no migration, plateau tracking from its history", () => {
+    const net = topology([3, 4, 2]);
+    const deps = { evaluate: spy(hashMetrics(4)), network: net };
+    for (const fitness of ["accuracy", "loss"] as const) {
+      let ga = initRun({ population: 6, fitness }, deps, Rng.derive(9, "ga"));
+      for (let g = 0; g < 12; g++) ga = step(ga, deps);
+      const stream = Rng.derive(9, "migration").save();
+      const s = singlePopulationSnapshot(ga, "lockstep", stream);
+      expect(s).toMatchObject({
+        island: 0,
+        mode: "lockstep",
+        epoch: 0,
+        ga,
+        migrationRng: stream,
+        waiting: [],
+      });
+      expect(s.counters).toEqual({ sent: 0, received: 0, accepted: 0, rejected: 0, dropped: 0 });
+      // as an island that made the same generations would have tracked it: the first generation at the best
+      const fits = ga.history.map((h) => h.bestFitness);
+      const best = fitness === "accuracy" ? Math.max(...fits) : Math.min(...fits);
+      expect(s.bestSoFar).toBe(best);
+      expect(s.lastImprovement).toBe(fits.indexOf(best));
+      const json = JSON.parse(JSON.stringify(snapshotToJSON(s)));
+      expect(snapshotToJSON(snapshotFromJSON(json, net.genomeLength))).toEqual(json);
+    }
   });
 });
