@@ -233,7 +233,12 @@ export class RunCheckpoints {
     const cut = this.#cutOfLatest(live);
     if (this.#o.mode === "async") return cut;
     const sameEpoch = cut.islands.every((i) => i.snapshot.epoch === cut.epoch);
-    return cut.final && sameEpoch && cut.generation !== null && cut.epoch >= this.#lastCutEpoch ? cut : null;
+    // islands that stopped right at the last barrier cut add nothing to it
+    const last = this.#lastCut;
+    const atLastCut = last !== null && last.epoch === cut.epoch && last.generation === cut.generation;
+    return cut.final && sameEpoch && cut.generation !== null && cut.epoch >= this.#lastCutEpoch && !atLastCut
+      ? cut
+      : null;
   }
 
   // ---- writes ----

@@ -138,6 +138,15 @@ describe("RunCheckpoints: lockstep", () => {
     together.cp.offer(1, snap(1, 16, 80), true, two);
     await together.cp.finish(two);
     expect(together.cuts.map((c) => [c.epoch, c.generation, c.final])).toEqual([[16, 80, true]]);
+
+    // stopped right at the last barrier cut: nothing to add
+    const atCut = harness("lockstep");
+    atCut.cp.offer(0, snap(0, 16, 80), false, two);
+    atCut.cp.offer(1, snap(1, 16, 80), false, two);
+    atCut.cp.offer(0, snap(0, 16, 80), true, two);
+    atCut.cp.offer(1, snap(1, 16, 80), true, two);
+    await atCut.cp.finish(two);
+    expect(atCut.cuts.map((c) => [c.epoch, c.final])).toEqual([[16, false]]);
   });
 });
 
