@@ -175,7 +175,7 @@ export async function runCluster(
 function resumeEvent(resume: ResumeFrom, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     type: "resume",
-    checkpoint: resume.checkpoint.file,
+    file: resume.checkpoint.file,
     sha256: resume.checkpoint.sha256,
     warning: resume.checkpoint.warning,
     epoch: resume.epoch,

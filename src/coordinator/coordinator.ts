@@ -71,7 +71,13 @@ import { decideStop } from "./decide-stop.ts";
 import { logIslandRecord } from "./island-log.ts";
 import type { IslandExit, IslandHandle, Launcher } from "./launcher.ts";
 import { Member } from "./member.ts";
-import { type CheckpointPlan, type Cut, type LiveIslands, RunCheckpoints } from "./run-checkpoints.ts";
+import {
+  type CheckpointPlan,
+  type Cut,
+  type LiveIslands,
+  RunCheckpoints,
+  type Written,
+} from "./run-checkpoints.ts";
 import { Timers } from "./timers.ts";
 
 export interface ClusterIslandInfo {
@@ -445,7 +451,7 @@ export class Coordinator {
   }
 
   /** The run checkpoint of a cut: the envelope, the coordinator's state and the islands' snapshots. */
-  async #writeCut(cut: Cut): Promise<{ file: string; bytes: number }> {
+  async #writeCut(cut: Cut): Promise<Written> {
     const { config, runDir, self } = this.#setup;
     const mode = config.cluster.mode;
     const value: RunCheckpoint = {

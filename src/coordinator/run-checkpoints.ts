@@ -19,6 +19,7 @@
 // `minIntervalMs` of wall clock (a newer cut replaces one that waits), and the final one always. Never
 // two writes at once: a cut that is ready while one is being written waits for it. A failed write
 // (full disk, read-only directory) is logged and the run goes on; the previous checkpoint is kept.
+import { basename } from "node:path";
 import type { ResolvedConfig } from "../core/config.ts";
 import { E_CHECKPOINT, SltError } from "../core/errors.ts";
 import type { IslandSnapshotJSON } from "../core/island-snapshot.ts";
@@ -105,6 +106,7 @@ export interface Cut {
 export interface Written {
   readonly file: string;
   readonly bytes: number;
+  readonly sha256: string;
 }
 
 export interface RunCheckpointsOptions {
@@ -272,8 +274,9 @@ export class RunCheckpoints {
         ...where,
         islands: cut.islands.length,
         final: cut.final,
-        file: w.file,
+        file: basename(w.file),
         bytes: w.bytes,
+        sha256: w.sha256,
         seconds: Math.round(this.#clock() - t0) / 1000,
       });
     } catch (e) {

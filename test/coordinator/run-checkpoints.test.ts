@@ -53,7 +53,7 @@ function harness(
     if (o.hold) await new Promise<void>((resolve) => held.push(resolve));
     if (o.fail?.(cuts.length))
       throw new SltError(E_CHECKPOINT, "cannot write checkpoint x: ENOSPC; the previous checkpoint is kept");
-    return { file: "/run/checkpoint.json", bytes: 100 };
+    return { file: "/run/checkpoint.json", bytes: 100, sha256: "ab" };
   };
   const cp = new RunCheckpoints({
     mode,
@@ -98,8 +98,9 @@ describe("RunCheckpoints: lockstep", () => {
       epoch: 2,
       generations: [10, 10],
       islands: 3,
-      file: "/run/checkpoint.json",
+      file: "checkpoint.json",
       bytes: 100,
+      sha256: "ab",
     });
   });
 
