@@ -46,9 +46,27 @@ describe("the docs checker (a sample)", () => {
         "npm run slt -- run --islands 1 --dataset digits-3 --seed 9 --name sample-run  # a comment",
         "npm run slt -- check runs/sample-run/ticket.json",
         "python3 docs/check_ticket.py runs/sample-run/ticket.json data/moons-test.csv.gz --scale paper",
+        "npm run slt -- resume runs/sample-run --generations 400 --islands 2",
       ].join("\n"),
     );
     expect(checkBlock(good)).toEqual([]);
+  });
+
+  it("a resume: of a run the block makes, with options that parse", () => {
+    const problems = checkBlock(
+      block(
+        [
+          "npm run slt -- run --islands 1 --dataset digits-3 --seed 9 --name sample-run",
+          "npm run slt -- resume runs/sample-run --bogus",
+          "npm run slt -- resume runs/never-made",
+        ].join("\n"),
+      ),
+    );
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(
+      /--bogus`: slt resume fails before reading its run directory \(exit 2\).*unknown option/,
+    );
+    expect(problems[1]).toContain("runs/never-made does not exist in a fresh clone");
   });
 
   it("fails on a command that does not validate, an unknown option, an unknown script and missing paths", () => {

@@ -3,7 +3,8 @@
 // `npm start --` or `node_modules/.bin/node src/cli.ts`) is run with `--dry-run`, which resolves the
 // whole configuration and loads the data without running or writing anything; each `npm` script exists;
 // and every path inside the repository that a command names exists, or is made by a command before it
-// in the same block (a run's directory, a redirect's file). Commands of other tools are not run.
+// in the same block (a run's directory, a redirect's file). `slt resume` of a run the block makes is
+// run until it reads the run's directory (which a dry run did not make). Commands of other tools are not run.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -253,6 +254,20 @@ function checkSlt(args: readonly string[], made: ReadonlySet<string>, problems: 
     }
     const r = slt(args);
     if (r.code !== 0) fail("slt check fails", r);
+    return [];
+  }
+  if (sub === "resume") {
+    // A run an earlier command of the block makes: the options must parse and the command get as far as
+    // reading the run's directory, which a dry run does not make. A run directory that is there is resumed
+    // by nothing here: it would run.
+    const dir = rest.find((a) => !a.startsWith("-"));
+    if (dir === undefined || !made.has(rel(dir)) || existsSync(path.join(repoRoot, dir))) {
+      problems.push(`slt resume needs a run directory an earlier command of the block makes, got ${dir}`);
+      return [];
+    }
+    const r = slt(args);
+    if (r.code !== 1 || !r.stderr.includes(`E_CHECKPOINT: cannot resume ${path.resolve(repoRoot, dir)}: `))
+      fail("slt resume fails before reading its run directory", r);
     return [];
   }
   problems.push(`the docs test cannot dry-run "slt ${sub}"; teach test/docs/doc-commands.ts how`);
