@@ -226,8 +226,8 @@ describe("slt resume", () => {
     run.child.kill("SIGINT");
     expect(await run.closed, run.stderr()).toEqual({ code: 0, signal: null });
     const final = events(dir).find((e) => e.type === "checkpoint" && e.final === true);
-    expect(final).toBeDefined();
-    const [, last] = final?.generations as [number, number];
+    if (final === undefined) throw new Error(`no final checkpoint: ${run.stderr()}`);
+    const [, last] = final.generations as [number, number];
     // the resumed part: a copy, so that the interrupted run's own files stay as they were
     cpSync(dir, `${dir}-resumed`, { recursive: true });
     const r = runCli(work, ["resume", `${dir}-resumed`, "--generations", String(last + 10), "--json"]);
