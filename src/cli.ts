@@ -158,7 +158,7 @@ function logLevelOf(o: { logLevel?: LogLevel }): LogLevel {
 
 /** The command's logger: readable lines on stderr now, log.jsonl once the run directory exists. */
 function commandLogger(o: { logLevel?: LogLevel }): Logger {
-  return createLogger({ level: logLevelOf(o) });
+  return createLogger({ level: logLevelOf(o), holdUntilFile: true });
 }
 
 interface DataFlags {

@@ -54,6 +54,23 @@ describe("island snapshots", () => {
       (s) => (s.ga.history = Array.from({ length: 6 }, () => s.ga.history[0])),
       /ga\.history holds 6 entries, more than 5/,
     ],
+    // an empty history made a resumed island fail with a TypeError reading its last entry
+    ["an empty history", (s) => (s.ga.history = []), /ga\.history must hold 5 entries/],
+    [
+      "a history entry with a made-up field",
+      (s) => (s.ga.history[2].luck = 1),
+      /ga\.history\[2\]\.luck is not a field of a generation's statistics/,
+    ],
+    [
+      "a history entry without a field",
+      (s) => delete s.ga.history[0].meanFitness,
+      /ga\.history\[0\]\.meanFitness is missing/,
+    ],
+    [
+      "an unknown generator",
+      (s) => (s.ga.generator.kind = "magic"),
+      /ga\.generator\.kind must be one of negligent/,
+    ],
     [
       "an improvement after the generation",
       (s) => (s.lastImprovement = 99),
