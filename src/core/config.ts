@@ -7,6 +7,7 @@ import { SltError } from "./errors.ts";
 import { referenceBoundSecondsPerTry } from "./ga/generators.ts";
 import { PRUNE_ORDERS } from "./ga/prune.ts";
 import { FITNESS_MODE_MINI_BATCH, type FitnessSubset } from "./ga/subset.ts";
+import { migrationOffsets } from "./migration.ts";
 import { planTopology, type TopologyPlan } from "./topology.ts";
 
 const positiveInt = z.number().int().positive();
@@ -420,6 +421,33 @@ function parseWithPreset(merged: unknown, sources: string): Config {
 }
 
 /** Settings that are valid one by one but not together. */
+/** Migrations of an island with `offset` in generations 1 … cap (core/migration.ts isMigrationGeneration). */
+function migrationsBefore(cap: number, interval: number, offset: number): number {
+  if (offset === 0) return Math.floor(cap / interval);
+  return cap >= offset ? Math.floor((cap - offset) / interval) + 1 : 0;
+}
+
+/**
+ * Lockstep islands wait at each migration for all their in-neighbours' emigrants of that epoch, so they
+ * must all migrate equally often before the cap: with staggered offsets and a cap that is not a multiple
+ * of the interval, one island would wait forever for an epoch its neighbour never reaches.
+ */
+function checkLockstepEpochs(config: Config, sources: string): void {
+  const { mode, islands, interval, stagger } = config.cluster;
+  const cap = config.termination.maxGenerations;
+  if (mode !== "lockstep" || islands < 2 || stagger !== "staggered" || cap === null || cap === undefined)
+    return;
+  const counts = migrationOffsets(islands, interval, stagger).map((o) => migrationsBefore(cap, interval, o));
+  const low = Math.min(...counts);
+  const high = Math.max(...counts);
+  if (low === high) return;
+  const below = cap - (cap % interval);
+  throw new SltError(
+    "E_CONFIG",
+    `invalid configuration (${sources}): termination.maxGenerations: lockstep islands with staggered migrations must migrate equally often before the cap, but ${cap} generations at interval ${interval} give ${islands} islands between ${low} and ${high} migrations (one would wait forever for another); use a multiple of the interval, e.g. ${below > 0 ? `${below} or ` : ""}${below + interval}`,
+  );
+}
+
 function checkCombinations(config: Config, sources: string): void {
   let plan: TopologyPlan;
   try {
@@ -445,6 +473,7 @@ function checkCombinations(config: Config, sources: string): void {
       `invalid configuration (${sources}): termination.maxEvaluations: an evaluation budget needs cluster.mode "async" when islands > 1; lockstep runs end at the generation cap (termination.maxGenerations)`,
     );
   }
+  checkLockstepEpochs(config, sources);
   if (config.ga.boundSecondsPerTry !== undefined && config.ga.generator.kind !== "adaptive-bound") {
     throw new SltError(
       "E_CONFIG",

@@ -123,18 +123,26 @@ describe("slt run --islands 1 interrupted", () => {
     expect(existsSync(join(runDir, "ticket.json"))).toBe(false);
   });
 
-  it("killed in the middle of a checkpoint write, the previous checkpoint is used", async () => {
-    // the second write (generation 4) dies between its renames: checkpoint.json is gone, the first remains
-    const r = runCli(work, runArgs("torn", 100, "--checkpoint-every", "2"), {
-      ...process.env,
-      SLT_TEST_FAULT: "checkpoint-write:between-renames@2",
+  // the second write (generation 4) dies at `stage`: the run's newest checkpoint is the first one's or
+  // the second's, whole, never a torn one
+  for (const [stage, generation] of [
+    ["tmp-half-written", 2],
+    ["between-renames", 2],
+    ["after-rename", 4],
+  ] as const) {
+    it(`killed during a checkpoint write (${stage}), a whole checkpoint remains`, async () => {
+      const name = `torn-${stage}`;
+      const r = runCli(work, runArgs(name, 100, "--checkpoint-every", "2"), {
+        ...process.env,
+        SLT_TEST_FAULT: `checkpoint-write:${stage}@2`,
+      });
+      expect(r.code, r.stderr).toBeNull();
+      const runDir = join(work, name);
+      const { read, checkpoint } = await checkpointOf(runDir);
+      expect(read.file).toBe(join(runDir, "checkpoint.json"));
+      expect(read.warning).toBeNull();
+      expect(checkpoint.generation).toBe(generation);
+      expect(existsSync(join(runDir, "ticket.json"))).toBe(false);
     });
-    expect(r.code, r.stderr).toBeNull();
-    const runDir = join(work, "torn");
-    expect(existsSync(join(runDir, "checkpoint.json"))).toBe(false);
-    const { read, checkpoint } = await checkpointOf(runDir);
-    expect(read.file).toBe(join(runDir, "checkpoint.prev.json"));
-    expect(read.warning).toMatch(/checkpoint\.json is missing; using the previous one/);
-    expect(checkpoint.generation).toBe(2);
-  });
+  }
 });

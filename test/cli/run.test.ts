@@ -18,8 +18,13 @@ function jsonRun(...args: string[]) {
   return JSON.parse(lines[0]);
 }
 
-/** A run's events without their times: identical for two runs of one seed. */
-const untimedEvents = (runDir: string) => withoutTimes(readEvents(runDir));
+/**
+ * A run's events without their times: identical for two runs of one seed. Checkpoint events are left
+ * out: they carry the write's duration and the checksum of a checkpoint that holds its creation time, and
+ * land when the write is durable.
+ */
+const untimedEvents = (runDir: string) =>
+  withoutTimes(readEvents(runDir).filter((e) => e.type !== "checkpoint"));
 
 describe("slt run", () => {
   it("moons end to end: reaches ≥ 0.95 test accuracy, writes config, events and a checkable ticket", () => {

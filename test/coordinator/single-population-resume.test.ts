@@ -12,6 +12,7 @@ import { E_CHECKPOINT, SltError } from "../../src/core/errors.ts";
 import { referenceEvaluator } from "../../src/core/evaluate.ts";
 import { checkSnapshotJSON, type IslandSnapshotJSON } from "../../src/core/island-snapshot.ts";
 import { readCheckpoint } from "../../src/io/checkpoint-store.ts";
+import { reshardSnapshots } from "../../src/run/reshard-snapshots.ts";
 import type { ResumeFrom } from "../../src/run/resume-from.ts";
 import { moonsConfig, readEvents, useMoonsDir, withoutTimes } from "./helpers.ts";
 
@@ -164,6 +165,21 @@ describe("runSingle with resume", () => {
     const resumed = await run(config("cap-raised"), { resume: await resumeFrom(capped.runDir) });
     expect(generationEvents(resumed.runDir)).toEqual(generationEvents(straight.runDir));
     expect(ticketOf(resumed.ticket)).toEqual(ticketOf(straight.ticket));
+  });
+
+  it("a one-population checkpoint re-shards onto 3 islands, and those back onto one population that resumes", async () => {
+    const c = config("reshard", { termination: { rule: "none", maxGenerations: 4 } });
+    const first = await run(c);
+    const resume = await resumeFrom(first.runDir);
+    const genomeLength = readEvents(first.runDir)[0].genomeLength as number;
+    const three = reshardSnapshots(resume.islands, 3, c.seed);
+    for (const s of three) expect(checkSnapshotJSON(s, genomeLength).ga.generation).toBe(4);
+    const one = reshardSnapshots(three, 1, c.seed);
+    const resumed = await run(config("reshard"), { resume: { ...resume, islands: one, resharded: true } });
+    expect(resumed).toMatchObject({ generations: 12, stopReason: "max-generations" });
+    const events = readEvents(resumed.runDir);
+    expect(events.find((e) => e.type === "resume")).toMatchObject({ generation: 4, resharded: true });
+    expect(generationEvents(resumed.runDir, 4).map((e) => e.generation)).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
   });
 
   it("refuses a checkpoint of several islands in one line", async () => {

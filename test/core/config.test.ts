@@ -159,3 +159,35 @@ describe("config", () => {
     );
   });
 });
+
+describe("lockstep with staggered migrations", () => {
+  const lockstep = (maxGenerations: number, islands = 2) => ({
+    cluster: { islands, mode: "lockstep", interval: 5, stagger: "staggered" },
+    termination: { maxGenerations },
+  });
+
+  it("refuses a cap at which the islands would migrate unequally often (one would wait forever)", () => {
+    const e = configError(lockstep(14));
+    expect(e.code).toBe("E_CONFIG");
+    expect(e.message).toMatch(
+      /termination\.maxGenerations: .* 14 generations at interval 5 give 2 islands between 2 and 3 migrations .* e\.g\. 10 or 15$/,
+    );
+    expect(configError(lockstep(7, 5)).message).toMatch(/between 1 and 2 migrations/);
+  });
+
+  it("accepts a multiple of the interval, and any cap without stagger or in async mode", () => {
+    for (const cap of [10, 15, 300])
+      expect(resolveConfig(cli(lockstep(cap))).termination.maxGenerations).toBe(cap);
+    expect(
+      resolveConfig(cli({ cluster: { islands: 2, mode: "lockstep" }, termination: { maxGenerations: 14 } })),
+    ).toBeTruthy();
+    expect(
+      resolveConfig(
+        cli({
+          cluster: { islands: 2, mode: "async", stagger: "staggered" },
+          termination: { maxGenerations: 14 },
+        }),
+      ),
+    ).toBeTruthy();
+  });
+});
