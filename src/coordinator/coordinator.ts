@@ -23,7 +23,12 @@
 // back from the checkpoint when they fit the island count.
 import type { IncomingMessage } from "node:http";
 import type { WebSocket } from "ws";
-import { configHash, RUN_CHECKPOINT_FORMAT, type RunCheckpoint } from "../core/checkpoint.ts";
+import {
+  configHash,
+  type JsonObject,
+  RUN_CHECKPOINT_FORMAT,
+  type RunCheckpoint,
+} from "../core/checkpoint.ts";
 import type { ResolvedConfig } from "../core/config.ts";
 import { E_CLUSTER, SltError } from "../core/errors.ts";
 import { evaluationShare, fitnessOf } from "../core/ga/index.ts";
@@ -462,15 +467,13 @@ export class Coordinator {
       mode,
       epoch: cut.epoch,
       ...(cut.generation !== null ? { generation: cut.generation } : {}),
+      // both are plain JSON objects (their own types are the narrower interfaces of their owners)
       coordinator: coordinatorCheckpoint(
         this.state,
         cut.islands.map((i) => i.snapshot),
         mode,
-      ) as unknown as RunCheckpoint["coordinator"],
-      islands: cut.islands.map((i) => ({
-        id: i.id,
-        snapshot: i.snapshot as unknown as Record<string, never>,
-      })),
+      ) as unknown as JsonObject,
+      islands: cut.islands.map((i) => ({ id: i.id, snapshot: i.snapshot as unknown as JsonObject })),
     };
     return writeCheckpoint(runDir, value);
   }
