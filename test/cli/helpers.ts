@@ -30,3 +30,13 @@ export function runCli(
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", cwd, env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** Whether process `pid` exists (it may be a zombie not yet reaped). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}

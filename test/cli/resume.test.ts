@@ -8,7 +8,7 @@ import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.ts";
-import { CLI, runCli, scratchDir } from "./helpers.ts";
+import { alive, CLI, runCli, scratchDir } from "./helpers.ts";
 
 const work = scratchDir("slt-resume-");
 
@@ -21,15 +21,6 @@ function events(dir: string): Event[] {
     .split("\n")
     .filter((l) => l.endsWith("}")) // a line being written is not complete yet
     .map((l) => JSON.parse(l));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== "ESRCH";
-  }
 }
 
 /** Resolves once none of `pids` is alive; rejects after `ms` (a deadline, not a measurement). */

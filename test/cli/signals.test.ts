@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CLI } from "./helpers.ts";
+import { alive, CLI } from "./helpers.ts";
 
 const BIN = resolve(import.meta.dirname, "../../bin/slt.mjs");
 const work = mkdtempSync(join(tmpdir(), "slt-sig-"));
@@ -64,15 +64,6 @@ function start(entry: string, args: string[], name: string, islands: number, det
     child.on("close", (code, signal) => done({ code, signal })),
   );
   return { child, out, underWay, closed };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== "ESRCH";
-  }
 }
 
 /** Rejects if `p` has not settled within `ms`: a deadline, not a measurement. */

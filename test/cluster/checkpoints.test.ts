@@ -3,44 +3,27 @@
 // one checkpoint per barrier cut, each a valid run checkpoint of every island at one epoch, and a final one
 // at the cap; an async run's final checkpoint holds every island's state at the stop; runCluster resumed
 // from a checkpoint continues the run in its own directory.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCluster } from "../../src/coordinator/cluster.ts";
 import { COORDINATOR_CHECKPOINT_FORMAT } from "../../src/coordinator/coordinator-state.ts";
 import { configHash, parseRunCheckpoint } from "../../src/core/checkpoint.ts";
-import { type ConfigPatch, resolveConfig } from "../../src/core/config.ts";
+import type { ConfigPatch } from "../../src/core/config.ts";
 import { snapshotFromJSON } from "../../src/core/island-snapshot.ts";
 import { makeEvaluator } from "../../src/evaluator/index.ts";
 import { readCheckpoint } from "../../src/io/checkpoint-store.ts";
 import { captureLogger, silentLogger } from "../../src/io/log.ts";
 import { prepareResume } from "../../src/run/resume.ts";
+import { readEvents } from "../coordinator/helpers.ts";
+import { digitsClusterConfig } from "./helpers.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-cluster-ckpt-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function config(name: string, patch: ConfigPatch) {
-  return resolveConfig({
-    source: "test",
-    patch: {
-      name,
-      out: work,
-      seed: 5,
-      dataset: { name: "digits-3" },
-      ga: { population: 16 },
-      prune: "none",
-      ...patch,
-    },
-  });
-}
-
-function events(dir: string): Record<string, unknown>[] {
-  return readFileSync(join(dir, "events.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l));
-}
+const config = (name: string, patch: ConfigPatch) => digitsClusterConfig(work, name, patch);
+const events = readEvents;
 
 describe("the cluster's checkpoints", () => {
   // first in the file: the fault hook counts this process's checkpoint writes

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { type ClusterControl, type ClusterSummary, runCluster } from "../../src/coordinator/cluster.ts";
-import { type ConfigPatch, resolveConfig } from "../../src/core/config.ts";
+import type { ConfigPatch } from "../../src/core/config.ts";
 import {
   authProof,
   CLOSE_CODES,
@@ -19,24 +19,12 @@ import {
 } from "../../src/core/protocol/index.ts";
 import { makeEvaluator } from "../../src/evaluator/index.ts";
 import { captureLogger, silentLogger } from "../../src/io/log.ts";
+import { digitsClusterConfig } from "./helpers.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-cluster-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function config(name: string, patch: ConfigPatch) {
-  return resolveConfig({
-    source: "test",
-    patch: {
-      name,
-      out: work,
-      seed: 5,
-      dataset: { name: "digits-3" },
-      ga: { population: 20 },
-      prune: "none",
-      ...patch,
-    },
-  });
-}
+const config = (name: string, patch: ConfigPatch) => digitsClusterConfig(work, name, patch);
 
 function events(summary: ClusterSummary): Record<string, unknown>[] {
   return readFileSync(join(summary.runDir, "events.jsonl"), "utf8")
