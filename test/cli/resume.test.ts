@@ -1,6 +1,7 @@
 // `slt resume` with real processes: a lockstep cluster run whose coordinator is killed with SIGKILL at a
 // generation picked by a seeded stream, then resumed, ends exactly as the same run without interruption
-// (ticket, metrics, per-generation reports) and leaves no island behind; corrupt checkpoints are refused
+// (ticket, metrics, per-generation reports) and leaves no island behind; so does a coordinator killed in
+// the middle of a checkpoint write (the test-only fault hook), from the previous checkpoint; corrupt checkpoints are refused
 // or passed over with a warning; re-sharding 4 → 2 and one population → 3 islands runs to the end; and
 // Ctrl-C of a cluster run writes a final checkpoint that a resume continues from.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -146,6 +147,26 @@ describe("slt resume", () => {
     expect(evs[resumeAt]).toMatchObject({ resharded: false, islands: 3, warning: null });
     expect(evs[resumeAt + 1].type).toBe("start");
     expect(reportsByGeneration(evs)).toEqual(reportsByGeneration(events(join(work, "straight"))));
+  });
+
+  it("the coordinator killed in the middle of a checkpoint write: resume continues from the previous one, exactly", () => {
+    const args = ["--islands", "2", "--mode", "lockstep", "--generations", "20", "--checkpoint-every", "4"];
+    const straight = runCli(work, SMALL("torn-straight", ...args));
+    expect(straight.code, straight.stderr).toBe(0);
+    // the second write stops dead with its temporary file complete, before any rename (test-only hook)
+    const dir = join(work, "torn");
+    const killed = runCli(work, SMALL("torn", ...args), {
+      ...process.env,
+      SLT_TEST_FAULT: "checkpoint-write:before-rename@2",
+    });
+    expect(killed.code).toBeNull(); // SIGKILL
+    const written = events(dir).filter((e) => e.type === "checkpoint");
+    expect(written.map((e) => e.epoch)).toEqual([1]); // generation 5: the first barrier at or after 4
+    const resumed = runCli(work, ["resume", dir, "--json", "--quiet"]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(events(dir).find((e) => e.type === "resume")).toMatchObject({ epoch: 1, warning: null });
+    expect(comparable(JSON.parse(resumed.stdout))).toEqual(comparable(JSON.parse(straight.stdout)));
+    expect(ticketOf(dir)).toEqual(ticketOf(join(work, "torn-straight")));
   });
 
   it("refuses a run whose checkpoint and previous checkpoint are both corrupt, in one line", () => {
