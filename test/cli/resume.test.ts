@@ -118,7 +118,7 @@ describe("slt resume", () => {
 
     // the generation to kill at, from a seeded stream (printed so that a failure can be replayed)
     const seed = 20261207;
-    const killAt = 15 + Rng.derive(seed, "kill-generation").int(60);
+    const killAt = 15 + Rng.derive(seed, "kill-generation").int(50);
     console.log(`resume test: kill seed ${seed}, killing the coordinator at generation ${killAt} or later`);
     const dir = join(work, "killed");
     const run = start(

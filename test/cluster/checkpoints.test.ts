@@ -17,12 +17,12 @@ import { readCheckpoint } from "../../src/io/checkpoint-store.ts";
 import { captureLogger, silentLogger } from "../../src/io/log.ts";
 import { prepareResume } from "../../src/run/resume.ts";
 import { readEvents } from "../coordinator/helpers.ts";
-import { digitsClusterConfig } from "./helpers.ts";
+import { clusterConfig } from "./helpers.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-cluster-ckpt-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const config = (name: string, patch: ConfigPatch) => digitsClusterConfig(work, name, patch);
+const config = (name: string, patch: ConfigPatch) => clusterConfig(work, name, patch);
 const events = readEvents;
 
 describe("the cluster's checkpoints", () => {

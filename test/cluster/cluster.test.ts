@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { type ClusterControl, type ClusterSummary, runCluster } from "../../src/coordinator/cluster.ts";
+import { type ClusterControl, runCluster } from "../../src/coordinator/cluster.ts";
 import type { ConfigPatch } from "../../src/core/config.ts";
 import {
   authProof,
@@ -19,19 +19,13 @@ import {
 } from "../../src/core/protocol/index.ts";
 import { makeEvaluator } from "../../src/evaluator/index.ts";
 import { captureLogger, silentLogger } from "../../src/io/log.ts";
-import { digitsClusterConfig } from "./helpers.ts";
+import { clusterConfig, runEvents } from "./helpers.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-cluster-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const config = (name: string, patch: ConfigPatch) => digitsClusterConfig(work, name, patch);
-
-function events(summary: ClusterSummary): Record<string, unknown>[] {
-  return readFileSync(join(summary.runDir, "events.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l));
-}
+const config = (name: string, patch: ConfigPatch) => clusterConfig(work, name, patch);
+const events = runEvents;
 
 interface Closed {
   code: number;

@@ -1,8 +1,11 @@
-// Shared set-up of the cluster tests: a small island run on the built-in digits-3 data.
+// What the in-process cluster tests share: a small resolved configuration (digits-3, population 20, no
+// pruning, seed 5) written under a scratch directory, and a run's events read back from events.jsonl.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ClusterSummary } from "../../src/coordinator/cluster.ts";
 import { type ConfigPatch, resolveConfig } from "../../src/core/config.ts";
 
-/** A small cluster configuration under `out`: digits-3, seed 5, 20 individuals per island, no pruning; `patch` over it. */
-export function digitsClusterConfig(out: string, name: string, patch: ConfigPatch) {
+export function clusterConfig(out: string, name: string, patch: ConfigPatch) {
   return resolveConfig({
     source: "test",
     patch: {
@@ -15,4 +18,11 @@ export function digitsClusterConfig(out: string, name: string, patch: ConfigPatc
       ...patch,
     },
   });
+}
+
+export function runEvents(summary: ClusterSummary): Record<string, unknown>[] {
+  return readFileSync(join(summary.runDir, "events.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
 }
