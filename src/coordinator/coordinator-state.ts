@@ -1,7 +1,7 @@
 // The coordinator's own state as one plain record: the phase, the islands that joined (indices, ids,
 // hosts, listen addresses, their last report and ticket, whether they are lost), the topology with its
-// repairs, the migration offsets, the launcher indices whose process ended, and the stop decision once it
-// is taken. Everything else the coordinator holds (links, launcher handles, timers, rate windows) is a
+// repairs, the migration offsets, the launcher indices whose process ended, the restarts each island
+// has used, and the stop decision once it is taken. Everything else the coordinator holds (links, launcher handles, timers, rate windows) is a
 // live resource that can be made again; this record is what a run is, and the pure functions here read it.
 import type { ReportBody, TicketBody } from "../core/protocol/index.ts";
 import type { Topology as IslandTopology } from "../core/topology.ts";
@@ -51,10 +51,12 @@ export interface CoordinatorState {
   readonly exited: number[];
   /** why the run stops, once decided */
   stop: StopDecision<ClusterStopReason> | null;
+  /** restarts used so far, by island id (a lost island is restarted up to cluster.maxRestarts times) */
+  readonly restarts: Record<number, number>;
 }
 
 export function initialState(): CoordinatorState {
-  return { phase: "joining", members: [], topology: null, offsets: [], exited: [], stop: null };
+  return { phase: "joining", members: [], topology: null, offsets: [], exited: [], stop: null, restarts: {} };
 }
 
 export function newMember(hello: { index: number; host: string; pid: number; listen: string }): MemberRecord {

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { type ClusterControl, type ClusterSummary, runCluster } from "../../src/coordinator/cluster.ts";
-import { type ConfigPatch, resolveConfig } from "../../src/core/config.ts";
+import { type ClusterControl, runCluster } from "../../src/coordinator/cluster.ts";
+import type { ConfigPatch } from "../../src/core/config.ts";
 import {
   authProof,
   CLOSE_CODES,
@@ -19,31 +19,13 @@ import {
 } from "../../src/core/protocol/index.ts";
 import { makeEvaluator } from "../../src/evaluator/index.ts";
 import { captureLogger, silentLogger } from "../../src/io/log.ts";
+import { clusterConfig, runEvents } from "./helpers.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-cluster-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function config(name: string, patch: ConfigPatch) {
-  return resolveConfig({
-    source: "test",
-    patch: {
-      name,
-      out: work,
-      seed: 5,
-      dataset: { name: "digits-3" },
-      ga: { population: 20 },
-      prune: "none",
-      ...patch,
-    },
-  });
-}
-
-function events(summary: ClusterSummary): Record<string, unknown>[] {
-  return readFileSync(join(summary.runDir, "events.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l));
-}
+const config = (name: string, patch: ConfigPatch) => clusterConfig(work, name, patch);
+const events = runEvents;
 
 interface Closed {
   code: number;
@@ -193,7 +175,7 @@ describe("island cluster on loopback", () => {
     const { logger, records } = captureLogger();
     const c = config("kill3", {
       termination: { maxGenerations: 200 },
-      cluster: { islands: 3, topology: "ring", interval: 2, migrants: 2 },
+      cluster: { islands: 3, topology: "ring", interval: 2, migrants: 2, maxRestarts: 0 },
     });
     const summary = await runCluster(c, {
       makeEvaluator,
@@ -274,7 +256,7 @@ describe("island cluster on loopback", () => {
     const summary = await runCluster(
       config("lock-kill", {
         termination: { maxGenerations: 30 },
-        cluster: { islands: 3, topology: "ring", interval: 2, migrants: 2, mode: "lockstep" },
+        cluster: { islands: 3, topology: "ring", interval: 2, migrants: 2, maxRestarts: 0, mode: "lockstep" },
       }),
       {
         makeEvaluator,
@@ -299,7 +281,7 @@ describe("island cluster on loopback", () => {
     let paused = false;
     const c = config("hung3", {
       termination: { maxGenerations: 60 },
-      cluster: { islands: 3, topology: "ring", interval: 2, migrants: 2 },
+      cluster: { islands: 3, topology: "ring", interval: 2, migrants: 2, maxRestarts: 0 },
     });
     const summary = await runCluster(c, {
       makeEvaluator,

@@ -47,7 +47,15 @@ const member = () => newMember({ index: 2, host: "h", pid: 7, listen: "ws://127.
 describe("coordinator state", () => {
   it("starts joining with nothing, and survives a JSON round trip (it is plain data)", () => {
     const s = initialState();
-    expect(s).toEqual({ phase: "joining", members: [], topology: null, offsets: [], exited: [], stop: null });
+    expect(s).toEqual({
+      phase: "joining",
+      members: [],
+      topology: null,
+      offsets: [],
+      exited: [],
+      stop: null,
+      restarts: {},
+    });
     s.members.push({ ...member(), id: 0, lastReport: report(4, 3, 2) });
     s.stop = { reason: "max-generations", detail: "every live island reached the cap of 4 generations" };
     expect(JSON.parse(JSON.stringify(s))).toEqual(s);
