@@ -1,8 +1,9 @@
-// One island-model run over processes: config → run directory (src/run/prepare.ts) → per-run secret → a
-// WebSocket server on 127.0.0.1 (or `listen`, for islands on other hosts) → islands started through a
-// launcher → the coordinator (coordinator.ts: joining → running → stopping → done) → the islands' tickets
-// → the run's end (src/run/finish.ts: the best over islands, recheck, optional post-pruning, ticket.json)
-// → a summary.
+// One island-model run over processes: config → run directory (src/run/prepare.ts; a resumed run
+// continues its own, after a `resume` event) → per-run secret → the WebSocket server (io/server.ts) on
+// 127.0.0.1 (or `listen`, for islands on other hosts) → islands started through a launcher → the
+// coordinator (coordinator.ts: joining → running → stopping → done, with checkpoints) → the islands'
+// tickets → the run's end (src/run/finish.ts: the best over islands, recheck, optional post-pruning,
+// ticket.json) → a summary.
 //
 // Synchrony (docs/architecture.md, "Synchrony"): `async` islands never wait; each reports its own
 // termination rule's verdict and goes on, and the coordinator ends the run (target, all plateaued, cap,
@@ -10,8 +11,6 @@
 // in-neighbours and run to the generation cap (no early rules, no target stop), so that a seed gives the
 // same ticket whatever the timing.
 import { randomBytes } from "node:crypto";
-import { isIPv6 } from "node:net";
-import { WebSocketServer } from "ws";
 import type { ResolvedConfig } from "../core/config.ts";
 import { E_CLUSTER, E_CONFIG, SltError } from "../core/errors.ts";
 import { fitnessOf } from "../core/ga/index.ts";
@@ -20,12 +19,15 @@ import { individualFromMigrant, MAX_MIGRANTS, maxFrameBytes } from "../core/prot
 import { Rng } from "../core/rng.ts";
 import { buildPlannedTopology, planTopology, type TopologyPlan } from "../core/topology.ts";
 import { createLogger, type Logger, redactSecret } from "../io/log.ts";
+import { WsServer } from "../io/server.ts";
 import { finishRun, type RunSummary } from "../run/finish.ts";
 import { type PreparedRun, prepareRun } from "../run/prepare.ts";
+import type { ResumeFrom } from "../run/resume-from.ts";
 import { Coordinator, type CoordinatorOptions } from "./coordinator.ts";
 import { type ClusterStopReason, type MigrationTotals, progressOf } from "./coordinator-state.ts";
 import type { Launcher } from "./launcher.ts";
 import { localLauncher } from "./launcher-local.ts";
+import { checkpointPlan } from "./run-checkpoints.ts";
 import type { EvaluatorFactory } from "./single-population.ts";
 
 export type { ClusterControl, ClusterHooks, ClusterIslandInfo } from "./coordinator.ts";
@@ -46,6 +48,10 @@ export interface ClusterOptions extends CoordinatorOptions {
    * Progress lines are apart from it (`progress`).
    */
   readonly logger?: Logger;
+  /** continue a run from its checkpoint (src/run/resume.ts), in its own directory */
+  readonly resume?: ResumeFrom;
+  /** what the resume changed of the run's configuration, for the `resume` event */
+  readonly resumeOverrides?: Record<string, unknown>;
 }
 
 export interface ClusterIslandSummary {
@@ -103,29 +109,6 @@ export function checkClusterSettings(
   }
 }
 
-/**
- * The coordinator's WebSocket server, listening, and its address (ws://host:port, IPv6 in brackets);
- * `close` ends it.
- */
-async function listenServer(
-  host: string,
-  port: number,
-  maxPayload: number,
-): Promise<{ readonly wss: WebSocketServer; readonly address: string; close(): Promise<void> }> {
-  const wss = new WebSocketServer({ host, port, maxPayload, perMessageDeflate: false });
-  await new Promise<void>((done, fail) => {
-    wss.once("listening", () => done());
-    wss.once("error", fail);
-  });
-  const address = wss.address();
-  const bound = address !== null && typeof address === "object" ? address.port : port;
-  return {
-    wss,
-    address: `ws://${isIPv6(host) ? `[${host}]` : host}:${bound}`,
-    close: () => new Promise<void>((res) => wss.close(() => res())),
-  };
-}
-
 export async function runCluster(
   resolvedConfig: ResolvedConfig,
   options: ClusterOptions,
@@ -134,20 +117,25 @@ export async function runCluster(
   const logger = options.logger ?? createLogger();
   const { plan, maxWeight } = checkClusterSettings(resolvedConfig, options.listen);
   const host = options.listen?.host ?? "127.0.0.1";
-  const run = prepareRun(resolvedConfig, started, logger);
+  const run = prepareRun(resolvedConfig, started, logger, options.resume);
+  if (options.resume) run.dir.appendEvent(resumeEvent(options.resume, options.resumeOverrides));
   const { config, network } = run;
   const genomeLength = network.genomeLength;
   const maxMigrants = Math.min(MAX_MIGRANTS, Math.max(1, config.cluster.migrants * maxWeight));
-  const server = await listenServer(
+  const checkpoints = checkpointPlan(config, genomeLength, run.dataset.train.n, maxMigrants);
+  let coordinator: Coordinator | null = null;
+  const server = await WsServer.listen({
     host,
-    options.listen?.port ?? 0,
-    maxFrameBytes(genomeLength, maxMigrants),
-  );
+    port: options.listen?.port ?? 0,
+    onConnection: (ws, req) => coordinator?.onConnection(ws, req),
+  });
+  // islands' frames: migrants and reports, and checkpoints with a snapshot each
+  server.accept(maxFrameBytes(genomeLength, maxMigrants) + checkpoints.maxSnapshotBytes);
   const runId = `run-${randomBytes(8).toString("hex")}`;
   const secret = randomBytes(32).toString("hex");
   // before anything can log it: the secret's value is replaced in every record from here on
   redactSecret(logger, secret);
-  const coordinator = new Coordinator({
+  coordinator = new Coordinator({
     config,
     plan,
     genomeLength,
@@ -169,17 +157,32 @@ export async function runCluster(
     started,
     logger,
     options,
+    checkpoints,
+    resume: options.resume,
   });
-  server.wss.on("connection", (ws, req) => coordinator.onConnection(ws, req));
   const launcher = options.launcher ?? localLauncher({ logger });
   try {
     await coordinator.run(launcher);
   } finally {
     await coordinator.shutdown(launcher);
-    await server.close();
+    server.close();
   }
   coordinator.progress(true);
   return finishCluster(run, plan, coordinator, options);
+}
+
+/** The first event of a resumed run: where it resumes from and what changed. */
+function resumeEvent(resume: ResumeFrom, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: "resume",
+    checkpoint: resume.checkpoint.file,
+    sha256: resume.checkpoint.sha256,
+    warning: resume.checkpoint.warning,
+    epoch: resume.epoch,
+    islands: resume.islands.length,
+    resharded: resume.resharded,
+    overrides,
+  };
 }
 
 /** The run's end from the islands' tickets: the best over islands, the ticket, the summary. */

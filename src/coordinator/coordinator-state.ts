@@ -1,10 +1,15 @@
 // The coordinator's own state as one plain record: the phase, the islands that joined (indices, ids,
 // hosts, listen addresses, their last report and ticket, whether they are lost), the topology with its
 // repairs, the migration offsets, the launcher indices whose process ended, the restarts each island
-// has used, and the stop decision once it is taken. Everything else the coordinator holds (links, launcher handles, timers, rate windows) is a
-// live resource that can be made again; this record is what a run is, and the pure functions here read it.
+// has used, and the stop decision once it is taken. Everything else the coordinator holds (links,
+// launcher handles, timers, rate windows) is a live resource that can be made again; this record is what a run is, and the pure functions here read it.
+// `coordinatorCheckpoint` turns it into the coordinator's part of a run checkpoint, and
+// `restoreCoordinator` reads that part back on resume (the stop decision is never restored).
+import type { JsonObject } from "../core/checkpoint.ts";
+import { E_CHECKPOINT, SltError } from "../core/errors.ts";
+import type { IslandSnapshotJSON } from "../core/island-snapshot.ts";
 import type { ReportBody, TicketBody } from "../core/protocol/index.ts";
-import type { Topology as IslandTopology } from "../core/topology.ts";
+import { type Topology as IslandTopology, validateTopology } from "../core/topology.ts";
 import type { IslandStopView, PolicyStopReason, StopDecision } from "./decide-stop.ts";
 
 /** joining → running → stopping → done; any phase → done when the run fails or is shut down. */
@@ -51,12 +56,23 @@ export interface CoordinatorState {
   readonly exited: number[];
   /** why the run stops, once decided */
   stop: StopDecision<ClusterStopReason> | null;
+  /** migrants lost at the cuts this run was resumed from (async: in flight), counted as dropped */
+  droppedAtResume: number;
   /** restarts used so far, by island id (a lost island is restarted up to cluster.maxRestarts times) */
   readonly restarts: Record<number, number>;
 }
 
 export function initialState(): CoordinatorState {
-  return { phase: "joining", members: [], topology: null, offsets: [], exited: [], stop: null, restarts: {} };
+  return {
+    phase: "joining",
+    members: [],
+    topology: null,
+    offsets: [],
+    exited: [],
+    stop: null,
+    droppedAtResume: 0,
+    restarts: {},
+  };
 }
 
 export function newMember(hello: { index: number; host: string; pid: number; listen: string }): MemberRecord {
@@ -81,11 +97,17 @@ export interface MigrationTotals {
   dropped: number;
 }
 
-/** The migration counters summed over the islands' last reports. */
-export function migrationTotals(members: readonly MemberRecord[]): MigrationTotals {
-  const t = { sent: 0, received: 0, accepted: 0, rejected: 0, dropped: 0 };
-  for (const m of members) {
-    const c = m.lastReport?.migration;
+/** The migration counters summed over the islands' last reports (and `dropped` added to their drops). */
+export function migrationTotals(members: readonly MemberRecord[], dropped = 0): MigrationTotals {
+  return sumCounters(
+    members.map((m) => m.lastReport?.migration),
+    dropped,
+  );
+}
+
+function sumCounters(counters: readonly (MigrationTotals | undefined)[], dropped: number): MigrationTotals {
+  const t = { sent: 0, received: 0, accepted: 0, rejected: 0, dropped };
+  for (const c of counters) {
     if (!c) continue;
     t.sent += c.sent;
     t.received += c.received;
@@ -125,5 +147,106 @@ export function progressOf(m: MemberRecord): { generations: number; evaluations:
   return {
     generations: Math.max(m.ticket?.generation ?? 0, m.lastReport?.generation ?? 0),
     evaluations: Math.max(m.ticket?.evaluations ?? 0, m.lastReport?.evaluations ?? 0),
+  };
+}
+
+// ---- the coordinator's part of a run checkpoint ----
+
+export const COORDINATOR_CHECKPOINT_FORMAT = "slt-coordinator/1";
+
+/**
+ * What a run checkpoint holds of the coordinator: the islands with their progress at the cut, the
+ * topology with its repairs, the migration offsets, the launcher indices that ended, the migration
+ * totals and evaluations at the cut (from the islands' snapshots), and the migrants lost at cuts.
+ */
+export interface CoordinatorCheckpoint {
+  readonly format: typeof COORDINATOR_CHECKPOINT_FORMAT;
+  readonly members: readonly {
+    readonly index: number;
+    readonly id: number;
+    readonly host: string;
+    readonly pid: number;
+    readonly listen: string;
+    readonly finished: boolean;
+    readonly lost: boolean;
+  }[];
+  readonly topology: IslandTopology | null;
+  readonly offsets: readonly number[];
+  readonly exited: readonly number[];
+  /** the islands' migration counters at the cut, summed (dropped includes droppedAtResume) */
+  readonly migrations: MigrationTotals;
+  /** the islands' evaluations at the cut, summed */
+  readonly evaluations: number;
+  /** async: migrants sent and not received at the cut, lost on resume; lockstep: 0 (nothing in flight) */
+  readonly inFlight: number;
+  /** migrants lost at the cuts of earlier resumes */
+  readonly droppedAtResume: number;
+}
+
+/** The coordinator's part of the checkpoint of a cut made of `snapshots`. */
+export function coordinatorCheckpoint(
+  state: CoordinatorState,
+  snapshots: readonly IslandSnapshotJSON[],
+  mode: "async" | "lockstep",
+): CoordinatorCheckpoint {
+  const migrations = sumCounters(
+    snapshots.map((s) => s.counters),
+    state.droppedAtResume,
+  );
+  return {
+    format: COORDINATOR_CHECKPOINT_FORMAT,
+    members: state.members.map((m) => ({
+      index: m.index,
+      id: m.id,
+      host: m.host,
+      pid: m.pid,
+      listen: m.listen,
+      finished: m.finished,
+      lost: m.lost,
+    })),
+    topology: state.topology,
+    offsets: [...state.offsets],
+    exited: [...state.exited],
+    migrations,
+    evaluations: snapshots.reduce((s, x) => s + x.ga.evaluations, 0),
+    inFlight: mode === "async" ? Math.max(0, migrations.sent - migrations.received) : 0,
+    droppedAtResume: state.droppedAtResume,
+  };
+}
+
+/** What a resumed coordinator takes back from a checkpoint. */
+export interface RestoredCoordinator {
+  /** the topology with its repairs (null: build it afresh) */
+  readonly topology: IslandTopology | null;
+  readonly offsets: readonly number[] | null;
+  /** migrants lost at this and earlier cuts */
+  readonly droppedAtResume: number;
+}
+
+/**
+ * The coordinator's part of a checkpoint, checked, for a run of `islands` islands: the topology and
+ * offsets only when they are for that many islands. Throws SltError(E_CHECKPOINT) naming what is wrong.
+ */
+export function restoreCoordinator(value: JsonObject, islands: number, where: string): RestoredCoordinator {
+  const fail = (what: string): never => {
+    throw new SltError(E_CHECKPOINT, `${where}: the coordinator's state: ${what}`);
+  };
+  if (value.format !== COORDINATOR_CHECKPOINT_FORMAT)
+    fail(`format is ${JSON.stringify(value.format)}, expected "${COORDINATOR_CHECKPOINT_FORMAT}"`);
+  const count = (v: unknown, name: string): number =>
+    typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : fail(`${name} must be a count, got ${v}`);
+  let topology: IslandTopology | null = null;
+  try {
+    topology = value.topology === null ? null : validateTopology(value.topology);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const raw = Array.isArray(value.offsets) ? value.offsets : fail("offsets must be an array");
+  const offsets = raw.map((o, i) => count(o, `offsets[${i}]`));
+  const same = topology !== null && topology.n === islands && offsets.length === islands;
+  return {
+    topology: same ? topology : null,
+    offsets: same ? offsets : null,
+    droppedAtResume: count(value.droppedAtResume, "droppedAtResume") + count(value.inFlight, "inFlight"),
   };
 }

@@ -20,8 +20,16 @@
 // next id and adds it to the topology (core/topology.ts addIsland); a lockstep run refuses it.
 // Stopping: `requestStop` records the decision, awaits the beforeStop hook, sends `stop` to every live
 // island and waits for their tickets (or the stop timeout).
+// Checkpoints: every assignment carries `checkpointEvery`; `onCheckpoint` keeps each island's latest
+// snapshot (on its Member) and hands it to RunCheckpoints (run-checkpoints.ts), which decides when the
+// snapshots make a cut and writes the run checkpoint (`#writeCut`: the envelope of core/checkpoint.ts
+// around the coordinator's state and the islands' snapshots). The run is done only once the final
+// checkpoint is written. A resumed run (`CoordinatorSetup.resume`) gives island k the snapshot
+// resume.islands[k] in its first assignment and takes the topology with its repairs and the offsets
+// back from the checkpoint when they fit the island count.
 import type { IncomingMessage } from "node:http";
 import type { WebSocket } from "ws";
+import { configHash, RUN_CHECKPOINT_FORMAT, type RunCheckpoint } from "../core/checkpoint.ts";
 import type { ResolvedConfig } from "../core/config.ts";
 import { E_CLUSTER, SltError } from "../core/errors.ts";
 import { evaluationShare, fitnessOf } from "../core/ga/index.ts";
@@ -29,6 +37,7 @@ import { migrationOffsets } from "../core/migration.ts";
 import {
   type AssignBody,
   type Bodies,
+  type CheckpointBody,
   failure,
   type HelloBody,
   type Message,
@@ -48,24 +57,29 @@ import {
   removeIsland,
   type TopologyPlan,
 } from "../core/topology.ts";
+import { writeCheckpoint } from "../io/checkpoint-store.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
 import type { Logger } from "../io/log.ts";
+import type { ResumeFrom } from "../run/resume-from.ts";
 import { type ClusterView, finishedBy, renderClusterProgress } from "./cluster-progress.ts";
 import {
   type ClusterStopReason,
   type CoordinatorState,
+  coordinatorCheckpoint,
   initialState,
   type MigrationTotals,
   migrationDelta,
   migrationTotals,
   newMember,
   type Phase,
+  restoreCoordinator,
   stopViewOf,
 } from "./coordinator-state.ts";
 import { decideStop } from "./decide-stop.ts";
 import { logIslandRecord } from "./island-log.ts";
 import type { IslandExit, IslandHandle, Launcher } from "./launcher.ts";
 import { Member } from "./member.ts";
+import { type CheckpointPlan, type Cut, type LiveIslands, RunCheckpoints } from "./run-checkpoints.ts";
 import { Timers } from "./timers.ts";
 
 export interface ClusterIslandInfo {
@@ -140,6 +154,10 @@ export interface CoordinatorSetup {
   readonly started: number;
   readonly logger: Logger;
   readonly options: CoordinatorOptions;
+  /** how often islands snapshot and the coordinator writes, and how large a snapshot may be */
+  readonly checkpoints: CheckpointPlan;
+  /** what a resumed run starts from (absent: a fresh run) */
+  readonly resume?: ResumeFrom;
 }
 
 /** The phases each phase may go to; done is the end, reached from any phase. */
@@ -173,14 +191,22 @@ export class Coordinator {
   /** performance.now() when the islands got their assignments: the time limit counts from there */
   #runningSince: number | null = null;
   #lastProgress = Number.NEGATIVE_INFINITY;
+  readonly #checkpoints: RunCheckpoints;
+  /** the configuration's hash, which every checkpoint carries (core/checkpoint.ts configHash) */
+  readonly #configHash: string;
   readonly #onAbort = () => this.onAbort();
 
   constructor(setup: CoordinatorSetup) {
     this.#setup = setup;
     this.done = this.#finished.promise;
     this.done.catch(() => {}); // a failure before anything awaits it is still the run's to report
-    this.#limits = { genomeLength: setup.genomeLength, maxMigrants: setup.maxMigrants };
+    this.#limits = {
+      genomeLength: setup.genomeLength,
+      maxMigrants: setup.maxMigrants,
+      maxSnapshotBytes: setup.checkpoints.maxSnapshotBytes,
+    };
     this.#islandConfig = JSON.parse(JSON.stringify(setup.config));
+    this.#configHash = configHash(setup.config);
     this.control = {
       runId: setup.self.runId,
       joinUrl: setup.joinUrl,
@@ -188,6 +214,13 @@ export class Coordinator {
       islands: () => this.#islandInfos(),
       kill: (id) => this.#byId.get(id)?.handle?.kill(),
     };
+    this.#checkpoints = new RunCheckpoints({
+      mode: setup.config.cluster.mode,
+      minIntervalMs: setup.checkpoints.minIntervalMs,
+      write: (cut) => this.#writeCut(cut),
+      event: (e) => this.event(e),
+      logger: setup.logger,
+    });
     setup.options.signal?.addEventListener("abort", this.#onAbort);
   }
 
@@ -211,7 +244,10 @@ export class Coordinator {
   }
 
   totals(): MigrationTotals {
-    return migrationTotals(this.members.map((m) => m.record));
+    return migrationTotals(
+      this.members.map((m) => m.record),
+      this.state.droppedAtResume,
+    );
   }
 
   /** The run from the `start` event until it is done: starts the islands and waits. */
@@ -238,6 +274,8 @@ export class Coordinator {
       await launcher.start(cluster.islands, joinUrl, self.secret, { maxRestarts: cluster.maxRestarts }),
     );
     await this.done;
+    // the islands' final snapshots came before their tickets: the run's last checkpoint
+    await this.#checkpoints.finish(this.#liveIslands());
   }
 
   /** Ends the run's connections and islands (the run is done or failed). */
@@ -287,7 +325,7 @@ export class Coordinator {
       self: this.#setup.self,
       limits: this.#limits,
       peerRole: "island",
-      accept: ["report", "ticket", "heartbeat", "error", "log"],
+      accept: ["report", "ticket", "checkpoint", "heartbeat", "error", "log"],
       logger: this.#setup.logger,
       label: remote,
     });
@@ -335,6 +373,7 @@ export class Coordinator {
     m.lastSeen = performance.now();
     if (msg.type === "report") this.#guard(() => this.onReport(m, msg.body, msg.epoch));
     else if (msg.type === "ticket") this.#guard(() => this.onTicket(m, msg.body));
+    else if (msg.type === "checkpoint") this.#guard(() => this.onCheckpoint(m, msg.body));
     else if (msg.type === "error") this.onIslandError(m, msg.body);
     else if (msg.type === "log") this.onIslandLog(m, msg.body);
   }
@@ -428,6 +467,42 @@ export class Coordinator {
     if (stopping) m.record.stopTicket = true;
     else m.record.finished = true;
     this.#afterChange();
+  }
+
+  /** An island's snapshot: kept as its latest, and offered to the run's checkpoints. */
+  onCheckpoint(m: Member, c: CheckpointBody): void {
+    if (c.island !== m.id) {
+      m.link.fail(failure(R_BAD_FIELD, `a checkpoint of island ${c.island} on island ${m.id}'s connection`));
+      return;
+    }
+    m.keepSnapshot(c.snapshot, c.final);
+    if (this.isCurrent(m) && !m.record.lost)
+      this.#checkpoints.offer(m.id, c.snapshot, c.final, this.#liveIslands());
+  }
+
+  /** The run checkpoint of a cut: the envelope, the coordinator's state and the islands' snapshots. */
+  async #writeCut(cut: Cut): Promise<{ file: string; bytes: number }> {
+    const { config, runDir, self } = this.#setup;
+    const mode = config.cluster.mode;
+    const value: RunCheckpoint = {
+      format: RUN_CHECKPOINT_FORMAT,
+      createdAt: new Date().toISOString(),
+      runId: self.runId,
+      configHash: this.#configHash,
+      mode,
+      epoch: cut.epoch,
+      ...(cut.generation !== null ? { generation: cut.generation } : {}),
+      coordinator: coordinatorCheckpoint(
+        this.state,
+        cut.islands.map((i) => i.snapshot),
+        mode,
+      ) as unknown as RunCheckpoint["coordinator"],
+      islands: cut.islands.map((i) => ({
+        id: i.id,
+        snapshot: i.snapshot as unknown as Record<string, never>,
+      })),
+    };
+    return writeCheckpoint(runDir, value);
   }
 
   // ---- handlers: processes and timers ----
@@ -548,12 +623,17 @@ export class Coordinator {
       this.#byId.set(id, m);
       m.handle?.setLabel(`island ${id}`);
     });
-    const topology = buildPlannedTopology(plan, custom ? config.cluster.islands : joined.length, {
-      rng: Rng.derive(config.seed, "topology"),
-      present: joined.map((m) => m.id),
-    });
+    const restored = this.#restored(joined.length);
+    const topology =
+      restored?.topology ??
+      buildPlannedTopology(plan, custom ? config.cluster.islands : joined.length, {
+        rng: Rng.derive(config.seed, "topology"),
+        present: joined.map((m) => m.id),
+      });
     this.state.topology = topology;
-    this.state.offsets = migrationOffsets(topology.n, config.cluster.interval, config.cluster.stagger);
+    this.state.offsets = [
+      ...(restored?.offsets ?? migrationOffsets(topology.n, config.cluster.interval, config.cluster.stagger)),
+    ];
     const analysis = analyzeTopology(topology);
     this.event({
       type: "topology",
@@ -567,6 +647,24 @@ export class Coordinator {
     if (joined.length > 1)
       for (const warning of analysis.warnings) this.#setup.logger.warn({ warning }, "topology warning");
     return topology;
+  }
+
+  /**
+   * A resumed run: what the coordinator takes back from the checkpoint (null when it has none, after a
+   * re-shard). Every island of the checkpoint must have joined: each continues from its own snapshot.
+   */
+  #restored(joined: number) {
+    const resume = this.#setup.resume;
+    if (resume === undefined) return null;
+    if (joined !== resume.islands.length)
+      throw new SltError(
+        E_CLUSTER,
+        `resuming ${resume.islands.length} islands from ${resume.checkpoint.file}, but only ${joined} joined; resume again (--islands ${joined} re-shards the populations onto ${joined})`,
+      );
+    if (resume.coordinator === null) return null;
+    const restored = restoreCoordinator(resume.coordinator, joined, resume.checkpoint.file);
+    this.state.droppedAtResume = restored.droppedAtResume;
+    return restored;
   }
 
   /** The heartbeat watch, an interrupt that came while joining, and the wall-clock limit. */
@@ -589,7 +687,9 @@ export class Coordinator {
   }
 
   #assignmentOf(m: Member, topology: IslandTopology): AssignBody {
-    const { config, genomeLength, maxMigrants } = this.#setup;
+    const { config, genomeLength, maxMigrants, checkpoints, resume } = this.#setup;
+    // a resumed island's snapshot comes with its first assignment only (repairs do not resend it)
+    const from = m.lastAssign === "" ? resume?.islands[m.id] : undefined;
     return {
       island: m.id,
       seedStream: streamName(config.seed, "island", m.id),
@@ -606,14 +706,16 @@ export class Coordinator {
         weight: e.weight,
       })),
       inNeighbours: inNeighbours(topology, m.id),
+      checkpointEvery: checkpoints.every,
+      ...(from !== undefined ? { resume: from } : {}),
     };
   }
 
   /** Sends an island its assignment unless its neighbour lists are what it has (`resume`: a restart's snapshot). */
-  #sendAssign(m: Member, topology: IslandTopology, resume?: AssignBody["resume"]): void {
+  #sendAssign(m: Member, topology: IslandTopology, resume?: AssignBody["resume"]): AssignBody | null {
     const a = resume ? { ...this.#assignmentOf(m, topology), resume } : this.#assignmentOf(m, topology);
     const key = JSON.stringify([a.outNeighbours, a.inNeighbours]);
-    if (key === m.lastAssign) return;
+    if (key === m.lastAssign) return null;
     m.lastAssign = key;
     m.link.send("assign", a);
     const r = m.record;
@@ -628,6 +730,7 @@ export class Coordinator {
       out: a.outNeighbours.map((n) => n.island),
       in: a.inNeighbours,
     });
+    return a;
   }
 
   // ---- running ----
@@ -636,6 +739,14 @@ export class Coordinator {
   #live(): Member[] {
     if (this.state.phase === "joining") return [];
     return this.#members.filter((m) => this.isCurrent(m) && !m.record.lost).sort((a, b) => a.id - b.id);
+  }
+
+  /** The live islands as the checkpoints see them: ids, and those that finished their own search. */
+  #liveIslands(): LiveIslands {
+    const live = this.#live();
+    // an island waiting for its restart is still part of the run: cuts wait for its snapshots
+    const ids = [...live.map((m) => m.id), ...this.#restarting.keys()].sort((a, b) => a - b);
+    return { ids, finished: live.filter((m) => m.record.finished).map((m) => m.id) };
   }
 
   #markLost(m: Member, reason: string): void {
@@ -659,6 +770,7 @@ export class Coordinator {
       this.event({ type: "topology-repaired", removed: topology.removed, edges: topology.edges });
       if (this.state.phase === "running") for (const other of this.#live()) this.#sendAssign(other, topology);
     }
+    this.#checkpoints.liveChanged(this.#liveIslands());
   }
 
   /** What follows a change: the termination policy while running; the end once every live island answered `stop`. */
@@ -835,10 +947,13 @@ export class Coordinator {
    */
   onRestartJoin(link: Link, hello: LateHello, p: PendingRestart): void {
     this.#restarting.delete(p.id);
+    // the lost process's latest snapshot (cluster-ckpt keeps it on its Member); the new one keeps it too
+    const snapshot = this.#byId.get(p.id)?.snapshot ?? null;
     const m = this.#admit(link, hello, p.id, p.handle);
+    if (snapshot !== null) m.keepSnapshot(snapshot, false);
     const topology = this.state.topology as IslandTopology;
-    const resume = this.#resumeOf(p.id);
-    this.#sendAssign(m, topology, resume ?? undefined);
+    // without a snapshot of its own, the island starts as it first did (a resumed run's snapshot, or fresh)
+    const resume = this.#sendAssign(m, topology, snapshot ?? undefined)?.resume ?? null;
     this.event({
       type: "island-restarted",
       island: p.id,
@@ -852,11 +967,6 @@ export class Coordinator {
     });
     for (const other of this.#live()) this.#sendAssign(other, topology);
     this.#afterChange();
-  }
-
-  /** The latest snapshot of island `id` the coordinator holds, or null (it starts afresh). */
-  #resumeOf(_id: number): AssignBody["resume"] {
-    return null;
   }
 
   /** The run stops: islands waiting for a restart stay lost. */

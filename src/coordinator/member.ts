@@ -1,6 +1,10 @@
 // One island that joined the run, at the coordinator: its plain record (coordinator-state.ts) and the
 // live resources that go with it: its link, its launcher handle, when it was last heard from, its
-// last assignment's neighbour lists, and the rate window of its reports.
+// last assignment's neighbour lists, the rate window of its reports, and its latest snapshot (the
+// island's complete state from its last `checkpoint` message: what a run checkpoint holds of it, and
+// what a restarted island would start from). The snapshot is kept here, not in the record, because it
+// is large and the run checkpoint carries it beside the coordinator's state, not inside it.
+import type { IslandSnapshotJSON } from "../core/island-snapshot.ts";
 import type { Link } from "../io/link.ts";
 import { RateWindow } from "../io/progress.ts";
 import type { MemberRecord } from "./coordinator-state.ts";
@@ -16,11 +20,21 @@ export class Member {
   lastAssign = "";
   /** its reports' progress, timed on arrival: the generation rate for the ETA */
   readonly rates = new RateWindow();
+  /** its latest snapshot, from its last `checkpoint` message; null before the first */
+  snapshot: IslandSnapshotJSON | null = null;
+  /** whether that snapshot is the one taken when it stopped (`final`) */
+  snapshotFinal = false;
 
   constructor(record: MemberRecord, link: Link, handle: IslandHandle | null) {
     this.record = record;
     this.link = link;
     this.handle = handle;
+  }
+
+  /** Keeps the island's newest snapshot (a `checkpoint` message). */
+  keepSnapshot(snapshot: IslandSnapshotJSON, final: boolean): void {
+    this.snapshot = snapshot;
+    this.snapshotFinal = final;
   }
 
   get id(): number {

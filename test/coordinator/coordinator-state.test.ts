@@ -54,6 +54,7 @@ describe("coordinator state", () => {
       offsets: [],
       exited: [],
       stop: null,
+      droppedAtResume: 0,
       restarts: {},
     });
     s.members.push({ ...member(), id: 0, lastReport: report(4, 3, 2) });
