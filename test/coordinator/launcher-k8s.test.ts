@@ -26,7 +26,7 @@ import {
   RUN_LABEL,
   TOKEN_KEY,
 } from "../../src/coordinator/k8s-manifests.ts";
-import type { IslandExit } from "../../src/coordinator/launcher.ts";
+import type { IslandExit, IslandHandle } from "../../src/coordinator/launcher.ts";
 import {
   islandJoinUrl,
   K8S_PERMISSIONS,
@@ -535,6 +535,41 @@ describe("k8s launcher against a fake API server", () => {
     ]);
     await l.close();
     expect(await handles[3].exited).toEqual({ code: null, signal: "SIGKILL" });
+  });
+  it("restarts an island by following the pod the Job controller makes again for its index", async () => {
+    const names = islandObjectNames(RUN);
+    const pod = (name: string, phase: string, exitCode?: number) => ({
+      metadata: { name, labels: { [RUN_LABEL]: RUN, [INDEX_LABEL]: "1" } },
+      status: {
+        phase,
+        containerStatuses: exitCode === undefined ? [] : [{ state: { terminated: { exitCode } } }],
+      },
+    });
+    const l = launcher({ pollIntervalMs: 5 });
+    await expect(l.restart?.(1) as Promise<unknown>).rejects.toThrow(/did not start island 1/);
+    const handles = await l.start(2, `ws://10.1.2.3:7070/?run=${RUN}`, SECRET, { maxRestarts: 2 });
+    // the Job lets the controller make a failed index's pod again as often as the run restarts islands
+    const job = await api.waitFor((r) => r.method === "POST" && r.path.endsWith("/jobs"));
+    expect((job.body as { spec: { backoffLimitPerIndex: number } }).spec.backoffLimitPerIndex).toBe(2);
+    api.pods = [pod(`${names.job}-1-first`, "Failed", 137)];
+    expect(await handles[1].exited).toEqual({ code: 137, signal: null });
+    const again = await (l.restart as (i: number) => Promise<IslandHandle>)(1);
+    expect([again.index, again.host]).toEqual([1, handles[1].host]);
+    // the failed pod stays listed; the new handle waits for the new pod
+    api.pods = [pod(`${names.job}-1-first`, "Failed", 137), pod(`${names.job}-1-second`, "Running")];
+    let ended = false;
+    void again.exited.then(() => {
+      ended = true;
+    });
+    // two polls after the change: the first one's answer has been looked at (polls never overlap)
+    const mark = api.requests.length;
+    const gets = () => api.requests.slice(mark).filter((r) => r.method === "GET").length;
+    await api.waitFor((r) => r.method === "GET" && api.requests.indexOf(r) >= mark && gets() >= 2);
+    expect(ended).toBe(false);
+    api.pods = [pod(`${names.job}-1-first`, "Failed", 137), pod(`${names.job}-1-second`, "Failed", 1)];
+    expect(await again.exited).toEqual({ code: 1, signal: null });
+    await expect(l.restart?.(2) as Promise<unknown>).rejects.toThrow(/did not start island 2/);
+    await l.close();
   });
 });
 
