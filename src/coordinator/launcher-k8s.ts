@@ -433,7 +433,8 @@ class K8sLauncher implements Launcher {
 
   /** Deletes the island's pod at once (grace period 0); its `exited` resolves when the API has done so. */
   #kill(index: number): void {
-    if (!this.#ends.has(index) || this.#closing) return;
+    const end = this.#ends.get(index);
+    if (end === undefined || this.#closing) return;
     const selector = `${this.#runSelector()},${INDEX_LABEL}=${index}`;
     void this.#api
       .call(
@@ -441,7 +442,10 @@ class K8sLauncher implements Launcher {
         `${this.#paths.pods}?labelSelector=${encodeURIComponent(selector)}&gracePeriodSeconds=0`,
       )
       .then(
-        () => this.#finish(index, { code: null, signal: "SIGKILL" }),
+        // the handle killed, not one a restart made meanwhile
+        () => {
+          if (this.#ends.get(index) === end) this.#finish(index, { code: null, signal: "SIGKILL" });
+        },
         (e: Error) => this.#log(`slt k8s: could not kill island ${index}: ${e.message}`),
       );
   }
