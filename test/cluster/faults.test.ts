@@ -170,6 +170,42 @@ describe("island restart", () => {
     expect(ticket.metrics.trainAccuracy).toBeGreaterThan(0);
   });
 
+  it("a hung island (SIGSTOP, missed heartbeats) is killed and restarted like a crashed one", async () => {
+    let paused = 0;
+    const summary = await runCluster(
+      config("restart-hung", {
+        checkpointEvery: 10,
+        termination: { maxGenerations: 80 },
+        cluster: { islands: 3, topology: "ring", interval: 2, migrants: 2 },
+      }),
+      {
+        makeEvaluator,
+        logger: silentLogger(),
+        heartbeatTimeoutMs: 3000,
+        restartBackoffMs: 100,
+        hooks: {
+          onEvent(e, control) {
+            if (paused === 0 && e.type === "report" && e.island === 2 && (e.generation as number) >= 14) {
+              paused = control.islands().find((i) => i.id === 2)?.pid as number;
+              process.kill(paused, "SIGSTOP");
+            }
+          },
+        },
+      },
+    );
+    const ev = events(summary);
+    expect(ev.find((e) => e.type === "lost")).toMatchObject({ island: 2, pid: paused });
+    expect(ev.find((e) => e.type === "lost")?.reason).toMatch(/missed heartbeats/);
+    const restarted = ev.find((e) => e.type === "island-restarted");
+    expect(restarted).toMatchObject({ island: 2, attempt: 1 });
+    // from a snapshot (every 10 generations), taken before it hung
+    expect(restarted?.fromGeneration as number).toBeGreaterThanOrEqual(10);
+    expect((restarted?.fromGeneration as number) % 10).toBe(0);
+    expect(summary.lost).toEqual([]);
+    expect(summary.islands.map((i) => i.generations)).toEqual([80, 80, 80]);
+    expect(summary.islands[2].pid).not.toBe(paused);
+  });
+
   it("maxRestarts 0 keeps the repair: the island is lost for good and the ring closes around it", async () => {
     const kill = killOnce(1, (e) => (e.generation as number) >= 4);
     const summary = await runCluster(
