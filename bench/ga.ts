@@ -108,7 +108,6 @@ async function timedRun(patch: ConfigPatch, threads: number): Promise<Timed> {
   const summary = await runSingle(config, {
     makeEvaluator: wrap,
     ...(pool ? { makeAsyncEvaluator: asyncWrap } : {}),
-    checkpointEvery: 50,
   });
   if (t.start < 0 || t.end < 0) throw new Error("could not find the GA phase in the run");
   return { summary, seconds: (t.end - t.start) / 1000, evalSeconds: t.evalMs / 1000, evaluations: t.evals };

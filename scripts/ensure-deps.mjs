@@ -43,9 +43,10 @@ if (!current) {
   install();
 }
 
-// npm warns EBADENGINE for every dev tool that declares a newer Node than the one running the install
-// (vitest, kubernetes-models: Node >= 22). They never run under it: npm scripts run them under the pinned
-// Node 26. So those warnings are folded into one line; everything else npm says passes through.
+// npm warns EBADENGINE for every package that declares a newer Node than the one running the install
+// (vitest, kubernetes-models, a dependency of pino-pretty: Node >= 20.x or 22). None runs under it: npm
+// scripts run everything under the pinned Node 26. So those warnings are folded into one line; everything
+// else npm says passes through.
 function install() {
   const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], {
     stdio: ["ignore", "inherit", "pipe"],
@@ -58,7 +59,7 @@ function install() {
   const packages = engine.map((l) => /package: '([^']+)'/.exec(l)?.[1]).filter(Boolean);
   if (packages.length > 0)
     process.stderr.write(
-      `slt: ${packages.length} dev tools declare a newer Node than ${process.version} (${packages.join(", ")}); npm scripts run them under the pinned Node\n`,
+      `slt: ${packages.length} packages declare a newer Node than ${process.version} (${packages.join(", ")}); npm scripts run everything under the pinned Node\n`,
     );
   if (r.error) throw r.error;
   if (r.status !== 0) process.exit(r.status ?? 1);

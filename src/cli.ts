@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { checkTicket } from "./coordinator/check.ts";
 import { type ClusterSummary, runCluster } from "./coordinator/cluster.ts";
 import { dryRun, formatDryRun } from "./coordinator/dry-run.ts";
+import type { K8sCliFlags } from "./coordinator/launcher-k8s.ts";
 import { reproduce } from "./coordinator/reproduce.ts";
 import { runSingle } from "./coordinator/single-population.ts";
 import {
@@ -25,6 +26,7 @@ import { makeEvaluator, poolEvaluator } from "./evaluator/index.ts";
 import { createLogger, type Logger, type LogLevel, parseLogLevel } from "./io/log.ts";
 import { onStopRequest } from "./io/stop-request.ts";
 import { versionText } from "./io/versions.ts";
+import { type PreparedResume, prepareResume } from "./run/resume.ts";
 
 function intArg(value: string): number {
   if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
@@ -158,7 +160,7 @@ function logLevelOf(o: { logLevel?: LogLevel }): LogLevel {
 
 /** The command's logger: readable lines on stderr now, log.jsonl once the run directory exists. */
 function commandLogger(o: { logLevel?: LogLevel }): Logger {
-  return createLogger({ level: logLevelOf(o) });
+  return createLogger({ level: logLevelOf(o), holdUntilFile: true });
 }
 
 interface DataFlags {
@@ -240,6 +242,117 @@ function checkRunMode(
     );
 }
 
+/** Where the islands run and what the command prints: the options `run` and `resume` share. */
+function addExecutionOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        "--launcher <kind>",
+        "where islands run: local processes, a Kubernetes Indexed Job, or SSH hosts (--hosts); default local",
+      ).choices(["local", "k8s", "ssh"]),
+    )
+    .option(
+      "--hosts <file>",
+      "ssh: hosts file, a JSON list of {host, port, user, key, islands, node, workdir}",
+    )
+    .option(
+      "--listen <host:port>",
+      "the coordinator's address, one the islands reach (default 127.0.0.1:0)",
+      listenArg,
+    )
+    .option("--k8s-namespace <ns>", "k8s: namespace (default: the service account's, else default)")
+    .option("--k8s-image <image>", "k8s: island container image (default $SLT_K8S_IMAGE)")
+    .option(
+      "--k8s-api <url>",
+      "k8s: API server (default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)",
+    )
+    .option("--k8s-token-file <file>", "k8s: bearer token file (default: the service account's)")
+    .option("--k8s-ca-file <file>", "k8s: CA of the API server (default: the service account's)")
+    .option(
+      "--k8s-coordinator <host:port>",
+      "k8s: the coordinator's address as islands see it ($SLT_K8S_COORDINATOR)",
+    )
+    .option("--json", "print one JSON summary line on stdout at the end")
+    .option("--quiet", "no progress on stderr")
+    .option(
+      "--progress-interval <seconds>",
+      "at most one progress report on stderr per this many seconds (default 1; 0: every generation or island report)",
+      secondsArg("--progress-interval", "every report"),
+    );
+}
+
+type SshModule = typeof import("./coordinator/launcher-ssh.ts");
+
+/** The flags `launch` reads (`run` and `resume` both have them). */
+interface LaunchFlags extends K8sCliFlags {
+  readonly launcher?: string;
+  readonly listen?: { host: string; port: number };
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+  readonly progressInterval?: number;
+  readonly threads?: number;
+}
+
+/** The ssh launcher's module and hosts file, when `--launcher ssh` asks for them. */
+async function sshSetup(o: {
+  launcher?: string;
+  hosts?: string;
+}): Promise<{ ssh: SshModule | null; sshHosts: ReturnType<SshModule["readHostsFile"]> | null }> {
+  if (o.launcher === "ssh" && !o.hosts) throw new SltError("E_CONFIG", "--launcher ssh needs --hosts FILE");
+  // loaded only when asked for: ssh2 is not needed by local runs
+  const ssh = o.launcher === "ssh" ? await import("./coordinator/launcher-ssh.ts") : null;
+  return { ssh, sshHosts: ssh && o.hosts ? ssh.readHostsFile(o.hosts) : null };
+}
+
+/**
+ * Runs a resolved configuration, fresh or resumed: the island cluster when `cluster` is given (local
+ * processes unless --launcher says otherwise), else one population in-process; prints the summary.
+ */
+async function launch(
+  config: ResolvedConfig,
+  o: LaunchFlags,
+  cluster: Awaited<ReturnType<typeof sshSetup>> | null,
+  logger: Logger,
+  resumed?: PreparedResume,
+): Promise<void> {
+  const progressIntervalMs = o.progressInterval === undefined ? undefined : o.progressInterval * 1000;
+  const abort = new AbortController();
+  onStopRequest(() => abort.abort());
+  const progress = o.quiet ? undefined : process.stderr;
+  if (cluster !== null) {
+    const { ssh, sshHosts } = cluster;
+    const k8s = o.launcher === "k8s" ? await import("./coordinator/launcher-k8s.ts") : null;
+    const summary = await runCluster(config, {
+      launcher: k8s
+        ? k8s.k8sLauncher(k8s.k8sOptionsFromFlags(o))
+        : ssh && sshHosts
+          ? ssh.sshLauncher(sshHosts)
+          : undefined,
+      listen: o.listen,
+      logger,
+      progress,
+      progressIntervalMs,
+      makeEvaluator,
+      signal: abort.signal,
+      ...(resumed ? { resume: resumed.resume, resumeOverrides: resumed.overrides } : {}),
+    });
+    if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else printClusterSummary(summary);
+    return;
+  }
+  const summary = await runSingle(config, {
+    logger,
+    progress,
+    progressIntervalMs,
+    makeEvaluator,
+    ...(o.threads !== undefined && o.threads > 1 ? { makeAsyncEvaluator: poolEvaluator(o.threads) } : {}),
+    shouldStop: () => abort.signal.aborted,
+    ...(resumed ? { resume: resumed.resume } : {}),
+  });
+  if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else printSummary(summary);
+}
+
 const program = new Command()
   .name("slt")
   .description(
@@ -249,193 +362,161 @@ const program = new Command()
   .showHelpAfterError("(run with --help for the options)")
   .exitOverride();
 
-addDataOptions(
-  program
-    .command("run")
-    .description(
-      "run a search and write runs/<name>/: by default one island process per core on a ring; --islands 1 runs one population in-process",
+addExecutionOptions(
+  addDataOptions(
+    program
+      .command("run")
+      .description(
+        "run a search and write runs/<name>/: by default one island process per core on a ring; --islands 1 runs one population in-process",
+      ),
+  )
+    .option(
+      "--arch <widths>",
+      "layer widths, e.g. 2,75,2 (default: the papers' for the dataset; required for CSV files)",
+      archArg,
+    )
+    .option(
+      "--init <scheme>",
+      "weights: uniform[:RANGE] | kaiming-normal[:P] | signed-constant[:P] (default uniform:1)",
+      initArg,
+    )
+    .addOption(
+      new Option("--fitness <f>", "what the GA optimises (default: the preset's)").choices([
+        "accuracy",
+        "loss",
+      ]),
+    )
+    .addOption(
+      new Option("--generator <g>", "how individuals are generated (default: the preset's)").choices([
+        "negligent",
+        "lax",
+        "adaptive-bound",
+        "static-bound",
+      ]),
+    )
+    .addOption(
+      new Option("--operators <o>", "mutation and crossover (default: the preset's)").choices([
+        "negligent",
+        "path-aware",
+      ]),
+    )
+    .option(
+      "--bound-seconds-per-try <s>",
+      "adaptive-bound generator: time per try t (n_r = 4/t, n_g = 5/t tries; default 0.021 for [2,75,2]: the authors' code's measured time for the network)",
+      secondsArg("--bound-seconds-per-try"),
+    )
+    .option(
+      "--population <n>",
+      "population size, of each island in a cluster (default 100, the papers')",
+      intArg,
+    )
+    .option(
+      "--batch-size <n>",
+      "NON-PAPER mini-batch fitness: score on N seeded training rows instead of the whole split (one population only)",
+      intArg,
+    )
+    .addOption(
+      new Option(
+        "--batch-mode <mode>",
+        "mini-batch subset: fixed (one for the run) or rotating (a new one every generation); default fixed",
+      ).choices(["fixed", "rotating"]),
+    )
+    .option(
+      "--generations <n>",
+      "generation cap, of each island in a cluster (default: the preset's; 2024-ga and 2024-static have none)",
+      intArg,
+    )
+    .option(
+      "--max-evaluations <n>",
+      "evaluation budget of the whole run (islands: each its share; async only; default none)",
+      intArg,
+    )
+    .addOption(
+      new Option("--termination <rule>", "termination rule (default: the preset's)").choices([
+        "2024",
+        "2025-binary",
+        "2025-multiclass",
+        "none",
+      ]),
+    )
+    .option("--seed <n>", "run seed (default 1)", intArg)
+    .addOption(
+      new Option(
+        "--prune <mode>",
+        "post-evolutionary pruning, not done when interrupted (default: the preset's; none for mnist)",
+      ).choices(["none", "clean", "published"]),
+    )
+    .addOption(
+      new Option(
+        "--preset <name>",
+        "the papers' experiment settings (default 2025-binary; 2025-multiclass for blobs, digits, mnist)",
+      ).choices(Object.keys(PRESETS)),
+    )
+    .addOption(
+      new Option(
+        "--prune-order <order>",
+        "bit order of the pruning walk: the reference's [in][out] order, or our genome's [out][in] (default reference)",
+      ).choices([...PRUNE_ORDERS]),
+    )
+    .option("--config <file>", "JSON configuration file (flags override it)")
+    .option("--name <name>", "run directory name (default: from dataset, architecture and seed)")
+    .option("--out <dir>", "parent of run directories (default runs)")
+    .option(
+      "--islands <n>",
+      "island processes; 1: one population in-process (default: one per core; a custom topology's n; with --hosts, the hosts' total; with --batch-size, 1)",
+      intArg,
+    )
+    .option(
+      "--threads <n>",
+      "one population (--islands 1): evaluate its batches on N worker threads (default 1: in-process; same results)",
+      intArg,
+    )
+    .option(
+      "--topology <spec>",
+      "migration topology: ring, ring2, full, star, torus[:RxC], hypercube, regular:D, er:P, isolated, custom:FILE (JSON edge list); default ring",
+    )
+    .option(
+      "--migration-probability <p>",
+      "built-in topologies: every edge carries each of the --migrants with probability P (0 < P <= 1)",
+      probabilityArg,
+    )
+    .option("--interval <k>", "generations between migrations (default 5)", intArg)
+    .option("--migrants <m>", "migrants per out-edge and migration (default 2)", intArg)
+    .addOption(
+      new Option("--policy <replacement>", "how immigrants enter a population (default worst)").choices([
+        "worst",
+        "random",
+        "only-if-better",
+        "most-similar",
+      ]),
+    )
+    .option("--selection <s>", "emigrant selection: best, random, tournament[:T] (default best)")
+    .addOption(
+      new Option(
+        "--mode <mode>",
+        "synchrony: async never waits; lockstep waits for every in-neighbour and is reproducible (default async)",
+      ).choices(["async", "lockstep"]),
+    )
+    .option(
+      "--time-limit <seconds>",
+      "wall-clock limit of a cluster run (islands only; default none)",
+      secondsArg("--time-limit"),
+    )
+    .option(
+      "--checkpoint-every <generations>",
+      "generations between checkpoints of every island's state into the run directory (default: README, Long runs)",
+      intArg,
+    )
+    .option(
+      "--max-restarts <n>",
+      "restarts of a lost island from its latest checkpoint before the topology is repaired around it (default 3)",
+      intArg,
     ),
 )
-  .option(
-    "--arch <widths>",
-    "layer widths, e.g. 2,75,2 (default: the papers' for the dataset; required for CSV files)",
-    archArg,
-  )
-  .option(
-    "--init <scheme>",
-    "weights: uniform[:RANGE] | kaiming-normal[:P] | signed-constant[:P] (default uniform:1)",
-    initArg,
-  )
-  .addOption(
-    new Option("--fitness <f>", "what the GA optimises (default: the preset's)").choices([
-      "accuracy",
-      "loss",
-    ]),
-  )
-  .addOption(
-    new Option("--generator <g>", "how individuals are generated (default: the preset's)").choices([
-      "negligent",
-      "lax",
-      "adaptive-bound",
-      "static-bound",
-    ]),
-  )
-  .addOption(
-    new Option("--operators <o>", "mutation and crossover (default: the preset's)").choices([
-      "negligent",
-      "path-aware",
-    ]),
-  )
-  .option(
-    "--bound-seconds-per-try <s>",
-    "adaptive-bound generator: time per try t (n_r = 4/t, n_g = 5/t tries; default 0.021 for [2,75,2]: the authors' code's measured time for the network)",
-    secondsArg("--bound-seconds-per-try"),
-  )
-  .option(
-    "--population <n>",
-    "population size, of each island in a cluster (default 100, the papers')",
-    intArg,
-  )
-  .option(
-    "--batch-size <n>",
-    "NON-PAPER mini-batch fitness: score on N seeded training rows instead of the whole split (one population only)",
-    intArg,
-  )
-  .addOption(
-    new Option(
-      "--batch-mode <mode>",
-      "mini-batch subset: fixed (one for the run) or rotating (a new one every generation); default fixed",
-    ).choices(["fixed", "rotating"]),
-  )
-  .option(
-    "--generations <n>",
-    "generation cap, of each island in a cluster (default: the preset's; 2024-ga and 2024-static have none)",
-    intArg,
-  )
-  .option(
-    "--max-evaluations <n>",
-    "evaluation budget of the whole run (islands: each its share; async only; default none)",
-    intArg,
-  )
-  .addOption(
-    new Option("--termination <rule>", "termination rule (default: the preset's)").choices([
-      "2024",
-      "2025-binary",
-      "2025-multiclass",
-      "none",
-    ]),
-  )
-  .option("--seed <n>", "run seed (default 1)", intArg)
-  .addOption(
-    new Option(
-      "--prune <mode>",
-      "post-evolutionary pruning, not done when interrupted (default: the preset's; none for mnist)",
-    ).choices(["none", "clean", "published"]),
-  )
-  .addOption(
-    new Option(
-      "--preset <name>",
-      "the papers' experiment settings (default 2025-binary; 2025-multiclass for blobs, digits, mnist)",
-    ).choices(Object.keys(PRESETS)),
-  )
-  .addOption(
-    new Option(
-      "--prune-order <order>",
-      "bit order of the pruning walk: the reference's [in][out] order, or our genome's [out][in] (default reference)",
-    ).choices([...PRUNE_ORDERS]),
-  )
-  .option("--config <file>", "JSON configuration file (flags override it)")
-  .option("--name <name>", "run directory name (default: from dataset, architecture and seed)")
-  .option("--out <dir>", "parent of run directories (default runs)")
-  .option(
-    "--islands <n>",
-    "island processes; 1: one population in-process (default: one per core; a custom topology's n; with --hosts, the hosts' total; with --batch-size, 1)",
-    intArg,
-  )
-  .option(
-    "--threads <n>",
-    "one population (--islands 1): evaluate its batches on N worker threads (default 1: in-process; same results)",
-    intArg,
-  )
-  .option(
-    "--topology <spec>",
-    "migration topology: ring, ring2, full, star, torus[:RxC], hypercube, regular:D, er:P, isolated, custom:FILE (JSON edge list); default ring",
-  )
-  .option(
-    "--migration-probability <p>",
-    "built-in topologies: every edge carries each of the --migrants with probability P (0 < P <= 1)",
-    probabilityArg,
-  )
-  .option("--interval <k>", "generations between migrations (default 5)", intArg)
-  .option("--migrants <m>", "migrants per out-edge and migration (default 2)", intArg)
-  .addOption(
-    new Option("--policy <replacement>", "how immigrants enter a population (default worst)").choices([
-      "worst",
-      "random",
-      "only-if-better",
-      "most-similar",
-    ]),
-  )
-  .option("--selection <s>", "emigrant selection: best, random, tournament[:T] (default best)")
-  .addOption(
-    new Option(
-      "--mode <mode>",
-      "synchrony: async never waits; lockstep waits for every in-neighbour and is reproducible (default async)",
-    ).choices(["async", "lockstep"]),
-  )
-  .option(
-    "--time-limit <seconds>",
-    "wall-clock limit of a cluster run (islands only; default none)",
-    secondsArg("--time-limit"),
-  )
-  .option(
-    "--checkpoint-every <generations>",
-    "generations between checkpoints of every island's state into the run directory (default: README, Long runs)",
-    intArg,
-  )
-  .option(
-    "--max-restarts <n>",
-    "restarts of a lost island from its latest checkpoint before the topology is repaired around it (default 3)",
-    intArg,
-  )
-  .addOption(
-    new Option(
-      "--launcher <kind>",
-      "where islands run: local processes, a Kubernetes Indexed Job, or SSH hosts (--hosts); default local",
-    ).choices(["local", "k8s", "ssh"]),
-  )
-  .option("--hosts <file>", "ssh: hosts file, a JSON list of {host, port, user, key, islands, node, workdir}")
-  .option(
-    "--listen <host:port>",
-    "the coordinator's address, one the islands reach (default 127.0.0.1:0)",
-    listenArg,
-  )
-  .option("--k8s-namespace <ns>", "k8s: namespace (default: the service account's, else default)")
-  .option("--k8s-image <image>", "k8s: island container image (default $SLT_K8S_IMAGE)")
-  .option(
-    "--k8s-api <url>",
-    "k8s: API server (default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)",
-  )
-  .option("--k8s-token-file <file>", "k8s: bearer token file (default: the service account's)")
-  .option("--k8s-ca-file <file>", "k8s: CA of the API server (default: the service account's)")
-  .option(
-    "--k8s-coordinator <host:port>",
-    "k8s: the coordinator's address as islands see it ($SLT_K8S_COORDINATOR)",
-  )
-  .option("--json", "print one JSON summary line on stdout at the end")
-  .option("--quiet", "no progress on stderr")
-  .option(
-    "--progress-interval <seconds>",
-    "at most one progress report on stderr per this many seconds (default 1; 0: every generation or island report)",
-    secondsArg("--progress-interval", "every report"),
-  )
   .option("--dry-run", "check the configuration and the data, print what would run and where; write nothing")
   .option(...LOG_LEVEL_FLAG)
   .action(async (o) => {
-    if (o.launcher === "ssh" && !o.hosts) throw new SltError("E_CONFIG", "--launcher ssh needs --hosts FILE");
-    // loaded only when asked for: ssh2 is not needed by local runs
-    const ssh = o.launcher === "ssh" ? await import("./coordinator/launcher-ssh.ts") : null;
-    const sshHosts = ssh ? ssh.readHostsFile(o.hosts) : null;
+    const { ssh, sshHosts } = await sshSetup(o);
     const topology = topologySetting<undefined>(o.topology, process.cwd());
     const customN = typeof topology === "object" ? (topology.n as number) : undefined;
     if (customN !== undefined && o.islands !== undefined && o.islands !== customN)
@@ -515,41 +596,50 @@ addDataOptions(
       process.stdout.write(o.json ? `${JSON.stringify(d)}\n` : formatDryRun(d));
       return;
     }
-    const progressIntervalMs = o.progressInterval === undefined ? undefined : o.progressInterval * 1000;
+    await launch(config, o, clusterRun ? { ssh, sshHosts } : null, commandLogger(o));
+  });
+
+program
+  .command("resume")
+  .argument("<run-dir>", "the run's own directory, runs/<name>")
+  .description(
+    "continue a run from its checkpoint, in its own directory (events appended, the ticket replaced); the overrides below may change the cap, budget, time limit, island count and checkpoints, nothing else",
+  )
+  .option(
+    "--islands <n>",
+    "islands to continue on (default: the checkpoint's); another count re-shards the populations, 1 continues as one population",
+    intArg,
+  )
+  .option("--threads <n>", "one population: worker threads, as `slt run --threads`", intArg)
+  .option("--generations <n>", "a new generation cap (default: the run's)", intArg)
+  .option("--max-evaluations <n>", "a new evaluation budget of the whole run (default: the run's)", intArg)
+  .option(
+    "--time-limit <seconds>",
+    "a wall-clock limit for the resumed part (islands only; default: the run's)",
+    secondsArg("--time-limit"),
+  )
+  .option("--checkpoint-every <generations>", "a new checkpoint interval (default: the run's)", intArg)
+  .option("--max-restarts <n>", "a new restart allowance for lost islands (default: the run's)", intArg);
+addExecutionOptions(program.commands[program.commands.length - 1])
+  .option(...LOG_LEVEL_FLAG)
+  .action(async (runDir: string, o) => {
+    const { ssh, sshHosts } = await sshSetup(o);
     const logger = commandLogger(o);
-    const abort = new AbortController();
-    onStopRequest(() => abort.abort());
-    // More than one island, a topology or a non-local launcher asked for: the island cluster (local
-    // processes unless --launcher says otherwise).
-    if (clusterRun) {
-      const k8s = o.launcher === "k8s" ? await import("./coordinator/launcher-k8s.ts") : null;
-      const summary = await runCluster(config, {
-        launcher: k8s
-          ? k8s.k8sLauncher(k8s.k8sOptionsFromFlags(o))
-          : ssh && sshHosts
-            ? ssh.sshLauncher(sshHosts)
-            : undefined,
-        listen: o.listen,
-        logger,
-        progress: o.quiet ? undefined : process.stderr,
-        progressIntervalMs,
-        makeEvaluator,
-        signal: abort.signal,
-      });
-      if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-      else printClusterSummary(summary);
-      return;
-    }
-    const summary = await runSingle(config, {
+    const prepared = await prepareResume(
+      runDir,
+      {
+        islands: o.islands ?? sshHosts?.reduce((n, h) => n + h.islands, 0),
+        maxGenerations: o.generations,
+        maxEvaluations: o.maxEvaluations,
+        timeLimitSeconds: o.timeLimit,
+        checkpointEvery: o.checkpointEvery,
+        maxRestarts: o.maxRestarts,
+      },
       logger,
-      progress: o.quiet ? undefined : process.stderr,
-      progressIntervalMs,
-      makeEvaluator,
-      ...(o.threads !== undefined && o.threads > 1 ? { makeAsyncEvaluator: poolEvaluator(o.threads) } : {}),
-      shouldStop: () => abort.signal.aborted,
-    });
-    if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-    else printSummary(summary);
+    );
+    const clusterRun = prepared.cluster || o.launcher === "k8s" || sshHosts !== null;
+    checkRunMode(o, prepared.config, clusterRun);
+    await launch(prepared.config, o, clusterRun ? { ssh, sshHosts } : null, logger, prepared);
   });
 
 addDataOptions(

@@ -114,7 +114,7 @@ export async function runCluster(
   options: ClusterOptions,
 ): Promise<ClusterSummary> {
   const started = performance.now();
-  const logger = options.logger ?? createLogger();
+  const logger = options.logger ?? createLogger({ holdUntilFile: true });
   const { plan, maxWeight } = checkClusterSettings(resolvedConfig, options.listen);
   const host = options.listen?.host ?? "127.0.0.1";
   const run = prepareRun(resolvedConfig, started, logger, options.resume);

@@ -38,13 +38,15 @@ export interface CheckpointPlan {
 /** By default the coordinator writes at most one checkpoint per this many seconds (the final one aside). */
 export const DEFAULT_WRITE_INTERVAL_SECONDS = 120;
 /** By default islands snapshot about once per this many seconds of their own work. */
-export const DEFAULT_SNAPSHOT_SECONDS = 60;
+export const DEFAULT_SNAPSHOT_SECONDS = 120;
 /**
- * Mask-row-weights an island's evaluator gets through per second, about (one genome bit of one
- * individual on one training row): the figure the default snapshot interval is estimated from
- * (README, "Long runs": measured with the local launcher on this project's CI machine class).
+ * Population × genome bits × training rows an island gets through per second, about: the figure the
+ * default snapshot interval is estimated from. Measured (README, "Long runs") with two local islands
+ * on two shared cores: moons [2,75,2] 3e10 (20 generations/s), digits-10 [64,75,10] 1.3e10 (17/s);
+ * delta evaluation and the fitness cache make it far more than a full evaluation's rate. The faster
+ * figure is taken, so that a faster machine still snapshots every minute or so.
  */
-export const ISLAND_WEIGHT_ROWS_PER_SECOND = 2e9;
+export const ISLAND_WEIGHT_ROWS_PER_SECOND = 3e10;
 /** The default snapshot interval's bounds, in generations. */
 export const DEFAULT_EVERY_MIN = 10;
 export const DEFAULT_EVERY_MAX = 100_000;
@@ -135,6 +137,8 @@ export class RunCheckpoints {
   #due: Cut | null = null;
   /** the epoch of the newest cut made (lockstep: an older one is never written after it) */
   #lastCutEpoch = -1;
+  /** the newest cut made (written or waiting), so that the final cut is not made twice */
+  #lastCut: Cut | null = null;
   #writing: Promise<void> | null = null;
   #lastWriteAt = Number.NEGATIVE_INFINITY;
   #writes = 0;
@@ -170,7 +174,7 @@ export class RunCheckpoints {
   async finish(live: LiveIslands): Promise<void> {
     this.#cutIfComplete(live);
     const final = this.#finalCut(live.ids);
-    if (final !== null) this.#due = final;
+    if (final !== null && !sameSnapshots(final, this.#lastCut)) this.#due = final;
     while (this.#writing !== null) await this.#writing;
     if (this.#due !== null) this.#startWrite();
     while (this.#writing !== null) await this.#writing;
@@ -182,6 +186,7 @@ export class RunCheckpoints {
     const cut = this.#o.mode === "lockstep" ? this.#lockstepCut(live.ids) : this.#asyncCut(live);
     if (cut === null) return;
     this.#due = cut;
+    this.#lastCut = cut;
     this.#lastCutEpoch = cut.epoch;
     this.#maybeWrite();
   }
@@ -203,7 +208,8 @@ export class RunCheckpoints {
   #asyncCut(live: LiveIslands): Cut | null {
     if (live.ids.length === 0) return null;
     const ready = (id: number) => this.#latest.has(id) && (this.#fresh.has(id) || live.finished.includes(id));
-    if (!live.ids.every(ready)) return null;
+    // a cut holds at least one snapshot newer than the last cut's
+    if (this.#fresh.size === 0 || !live.ids.every(ready)) return null;
     this.#fresh.clear();
     return this.#cutOfLatest(live.ids);
   }
@@ -227,7 +233,12 @@ export class RunCheckpoints {
     const cut = this.#cutOfLatest(live);
     if (this.#o.mode === "async") return cut;
     const sameEpoch = cut.islands.every((i) => i.snapshot.epoch === cut.epoch);
-    return cut.final && sameEpoch && cut.generation !== null && cut.epoch >= this.#lastCutEpoch ? cut : null;
+    // islands that stopped right at the last barrier cut add nothing to it
+    const last = this.#lastCut;
+    const atLastCut = last !== null && last.epoch === cut.epoch && last.generation === cut.generation;
+    return cut.final && sameEpoch && cut.generation !== null && cut.epoch >= this.#lastCutEpoch && !atLastCut
+      ? cut
+      : null;
   }
 
   // ---- writes ----
@@ -279,6 +290,14 @@ export class RunCheckpoints {
 export interface LiveIslands {
   readonly ids: readonly number[];
   readonly finished: readonly number[];
+}
+
+function sameSnapshots(a: Cut, b: Cut | null): boolean {
+  return (
+    b !== null &&
+    a.islands.length === b.islands.length &&
+    a.islands.every((x, i) => x.id === b.islands[i].id && x.snapshot === b.islands[i].snapshot)
+  );
 }
 
 function commonGeneration(islands: Cut["islands"]): number | null {

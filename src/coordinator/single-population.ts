@@ -8,10 +8,26 @@
 // where every step first re-scores the population on the new subset). Generation events and checkpoints
 // hold subset metrics; at the end the final population is re-scored on the full training split, and the
 // best individual, the ticket's training metrics and the summary come from those full-split metrics.
-// Every result says `fitnessMode: "mini-batch (non-paper)"`.
+// Every result says `fitnessMode: "mini-batch (non-paper)"`; the subset evaluator derives from the
+// generation, so such a run resumes like any other.
+//
+// Checkpoints (docs/architecture.md, "Checkpoints"): every `checkpointEvery` generations (default 50)
+// and at every stop (cap, rule, Ctrl-C/SIGTERM), a run checkpoint of mode "single" whose one island is the
+// GA state as island 0's snapshot, written by io/checkpoint-store.ts (atomic, checksummed, the previous
+// one kept) while the GA goes on; a `checkpoint` event follows each write. `runSingle` with `resume`
+// continues a run from its checkpoint in the run's own directory: a `resume` event, then the generations
+// after the checkpoint's, exactly as the uninterrupted run would have made them.
+import { basename } from "node:path";
+import {
+  configHash,
+  type JsonObject,
+  RUN_CHECKPOINT_FORMAT,
+  type RunCheckpoint,
+} from "../core/checkpoint.ts";
 import type { ResolvedConfig } from "../core/config.ts";
 import type { Split } from "../core/dataset.ts";
 import { selectRows } from "../core/datasets/index.ts";
+import { E_CHECKPOINT, SltError } from "../core/errors.ts";
 import type { AsyncBatchEvaluator, BatchEvaluator } from "../core/evaluate.ts";
 import {
   type FitnessModeLabel,
@@ -20,7 +36,6 @@ import {
   fitnessSubsetRows,
   type GaState,
   type GenerationStats,
-  gaStateToJSON,
   type Individual,
   initRun,
   initRunAsync,
@@ -32,14 +47,16 @@ import {
   terminationReason,
   withBestLoss,
 } from "../core/ga/index.ts";
+import { singlePopulationSnapshot, snapshotFromJSON, snapshotToJSON } from "../core/island-snapshot.ts";
 import type { Network } from "../core/network.ts";
 import { Rng } from "../core/rng.ts";
+import { writeCheckpoint } from "../io/checkpoint-store.ts";
 import { yieldToEventLoop } from "../io/event-loop.ts";
-import type { Logger } from "../io/log.ts";
+import { type Logger, stderrLogger } from "../io/log.ts";
 import { createProgress } from "../io/progress.ts";
-import type { RunDir } from "../io/run-dir.ts";
 import { type Candidate, finishRun, pickBest, type RunSummary } from "../run/finish.ts";
 import { type PreparedRun, prepareRun } from "../run/prepare.ts";
+import type { ResumeFrom } from "../run/resume-from.ts";
 
 /**
  * Makes a batch evaluator for a split. `loss: false` allows one that skips the loss (reporting NaN)
@@ -55,8 +72,6 @@ export interface RunOptions {
   /** at most one progress line per this many ms, besides the last (default 1000; 0: every generation) */
   readonly progressIntervalMs?: number;
   readonly makeEvaluator: EvaluatorFactory;
-  /** a checkpoint of the GA state is written every this many generations (default 50) */
-  readonly checkpointEvery?: number;
   /** when it returns true the run stops after the current generation and still writes its ticket */
   readonly shouldStop?: () => boolean;
   /**
@@ -65,7 +80,15 @@ export interface RunOptions {
    * it. Its results must equal `makeEvaluator`'s, so the run is the same either way.
    */
   readonly makeAsyncEvaluator?: AsyncEvaluatorFactory;
+  /**
+   * continue a run from its checkpoint (src/run/resume-from.ts; one island, the population's snapshot),
+   * in the run's own directory
+   */
+  readonly resume?: ResumeFrom;
 }
+
+/** One population checkpoints every this many generations when the configuration does not say (checkpointEvery). */
+export const SINGLE_CHECKPOINT_EVERY = 50;
 
 /** An evaluator on other threads: the GA's batches, and `close` when the GA is done. */
 export type AsyncEvaluatorFactory = (
@@ -105,8 +128,116 @@ function generationEvent(s: GenerationStats): Record<string, unknown> {
   };
 }
 
-function writeCheckpoint(dir: RunDir, state: GaState): void {
-  dir.writeJson("checkpoint.json", gaStateToJSON(state));
+/**
+ * One population's run checkpoints: the GA state as island 0's snapshot in the run checkpoint envelope,
+ * written through the checkpoint store. A write goes on while the GA does (its value is whole before it
+ * starts, so later generations cannot change it); the next write first waits for it, so there are never
+ * two at once. A write that fails is logged (the previous checkpoint is kept) and the run goes on.
+ */
+class SingleCheckpoints {
+  readonly every: number;
+  readonly #run: PreparedRun;
+  readonly #logger: Logger;
+  readonly #configHash: string;
+  #pending: Promise<void> | null = null;
+  /** the generation of the newest checkpoint written */
+  #written: number | null = null;
+
+  constructor(run: PreparedRun, logger: Logger) {
+    this.#run = run;
+    this.#logger = logger;
+    this.every = run.config.checkpointEvery ?? SINGLE_CHECKPOINT_EVERY;
+    this.#configHash = configHash(run.config);
+  }
+
+  /** whether generation `generation` is a periodic checkpoint's */
+  due(generation: number): boolean {
+    return generation > 0 && generation % this.every === 0;
+  }
+
+  /** Starts writing a checkpoint of `state`, once the previous write has ended. */
+  async write(state: GaState): Promise<void> {
+    await this.settled();
+    const { dir } = this.#run;
+    const generation = state.generation;
+    const value = this.#checkpointOf(state);
+    const began = performance.now();
+    this.#pending = writeCheckpoint(dir.path, value).then(
+      (written) => {
+        this.#written = generation;
+        dir.appendEvent({
+          type: "checkpoint",
+          generation,
+          file: basename(written.file),
+          bytes: written.bytes,
+          sha256: written.sha256,
+          seconds: Math.round(performance.now() - began) / 1000,
+        });
+      },
+      (e: unknown) => {
+        const code = e instanceof SltError ? e.code : undefined;
+        this.#logger.error({ generation, code, reason: (e as Error).message }, "checkpoint not written");
+      },
+    );
+  }
+
+  /**
+   * The stop's checkpoint: `state` written unless the newest checkpoint already holds its generation;
+   * resolves once no write is in progress.
+   */
+  async final(state: GaState): Promise<void> {
+    await this.settled();
+    if (this.#written === state.generation) return;
+    await this.write(state);
+    await this.settled();
+  }
+
+  /** Resolves once no write is in progress. */
+  async settled(): Promise<void> {
+    const pending = this.#pending;
+    this.#pending = null;
+    await pending;
+  }
+
+  #checkpointOf(state: GaState): RunCheckpoint {
+    const { config, dir } = this.#run;
+    // one population never migrates; the stream only makes the snapshot whole (a re-shard replaces it)
+    const migration = Rng.derive(config.seed, "migration").save();
+    const snapshot = snapshotToJSON(singlePopulationSnapshot(state, config.cluster.mode, migration));
+    return {
+      format: RUN_CHECKPOINT_FORMAT,
+      createdAt: new Date().toISOString(),
+      runId: basename(dir.path),
+      configHash: this.#configHash,
+      mode: "single",
+      epoch: 0,
+      generation: state.generation,
+      coordinator: {},
+      islands: [{ id: 0, snapshot: snapshot as unknown as JsonObject }],
+    };
+  }
+}
+
+/** The event that opens a resumed run's part of events.jsonl: where it continues from. */
+function resumeEvent(resume: ResumeFrom, state: GaState): Record<string, unknown> {
+  return {
+    type: "resume",
+    file: resume.checkpoint.file,
+    generation: state.generation,
+    sha256: resume.checkpoint.sha256,
+    warning: resume.checkpoint.warning,
+    resharded: resume.resharded,
+  };
+}
+
+/** The GA state a resumed run starts from: its checkpoint's one island's, checked. */
+function resumedState(run: PreparedRun, resume: ResumeFrom): GaState {
+  if (resume.islands.length !== 1)
+    throw new SltError(
+      E_CHECKPOINT,
+      `cannot resume one population from ${resume.checkpoint.file}: it holds ${resume.islands.length} island snapshots, one population starts from exactly one (re-shard them onto 1 island first)`,
+    );
+  return snapshotFromJSON(resume.islands[0], run.network.genomeLength).ga;
 }
 
 /**
@@ -199,34 +330,44 @@ function startEvent(run: PreparedRun, fitnessMode: FitnessModeLabel): Record<str
   };
 }
 
-/** The GA from generation 0 until a termination rule fires or a stop is requested. */
+/**
+ * The GA from generation 0 (or from the `resumed` state) until a termination rule
+ * fires or a stop is requested; checkpoints as it goes.
+ */
 async function evolve(
   run: PreparedRun,
   ev: SingleEvaluators,
   options: RunOptions,
   report: (s: GenerationStats, force?: boolean) => void,
+  checkpoints: SingleCheckpoints,
+  resumed: GaState | null,
 ): Promise<{ state: GaState; stopReason: TerminationReason | "interrupted" }> {
   const { config, network, dataset, dir } = run;
   const depsFor = (generation: number) => ({ evaluate: ev.fitness(generation), network });
   const stepOptions = { rescore: ev.subset?.mode === "rotating" };
   const termination = terminationParams(config);
   const gaRng = Rng.derive(config.seed, "ga");
-  const checkpointEvery = options.checkpointEvery ?? 50;
   const makePool = ev.subset ? undefined : options.makeAsyncEvaluator;
   const gaPool = makePool ? await makePool(network, dataset.train, { loss: ev.searchLoss }) : null;
   const poolDeps = gaPool ? { evaluate: gaPool.batch, network } : null;
   try {
-    let state = ev.withReportedLoss(
-      poolDeps ? await initRunAsync(config.ga, poolDeps, gaRng) : initRun(config.ga, depsFor(0), gaRng),
-    );
+    let state =
+      resumed ??
+      ev.withReportedLoss(
+        poolDeps ? await initRunAsync(config.ga, poolDeps, gaRng) : initRun(config.ga, depsFor(0), gaRng),
+      );
+    // a resumed generation's event and checkpoint are in the run already
+    let fresh = resumed === null;
     for (;;) {
       const last = state.history[state.history.length - 1];
-      dir.appendEvent(generationEvent(last));
+      if (fresh) dir.appendEvent(generationEvent(last));
       report(last);
-      if (state.generation > 0 && state.generation % checkpointEvery === 0) writeCheckpoint(dir, state);
+      if (fresh && checkpoints.due(state.generation)) await checkpoints.write(state);
+      fresh = true;
       const reason = terminationReason(state.history, termination);
       if (reason !== null) return { state, stopReason: reason };
-      // Let signals and I/O through between generations, so Ctrl-C can end the run cleanly.
+      // Let signals and I/O (a checkpoint being written) through between generations, so Ctrl-C can
+      // end the run cleanly.
       await yieldToEventLoop();
       if (options.shouldStop?.()) return { state, stopReason: "interrupted" };
       state = ev.withReportedLoss(
@@ -270,7 +411,7 @@ function rescoreOnFullSplit(run: PreparedRun, ev: SingleEvaluators, state: GaSta
 }
 
 export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOptions): Promise<RunSummary> {
-  const run = prepareRun(resolvedConfig, performance.now(), options.logger);
+  const run = prepareRun(resolvedConfig, performance.now(), options.logger, options.resume);
   const { config, dataset, dir } = run;
   const ev = new SingleEvaluators(run, options);
   const subset = config.ga.fitnessSubset;
@@ -293,15 +434,19 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
       },
       force,
     );
-  dir.appendEvent(startEvent(run, fitnessMode));
+  const resumed = options.resume ? resumedState(run, options.resume) : null;
+  if (options.resume && resumed) dir.appendEvent(resumeEvent(options.resume, resumed));
+  else dir.appendEvent(startEvent(run, fitnessMode));
   if (subset && options.progress !== undefined) {
     options.progress.write(
       `slt: ${fitnessMode}: fitness on ${subset.size} of ${dataset.train.n} training rows (${subset.mode}); the reported training metrics are re-scored on the full split\n`,
     );
   }
-  const { state, stopReason } = await evolve(run, ev, options, report);
+  const checkpoints = new SingleCheckpoints(run, options.logger ?? stderrLogger());
+  const { state, stopReason } = await evolve(run, ev, options, report, checkpoints, resumed);
   report(state.history[state.history.length - 1], true);
-  writeCheckpoint(dir, state);
+  // every stop leaves a checkpoint of where the run ended, complete before the run's end is written
+  await checkpoints.final(state);
   const population = subset ? rescoreOnFullSplit(run, ev, state) : state.population;
   // Best by training fitness, sparsity breaking ties: the individual the papers report.
   const { summary } = finishRun({

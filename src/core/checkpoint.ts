@@ -13,8 +13,9 @@ export const RUN_CHECKPOINT_FORMAT = "slt-run-checkpoint/1";
 export const CHECKPOINT_MODES = ["single", "async", "lockstep"] as const;
 export type CheckpointMode = (typeof CHECKPOINT_MODES)[number];
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
+import type { JsonObject } from "./protocol/messages.ts";
+
+export type { JsonObject, JsonValue } from "./protocol/messages.ts";
 
 export interface IslandCheckpoint {
   /** the island's id in the run (ids ascend through `islands` and never repeat) */

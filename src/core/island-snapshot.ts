@@ -19,6 +19,7 @@
 // snapshotFromJSON accepts only a well-formed snapshot of the expected genome length and refuses
 // anything else with SltError(E_SNAPSHOT) naming the field at fault.
 import { E_SNAPSHOT, SltError } from "./errors.ts";
+import { GENERATOR_KINDS } from "./ga/generators.ts";
 import type { GaState, Individual } from "./ga/index.ts";
 import type { GaStateJSON, IndividualJSON } from "./ga/serialize.ts";
 import { gaStateFromJSON, gaStateToJSON } from "./ga/serialize.ts";
@@ -91,6 +92,41 @@ export function snapshotToJSON(s: IslandSnapshot): IslandSnapshotJSON {
     lastImprovement: s.lastImprovement,
     bestSoFar: num(s.bestSoFar),
     waiting,
+  };
+}
+
+/**
+ * The snapshot of one population searched in-process (`--islands 1`), as island 0 of a run checkpoint:
+ * no migration has happened (epoch 0, zero counters, nothing waiting), and the plateau tracking is what
+ * an island's would be after the same history (the best fitness so far, and the generation that first
+ * reached it). `migrationRng` is the stream an island would migrate with; one population never draws
+ * from it, and a re-shard onto islands replaces it.
+ */
+export function singlePopulationSnapshot(
+  ga: GaState,
+  mode: SnapshotMode,
+  migrationRng: RngState,
+): IslandSnapshot {
+  const [first, ...rest] = ga.history;
+  let bestSoFar = first?.bestFitness ?? Number.NaN;
+  let lastImprovement = first?.generation ?? 0;
+  for (const h of rest) {
+    const better = ga.params.fitness === "accuracy" ? h.bestFitness > bestSoFar : h.bestFitness < bestSoFar;
+    if (better) {
+      bestSoFar = h.bestFitness;
+      lastImprovement = h.generation;
+    }
+  }
+  return {
+    island: 0,
+    mode,
+    epoch: 0,
+    ga,
+    migrationRng,
+    counters: { sent: 0, received: 0, accepted: 0, rejected: 0, dropped: 0 },
+    lastImprovement,
+    bestSoFar,
+    waiting: [],
   };
 }
 
@@ -182,17 +218,52 @@ function checkGa(v: unknown, genomeLength: number): void {
   int(o.evaluations, "ga.evaluations");
   const g = obj(o.generator, "ga.generator");
   exactKeys(g, "ga.generator", ["kind", "bound", "numRec", "fallbacks"]);
-  if (typeof g.kind !== "string") fail("ga.generator.kind", "must be a generator name");
+  if (!(GENERATOR_KINDS as readonly unknown[]).includes(g.kind))
+    fail("ga.generator.kind", `must be one of ${GENERATOR_KINDS.join(", ")}, got ${show(g.kind)}`);
   if (g.bound !== null) numeric(g.bound, "ga.generator.bound");
   numeric(g.numRec, "ga.generator.numRec");
   int(g.fallbacks, "ga.generator.fallbacks");
   const r = obj(o.rng, "ga.rng");
   exactKeys(r, "ga.rng", ["crossover", "mutation", "newcomers"]);
   for (const k of ["crossover", "mutation", "newcomers"]) checkRngState(r[k], `ga.rng.${k}`);
+  // one entry per generation 0 … generation: a resumed island reads the last one at once
   const history = list(o.history, "ga.history", generation + 1);
-  for (const [i, h] of history.entries())
-    for (const [k, x] of Object.entries(obj(h, `ga.history[${i}]`)))
-      if (x !== null) numeric(x, `ga.history[${i}].${k}`);
+  if (history.length !== generation + 1)
+    fail(
+      "ga.history",
+      `must hold ${generation + 1} entries (generations 0 … ${generation}), got ${history.length}`,
+    );
+  for (const [i, h] of history.entries()) checkHistoryEntry(h, `ga.history[${i}]`);
+}
+
+/** The fields of a GenerationStats entry (core/ga/run.ts); `rescored` is present only on rescoring steps. */
+const HISTORY_KEYS = [
+  "generation",
+  "bestFitness",
+  "bestAccuracy",
+  "bestLoss",
+  "bestZeros",
+  "bestSparsity",
+  "meanFitness",
+  "evaluations",
+  "newEvaluations",
+  "cacheHits",
+  "children",
+  "mutants",
+  "newcomers",
+  "operatorFallbacks",
+  "generatorFallbacks",
+  "bound",
+];
+
+function checkHistoryEntry(v: unknown, path: string): void {
+  const o = obj(v, path);
+  for (const k of HISTORY_KEYS) if (!(k in o)) fail(`${path}.${k}`, "is missing");
+  for (const [k, x] of Object.entries(o)) {
+    if (!HISTORY_KEYS.includes(k) && k !== "rescored")
+      fail(`${path}.${k}`, "is not a field of a generation's statistics");
+    if (x !== null) numeric(x, `${path}.${k}`);
+  }
 }
 
 function checkCounters(v: unknown): MigrationCounters {

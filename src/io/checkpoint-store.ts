@@ -6,14 +6,14 @@
 //   checkpoint.prev.json      the one before it
 //   checkpoint.json.tmp-PID   a write in progress (a leftover of a killed write is removed by the next one)
 //
-// A write: the value goes to the temporary file in the same directory, which is fsynced; then
-// checkpoint.json is renamed to checkpoint.prev.json, the temporary file is renamed to checkpoint.json
-// and the directory is fsynced. A crash before the first rename leaves checkpoint.json as it was; between
-// the renames, checkpoint.json is missing and the reader takes checkpoint.prev.json (the previous,
-// complete checkpoint) and says so; after the second, the new one is in place. A write that fails (full
-// disk, read-only directory, quota) removes its temporary file, puts checkpoint.json back if it had
-// moved it, and throws SltError(E_CHECKPOINT): the previous checkpoint is never touched before the new one
-// is complete on disk.
+// A write: the value goes to the temporary file in the same directory, which is fsynced; then, if
+// checkpoint.json is a valid checkpoint, a hard link to it is renamed over checkpoint.prev.json (a
+// torn checkpoint.json is never promoted over a good previous one); then the temporary file is renamed
+// over checkpoint.json and the directory is fsynced. Each rename is atomic and checkpoint.json exists
+// throughout: a crash at any point leaves the old or the new checkpoint.json, and a valid
+// checkpoint.prev.json beside it. A write that fails (full disk, read-only directory, quota) removes its
+// temporary file and throws SltError(E_CHECKPOINT); checkpoint.json is only ever replaced by a complete,
+// fsynced new one.
 //
 // File format: one line of JSON, `{"format":"slt-checkpoint-file/1","body":BODY,"bytes":N,"sha256":"HEX"}`
 // and a newline, where BODY is the value's JSON text (as JSON.stringify gives it), N its length in bytes
@@ -29,7 +29,16 @@
 
 import { constants as bufferConstants } from "node:buffer";
 import { createHash, type Hash } from "node:crypto";
-import { access, type FileHandle, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import {
+  access,
+  type FileHandle,
+  link as hardLink,
+  open,
+  readdir,
+  readFile,
+  rename,
+  unlink,
+} from "node:fs/promises";
 import { basename, join } from "node:path";
 import { E_CHECKPOINT, SltError } from "../core/errors.ts";
 
@@ -159,7 +168,6 @@ export async function writeCheckpoint(
 /** Where a write has got to, for the clean-up and the message of a failed one. */
 interface Progress {
   tmpCreated: boolean;
-  movedCurrent: boolean;
   replaced: boolean;
 }
 
@@ -170,7 +178,7 @@ async function writeFiles(
   fault: FaultSpec | null,
   chunkBytes: number,
 ): Promise<WrittenCheckpoint> {
-  const progress: Progress = { tmpCreated: false, movedCurrent: false, replaced: false };
+  const progress: Progress = { tmpCreated: false, replaced: false };
   const strike = (stage: CheckpointWriteStage) => {
     if (fault?.stage === stage) injectFault(fault);
   };
@@ -191,8 +199,7 @@ async function writeFiles(
       await handle.close();
     }
     strike("before-rename");
-    progress.movedCurrent = await renameIfExists(files.current, files.previous);
-    if (progress.movedCurrent) await syncDirectory(dir);
+    await keepAsPrevious(files);
     strike("between-renames");
     await rename(files.temporary, files.current);
     progress.replaced = true;
@@ -208,14 +215,12 @@ async function writeFiles(
 /** Undoes what a failed write did to the files and returns the error to throw. */
 async function failedWrite(e: unknown, files: CheckpointFiles, progress: Progress): Promise<unknown> {
   if (progress.tmpCreated) await unlink(files.temporary).catch(() => undefined);
-  if (progress.movedCurrent && !progress.replaced)
-    await rename(files.previous, files.current).catch(() => undefined);
   if (e instanceof SltError) return e;
   const code = (e as NodeJS.ErrnoException)?.code;
   if (code === undefined) return e;
   const kept = progress.replaced
     ? "the new checkpoint is in place but may not be durable"
-    : progress.movedCurrent || (await exists(files.current))
+    : (await exists(files.current))
       ? "the previous checkpoint is kept"
       : "there is no previous checkpoint";
   return new SltError(
@@ -261,18 +266,25 @@ function injectFault(fault: FaultSpec): never {
 }
 
 async function removeStaleTemporaries(dir: string, files: CheckpointFiles): Promise<void> {
-  const stem = `${basename(files.current)}.tmp-`;
-  for (const entry of await readdir(dir)) if (entry.startsWith(stem)) await unlink(join(dir, entry));
+  const stems = [`${basename(files.current)}.tmp-`, `${basename(files.previous)}.tmp-`];
+  for (const entry of await readdir(dir))
+    if (stems.some((stem) => entry.startsWith(stem))) await unlink(join(dir, entry));
 }
 
-async function renameIfExists(from: string, to: string): Promise<boolean> {
-  try {
-    await rename(from, to);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw e;
-  }
+/**
+ * Makes the current checkpoint the previous one, if it is valid, without ever leaving the directory
+ * with no checkpoint.json: a hard link to it is renamed over checkpoint.prev.json (one atomic step), and
+ * checkpoint.json stays in place until the new one is renamed over it. A current file that is not a
+ * valid checkpoint (torn by a crash) is not promoted: the previous one, which is valid, stays.
+ */
+async function keepAsPrevious(files: CheckpointFiles): Promise<void> {
+  if (!(await checkCheckpointFile(files.current)).ok) return;
+  const link = `${files.previous}.tmp-${process.pid}`;
+  await hardLink(files.current, link);
+  await rename(link, files.previous);
+  // rename does nothing when both names are already links to one file (prev was linked to this very
+  // checkpoint by a write killed before its second rename): the link is then still there
+  await unlink(link).catch(() => undefined);
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -243,7 +243,9 @@ export class Link {
       runId: this.#o.self.runId,
       genomeLength: this.#o.limits.genomeLength,
       maxMigrants: this.#o.limits.maxMigrants,
-      maxSnapshotBytes: this.#o.limits.maxSnapshotBytes ?? 0,
+      // snapshot room only once the peer has authenticated: before that, every frame is held to the
+      // plain limit (and refused unread beyond it)
+      maxSnapshotBytes: open ? (this.#o.limits.maxSnapshotBytes ?? 0) : 0,
       ...(this.peerName !== null ? { expectedFrom: this.peerName } : {}),
       ...(this.#lastSeq !== undefined ? { lastSeq: this.#lastSeq } : {}),
     });

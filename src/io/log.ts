@@ -155,11 +155,17 @@ export interface LoggerOptions {
   readonly file?: string;
   /** more destinations, each given every record as one JSON line */
   readonly destinations?: readonly DestinationStream[];
+  /**
+   * keep the records logged before a file is attached (up to MAX_PENDING_BYTES) and write them first
+   * when one is: a command's logger, made before its run directory exists. Off by default, so that a
+   * logger that never gets a file (an island's, a tool's) holds nothing.
+   */
+  readonly holdUntilFile?: boolean;
 }
 
 /** A logger writing readable lines to stderr and JSON lines to its file once it has one. */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const sink = new LogSink(true);
+  const sink = new LogSink(options.holdUntilFile ?? false);
   if (options.stderr !== false) {
     const out = options.stderr ?? process.stderr;
     sink.outs.push((line) => void out.write(readableLine(line)));

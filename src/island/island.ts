@@ -307,6 +307,9 @@ export class Island {
     this.#peerLimits.maxMigrants = a.maxMigrants;
     const setup = await setUpIsland(a);
     this.#setup = setup;
+    // a repair that arrived while the data was loading updated #assign only (nothing was wired yet):
+    // wire the neighbours it names, not the first assignment's
+    const wiring = this.#assign ?? a;
     const resume: IslandSnapshot | null = a.resume ? snapshotFromJSON(a.resume, a.genomeLength) : null;
     const counters = { sent: 0, received: 0, accepted: 0, rejected: 0, dropped: 0 };
     if (resume) Object.assign(counters, resume.counters);
@@ -324,15 +327,15 @@ export class Island {
         ? new LockstepSynchrony({
             send,
             counters,
-            inNeighbours: a.inNeighbours,
+            inNeighbours: wiring.inNeighbours,
             expectMigrants: setup.settings.emigration.k > 0,
             integratedEpoch: resume?.epoch ?? 0,
           })
         : new AsyncSynchrony({
             send,
             counters,
-            inNeighbours: a.inNeighbours,
-            capacity: inboxCapacity(a.maxMigrants, a.inNeighbours.length),
+            inNeighbours: wiring.inNeighbours,
+            capacity: inboxCapacity(a.maxMigrants, wiring.inNeighbours.length),
             waiting: resume?.waiting ?? [],
           });
     if (this.#stopped.settled || this.#lost.settled) this.#sync.release();
@@ -342,8 +345,9 @@ export class Island {
         new PeerSender(n, peerSelf, this.#peerLimits, counters, this.#logger, {
           lossless: a.mode === "lockstep",
         }),
+      counters,
     );
-    this.#senders.wire(a.outNeighbours, (n) => this.#sync?.resend(n));
+    this.#senders.wire(wiring.outNeighbours, (n) => this.#sync?.resend(n));
     this.#hostStats = new HostStatsSampler().start();
     // the rate window's base comes before the initial population is evaluated, so that the first rate
     // reported divides those evaluations by the time they took (io/progress.ts)
@@ -378,7 +382,10 @@ export class Island {
       if (isMigrationGeneration(evo.generation, a.interval, a.offset)) {
         await this.#epoch();
         this.#report();
-        if (a.mode === "lockstep" && this.#checkpointDue(evo.epoch)) this.#sendCheckpoint(false);
+        // a barrier that a stop (or the coordinator's loss) released holds only part of the epoch's
+        // immigrants: no consistent cut, so no checkpoint there
+        const released = this.#stopped.settled || this.#lost.settled;
+        if (a.mode === "lockstep" && !released && this.#checkpointDue(evo.epoch)) this.#sendCheckpoint(false);
       } else if (verdictChanged) {
         this.#report(); // the coordinator hears of a plateau or the target at once
       }

@@ -4,8 +4,9 @@
 // --exit-with-stdin ends the island when its stdin closes: the SSH launcher keeps the session's stdin
 // open, so closing the session (or losing the connection) ends the remote island.
 // The run secret comes from the environment (SLT_TOKEN), never from argv; SLT_ISLAND_INDEX is the
-// launcher's index for this island (default 0). Records go to stderr as readable lines (io/log.ts), each
-// with the island's index. Exit codes: 0 stopped by the coordinator, 1 failed,
+// launcher's index for this island (default 0). Records (pino, io/log.ts; level from SLT_LOG_LEVEL) go to
+// stderr as readable lines until the coordinator link is open, then to the coordinator as `log` messages
+// (island/log-link.ts); each carries the island's index. Exit codes: 0 stopped by the coordinator, 1 failed,
 // 2 bad usage (or a runtime too old to run the project: E_RUNTIME).
 import "../runtime-guard.mjs";
 import { SltError } from "../core/errors.ts";

@@ -158,9 +158,11 @@ export class PeerSender {
 export class PeerSenders {
   readonly #senders = new Map<number, PeerSender>();
   readonly #make: (target: OutNeighbour) => PeerSender;
+  readonly #counters: SenderCounters;
 
-  constructor(make: (target: OutNeighbour) => PeerSender) {
+  constructor(make: (target: OutNeighbour) => PeerSender, counters: SenderCounters) {
     this.#make = make;
+    this.#counters = counters;
   }
 
   wire(outs: readonly OutNeighbour[], onNew: (target: OutNeighbour) => void = () => {}): void {
@@ -180,8 +182,11 @@ export class PeerSenders {
     }
   }
 
+  /** Queues a batch for `neighbour`; one for a neighbour no longer wired is counted as dropped. */
   enqueue(neighbour: number, epoch: number, migrants: readonly Migrant[]): void {
-    this.#senders.get(neighbour)?.enqueue(epoch, migrants);
+    const sender = this.#senders.get(neighbour);
+    if (sender) sender.enqueue(epoch, migrants);
+    else this.#counters.dropped += migrants.length;
   }
 
   stop(): void {

@@ -1,14 +1,19 @@
 // The coordinator's plain state record and the pure functions that read it.
 import { describe, expect, it } from "vitest";
 import {
+  coordinatorCheckpoint,
   initialState,
   migrationDelta,
   migrationTotals,
   newMember,
   progressOf,
+  restoreCoordinator,
   stopViewOf,
 } from "../../src/coordinator/coordinator-state.ts";
+import type { JsonObject } from "../../src/core/checkpoint.ts";
+import type { IslandSnapshotJSON } from "../../src/core/island-snapshot.ts";
 import type { ReportBody } from "../../src/core/protocol/index.ts";
+import { removeIsland, ringTopology } from "../../src/core/topology.ts";
 
 const counts = (sent: number, accepted: number) => ({
   sent,
@@ -106,5 +111,48 @@ describe("coordinator state", () => {
     });
     expect(progressOf(m)).toEqual({ generations: 9, evaluations: 90 });
     expect(progressOf(member())).toEqual({ generations: 0, evaluations: 0 });
+  });
+
+  it("the coordinator's part of a checkpoint: plain data, totals from the snapshots, read back for the same island count", () => {
+    const s = initialState();
+    s.members.push({ ...member(), id: 0, lastReport: report(4, 3, 2) });
+    s.topology = removeIsland(ringTopology(3), 2);
+    s.offsets = [0, 0, 0];
+    s.droppedAtResume = 1;
+    const snapshot = (sent: number, received: number) =>
+      ({
+        ga: { evaluations: 50 },
+        counters: { sent, received, accepted: 1, rejected: 0, dropped: 2 },
+      }) as unknown as IslandSnapshotJSON;
+    const asyncPart = coordinatorCheckpoint(s, [snapshot(6, 2), snapshot(4, 5)], "async");
+    expect(asyncPart).toMatchObject({
+      format: "slt-coordinator/1",
+      migrations: { sent: 10, received: 7, accepted: 2, rejected: 0, dropped: 5 },
+      evaluations: 100,
+      inFlight: 3,
+      droppedAtResume: 1,
+    });
+    expect(asyncPart.members[0]).toEqual({
+      index: 2,
+      id: 0,
+      host: "h",
+      pid: 7,
+      listen: "ws://127.0.0.1:1",
+      finished: false,
+      lost: false,
+    });
+    expect(coordinatorCheckpoint(s, [snapshot(6, 2)], "lockstep").inFlight).toBe(0);
+    const json = JSON.parse(JSON.stringify(asyncPart)) as JsonObject;
+    expect(restoreCoordinator(json, 3, "cp.json")).toEqual({
+      topology: s.topology,
+      offsets: [0, 0, 0],
+      droppedAtResume: 4,
+    });
+    // another island count: the topology is built afresh
+    expect(restoreCoordinator(json, 2, "cp.json")).toMatchObject({ topology: null, offsets: null });
+    expect(() => restoreCoordinator({ ...json, format: "x" }, 3, "cp.json")).toThrow(
+      /cp\.json: the coordinator's state: format is "x"/,
+    );
+    expect(() => restoreCoordinator({ ...json, offsets: [-1] }, 3, "cp.json")).toThrow(/offsets\[0\]/);
   });
 });

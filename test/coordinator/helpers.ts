@@ -3,8 +3,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll } from "vitest";
+import { parseRunCheckpoint, runCheckpointError } from "../../src/core/checkpoint.ts";
 import { type ConfigPatch, resolveConfig } from "../../src/core/config.ts";
+import type { GaState } from "../../src/core/ga/index.ts";
+import { snapshotFromJSON } from "../../src/core/island-snapshot.ts";
 import { Rng } from "../../src/core/rng.ts";
+import { readCheckpoint } from "../../src/io/checkpoint-store.ts";
 
 /** n rows of two noisy half-moons as CSV (x1,x2,label), from one seeded stream. */
 export function moonsCsv(n: number, seed: number, stream: string): string {
@@ -26,6 +30,13 @@ export function readEvents(runDir: string): Record<string, unknown>[] {
     .trim()
     .split("\n")
     .map((l) => JSON.parse(l));
+}
+
+/** The GA state in a one-population run's newest checkpoint (island 0's snapshot), checked all the way. */
+export async function checkpointGaState(runDir: string, genomeLength: number): Promise<GaState> {
+  const read = await readCheckpoint(runDir, { validate: runCheckpointError });
+  const checkpoint = parseRunCheckpoint(read.value, read.file);
+  return snapshotFromJSON(checkpoint.islands[0].snapshot, genomeLength).ga;
 }
 
 /** Events without their times (`t`, `time`): what two runs of one seed have in common. */

@@ -9,19 +9,12 @@ import { type ConfigPatch, resolveConfig } from "../../src/core/config.ts";
 import { selectRows } from "../../src/core/datasets/index.ts";
 import { E_CONFIG, SltError } from "../../src/core/errors.ts";
 import { evaluate, referenceEvaluator } from "../../src/core/evaluate.ts";
-import {
-  bestIndividual,
-  fitnessSubsetRows,
-  type GaStateJSON,
-  gaStateFromJSON,
-  initRun,
-  step,
-} from "../../src/core/ga/index.ts";
+import { bestIndividual, fitnessSubsetRows, initRun, step } from "../../src/core/ga/index.ts";
 import { maskFromBase64 } from "../../src/core/mask.ts";
 import { initNetwork } from "../../src/core/network.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { loadDataset } from "../../src/io/datasets.ts";
-import { moonsConfig, readEvents, useMoonsDir, withoutTimes } from "./helpers.ts";
+import { checkpointGaState, moonsConfig, readEvents, useMoonsDir, withoutTimes } from "./helpers.ts";
 
 const dirOf = useMoonsDir("slt-minibatch-test-", "minibatch-csv", 300, 80);
 
@@ -55,10 +48,8 @@ describe("mini-batch fitness in a single-population run", () => {
     const generations = events(s.runDir).filter((e) => e.type === "generation");
     expect(generations.map((e) => e.bestFitness)).toEqual(state.history.map((h) => h.bestFitness));
     expect(generations.map((e) => e.evaluations)).toEqual(state.history.map((h) => h.evaluations));
-    const checkpoint = JSON.parse(
-      readFileSync(path.join(s.runDir, "checkpoint.json"), "utf8"),
-    ) as GaStateJSON;
-    expect(gaStateFromJSON(checkpoint).population.map((i) => [i.hash, i.loss])).toEqual(
+    const checkpoint = await checkpointGaState(s.runDir, net.genomeLength);
+    expect(checkpoint.population.map((i) => [i.hash, i.loss])).toEqual(
       state.population.map((i) => [i.hash, i.loss]),
     );
   });
@@ -73,7 +64,9 @@ describe("mini-batch fitness in a single-population run", () => {
     };
     const a = await run(config("rot-a", patch));
     const b = await run(config("rot-b", patch));
-    const strip = (e: Record<string, unknown>[]) => withoutTimes(e.filter((x) => x.type !== "start"));
+    // checkpoint events carry the write's time and checksum (the checkpoint holds its creation time)
+    const strip = (e: Record<string, unknown>[]) =>
+      withoutTimes(e.filter((x) => x.type !== "start" && x.type !== "checkpoint"));
     expect(strip(events(b.runDir))).toEqual(strip(events(a.runDir)));
     const ta = JSON.parse(readFileSync(a.ticket, "utf8"));
     const tb = JSON.parse(readFileSync(b.ticket, "utf8"));
@@ -109,7 +102,7 @@ describe("mini-batch fitness in a single-population run", () => {
       expect(s.trainLoss).toBe(full.loss);
       expect(s.testAccuracy).toBe(evaluate(net, mask, data.test).accuracy);
       // the best of the final population on the full split, not on the subset
-      const final = gaStateFromJSON(JSON.parse(readFileSync(path.join(s.runDir, "checkpoint.json"), "utf8")));
+      const final = await checkpointGaState(s.runDir, net.genomeLength);
       const rescored = final.population.map((ind) => ({ ...ind, ...evaluate(net, ind.mask, data.train) }));
       const best = bestIndividual(rescored, "loss");
       expect(best).toBeDefined();

@@ -1,15 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { E_SNAPSHOT } from "../../src/core/errors.ts";
-import { gaStateToJSON } from "../../src/core/ga/index.ts";
+import { gaStateToJSON, initRun, step } from "../../src/core/ga/index.ts";
 import {
   checkSnapshotJSON,
   ISLAND_SNAPSHOT_FORMAT,
+  singlePopulationSnapshot,
   snapshotFromJSON,
   snapshotToJSON,
 } from "../../src/core/island-snapshot.ts";
 import { masksEqual } from "../../src/core/mask.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { errorOf } from "../io/helpers.ts";
+import { hashMetrics, spy, topology } from "./ga/fakes.ts";
 import { snapshotOf } from "./protocol/fixtures.ts";
 
 const G = 1000;
@@ -52,6 +54,23 @@ describe("island snapshots", () => {
       (s) => (s.ga.history = Array.from({ length: 6 }, () => s.ga.history[0])),
       /ga\.history holds 6 entries, more than 5/,
     ],
+    // an empty history made a resumed island fail with a TypeError reading its last entry
+    ["an empty history", (s) => (s.ga.history = []), /ga\.history must hold 5 entries/],
+    [
+      "a history entry with a made-up field",
+      (s) => (s.ga.history[2].luck = 1),
+      /ga\.history\[2\]\.luck is not a field of a generation's statistics/,
+    ],
+    [
+      "a history entry without a field",
+      (s) => delete s.ga.history[0].meanFitness,
+      /ga\.history\[0\]\.meanFitness is missing/,
+    ],
+    [
+      "an unknown generator",
+      (s) => (s.ga.generator.kind = "magic"),
+      /ga\.generator\.kind must be one of negligent/,
+    ],
     [
       "an improvement after the generation",
       (s) => (s.lastImprovement = 99),
@@ -76,5 +95,32 @@ describe("island snapshots", () => {
     expect(checkSnapshotJSON(s, G).waiting).toEqual([]);
     s.waiting = plain("async").waiting;
     expect(errorOf(() => checkSnapshotJSON(s, G), E_SNAPSHOT).message).toMatch(/waiting must be empty/);
+  });
+
+  it("one population's snapshot: island 0, no migration, plateau tracking from its history", () => {
+    const net = topology([3, 4, 2]);
+    const deps = { evaluate: spy(hashMetrics(4)), network: net };
+    for (const fitness of ["accuracy", "loss"] as const) {
+      let ga = initRun({ population: 6, fitness }, deps, Rng.derive(9, "ga"));
+      for (let g = 0; g < 12; g++) ga = step(ga, deps);
+      const stream = Rng.derive(9, "migration").save();
+      const s = singlePopulationSnapshot(ga, "lockstep", stream);
+      expect(s).toMatchObject({
+        island: 0,
+        mode: "lockstep",
+        epoch: 0,
+        ga,
+        migrationRng: stream,
+        waiting: [],
+      });
+      expect(s.counters).toEqual({ sent: 0, received: 0, accepted: 0, rejected: 0, dropped: 0 });
+      // as an island that made the same generations would have tracked it: the first generation at the best
+      const fits = ga.history.map((h) => h.bestFitness);
+      const best = fitness === "accuracy" ? Math.max(...fits) : Math.min(...fits);
+      expect(s.bestSoFar).toBe(best);
+      expect(s.lastImprovement).toBe(fits.indexOf(best));
+      const json = JSON.parse(JSON.stringify(snapshotToJSON(s)));
+      expect(snapshotToJSON(snapshotFromJSON(json, net.genomeLength))).toEqual(json);
+    }
   });
 });

@@ -217,7 +217,19 @@ describe("a damaged checkpoint", () => {
     });
   });
 
-  it("checkpoint.json missing (a write killed between its renames): the previous one, with a warning", async () => {
+  it("a torn checkpoint.json is not promoted over a good previous one by the next write", async () => {
+    const { dir, current, previous } = await twoCheckpoints();
+    const bytes = readFileSync(current);
+    writeFileSync(current, bytes.subarray(0, bytes.length - 30)); // torn: power lost mid-write
+    const goodPrevious = readFileSync(previous);
+    await writeCheckpoint(dir, { n: 3 }, { fault: null });
+    expect(readFileSync(previous)).toEqual(goodPrevious); // still checkpoint 1, valid
+    expect((await readCheckpoint(dir)).value).toEqual({ n: 3 });
+    rmSync(current);
+    expect((await readCheckpoint(dir)).value).toEqual({ n: 1 });
+  });
+
+  it("checkpoint.json missing (deleted by hand): the previous one, with a warning", async () => {
     const { dir, current, previous } = await twoCheckpoints();
     rmSync(current);
     const r = await readCheckpoint(dir);
@@ -369,7 +381,8 @@ describe("SLT_TEST_FAULT (test only)", () => {
   const expected: Record<CheckpointWriteStage, { from: "current" | "previous"; holds: "one" | "two" }> = {
     "tmp-half-written": { from: "current", holds: "one" },
     "before-rename": { from: "current", holds: "one" },
-    "between-renames": { from: "previous", holds: "one" },
+    // checkpoint.json is never missing: it still holds the first checkpoint (and so does prev)
+    "between-renames": { from: "current", holds: "one" },
     "after-rename": { from: "current", holds: "two" },
   };
 

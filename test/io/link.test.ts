@@ -121,6 +121,27 @@ describe("Link records", () => {
     ]);
   });
 
+  it("before authentication, a frame is held to the plain limit whatever snapshot room the link has", async () => {
+    const s = captureLogger();
+    // a server that would take 4 MiB snapshots from an authenticated island
+    const srv = await server({
+      logger: s.logger,
+      limits: { genomeLength: 64, maxMigrants: 1, maxSnapshotBytes: 4 << 20 },
+    });
+    const ws = new WebSocket(srv.url, { perMessageDeflate: false });
+    ws.on("error", () => {});
+    // one msgpack bin of 1.5 MB: beyond maxFrameBytes(64, 1), within the snapshot room
+    const frame = Buffer.alloc(1_500_005);
+    frame[0] = 0xc6;
+    frame.writeUInt32BE(1_500_000, 1);
+    ws.on("open", () => ws.send(frame));
+    const link = await srv.link;
+    await settled(link.ready);
+    expect(s.records).toEqual([
+      expect.objectContaining({ msg: "connection refused", authenticated: false, code: "frame-too-large" }),
+    ]);
+  });
+
   it("a socket error is a record too, unless the caller retries connections quietly", async () => {
     const loud = captureLogger();
     const quiet = captureLogger();

@@ -61,7 +61,7 @@ describe("createLogger", () => {
 
   it("keeps the records logged before the file is attached and writes them first", () => {
     const dir = tempDir();
-    const logger = createLogger({ stderr: false });
+    const logger = createLogger({ stderr: false, holdUntilFile: true });
     logger.info({ step: 1 }, "before the run directory");
     logger.child({ island: 2 }).warn("from a child, before");
     attachLogFile(logger, join(dir, "log.jsonl"));
@@ -80,6 +80,15 @@ describe("createLogger", () => {
     expect(readRecords(join(dir, "second.jsonl")).map((r) => r.msg)).toEqual(["second run"]);
     expect(readRecords(join(dir, "third.jsonl")).map((r) => r.msg)).toEqual(["between runs"]);
     expect(readRecords(join(dir, "log.jsonl"))).toHaveLength(3);
+  });
+
+  it("holds nothing for a logger that is not told to wait for a file", () => {
+    const dir = tempDir();
+    const logger = createLogger({ stderr: false });
+    logger.info("before");
+    attachLogFile(logger, join(dir, "log.jsonl"));
+    logger.info("after");
+    expect(readRecords(join(dir, "log.jsonl")).map((r) => r.msg)).toEqual(["after"]);
   });
 
   it("shows an island's raw output line as itself on stderr, and keeps every field in the file", () => {
@@ -145,7 +154,7 @@ describe("redaction", () => {
   it("replaces the secret's value wherever it occurs: message, fields, children, file and stderr", () => {
     const file = join(tempDir(), "log.jsonl");
     const { out, text } = textStream();
-    const logger = createLogger({ stderr: out });
+    const logger = createLogger({ stderr: out, holdUntilFile: true });
     logger.info({ detail: `before redactSecret ${secret}` }, "early");
     redactSecret(logger, secret);
     logger.child({ island: 1 }).warn({ argv: ["--join", `ws://x/?k=${secret}`] }, `the secret is ${secret}`);

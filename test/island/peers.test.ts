@@ -6,7 +6,7 @@ import { decode, type Message, type Migrant, maxFrameBytes } from "../../src/cor
 import { Rng } from "../../src/core/rng.ts";
 import { Link, type LinkSelf } from "../../src/io/link.ts";
 import { silentLogger } from "../../src/io/log.ts";
-import { PeerSender } from "../../src/island/peers.ts";
+import { PeerSender, PeerSenders } from "../../src/island/peers.ts";
 import { migrantOf } from "../core/protocol/fixtures.ts";
 
 const GENOME = 20_000;
@@ -157,5 +157,18 @@ describe("PeerSender → peer server Link", () => {
     // the sender's own masks were copied into the frames, never freed with them
     for (const b of batches) for (const m of b) expect(m.mask.words.length).toBe(Math.ceil(genome / 32));
     expect(counters).toEqual({ sent: 40, dropped: 0 });
+  });
+});
+
+describe("PeerSenders", () => {
+  it("counts a batch for a neighbour that is no longer wired as dropped", () => {
+    const counters = { sent: 0, dropped: 0 };
+    const senders = new PeerSenders(() => {
+      throw new Error("no neighbour is wired in this test");
+    }, counters);
+    senders.wire([]);
+    const rng = Rng.derive(5, "peers-test-dropped");
+    senders.enqueue(4, 1, [migrantOf(randomMask(GENOME, rng)), migrantOf(randomMask(GENOME, rng))]);
+    expect(counters).toEqual({ sent: 0, dropped: 2 });
   });
 });

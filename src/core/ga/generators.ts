@@ -59,6 +59,13 @@ export type GeneratorSpec =
 
 export type GeneratorKind = GeneratorSpec["kind"];
 
+export const GENERATOR_KINDS: readonly GeneratorKind[] = [
+  "negligent",
+  "lax",
+  "adaptive-bound",
+  "static-bound",
+];
+
 export type ResolvedGeneratorSpec =
   | { readonly kind: "negligent" }
   | { readonly kind: "lax"; readonly maxTries: number }

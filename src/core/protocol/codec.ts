@@ -51,6 +51,7 @@ import {
   MAX_LOG_FIELDS_CHARS,
   MAX_LOG_MESSAGE_CHARS,
   MAX_LOG_STRING_CHARS,
+  MAX_LOG_TIME_MS,
   MAX_MIGRANTS,
   MAX_NEIGHBOURS,
   MAX_REASON_CHARS,
@@ -162,8 +163,10 @@ export function maxSnapshotBytes(genomeLength: number, individuals: number, gene
   return Math.min(MAX_SNAPSHOT_BYTES, bytes);
 }
 
-/** The message types whose frames may carry a snapshot beyond maxFrameBytes. */
-const SNAPSHOT_TYPES: readonly MessageType[] = ["checkpoint", "assign"];
+/** Whether a message may be longer than maxFrameBytes: a checkpoint, or an assignment carrying a resume snapshot. */
+function carriesSnapshot(m: Message): boolean {
+  return m.type === "checkpoint" || (m.type === "assign" && m.body.resume != null);
+}
 
 /** What the receiver knows about the connection a frame arrived on. */
 export interface DecodeContext {
@@ -197,7 +200,7 @@ interface Checks {
   readonly lastSeq: number | undefined;
   readonly accept: readonly MessageType[] | undefined;
   readonly maxBytes: number;
-  /** the limit for frames of other types than SNAPSHOT_TYPES (maxBytes includes the snapshot room) */
+  /** the limit for frames that carry no snapshot (maxBytes includes the snapshot room) */
   readonly plainMaxBytes: number;
   /**
    * false only for encode's self-check: masks are checked through a reused scratch buffer and the
@@ -258,10 +261,10 @@ function decodeChecked(frame: Uint8Array, checks: Checks): DecodeResult {
       return failure(R_BAD_MSGPACK, `not one complete msgpack value: ${errorText(e)}`);
     }
     const message = readEnvelope(raw, checks);
-    if (frame.byteLength > checks.plainMaxBytes && !SNAPSHOT_TYPES.includes(message.type)) {
+    if (frame.byteLength > checks.plainMaxBytes && !carriesSnapshot(message)) {
       return failure(
         R_FRAME_TOO_LARGE,
-        `a ${message.type} frame of ${frame.byteLength} bytes exceeds the limit of ${checks.plainMaxBytes}`,
+        `${message.type === "assign" ? "an" : "a"} ${message.type} frame of ${frame.byteLength} bytes exceeds the limit of ${checks.plainMaxBytes}`,
       );
     }
     return { ok: true, message };
@@ -468,7 +471,7 @@ function snapshotGenomeLength(raw: unknown): number {
 
 function readLog(f: Fields): LogBody {
   const level = oneOf(f.take("level"), "body.level", LOG_RECORD_LEVELS);
-  const time = num(f.take("time"), "body.time", 0);
+  const time = num(f.take("time"), "body.time", 0, MAX_LOG_TIME_MS);
   const msg = str(f.take("msg"), "body.msg", MAX_LOG_MESSAGE_CHARS);
   const fields = readJsonObject(f.take("fields"), "body.fields", 0, LOG_JSON);
   const chars = JSON.stringify(fields).length;

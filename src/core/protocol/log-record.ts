@@ -13,6 +13,7 @@ import {
   MAX_LOG_FIELDS_CHARS,
   MAX_LOG_MESSAGE_CHARS,
   MAX_LOG_STRING_CHARS,
+  MAX_LOG_TIME_MS,
 } from "./messages.ts";
 
 /** pino's numeric levels */
@@ -62,7 +63,7 @@ function clampObject(v: Record<string, unknown>, depth: number): JsonObject {
 
 function timeOf(v: unknown, now: number): number {
   const t = typeof v === "string" ? Date.parse(v) : v;
-  return typeof t === "number" && Number.isFinite(t) && t >= 0 ? t : now;
+  return typeof t === "number" && t >= 0 && t <= MAX_LOG_TIME_MS ? t : now;
 }
 
 /**

@@ -6,7 +6,11 @@
 import type { IslandSnapshotJSON } from "../island-snapshot.ts";
 import type { Mask } from "../mask.ts";
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * 2: assign gained weights, checkpointEvery and resume; checkpoint and log messages are new. Islands of
+ * another checkout speaking 1 are refused as a version mismatch, not field by field.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Who speaks on a connection: an island to the coordinator, the coordinator, or an island to an island. */
 export type Role = "island" | "coordinator" | "peer";
@@ -55,6 +59,8 @@ export const PROOF_BYTES = 32;
  * own bound (codec.ts maxSnapshotBytes)
  */
 export const MAX_SNAPSHOT_BYTES = 2 ** 30;
+/** the latest time a log record may carry: JavaScript's last valid Date, in ms since the epoch */
+export const MAX_LOG_TIME_MS = 8.64e15;
 /** a log record's message */
 export const MAX_LOG_MESSAGE_CHARS = 2048;
 /** any string inside a log record's fields */

@@ -310,7 +310,13 @@ describe("protocol codec: each malformed input is refused with its own reason", 
     // shape
     ["an array, not a map", () => pack([1, "hello", 2]), {}, R_NOT_A_MAP, /got an array/],
     ["a number, not a map", () => pack(42), {}, R_NOT_A_MAP, /got a number/],
-    ["version 2", withRaw("stop", (r) => (r.v = 2)), {}, R_BAD_VERSION, /version 2 is not 1/],
+    [
+      "version 1 (an older checkout)",
+      withRaw("stop", (r) => (r.v = 1)),
+      {},
+      R_BAD_VERSION,
+      /version 1 is not 2/,
+    ],
     ["version as a string", withRaw("stop", (r) => (r.v = "1")), {}, R_BAD_VERSION, /a string/],
     ["unknown type", withRaw("stop", (r) => (r.type = "gossip")), {}, R_UNKNOWN_TYPE, /"gossip"/],
     [
@@ -546,6 +552,14 @@ describe("protocol codec: each malformed input is refused with its own reason", 
       /^body\.level must be one of trace, debug, info, warn, error, fatal/,
     ],
     ["log time before 1970", withRaw("log", (r) => (r.body.time = -1)), {}, R_OUT_OF_RANGE, /^body\.time/],
+    // beyond the last valid Date: it would make the coordinator's log throw on toISOString
+    [
+      "log time past Date's range",
+      withRaw("log", (r) => (r.body.time = 1e300)),
+      {},
+      R_OUT_OF_RANGE,
+      /^body\.time/,
+    ],
     [
       "log msg too long",
       withRaw("log", (r) => (r.body.msg = long(2049))),
@@ -923,7 +937,26 @@ describe("protocol codec: snapshots (assign weights, checkpointEvery, resume; ch
     const bigAssign = encode(
       makeMessage("assign", header(), { ...BODIES.assign, genomeLength: genome, config }),
     );
-    expect(safeDecode(bigAssign, { ...c, maxSnapshotBytes: 2 * room }).ok).toBe(true);
+    // an assignment gets the room only when it carries a resume snapshot
+    expect(bigAssign.byteLength).toBeGreaterThan(maxFrameBytes(genome, 0));
+    expectRefused(
+      bigAssign,
+      { ...c, maxSnapshotBytes: 2 * room },
+      R_FRAME_TOO_LARGE,
+      /^an assign frame of \d+ bytes exceeds/,
+    );
+    const resume = snapshotOf(genome, 3, 1, "lockstep");
+    const resumeAssign = encode(
+      makeMessage("assign", header(), {
+        ...BODIES.assign,
+        genomeLength: genome,
+        config,
+        mode: "lockstep",
+        resume,
+      }),
+    );
+    expect(resumeAssign.byteLength).toBeGreaterThan(maxFrameBytes(genome, 0));
+    expect(safeDecode(resumeAssign, { ...c, maxSnapshotBytes: 2 * room }).ok).toBe(true);
     expect(maxSnapshotBytes(2 ** 28, 1 << 20, 1e9)).toBe(MAX_SNAPSHOT_BYTES);
   });
 });

@@ -58,7 +58,8 @@ export function snapshotOf(
   const stats = { generation: 0, bestFitness: 0.7, bestAccuracy: 0.7, bestLoss: 0.4, bestZeros: 1 };
   const ga: GaState = {
     ...gaStateFromParts(population, stream),
-    history: [{ ...historyEntry(), ...stats }],
+    // generations 0 … 4, as a real state's history holds
+    history: [0, 1, 2, 3, 4].map((generation) => ({ ...historyEntry(), ...stats, generation })),
   };
   return snapshotToJSON({
     island,
