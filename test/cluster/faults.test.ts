@@ -250,7 +250,16 @@ describe("island restart", () => {
     );
     const ev = events(summary);
     expect(killedPids.size).toBe(2);
-    expect(ev.filter((e) => e.type === "island-restarted")).toMatchObject([{ island: 1, attempt: 1 }]);
+    // the lifecycle in the message, should this ever fail
+    const lifecycle = ev.filter((e) =>
+      ["lost", "island-started", "joined", "island-restarted", "island-exited", "topology-repaired"].includes(
+        e.type as string,
+      ),
+    );
+    expect(
+      ev.filter((e) => e.type === "island-restarted"),
+      JSON.stringify(lifecycle),
+    ).toMatchObject([{ island: 1, attempt: 1 }]);
     expect(ev.find((e) => e.type === "topology-repaired")).toMatchObject({ removed: [1] });
     expect(summary.lost).toEqual([1]);
     expect(summary.stopReason).toBe("max-generations");
