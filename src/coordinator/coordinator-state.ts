@@ -1,8 +1,8 @@
 // The coordinator's own state as one plain record: the phase, the islands that joined (indices, ids,
 // hosts, listen addresses, their last report and ticket, whether they are lost), the topology with its
-// repairs, the migration offsets, the launcher indices whose process ended, and the stop decision once it
-// is taken. Everything else the coordinator holds (links, launcher handles, timers, rate windows) is a
-// live resource that can be made again; this record is what a run is, and the pure functions here read it.
+// repairs, the migration offsets, the launcher indices whose process ended, the restarts each island
+// has used, and the stop decision once it is taken. Everything else the coordinator holds (links,
+// launcher handles, timers, rate windows) is a live resource that can be made again; this record is what a run is, and the pure functions here read it.
 // `coordinatorCheckpoint` turns it into the coordinator's part of a run checkpoint, and
 // `restoreCoordinator` reads that part back on resume (the stop decision is never restored).
 import type { JsonObject } from "../core/checkpoint.ts";
@@ -58,6 +58,8 @@ export interface CoordinatorState {
   stop: StopDecision<ClusterStopReason> | null;
   /** migrants lost at the cuts this run was resumed from (async: in flight), counted as dropped */
   droppedAtResume: number;
+  /** restarts used so far, by island id (a lost island is restarted up to cluster.maxRestarts times) */
+  readonly restarts: Record<number, number>;
 }
 
 export function initialState(): CoordinatorState {
@@ -69,6 +71,7 @@ export function initialState(): CoordinatorState {
     exited: [],
     stop: null,
     droppedAtResume: 0,
+    restarts: {},
   };
 }
 

@@ -10,8 +10,14 @@
 // address; once every started island has joined or ended (or the join timeout passed) each gets its id
 // (by launcher index) and its assignment (neighbours with their addresses, offset, mode) and the run
 // is running. A lost island (its connection closes before it was asked to stop, its process exits, or
-// it misses heartbeats) is recorded, removed from the topology (core/topology.ts removeIsland), its
-// neighbours get a fresh assignment with the repaired neighbour lists, and the run goes on.
+// it misses heartbeats) is recorded and, while it has restarts left (cluster.maxRestarts), restarted by
+// its launcher after a backoff (1 s, 2 s, 4 s, …): the new process takes back the lost island's id and
+// place in the topology and resumes from its latest snapshot (or starts afresh without one); its
+// in-neighbours get fresh assignments with its new address (`onLostIsland`, `onRestartDue`,
+// `onRestartJoin`, `onRestartFailed`). When its restarts run out it is removed from the topology
+// (core/topology.ts removeIsland), its neighbours get the repaired neighbour lists, and the run goes on.
+// Elastic join (`onElasticJoin`): an async run takes an island that joins while it runs, gives it the
+// next id and adds it to the topology (core/topology.ts addIsland); a lockstep run refuses it.
 // Stopping: `requestStop` records the decision, awaits the beforeStop hook, sends `stop` to every live
 // island and waits for their tickets (or the stop timeout).
 // Checkpoints: every assignment carries `checkpointEvery`; `onCheckpoint` keeps each island's latest
@@ -38,6 +44,7 @@ import {
   type Bodies,
   type CheckpointBody,
   failure,
+  type HelloBody,
   type Message,
   R_BAD_FIELD,
   R_UNEXPECTED_TYPE,
@@ -46,6 +53,7 @@ import {
 } from "../core/protocol/index.ts";
 import { Rng, streamName } from "../core/rng.ts";
 import {
+  addIsland,
   analyzeTopology,
   buildPlannedTopology,
   type Topology as IslandTopology,
@@ -126,6 +134,17 @@ export interface CoordinatorOptions {
   readonly stopTimeoutMs?: number;
   /** an island that sends nothing (islands send a heartbeat every second) for this long is lost (default 60 s) */
   readonly heartbeatTimeoutMs?: number;
+  /** the first restart of a lost island waits this long, each further one twice as long (default 1000 ms) */
+  readonly restartBackoffMs?: number;
+}
+
+/** A lost island waiting for its restart: which try, why it was lost, and the new process once started. */
+interface PendingRestart {
+  readonly id: number;
+  readonly index: number;
+  readonly attempt: number;
+  readonly reason: string;
+  handle: IslandHandle | null;
 }
 
 /** What the run gives its coordinator. */
@@ -160,6 +179,9 @@ const NEXT: Record<Phase, readonly Phase[]> = {
   done: [],
 };
 
+/** A hello that passed onJoin's checks: it has a launcher index and a listen address. */
+type LateHello = HelloBody & { readonly island: number; readonly listen: string };
+
 export class Coordinator {
   readonly state: CoordinatorState = initialState();
   readonly control: ClusterControl;
@@ -170,6 +192,9 @@ export class Coordinator {
   readonly #members: Member[] = [];
   readonly #byId = new Map<number, Member>();
   #handles: IslandHandle[] = [];
+  #launcher: Launcher | null = null;
+  /** lost islands waiting for their restart, by id */
+  readonly #restarting = new Map<number, PendingRestart>();
   readonly #timers = new Timers();
   readonly #limits: LinkLimits;
   /** what islands get: the resolved config as plain JSON */
@@ -214,9 +239,14 @@ export class Coordinator {
     return this.state.phase;
   }
 
-  /** every island that joined, in join order */
+  /** every island that joined, in join order, but for the processes a restart replaced */
   get members(): readonly Member[] {
-    return this.#members;
+    return this.#members.filter((m) => !this.#superseded(m));
+  }
+
+  /** a lost island's process whose id a restarted process holds now */
+  #superseded(m: Member): boolean {
+    return m.id >= 0 && this.state.phase !== "joining" && !this.isCurrent(m);
   }
 
   /** the island holding id `m.id` is `m` (not one that left before the assignment) */
@@ -225,7 +255,10 @@ export class Coordinator {
   }
 
   totals(): MigrationTotals {
-    return migrationTotals(this.state.members, this.state.droppedAtResume);
+    return migrationTotals(
+      this.members.map((m) => m.record),
+      this.state.droppedAtResume,
+    );
   }
 
   /** The run from the `start` event until it is done: starts the islands and waits. */
@@ -247,7 +280,10 @@ export class Coordinator {
       launcher: launcher.name,
       coordinator: { host: self.host, pid: process.pid, address },
     });
-    this.#onIslandsStarted(await launcher.start(cluster.islands, joinUrl, self.secret));
+    this.#launcher = launcher;
+    this.#onIslandsStarted(
+      await launcher.start(cluster.islands, joinUrl, self.secret, { maxRestarts: cluster.maxRestarts }),
+    );
     await this.done;
     // the islands' final snapshots came before their tickets: the run's last checkpoint
     await this.#checkpoints.finish(this.#liveIslands());
@@ -323,7 +359,7 @@ export class Coordinator {
     }
     const index = hello.island;
     if (this.state.phase !== "joining") {
-      link.fail(failure(R_UNEXPECTED_TYPE, "the run has started; it takes no new islands"));
+      this.onLateJoin(link, hello as LateHello);
       return;
     }
     if (index >= this.#setup.config.cluster.islands) {
@@ -493,7 +529,15 @@ export class Coordinator {
 
   onIslandExit(h: IslandHandle, exit: IslandExit): void {
     this.event({ type: "island-exited", index: h.index, host: h.host, pid: h.pid, ...exit });
-    const m = this.#members.find((x) => x.record.index === h.index);
+    const pending = [...this.#restarting.values()].find((p) => p.handle === h);
+    if (pending !== undefined) {
+      this.#guard(() =>
+        this.onRestartFailed(pending, `process exited (code ${exit.code}, signal ${exit.signal})`),
+      );
+      return;
+    }
+    const m =
+      this.#members.find((x) => x.handle === h) ?? this.#members.find((x) => x.record.index === h.index);
     this.state.exited.push(h.index);
     if (!m || this.state.phase === "joining") {
       this.#guard(() => this.#maybeAssign());
@@ -676,11 +720,11 @@ export class Coordinator {
     };
   }
 
-  /** Sends an island its assignment unless its neighbour lists are what it has. */
-  #sendAssign(m: Member, topology: IslandTopology): void {
-    const a = this.#assignmentOf(m, topology);
+  /** Sends an island its assignment unless its neighbour lists are what it has (`resume`: a restart's snapshot). */
+  #sendAssign(m: Member, topology: IslandTopology, resume?: AssignBody["resume"]): AssignBody | null {
+    const a = resume ? { ...this.#assignmentOf(m, topology), resume } : this.#assignmentOf(m, topology);
     const key = JSON.stringify([a.outNeighbours, a.inNeighbours]);
-    if (key === m.lastAssign) return;
+    if (key === m.lastAssign) return null;
     m.lastAssign = key;
     m.link.send("assign", a);
     const r = m.record;
@@ -695,6 +739,7 @@ export class Coordinator {
       out: a.outNeighbours.map((n) => n.island),
       in: a.inNeighbours,
     });
+    return a;
   }
 
   // ---- running ----
@@ -708,7 +753,9 @@ export class Coordinator {
   /** The live islands as the checkpoints see them: ids, and those that finished their own search. */
   #liveIslands(): LiveIslands {
     const live = this.#live();
-    return { ids: live.map((m) => m.id), finished: live.filter((m) => m.record.finished).map((m) => m.id) };
+    // an island waiting for its restart is still part of the run: cuts wait for its snapshots
+    const ids = [...live.map((m) => m.id), ...this.#restarting.keys()].sort((a, b) => a - b);
+    return { ids, finished: live.filter((m) => m.record.finished).map((m) => m.id) };
   }
 
   #markLost(m: Member, reason: string): void {
@@ -719,28 +766,222 @@ export class Coordinator {
     this.#setup.logger.warn({ ...m.fields, reason }, "island lost");
     m.handle?.kill();
     if (!r.closed) m.link.close("lost");
+    this.onLostIsland(m, reason);
+    this.#afterChange();
+  }
+
+  /** Removes island `id` from the topology for good and sends its neighbours the repaired lists. */
+  #repair(id: number): void {
     const before = this.state.topology;
-    if (before !== null && !before.removed.includes(r.id)) {
-      const topology = removeIsland(before, r.id);
+    if (before !== null && !before.removed.includes(id)) {
+      const topology = removeIsland(before, id);
       this.state.topology = topology;
       this.event({ type: "topology-repaired", removed: topology.removed, edges: topology.edges });
       if (this.state.phase === "running") for (const other of this.#live()) this.#sendAssign(other, topology);
     }
     this.#checkpoints.liveChanged(this.#liveIslands());
-    this.#afterChange();
   }
 
   /** What follows a change: the termination policy while running; the end once every live island answered `stop`. */
   #afterChange(): void {
     if (this.state.phase === "running" && this.state.stop === null) {
+      // an island waiting for its restart still counts: the run waits for it
       const decision = decideStop(
-        this.#members.filter((m) => this.isCurrent(m)).map((m) => stopViewOf(m.record)),
+        this.#members
+          .filter((m) => this.isCurrent(m))
+          .map((m) => ({ ...stopViewOf(m.record), lost: m.record.lost && !this.#restarting.has(m.id) })),
         this.#setup.config,
       );
       if (decision !== null) this.requestStop(decision.reason, decision.detail);
     } else if (this.state.phase === "stopping") {
       if (this.#live().every((m) => m.record.stopTicket || m.record.closed)) this.#enter("done");
     }
+  }
+
+  // ---- handlers: losing, restarting and joining islands while the run goes on ----
+
+  /** A hello after the start: a restarted island taking back its id, an elastic join, or a refusal. */
+  onLateJoin(link: Link, hello: LateHello): void {
+    const pending = [...this.#restarting.values()].find((p) => p.index === hello.island);
+    // the index is the launcher's: a joiner's own (SLT_ISLAND_INDEX) names nothing, it gets the next id
+    if (this.state.phase === "running" && pending !== undefined) this.onRestartJoin(link, hello, pending);
+    else this.onElasticJoin(link, hello);
+  }
+
+  /** A member for an island that joined while the run goes on, holding id `id` from now on. */
+  #admit(link: Link, hello: LateHello, id: number, handle: IslandHandle | null): Member {
+    const record = newMember({ index: hello.island, host: hello.host, pid: hello.pid, listen: hello.listen });
+    record.id = id;
+    const m = new Member(record, link, handle);
+    this.#members.push(m);
+    this.state.members.push(record);
+    this.#byId.set(id, m);
+    handle?.setLabel(`island ${id}`);
+    this.event({
+      type: "joined",
+      index: record.index,
+      host: record.host,
+      pid: record.pid,
+      listen: record.listen,
+    });
+    link.onMessage = (msg) => this.onMessage(m, msg);
+    link.onClose = (code, reason) => this.onLinkClose(m, code, reason);
+    m.lastSeen = performance.now();
+    return m;
+  }
+
+  /**
+   * An island joins a running search (`slt island --join URL` with the run secret): async runs give it
+   * the next id and a place by the topology's rule (core/topology.ts addIsland) and send its new
+   * neighbours fresh assignments; lockstep runs refuse it (every barrier would change under the islands).
+   */
+  onElasticJoin(link: Link, hello: LateHello): void {
+    const refuse = (reason: string) => {
+      link.send("error", { code: E_CLUSTER, reason });
+      link.fail(failure(R_UNEXPECTED_TYPE, reason));
+    };
+    if (this.state.phase !== "running" || this.state.stop !== null) {
+      refuse("the run is stopping; it takes no new islands");
+      return;
+    }
+    if (this.#setup.config.cluster.mode === "lockstep") {
+      refuse("a lockstep run takes no islands after its start (use --mode async to let islands join)");
+      return;
+    }
+    const { config, plan } = this.#setup;
+    const topology = addIsland(this.state.topology as IslandTopology, {
+      weight: plan.kind === "spec" ? plan.weight : 1,
+    });
+    const id = topology.n - 1;
+    this.state.topology = topology;
+    this.state.offsets[id] = migrationOffsets(topology.n, config.cluster.interval, config.cluster.stagger)[
+      id
+    ];
+    const m = this.#admit(link, hello, id, null);
+    this.event({
+      type: "island-added",
+      island: id,
+      index: hello.island,
+      host: hello.host,
+      pid: hello.pid,
+      in: inNeighbours(topology, id),
+      out: outEdges(topology, id).map((e) => e.to),
+      edges: topology.edges,
+    });
+    this.#sendAssign(m, topology);
+    for (const other of this.#live()) this.#sendAssign(other, topology);
+    this.#afterChange();
+  }
+
+  /** What follows a loss: a restart while the island has some left, else its removal from the topology. */
+  onLostIsland(m: Member, reason: string): void {
+    const id = m.id;
+    const used = this.state.restarts[id] ?? 0;
+    const restartable =
+      this.state.phase === "running" &&
+      this.state.stop === null &&
+      this.#launcher?.restart !== undefined &&
+      m.handle !== null &&
+      !m.record.finished &&
+      this.isCurrent(m) &&
+      used < this.#setup.config.cluster.maxRestarts;
+    if (restartable) this.#scheduleRestart(id, m.record.index, used + 1, reason);
+    else this.#repair(id);
+  }
+
+  /** Restart number `attempt` of island `id`, after 1 s, 2 s, 4 s, … (`restartBackoffMs` doubled each time). */
+  #scheduleRestart(id: number, index: number, attempt: number, reason: string): void {
+    this.state.restarts[id] = attempt;
+    this.#restarting.set(id, { id, index, attempt, reason, handle: null });
+    const delayMs = (this.#setup.options.restartBackoffMs ?? 1000) * 2 ** (attempt - 1);
+    this.#setup.logger.warn({ island: id, index, attempt, delayMs, reason }, "restarting island");
+    this.#timers.after(delayMs, () => this.onRestartDue(id));
+  }
+
+  onRestartDue(id: number): void {
+    const p = this.#restarting.get(id);
+    const launcher = this.#launcher;
+    if (p === undefined || launcher?.restart === undefined || this.state.phase !== "running") return;
+    launcher.restart(p.index).then(
+      (h) => this.#guard(() => this.onRestartStarted(p, h)),
+      (e: Error) =>
+        this.#guard(() => this.onRestartFailed(p, `the launcher could not restart it: ${e.message}`)),
+    );
+  }
+
+  onRestartStarted(p: PendingRestart, h: IslandHandle): void {
+    this.#handles.push(h);
+    void h.exited.then((exit) => this.onIslandExit(h, exit));
+    if (this.#restarting.get(p.id) !== p) {
+      h.kill(); // the run stopped, or the island was given up, while the launcher was at work
+      return;
+    }
+    p.handle = h;
+    this.event({
+      type: "island-started",
+      index: h.index,
+      host: h.host,
+      pid: h.pid,
+      island: p.id,
+      attempt: p.attempt,
+    });
+    const timeoutMs = this.#setup.options.joinTimeoutMs ?? 60_000;
+    this.#timers.after(timeoutMs, () => {
+      if (p.handle === h && this.#restarting.get(p.id) === p)
+        this.#guard(() => this.onRestartFailed(p, `it did not join within ${timeoutMs} ms`));
+    });
+  }
+
+  /** A try that did not bring the island back: the next one, or the island is removed for good. */
+  onRestartFailed(p: PendingRestart, why: string): void {
+    if (this.#restarting.get(p.id) !== p) return;
+    const h = p.handle;
+    p.handle = null;
+    h?.kill();
+    this.#restarting.delete(p.id);
+    this.#setup.logger.warn(
+      { island: p.id, index: p.index, attempt: p.attempt, reason: why },
+      "island restart failed",
+    );
+    if (this.state.phase !== "running" || this.state.stop !== null) return;
+    if (p.attempt < this.#setup.config.cluster.maxRestarts)
+      this.#scheduleRestart(p.id, p.index, p.attempt + 1, p.reason);
+    else this.#repair(p.id);
+    this.#afterChange();
+  }
+
+  /**
+   * The restarted island has joined: it takes back its id and place in the topology, resumes from its
+   * latest snapshot (fresh without one), and its in-neighbours get its new address.
+   */
+  onRestartJoin(link: Link, hello: LateHello, p: PendingRestart): void {
+    this.#restarting.delete(p.id);
+    // the lost process's latest snapshot (cluster-ckpt keeps it on its Member); the new one keeps it too
+    const snapshot = this.#byId.get(p.id)?.snapshot ?? null;
+    const m = this.#admit(link, hello, p.id, p.handle);
+    if (snapshot !== null) m.keepSnapshot(snapshot, false);
+    const topology = this.state.topology as IslandTopology;
+    // without a snapshot of its own, the island starts as it first did (a resumed run's snapshot, or fresh)
+    const resume = this.#sendAssign(m, topology, snapshot ?? undefined)?.resume ?? null;
+    this.event({
+      type: "island-restarted",
+      island: p.id,
+      index: p.index,
+      attempt: p.attempt,
+      fromGeneration: resume?.ga.generation ?? 0,
+      fromEpoch: resume?.epoch ?? 0,
+      reason: p.reason,
+      host: hello.host,
+      pid: hello.pid,
+    });
+    for (const other of this.#live()) this.#sendAssign(other, topology);
+    this.#afterChange();
+  }
+
+  /** The run stops: islands waiting for a restart stay lost. */
+  #cancelRestarts(): void {
+    for (const p of this.#restarting.values()) p.handle?.kill();
+    this.#restarting.clear();
   }
 
   // ---- running → stopping → done ----
@@ -774,6 +1015,7 @@ export class Coordinator {
     }
     if (this.state.phase !== "running") return;
     this.#enter("stopping");
+    this.#cancelRestarts();
     this.event({ type: "stop", reason });
     for (const m of this.#live()) m.link.send("stop", { reason });
     this.#timers.after(this.#setup.options.stopTimeoutMs ?? 30_000, () => this.onStopTimeout());
@@ -788,7 +1030,8 @@ export class Coordinator {
   }
 
   #islandInfos(): ClusterIslandInfo[] {
-    return [...this.#members]
+    return this.members
+      .slice()
       .sort((a, b) => a.id - b.id || a.record.index - b.record.index)
       .map((m) => ({
         id: this.state.phase === "joining" ? null : m.id,

@@ -4,6 +4,13 @@
 // `node src/island/main.ts --join URL --listen auto` with SLT_ISLAND_INDEX = its completion index and
 // SLT_TOKEN taken from the Secret (never argv, never a plain env value). The k8s launcher submits
 // these; tests validate them against the Kubernetes API schema.
+//
+// Restarts: an island pod that fails (its process ended, or the coordinator deleted it as lost) is
+// made again by the Job controller for the same index, up to `backoffLimitPerIndex` = the run's
+// cluster.maxRestarts times (with the controller's own backoff, 10 s doubling); the new pod joins with
+// the same index and the coordinator gives it the lost island's id and latest snapshot. The same bound
+// keeps island pods from restarting forever into a coordinator that is gone: each new pod fails to
+// join and ends, and after maxRestarts failures the index is failed for good.
 
 // The API's own object types (kubernetes-models, a development dependency: type-only imports are
 // erased, so nothing of it is loaded at run time): tsc then refuses a misspelt or misplaced field here.
@@ -54,6 +61,8 @@ export interface IslandManifestInput {
   readonly ttlSecondsAfterFinished?: number;
   /** a service account for the island pods (default: the namespace's default, token not mounted) */
   readonly serviceAccountName?: string;
+  /** how often the Job controller may make a failed island's pod again (cluster.maxRestarts; default 0) */
+  readonly maxRestarts?: number;
 }
 
 export interface IslandManifests {
@@ -136,10 +145,10 @@ export function islandManifests(input: IslandManifestInput): IslandManifests {
       completionMode: "Indexed",
       completions: islands,
       parallelism: islands,
-      // a failed island is lost, not retried, and never fails the other indexes: the coordinator
-      // records the loss and repairs the topology (restarting islands is a later issue)
-      // (maxFailedIndexes left unset: the Job runs all its indexes whatever fails)
-      backoffLimitPerIndex: 0,
+      // a failed island's pod is made again up to maxRestarts times (the coordinator restarts the
+      // island in it), and never fails the other indexes; past that the coordinator repairs the
+      // topology around it (maxFailedIndexes left unset: the Job runs all its indexes whatever fails)
+      backoffLimitPerIndex: input.maxRestarts ?? 0,
       ttlSecondsAfterFinished: input.ttlSecondsAfterFinished ?? 86_400,
       template: { metadata: { labels: { ...labels } }, spec: islandPodSpec(input, names) },
     },

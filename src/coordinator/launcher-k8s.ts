@@ -1,14 +1,16 @@
 // The Kubernetes launcher: islands as the pods of an Indexed Job, with a headless Service for stable
 // island DNS names and a Secret holding the run token (k8s-manifests.ts). start() creates the Secret,
 // the Service and the Job through the API server (bearer token; the service account's CA for TLS in a
-// cluster, plain http for tests); kill() deletes one index's pod; close() deletes the Job (propagation
-// Background, so its pods go too), the Service and the Secret. Requests go through node:http(s), not
+// cluster, plain http for tests); kill() deletes one index's pod; restart(index) waits for the pod the
+// Job controller makes again for that index (the Job's backoffLimitPerIndex is the run's maxRestarts);
+// close() deletes the Job (propagation Background, so its pods go too), the Service and the Secret. Requests go through node:http(s), not
 // fetch: Node's fetch takes no per-request CA without the undici package's Agent.
 //
 // Handles: pod names are not known until the Job controller makes the pods, so a handle names the
 // island's stable DNS name (<job>-<index>.<service>.<namespace>.svc) as its host and has no pid. Its
 // `exited` resolves when polling the pods (label selector on the run) sees that index's pod Succeeded
-// or Failed, when the island is killed, or when the launcher closes.
+// or Failed, when the island is killed, or when the launcher closes. A restarted island's handle
+// ignores the pods of its index that earlier polls saw (the failed pod stays listed beside the new one).
 //
 // The coordinator hands start() a join URL on its own listen address, which must not be loopback (no
 // pod reaches it). Islands may join through another name, e.g. the coordinator's Service: the launcher
@@ -26,7 +28,7 @@ import {
   islandManifests,
   RUN_LABEL,
 } from "./k8s-manifests.ts";
-import type { IslandExit, IslandHandle, Launcher } from "./launcher.ts";
+import type { IslandExit, IslandHandle, Launcher, LaunchOptions } from "./launcher.ts";
 
 /** Where a pod finds its service account (the in-cluster defaults). */
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -304,6 +306,10 @@ class K8sLauncher implements Launcher {
   /** the objects created so far, in creation order */
   readonly #created: { kind: string; path: string }[] = [];
   readonly #ends = new Map<number, (exit: IslandExit) => void>();
+  /** the names of the pods polls have seen, by index */
+  readonly #seen = new Map<number, Set<string>>();
+  /** pods a restarted island's handle does not take for its own (they were there before the restart) */
+  readonly #ignored = new Set<string>();
   #poller: NodeJS.Timeout | null = null;
   #polling = false;
   #lastPollError = "";
@@ -317,7 +323,12 @@ class K8sLauncher implements Launcher {
     this.#paths = apiPaths(options.namespace);
   }
 
-  async start(n: number, joinUrl: string, secret: string): Promise<IslandHandle[]> {
+  async start(
+    n: number,
+    joinUrl: string,
+    secret: string,
+    launch: LaunchOptions = {},
+  ): Promise<IslandHandle[]> {
     const options = this.#options;
     if (this.#manifests) throw new SltError(E_CLUSTER, "this k8s launcher has already started islands");
     const url = islandJoinUrl(
@@ -340,6 +351,7 @@ class K8sLauncher implements Launcher {
       command: options.command ?? DEFAULT_ISLAND_COMMAND,
       islandListen: options.islandListen,
       serviceAccountName: options.serviceAccountName,
+      maxRestarts: launch.maxRestarts ?? 0,
     });
     this.#manifests = m;
     await this.#create(m);
@@ -347,11 +359,7 @@ class K8sLauncher implements Launcher {
       `slt k8s: started ${n} islands as Job ${options.namespace}/${m.names.job} (service ${m.names.service}), joining ${url}`,
     );
     const handles = Array.from({ length: n }, (_, index) => this.#handle(m, index));
-    const every = options.pollIntervalMs ?? 5000;
-    if (every > 0) {
-      this.#poller = setInterval(() => void this.#poll(), every);
-      this.#poller.unref();
-    }
+    this.#startPolling();
     return handles;
   }
 
@@ -384,6 +392,31 @@ class K8sLauncher implements Launcher {
     }
   }
 
+  /**
+   * Island `index` again: the Job controller makes its pod anew after a failure or a kill (up to the
+   * Job's backoffLimitPerIndex); the new handle follows that pod, not the ones seen before.
+   */
+  async restart(index: number): Promise<IslandHandle> {
+    const m = this.#manifests;
+    if (m === null || this.#closing || index >= (m.job.spec?.completions ?? 0))
+      throw new SltError(
+        E_CLUSTER,
+        `the k8s launcher did not start island ${index}, so it cannot restart it`,
+      );
+    for (const name of this.#seen.get(index) ?? []) this.#ignored.add(name);
+    this.#finish(index, { code: null, signal: null }); // an earlier handle of this index is done with
+    const handle = this.#handle(m, index);
+    this.#startPolling(); // polling stops when no island is left to watch
+    return handle;
+  }
+
+  #startPolling(): void {
+    const every = this.#options.pollIntervalMs ?? 5000;
+    if (this.#poller !== null || every <= 0) return;
+    this.#poller = setInterval(() => void this.#poll(), every);
+    this.#poller.unref();
+  }
+
   #handle(m: IslandManifests, index: number): IslandHandle {
     const exited = new Promise<IslandExit>((done) => this.#ends.set(index, done));
     return {
@@ -400,7 +433,8 @@ class K8sLauncher implements Launcher {
 
   /** Deletes the island's pod at once (grace period 0); its `exited` resolves when the API has done so. */
   #kill(index: number): void {
-    if (!this.#ends.has(index) || this.#closing) return;
+    const end = this.#ends.get(index);
+    if (end === undefined || this.#closing) return;
     const selector = `${this.#runSelector()},${INDEX_LABEL}=${index}`;
     void this.#api
       .call(
@@ -408,7 +442,10 @@ class K8sLauncher implements Launcher {
         `${this.#paths.pods}?labelSelector=${encodeURIComponent(selector)}&gracePeriodSeconds=0`,
       )
       .then(
-        () => this.#finish(index, { code: null, signal: "SIGKILL" }),
+        // the handle killed, not one a restart made meanwhile
+        () => {
+          if (this.#ends.get(index) === end) this.#finish(index, { code: null, signal: "SIGKILL" });
+        },
         (e: Error) => this.#log(`slt k8s: could not kill island ${index}: ${e.message}`),
       );
   }
@@ -460,9 +497,13 @@ class K8sLauncher implements Launcher {
         );
       this.#stuck.add(key);
     }
-    if (phase !== "Succeeded" && phase !== "Failed") return;
     const text = pod.metadata?.labels?.[INDEX_LABEL] ?? pod.metadata?.annotations?.[INDEX_ANNOTATION];
     if (text === undefined || !/^\d+$/.test(text)) return;
+    const name = pod.metadata?.name ?? "";
+    const seen = this.#seen.get(Number(text)) ?? new Set<string>();
+    this.#seen.set(Number(text), seen.add(name));
+    if (phase !== "Succeeded" && phase !== "Failed") return;
+    if (this.#ignored.has(name)) return;
     const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
     this.#finish(Number(text), {
       code: terminated?.exitCode ?? (phase === "Succeeded" ? 0 : null),

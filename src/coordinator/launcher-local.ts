@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { E_CLUSTER, SltError } from "../core/errors.ts";
 import { REPO_ROOT } from "../io/datasets.ts";
 import { type Logger, stderrLogger } from "../io/log.ts";
 import type { IslandExit, IslandHandle, Launcher } from "./launcher.ts";
@@ -22,61 +23,82 @@ export interface LocalLauncherOptions {
   readonly nodePath?: string;
 }
 
+/** One island child process and its handle (the launcher's index, SIGKILL to end it). */
+function spawnIsland(
+  index: number,
+  joinUrl: string,
+  secret: string,
+  logger: Logger,
+  nodePath: string,
+): { child: ChildProcess; exited: Promise<IslandExit>; handle: IslandHandle } {
+  const child = spawn(nodePath, [ISLAND_MAIN, "--join", joinUrl], {
+    env: {
+      ...process.env,
+      SLT_TOKEN: secret,
+      SLT_ISLAND_INDEX: String(index),
+      SLT_LOG_LEVEL: logger.level,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+    // its own process group: a Ctrl-C at the terminal reaches only the coordinator, which then
+    // asks every island for its ticket (islands still end with the coordinator: close() kills
+    // them, and an island whose coordinator connection closes ends by itself)
+    detached: true,
+  });
+  let who: Record<string, unknown> = { island: index };
+  for (const [name, stream] of [
+    ["stdout", child.stdout],
+    ["stderr", child.stderr],
+  ] as const) {
+    createInterface({ input: stream }).on("line", (line) =>
+      logger.warn({ ...who, stream: name, line }, "island output"),
+    );
+  }
+  const exited = new Promise<IslandExit>((done) => {
+    child.once("exit", (code, signal) => done({ code, signal }));
+    child.once("error", (e) => {
+      logger.error({ island: index, reason: e.message }, "island could not start");
+      done({ code: null, signal: null });
+    });
+  });
+  const handle: IslandHandle = {
+    index,
+    host: hostname(),
+    pid: child.pid ?? null,
+    exited,
+    setLabel(text) {
+      // the coordinator names an island "island <id>" once it has its id
+      const id = /^island (\d+)$/.exec(text);
+      who = id ? { island: Number(id[1]) } : { island: index, label: text };
+    },
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    },
+  };
+  return { child, exited, handle };
+}
+
 export function localLauncher(options: LocalLauncherOptions = {}): Launcher {
   const logger = options.logger ?? stderrLogger();
+  const nodePath = options.nodePath ?? process.execPath;
   const children: { child: ChildProcess; exited: Promise<IslandExit> }[] = [];
+  let started: { joinUrl: string; secret: string } | null = null;
+  const one = (index: number): IslandHandle => {
+    const { joinUrl, secret } = started as { joinUrl: string; secret: string };
+    const c = spawnIsland(index, joinUrl, secret, logger, nodePath);
+    children.push(c);
+    return c.handle;
+  };
   return {
     name: "local",
     async start(n, joinUrl, secret) {
-      const host = hostname();
-      const handles: IslandHandle[] = [];
-      for (let index = 0; index < n; index++) {
-        const child = spawn(options.nodePath ?? process.execPath, [ISLAND_MAIN, "--join", joinUrl], {
-          env: {
-            ...process.env,
-            SLT_TOKEN: secret,
-            SLT_ISLAND_INDEX: String(index),
-            SLT_LOG_LEVEL: logger.level,
-          },
-          stdio: ["ignore", "pipe", "pipe"],
-          // its own process group: a Ctrl-C at the terminal reaches only the coordinator, which then
-          // asks every island for its ticket (islands still end with the coordinator: close() kills
-          // them, and an island whose coordinator connection closes ends by itself)
-          detached: true,
-        });
-        let who: Record<string, unknown> = { island: index };
-        for (const [name, stream] of [
-          ["stdout", child.stdout],
-          ["stderr", child.stderr],
-        ] as const) {
-          createInterface({ input: stream }).on("line", (line) =>
-            logger.warn({ ...who, stream: name, line }, "island output"),
-          );
-        }
-        const exited = new Promise<IslandExit>((done) => {
-          child.once("exit", (code, signal) => done({ code, signal }));
-          child.once("error", (e) => {
-            logger.error({ island: index, reason: e.message }, "island could not start");
-            done({ code: null, signal: null });
-          });
-        });
-        children.push({ child, exited });
-        handles.push({
-          index,
-          host,
-          pid: child.pid ?? null,
-          exited,
-          setLabel(text) {
-            // the coordinator names an island "island <id>" once it has its id
-            const id = /^island (\d+)$/.exec(text);
-            who = id ? { island: Number(id[1]) } : { island: index, label: text };
-          },
-          kill() {
-            if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-          },
-        });
-      }
-      return handles;
+      started = { joinUrl, secret };
+      return Array.from({ length: n }, (_, index) => one(index));
+    },
+    // a restart is the same spawn again, with the same index
+    async restart(index) {
+      if (started === null)
+        throw new SltError(E_CLUSTER, "the local launcher restarts only islands it started");
+      return one(index);
     },
     async close() {
       for (const { child } of children) {

@@ -18,6 +18,9 @@
 // ps. The remote pid is the shell's, kept by `exec`. Remote stdout and stderr are streamed into the
 // coordinator's log prefixed with host and island.
 //
+// Restarting an island (the coordinator lost it): the same command over a new SSH connection to the
+// host that ran it, with the same index.
+//
 // Ending an island: stdin stays open for the island's life (--exit-with-stdin), so kill() sends EOF
 // (and a KILL signal request, which OpenSSH 9.2 ignores) and the island exits; a lost connection ends it
 // the same way. Should the island still be running KILL_FALLBACK_MS later, `kill -KILL PID` runs in a
@@ -27,7 +30,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { createInterface } from "node:readline";
 import ssh2, { type ClientChannel } from "ssh2";
-import { E_CONFIG, SltError } from "../core/errors.ts";
+import { E_CLUSTER, E_CONFIG, SltError } from "../core/errors.ts";
 import type { IslandExit, IslandHandle, Launcher } from "./launcher.ts";
 
 // ssh2 is CommonJS and Node's ESM loader does not see its named exports: take them off the default.
@@ -380,6 +383,8 @@ export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptio
   const capacity = hosts.reduce((s, h) => s + h.islands, 0);
   const keys = new SshKeys();
   const hostKeys = new HostKeys(log);
+  /** what start() was given and where each index runs: a restart runs the island again there */
+  let started: { joinUrl: string; secret: string; hostOf: Map<number, SshHost> } | null = null;
 
   /** Starts one island; resolves once it has printed its pid or ended. */
   const startOne = async (
@@ -410,14 +415,27 @@ export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptio
           `the hosts file has room for ${capacity} islands, but the run asks for ${n}`,
         );
       }
+      const plan = hostPlan(hosts, n);
+      started = { joinUrl, secret, hostOf: new Map(plan.flat().map(({ h, index }) => [index, h])) };
       const perHost = await Promise.all(
-        hostPlan(hosts, n).map(async (mine) => {
+        plan.map(async (mine) => {
           const out: IslandHandle[] = [];
           for (const { h, index: i } of mine) out.push(await startOne(h, i, joinUrl, secret));
           return out;
         }),
       );
       return perHost.flat().sort((a, b) => a.index - b.index);
+    },
+    // the same island command over a new SSH connection to the same host (the lost one's session has
+    // been closed by kill(), which ends its process)
+    async restart(index) {
+      const h = started?.hostOf.get(index);
+      if (started === null || h === undefined)
+        throw new SltError(
+          E_CLUSTER,
+          `the ssh launcher did not start island ${index}, so it cannot restart it`,
+        );
+      return startOne(h, index, started.joinUrl, started.secret);
     },
     async close() {
       for (const r of remotes) r.kill();

@@ -1,7 +1,9 @@
 // How islands are started. A launcher starts n island processes that join the coordinator at
 // `joinUrl`, handing each the run secret through its environment (never argv) and its index. The
 // coordinator only sees handles: where an island runs, and how to end it. Local child processes
-// today; SSH and Kubernetes launchers implement the same interface.
+// today; SSH and Kubernetes launchers implement the same interface. `restart(index)` starts a lost
+// island's process again with the same index (the coordinator gives the new process the lost island's
+// id, place and latest snapshot); a launcher without it cannot restart islands.
 
 export interface IslandExit {
   readonly code: number | null;
@@ -22,9 +24,20 @@ export interface IslandHandle {
   setLabel(label: string): void;
 }
 
+/** What a launcher may need to know of the run besides the island count. */
+export interface LaunchOptions {
+  /** how often the coordinator may restart each island (cluster.maxRestarts; default 0) */
+  readonly maxRestarts?: number;
+}
+
 export interface Launcher {
   readonly name: string;
-  start(n: number, joinUrl: string, secret: string): Promise<IslandHandle[]>;
+  start(n: number, joinUrl: string, secret: string, options?: LaunchOptions): Promise<IslandHandle[]>;
+  /**
+   * Starts island `index` again (its earlier process has ended or is being ended), with the join URL
+   * and secret of `start`; resolves with the new process's handle. Rejects when it cannot.
+   */
+  restart?(index: number): Promise<IslandHandle>;
   /** ends every island still running and waits for them */
   close(): Promise<void>;
 }

@@ -1,7 +1,8 @@
 // Island topologies as data: a directed graph of which island sends migrants to which, built by pure
 // functions from a spec and checked by one validator. Nothing here knows about processes or sockets;
-// the coordinator builds a Topology once, hands each island its in- and out-neighbours, and repairs
-// the graph with `removeIsland` when an island is lost.
+// the coordinator builds a Topology once, hands each island its in- and out-neighbours, repairs
+// the graph with `removeIsland` when an island is lost for good, and grows it with `addIsland` when an
+// island joins a running (async) search.
 //
 // A Topology is plain JSON-able data, so it can be written to a checkpoint and read back through
 // `validateTopology`. Edges are always sorted by (from, to), have no self-loops and no duplicates.
@@ -809,6 +810,74 @@ export function removeIsland(t: Topology, id: number): Topology {
     fail(`repaired topology would have ${edges.length} edges; at most ${MAX_EDGES}`);
   const removed = [...t.removed, id].sort((x, y) => x - y);
   return freeze(t.kind, t.n, t.weights, edges, removed);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Growth (elastic join)
+
+/** A two-way edge pair between a and b, each with weight w. */
+function bothWays(a: number, b: number, w: number): Edge[] {
+  return [
+    { from: a, to: b, weight: w },
+    { from: b, to: a, weight: w },
+  ];
+}
+
+/**
+ * The fallback rule: two-way edges to the d live islands with the fewest edges (in + out; ties to the
+ * lower id), d = the mean out-degree of the live islands rounded (at least 1, at most every live island).
+ */
+function fallbackEdges(t: Topology, live: readonly number[], id: number, w: number): Edge[] {
+  if (live.length === 0) return [];
+  const degree = new Map<number, number>(live.map((i) => [i, 0]));
+  for (const e of t.edges) {
+    degree.set(e.from, (degree.get(e.from) ?? 0) + 1);
+    degree.set(e.to, (degree.get(e.to) ?? 0) + 1);
+  }
+  const d = Math.min(live.length, Math.max(1, Math.round(t.edges.length / live.length)));
+  const chosen = [...live].sort((a, b) => (degree.get(a) ?? 0) - (degree.get(b) ?? 0) || a - b).slice(0, d);
+  return chosen.flatMap((i) => bothWays(i, id, w));
+}
+
+/**
+ * The topology with one more island, the next id (n), wired by a rule per kind (`kind` says how the
+ * graph was first built; removed islands get no edges):
+ * - isolated: no edges;
+ * - ring: inserted between the last live island L and the first F: L → new → F, the edge L → F dropped;
+ * - ring2: the same both ways (L ↔ new ↔ F, L ↔ F dropped);
+ * - full: both ways to every live island;
+ * - star: a leaf, both ways to the hub 0 (when the hub was removed: the fallback);
+ * - torus, hypercube, regular, er, custom (their structure has no slot for one more): the fallback,
+ *   both ways to the d live islands with the fewest edges, d = their mean out-degree rounded (≥ 1).
+ * New edges carry `weight` (default 1; it must fit the topology's weight kind). Existing edges keep theirs.
+ */
+export function addIsland(t: Topology, o: { weight?: number } = {}): Topology {
+  const id = checkN(t.n + 1, "topology after a join") - 1;
+  const w = checkWeight(o.weight ?? 1, t.weights, "the new island's edge weight");
+  const live = liveIslands(t);
+  const first = live[0];
+  const last = live[live.length - 1];
+  let edges: Edge[] = t.edges.map((e) => ({ ...e }));
+  const drop = (from: number, to: number) => {
+    edges = edges.filter((e) => !(e.from === from && e.to === to));
+  };
+  if (live.length > 0 && t.kind === "ring") {
+    drop(last, first);
+    edges.push({ from: last, to: id, weight: w }, { from: id, to: first, weight: w });
+  } else if (live.length > 0 && t.kind === "ring2") {
+    drop(last, first);
+    drop(first, last);
+    edges.push(...bothWays(last, id, w), ...(first === last ? [] : bothWays(first, id, w)));
+  } else if (t.kind === "full") {
+    edges.push(...live.flatMap((i) => bothWays(i, id, w)));
+  } else if (t.kind === "star" && live.includes(0)) {
+    edges.push(...bothWays(0, id, w));
+  } else if (t.kind !== "isolated") {
+    edges.push(...fallbackEdges(t, live, id, w));
+  }
+  if (edges.length > MAX_EDGES)
+    fail(`topology after a join would have ${edges.length} edges; at most ${MAX_EDGES}`);
+  return freeze(t.kind, t.n + 1, t.weights, edges, [...t.removed]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -35,6 +35,10 @@ export class WsServer {
     this.port = (http.address() as { port: number }).port;
     this.address = formatWsAddress(host, this.port);
     http.on("upgrade", (req, socket, head) => {
+      // Node's http server has dropped its own error listener from an upgrade's socket, and ws's come
+      // and go with the handshake and the connection: a reset (a neighbour killed) must never find the
+      // socket without one, which would end the process
+      socket.on("error", () => socket.destroy());
       const wss = this.#wss;
       if (wss === null) {
         socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n");

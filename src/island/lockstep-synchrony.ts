@@ -5,6 +5,17 @@
 // island resends its last few epochs to a new out-neighbour, which may be waiting at a barrier for
 // emigrants that went to the lost island (it ignores those it has integrated already; neighbours are at
 // most one epoch apart, so a few suffice). release() (stop, coordinator lost) ends any wait at once.
+//
+// A restarted island (its process lost, started again from its latest snapshot or afresh) is behind
+// its in-neighbours, which have made and sent the epochs it needs long ago and keep only their last
+// RESEND_EPOCHS; they resend those when they get its new address. The rule: an in-neighbour that has
+// sent an epoch RESEND_EPOCHS or more past the one waited for will never send that one (its resends
+// cover only its last RESEND_EPOCHS, and batches on one connection arrive in epoch order; a smaller gap
+// can be a reconnect's reordering, which is waited out), so the barrier does not wait for it; the
+// restarted island runs those epochs with the immigrants it has and meets its neighbours again at the
+// epochs they resent. No wait can outlast the
+// neighbours' progress, so a restart never deadlocks a run; it only makes the restarted island's
+// catch-up epochs differ from the uninterrupted run's (its ticket is valid, not bit-for-bit the same).
 import type { Individual } from "../core/ga/index.ts";
 import type { OutEdge } from "../core/migration.ts";
 import { Latch } from "./latch.ts";
@@ -27,6 +38,8 @@ export class LockstepSynchrony implements Synchrony {
   readonly #byEpoch = new Map<number, Map<number, Individual[]>>();
   readonly #recent: { epoch: number; emission: Emission }[] = [];
   #integratedEpoch: number;
+  /** the latest epoch each sender has sent (barriers do not wait for an epoch a sender is past) */
+  readonly #latest = new Map<number, number>();
   #released = false;
   /** the wait of a collect in progress, opened by every arrival, rewire and release */
   #wake: Latch | null = null;
@@ -57,6 +70,7 @@ export class LockstepSynchrony implements Synchrony {
 
   arrive(from: number | null, epoch: number, migrants: readonly Individual[]): void {
     this.#o.counters.received += migrants.length;
+    if (from !== null) this.#latest.set(from, Math.max(epoch, this.#latest.get(from) ?? 0));
     if (from === null || epoch <= this.#integratedEpoch) {
       this.#o.counters.rejected += migrants.length; // not an island, or an epoch already integrated
       return;
@@ -88,6 +102,11 @@ export class LockstepSynchrony implements Synchrony {
   }
 
   #ready(epoch: number): boolean {
-    return this.#released || this.#inNeighbours.every((n) => this.#byEpoch.get(epoch)?.has(n));
+    return (
+      this.#released ||
+      this.#inNeighbours.every(
+        (n) => this.#byEpoch.get(epoch)?.has(n) || (this.#latest.get(n) ?? 0) >= epoch + RESEND_EPOCHS,
+      )
+    );
   }
 }

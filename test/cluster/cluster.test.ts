@@ -175,7 +175,7 @@ describe("island cluster on loopback", () => {
     const { logger, records } = captureLogger();
     const c = config("kill3", {
       termination: { maxGenerations: 200 },
-      cluster: { islands: 3, topology: "ring", interval: 2, migrants: 2 },
+      cluster: { islands: 3, topology: "ring", interval: 2, migrants: 2, maxRestarts: 0 },
     });
     const summary = await runCluster(c, {
       makeEvaluator,
@@ -256,7 +256,7 @@ describe("island cluster on loopback", () => {
     const summary = await runCluster(
       config("lock-kill", {
         termination: { maxGenerations: 30 },
-        cluster: { islands: 3, topology: "ring", interval: 2, migrants: 2, mode: "lockstep" },
+        cluster: { islands: 3, topology: "ring", interval: 2, migrants: 2, maxRestarts: 0, mode: "lockstep" },
       }),
       {
         makeEvaluator,
@@ -281,7 +281,7 @@ describe("island cluster on loopback", () => {
     let paused = false;
     const c = config("hung3", {
       termination: { maxGenerations: 60 },
-      cluster: { islands: 3, topology: "ring", interval: 2, migrants: 2 },
+      cluster: { islands: 3, topology: "ring", interval: 2, migrants: 2, maxRestarts: 0 },
     });
     const summary = await runCluster(c, {
       makeEvaluator,

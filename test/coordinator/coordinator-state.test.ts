@@ -60,6 +60,7 @@ describe("coordinator state", () => {
       exited: [],
       stop: null,
       droppedAtResume: 0,
+      restarts: {},
     });
     s.members.push({ ...member(), id: 0, lastReport: report(4, 3, 2) });
     s.stop = { reason: "max-generations", detail: "every live island reached the cap of 4 generations" };

@@ -2,8 +2,8 @@
 // deploy/k8s templates) validated against the Kubernetes API schema (kubernetes-models, generated from
 // the official OpenAPI definitions), and the launcher driven against a fake API server on 127.0.0.1 that
 // records requests and answers as the API does (201 with the object, 403/409 with a Status).
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { Job } from "kubernetes-models/batch/v1/Job";
 import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
+import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
 import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
@@ -26,7 +27,7 @@ import {
   RUN_LABEL,
   TOKEN_KEY,
 } from "../../src/coordinator/k8s-manifests.ts";
-import type { IslandExit } from "../../src/coordinator/launcher.ts";
+import type { IslandExit, IslandHandle } from "../../src/coordinator/launcher.ts";
 import {
   islandJoinUrl,
   K8S_PERMISSIONS,
@@ -57,6 +58,7 @@ const MODELS: Record<string, new (data: never) => Model> = {
   "v1/Service": Service as never,
   "v1/Secret": Secret as never,
   "v1/ServiceAccount": ServiceAccount as never,
+  "v1/PersistentVolumeClaim": PersistentVolumeClaim as never,
   "rbac.authorization.k8s.io/v1/Role": Role as never,
   "rbac.authorization.k8s.io/v1/RoleBinding": RoleBinding as never,
 };
@@ -220,6 +222,62 @@ describe("deploy/k8s templates", () => {
     };
     expect(binding.subjects[0].name).toBe(job.spec.template.spec.serviceAccountName);
     expect(job.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
+  });
+  it("keep the run directory on a PersistentVolumeClaim and resume the run when its checkpoint is there", () => {
+    const claim = objects.find((o) => o.object.kind === "PersistentVolumeClaim")?.object as {
+      metadata: { name: string };
+    };
+    const job = objects.find((o) => o.object.kind === "Job")?.object as {
+      spec: {
+        backoffLimit: number;
+        template: {
+          spec: {
+            volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[];
+            containers: {
+              args: string[];
+              volumeMounts: { name: string; mountPath: string }[];
+              env: { name: string; value?: string }[];
+            }[];
+          };
+        };
+      };
+    };
+    const pod = job.spec.template.spec;
+    const runs = pod.volumes.find((v) => v.persistentVolumeClaim?.claimName === claim.metadata.name);
+    expect(runs).toBeDefined();
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: runs?.name, mountPath: "/runs" });
+    expect(job.spec.backoffLimit).toBeGreaterThan(0);
+    // the container's script, run by sh with a stand-in `node` that prints what it was asked to run
+    const bin = mkdtempSync(join(tmpdir(), "slt-k8s-script-"));
+    try {
+      writeFileSync(join(bin, "node"), '#!/bin/sh\necho "$@"\n', { mode: 0o755 });
+      const runName = pod.containers[0].env.find((e) => e.name === "RUN_NAME")?.value as string;
+      const script = (runsDir: string) =>
+        spawnSync("/bin/sh", ["-c", pod.containers[0].args[0]], {
+          env: { PATH: `${bin}:/usr/bin:/bin`, SLT_RUNS: runsDir, RUN_NAME: runName, POD_IP: "10.0.0.9" },
+          encoding: "utf8",
+        });
+      const runsDir = join(bin, "runs");
+      mkdirSync(runsDir);
+      const fresh = script(runsDir);
+      expect(fresh.status).toBe(0);
+      expect(fresh.stdout).toMatch(
+        new RegExp(
+          `^src/cli.ts run --name ${runName} --out ${runsDir} --launcher k8s --listen 10.0.0.9:7070 `,
+        ),
+      );
+      // a directory without a checkpoint is moved aside, and the run starts again
+      mkdirSync(join(runsDir, runName));
+      expect(script(runsDir).stdout).toMatch(/^src\/cli.ts run /);
+      expect(readdirSync(runsDir).filter((f) => f.startsWith(`${runName}.no-checkpoint-`))).toHaveLength(1);
+      mkdirSync(join(runsDir, runName));
+      writeFileSync(join(runsDir, runName, "checkpoint.json"), "{}");
+      expect(script(runsDir).stdout).toBe(
+        `src/cli.ts resume ${join(runsDir, runName)} --launcher k8s --listen 10.0.0.9:7070 --k8s-coordinator slt-coordinator.slt.svc:7070\n`,
+      );
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 });
 
@@ -535,6 +593,41 @@ describe("k8s launcher against a fake API server", () => {
     ]);
     await l.close();
     expect(await handles[3].exited).toEqual({ code: null, signal: "SIGKILL" });
+  });
+  it("restarts an island by following the pod the Job controller makes again for its index", async () => {
+    const names = islandObjectNames(RUN);
+    const pod = (name: string, phase: string, exitCode?: number) => ({
+      metadata: { name, labels: { [RUN_LABEL]: RUN, [INDEX_LABEL]: "1" } },
+      status: {
+        phase,
+        containerStatuses: exitCode === undefined ? [] : [{ state: { terminated: { exitCode } } }],
+      },
+    });
+    const l = launcher({ pollIntervalMs: 5 });
+    await expect(l.restart?.(1) as Promise<unknown>).rejects.toThrow(/did not start island 1/);
+    const handles = await l.start(2, `ws://10.1.2.3:7070/?run=${RUN}`, SECRET, { maxRestarts: 2 });
+    // the Job lets the controller make a failed index's pod again as often as the run restarts islands
+    const job = await api.waitFor((r) => r.method === "POST" && r.path.endsWith("/jobs"));
+    expect((job.body as { spec: { backoffLimitPerIndex: number } }).spec.backoffLimitPerIndex).toBe(2);
+    api.pods = [pod(`${names.job}-1-first`, "Failed", 137)];
+    expect(await handles[1].exited).toEqual({ code: 137, signal: null });
+    const again = await (l.restart as (i: number) => Promise<IslandHandle>)(1);
+    expect([again.index, again.host]).toEqual([1, handles[1].host]);
+    // the failed pod stays listed; the new handle waits for the new pod
+    api.pods = [pod(`${names.job}-1-first`, "Failed", 137), pod(`${names.job}-1-second`, "Running")];
+    let ended = false;
+    void again.exited.then(() => {
+      ended = true;
+    });
+    // two polls after the change: the first one's answer has been looked at (polls never overlap)
+    const mark = api.requests.length;
+    const gets = () => api.requests.slice(mark).filter((r) => r.method === "GET").length;
+    await api.waitFor((r) => r.method === "GET" && api.requests.indexOf(r) >= mark && gets() >= 2);
+    expect(ended).toBe(false);
+    api.pods = [pod(`${names.job}-1-first`, "Failed", 137), pod(`${names.job}-1-second`, "Failed", 1)];
+    expect(await again.exited).toEqual({ code: 1, signal: null });
+    await expect(l.restart?.(2) as Promise<unknown>).rejects.toThrow(/did not start island 2/);
+    await l.close();
   });
 });
 

@@ -142,4 +142,30 @@ describe("launcher", () => {
     );
     await launcher.close();
   });
+  it("restarts an island over a new connection to the host that ran it, and only islands it started", async () => {
+    // a loopback "sshd" that counts connections and closes each at once
+    let connections = 0;
+    const server = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((res) => server.listen(0, "127.0.0.1", () => res()));
+    const port = (server.address() as { port: number }).port;
+    const key = join(work, "key-restart");
+    writeFileSync(key, utils.generateKeyPairSync("ed25519").private);
+    const launcher = sshLauncher(parseHosts([{ ...entry, host: "127.0.0.1", port, key, islands: 2 }]), {
+      log: () => {},
+    });
+    await expect(launcher.restart?.(1) as Promise<unknown>).rejects.toThrow(/did not start island 1/);
+    const handles = await launcher.start(2, "ws://127.0.0.1:1/?run=x", "secret");
+    await Promise.all(handles.map((h) => h.exited));
+    expect(connections).toBe(2);
+    const again = await (launcher.restart as (i: number) => Promise<(typeof handles)[number]>)(1);
+    expect([again.index, again.host]).toEqual([1, "127.0.0.1"]);
+    await again.exited;
+    expect(connections).toBe(3);
+    await expect(launcher.restart?.(2) as Promise<unknown>).rejects.toThrow(/did not start island 2/);
+    await launcher.close();
+    await new Promise<void>((res) => server.close(() => res()));
+  });
 });

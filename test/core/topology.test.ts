@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { E_TOPOLOGY, isSltError } from "../../src/core/errors.ts";
 import { Rng } from "../../src/core/rng.ts";
 import {
+  addIsland,
   analyzeTopology,
   buildPlannedTopology,
   buildTopology,
@@ -812,5 +813,78 @@ describe("a run's topology setting", () => {
       /custom:FILE is read by the command line/,
     );
     expectTopologyError(() => parseTopologySpec("custom"), /custom needs a file/);
+  });
+});
+
+describe("addIsland", () => {
+  const pairs = (t: Topology) => t.edges.map((e) => [e.from, e.to]);
+
+  it("inserts a ring's new island between the last and the first", () => {
+    const t = addIsland(ringTopology(4));
+    expect(t.n).toBe(5);
+    expect(pairs(t)).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 4],
+      [4, 0],
+    ]);
+    expect(analyzeTopology(t).warnings).toEqual([]);
+    expectWellFormed(t);
+  });
+
+  it("grows a ring of one into a ring of two, and a repaired ring between its live ends", () => {
+    expect(pairs(addIsland(ringTopology(1)))).toEqual([
+      [0, 1],
+      [1, 0],
+    ]);
+    const t = addIsland(removeIsland(ringTopology(4), 3));
+    expect(t.removed).toEqual([3]);
+    expect(hasEdge(t, 2, 4) && hasEdge(t, 4, 0) && !hasEdge(t, 2, 0)).toBe(true);
+    expect(analyzeTopology(t).warnings).toEqual([]);
+  });
+
+  it("keeps a two-way ring two-way", () => {
+    const t = addIsland(twoWayRingTopology(4));
+    expect(t.edges.length).toBe(10);
+    expect(hasEdge(t, 3, 0) || hasEdge(t, 0, 3)).toBe(false);
+    for (const [a, b] of [
+      [3, 4],
+      [4, 0],
+    ])
+      expect(hasEdge(t, a, b) && hasEdge(t, b, a)).toBe(true);
+    expectWellFormed(t);
+  });
+
+  it("connects a full topology's new island both ways to every live island", () => {
+    const t = addIsland(removeIsland(fullTopology(4), 1));
+    expect(inNeighbours(t, 4)).toEqual([0, 2, 3]);
+    expect(outNeighbours(t, 4)).toEqual([0, 2, 3]);
+  });
+
+  it("makes a star's new island a leaf of the hub, and an isolated one stays alone", () => {
+    const star = addIsland(starTopology(3));
+    expect(inNeighbours(star, 3)).toEqual([0]);
+    expect(outNeighbours(star, 3)).toEqual([0]);
+    const alone = addIsland(isolatedTopology(3));
+    expect(alone.n).toBe(4);
+    expect(alone.edges).toEqual([]);
+  });
+
+  it("falls back to two-way edges with the least connected islands (torus, hub-less star)", () => {
+    // a 2×3 torus: every island has 3 out-edges, so the new one links to islands 0, 1 and 2
+    const torus = addIsland(torusTopology(6));
+    expect(outNeighbours(torus, 6)).toEqual([0, 1, 2]);
+    expect(inNeighbours(torus, 6)).toEqual([0, 1, 2]);
+    const hubless = addIsland(removeIsland(starTopology(4), 0));
+    expect(outNeighbours(hubless, 4).length).toBeGreaterThan(0);
+    expect(analyzeTopology(hubless).warnings).toEqual([]);
+  });
+
+  it("gives new edges the weight asked for, checked against the weight kind", () => {
+    const p = addIsland(ringTopology(3, { weights: "probability", weight: 0.5 }), { weight: 0.5 });
+    expect(p.edges.filter((e) => e.from === 3 || e.to === 3).map((e) => e.weight)).toEqual([0.5, 0.5]);
+    expectTopologyError(() => addIsland(ringTopology(3), { weight: 0.5 }), /weight/);
+    expectTopologyError(() => addIsland(isolatedTopology(MAX_ISLANDS)), /4096/);
   });
 });

@@ -47,6 +47,27 @@ describe("LockstepSynchrony", () => {
     expect(ids(await sync.collect(2))).toEqual([22, 92]);
   });
 
+  it("a restarted island does not wait for epochs its in-neighbours are past resending", async () => {
+    // the island starts afresh at epoch 0; its in-neighbours 3 and 4 resend their last epochs (8, 9, 10)
+    const { sync, c } = lockstep([3, 4]);
+    const one = sync.collect(1);
+    for (const e of [8, 9, 10]) sync.arrive(3, e, [ind(30 + e)]);
+    expect(await settled(one)).toBe(false); // island 4 may still send epoch 1
+    for (const e of [8, 9, 10]) sync.arrive(4, e, [ind(40 + e)]);
+    expect(ids(await one)).toEqual([]);
+    for (let e = 2; e <= 7; e++) expect(ids(await sync.collect(e))).toEqual([]);
+    expect(ids(await sync.collect(8))).toEqual([38, 48]);
+    // at the resent epochs and after, the barrier waits again
+    expect(ids(await sync.collect(9))).toEqual([39, 49]);
+    expect(ids(await sync.collect(10))).toEqual([40, 50]);
+    const eleven = sync.collect(11);
+    sync.arrive(3, 11, [ind(311)]);
+    expect(await settled(eleven)).toBe(false);
+    sync.arrive(4, 11, [ind(411)]);
+    expect(ids(await eleven)).toEqual([311, 411]);
+    expect(c.rejected).toBe(0);
+  });
+
   it("rejects arrivals for an epoch already integrated and from senders that are not islands", async () => {
     const { sync, c } = lockstep([1]);
     sync.arrive(1, 1, [ind(1)]);
