@@ -330,6 +330,8 @@ async function launch(
           : undefined,
       listen: o.listen,
       logger,
+      // a secret the user chose, so that islands can be joined by hand (slt island --join)
+      secret: process.env.SLT_TOKEN,
       progress,
       progressIntervalMs,
       makeEvaluator,

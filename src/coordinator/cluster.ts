@@ -50,6 +50,11 @@ export interface ClusterOptions extends CoordinatorOptions {
   readonly logger?: Logger;
   /** continue a run from its checkpoint (src/run/resume.ts), in its own directory */
   readonly resume?: ResumeFrom;
+  /**
+   * the run secret (the CLI passes SLT_TOKEN from its environment, so that a user who set it can join
+   * islands by hand); default: 32 random bytes, known only to this process and its launcher's islands
+   */
+  readonly secret?: string;
   /** what the resume changed of the run's configuration, for the `resume` event */
   readonly resumeOverrides?: Record<string, unknown>;
 }
@@ -109,6 +114,20 @@ export function checkClusterSettings(
   }
 }
 
+/** The least length of a run secret given by the user: 128 bits as hex. */
+export const MIN_SECRET_CHARS = 32;
+
+/** The run secret: the given one, checked, or a fresh random one. */
+export function runSecret(given: string | undefined): string {
+  if (given === undefined || given === "") return randomBytes(32).toString("hex");
+  if (given.length < MIN_SECRET_CHARS || /\s/.test(given))
+    throw new SltError(
+      E_CONFIG,
+      `SLT_TOKEN must be at least ${MIN_SECRET_CHARS} characters without spaces (e.g. the output of "openssl rand -hex 32"), got ${given.length} characters`,
+    );
+  return given;
+}
+
 export async function runCluster(
   resolvedConfig: ResolvedConfig,
   options: ClusterOptions,
@@ -132,7 +151,7 @@ export async function runCluster(
   // islands' frames: migrants and reports, and checkpoints with a snapshot each
   server.accept(maxFrameBytes(genomeLength, maxMigrants) + checkpoints.maxSnapshotBytes);
   const runId = `run-${randomBytes(8).toString("hex")}`;
-  const secret = randomBytes(32).toString("hex");
+  const secret = runSecret(options.secret);
   // before anything can log it: the secret's value is replaced in every record from here on
   redactSecret(logger, secret);
   coordinator = new Coordinator({

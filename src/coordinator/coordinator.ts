@@ -342,7 +342,7 @@ export class Coordinator {
     });
     link.ready.then(
       () => this.#guard(() => this.onJoin(link)),
-      (e: Error) => this.onRefused(remote, e),
+      (e: Error) => this.#guard(() => this.onRefused(remote, e)),
     );
   }
 
@@ -385,8 +385,10 @@ export class Coordinator {
     if (msg.type === "report") this.#guard(() => this.onReport(m, msg.body, msg.epoch));
     else if (msg.type === "ticket") this.#guard(() => this.onTicket(m, msg.body));
     else if (msg.type === "checkpoint") this.#guard(() => this.onCheckpoint(m, msg.body));
-    else if (msg.type === "error") this.onIslandError(m, msg.body);
-    else if (msg.type === "log") this.onIslandLog(m, msg.body);
+    // every handler under #guard: a throw (a full disk under appendEvent, a logger fault) must end the
+    // run with its error, never escape into ws's message event and take the process down
+    else if (msg.type === "error") this.#guard(() => this.onIslandError(m, msg.body));
+    else if (msg.type === "log") this.#guard(() => this.onIslandLog(m, msg.body));
   }
 
   /** An island's own log record, into the coordinator's log with the island's id, host and pid. */
@@ -521,7 +523,7 @@ export class Coordinator {
     for (const h of handles) {
       this.event({ type: "island-started", index: h.index, host: h.host, pid: h.pid });
       for (const m of this.#members) if (m.handle === null && m.record.index === h.index) m.handle = h;
-      void h.exited.then((exit) => this.onIslandExit(h, exit));
+      void h.exited.then((exit) => this.#guard(() => this.onIslandExit(h, exit)));
     }
     this.#timers.after(this.#setup.options.joinTimeoutMs ?? 60_000, () => this.onJoinTimeout());
     this.#maybeAssign();
@@ -536,8 +538,11 @@ export class Coordinator {
       );
       return;
     }
+    // the member this process was, else the current one of its launcher index (never one that left
+    // while joining and was replaced: it has no id, and losing it would repair an island that is not there)
     const m =
-      this.#members.find((x) => x.handle === h) ?? this.#members.find((x) => x.record.index === h.index);
+      this.#members.find((x) => x.handle === h) ??
+      this.#members.find((x) => x.record.index === h.index && !x.record.closed && x.record.id >= 0);
     this.state.exited.push(h.index);
     if (!m || this.state.phase === "joining") {
       this.#guard(() => this.#maybeAssign());
@@ -911,7 +916,7 @@ export class Coordinator {
 
   onRestartStarted(p: PendingRestart, h: IslandHandle): void {
     this.#handles.push(h);
-    void h.exited.then((exit) => this.onIslandExit(h, exit));
+    void h.exited.then((exit) => this.#guard(() => this.onIslandExit(h, exit)));
     if (this.#restarting.get(p.id) !== p) {
       h.kill(); // the run stopped, or the island was given up, while the launcher was at work
       return;
