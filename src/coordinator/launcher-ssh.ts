@@ -12,13 +12,14 @@
 //
 // Each island gets its own SSH connection and one exec session running
 //   cd WORKDIR && IFS= read -r SLT_TOKEN && export SLT_TOKEN && echo "slt-pid $$" &&
-//   SLT_ISLAND_INDEX=i exec NODE src/island/main.ts --join URL --listen LISTEN --exit-with-stdin
+//   SLT_ISLAND_INDEX=i SLT_LOG_LEVEL=LEVEL exec NODE src/island/main.ts --join URL --listen LISTEN --exit-with-stdin
 // The run secret is written to the session's stdin (never argv, and not the SSH environment either,
 // which sshd drops unless AcceptEnv allows it); the shell's `read` is a builtin, so it never shows in
-// ps. The remote pid is the shell's, kept by `exec`. What the island writes on its remote stdout or
-// stderr (its records from before its coordinator link was open, a crash trace) becomes one warn record
-// per line on the coordinator's logger, { island, host, stream, line }, as the local launcher does; so do
-// the launcher's own diagnostics (host keys, SSH errors, the kill fallback), with their fields.
+// ps. LEVEL is the coordinator's log level, as the local launcher gives it. The remote pid is the
+// shell's, kept by `exec`. What the island writes on its remote stdout or stderr (its records from
+// before its coordinator link was open, a crash trace) becomes one warn record per line on the
+// coordinator's logger, { island, host, stream, line }, as the local launcher does; so do the
+// launcher's own diagnostics (host keys, SSH errors, the kill fallback), with their fields.
 //
 // Restarting an island (the coordinator lost it): the same command over a new SSH connection to the
 // host that ran it, with the same index.
@@ -135,14 +136,14 @@ export function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The remote command of island `index` (the secret follows on stdin). */
-export function remoteCommand(h: SshHost, index: number, joinUrl: string): string {
+/** The remote command of island `index` at log level `level` (the secret follows on stdin). */
+export function remoteCommand(h: SshHost, index: number, joinUrl: string, level: string): string {
   return [
     `cd ${shellQuote(h.workdir)}`,
     "IFS= read -r SLT_TOKEN",
     "export SLT_TOKEN",
     'echo "slt-pid $$"',
-    `SLT_ISLAND_INDEX=${index} exec ${shellQuote(h.node)} src/island/main.ts --join ${shellQuote(joinUrl)} --listen ${shellQuote(h.listen)} --exit-with-stdin`,
+    `SLT_ISLAND_INDEX=${index} SLT_LOG_LEVEL=${shellQuote(level)} exec ${shellQuote(h.node)} src/island/main.ts --join ${shellQuote(joinUrl)} --listen ${shellQuote(h.listen)} --exit-with-stdin`,
   ].join(" && ");
 }
 
@@ -300,7 +301,7 @@ class RemoteIsland {
     });
     this.#conn.on("close", () => this.#end());
     this.#conn.on("ready", () => {
-      this.#conn.exec(remoteCommand(h, this.#index, joinUrl), (err, channel) => {
+      this.#conn.exec(remoteCommand(h, this.#index, joinUrl, this.#logger.level), (err, channel) => {
         if (err) {
           this.#logger.error({ ...this.#fields(), reason: err.message }, "island could not start");
           this.#end();

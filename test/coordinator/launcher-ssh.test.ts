@@ -79,10 +79,10 @@ describe("hosts file", () => {
 describe("remote command", () => {
   it("quotes every word for the remote shell and carries no secret", () => {
     const [h] = parseHosts([{ ...entry, workdir: "/opt/it's here", node: "/usr/bin/node" }]);
-    const cmd = remoteCommand(h, 3, "ws://10.0.0.1:7000/?run=run-ab");
+    const cmd = remoteCommand(h, 3, "ws://10.0.0.1:7000/?run=run-ab", "debug");
     expect(cmd).toBe(
       "cd '/opt/it'\\''s here' && IFS= read -r SLT_TOKEN && export SLT_TOKEN && echo \"slt-pid $$\" && " +
-        "SLT_ISLAND_INDEX=3 exec '/usr/bin/node' src/island/main.ts --join 'ws://10.0.0.1:7000/?run=run-ab' " +
+        "SLT_ISLAND_INDEX=3 SLT_LOG_LEVEL='debug' exec '/usr/bin/node' src/island/main.ts --join 'ws://10.0.0.1:7000/?run=run-ab' " +
         "--listen 'auto' --exit-with-stdin",
     );
     for (const word of ["plain", "it's", "$(touch x)", "a b\nc", "'"]) {
@@ -191,11 +191,17 @@ describe("launcher", () => {
 });
 
 /**
- * A fake sshd on loopback (ssh2's server): accepts any client key; each exec session reads the secret
- * line, prints the pid line, one line on stdout and one on stderr, and on EOF (the launcher's kill)
- * one more line on stderr before it exits 3.
+ * A fake sshd on loopback (ssh2's server): accepts any client key and keeps the commands it is given;
+ * each exec session reads the secret line, prints the pid line, one line on stdout and one on stderr,
+ * and on EOF (the launcher's kill) one more line on stderr before it exits 3.
  */
-async function fakeSshd(): Promise<{ port: number; fingerprint: string; close(): Promise<void> }> {
+async function fakeSshd(): Promise<{
+  port: number;
+  fingerprint: string;
+  commands: string[];
+  close(): Promise<void>;
+}> {
+  const commands: string[] = [];
   const hostKey = utils.generateKeyPairSync("ed25519").private;
   const parsed = utils.parseKey(hostKey);
   if (parsed instanceof Error) throw parsed;
@@ -204,7 +210,8 @@ async function fakeSshd(): Promise<{ port: number; fingerprint: string; close():
     client.on("authentication", (ctx) => ctx.accept());
     client.on("error", () => {}); // a refused host key ends the connection from the client's side
     client.on("session", (accept) => {
-      accept().on("exec", (accept) => {
+      accept().on("exec", (accept, _reject, info) => {
+        commands.push(info.command);
         const channel = accept();
         channel.once("data", () => {
           channel.write("slt-pid 4242\nhello from stdout\n");
@@ -222,6 +229,7 @@ async function fakeSshd(): Promise<{ port: number; fingerprint: string; close():
   return {
     port: (server.address() as { port: number }).port,
     fingerprint,
+    commands,
     close: () => new Promise<void>((res) => server.close(() => res())),
   };
 }
@@ -230,7 +238,7 @@ describe("launcher records", () => {
   const key = join(work, "key-records");
   writeFileSync(key, utils.generateKeyPairSync("ed25519").private);
 
-  it("relays island output as records of the island, by index and then by id", async () => {
+  it("relays island output as records of the island, by index and then by id; passes the log level", async () => {
     const sshd = await fakeSshd();
     const { logger, records } = captureLogger();
     const launcher = sshLauncher(
@@ -239,6 +247,10 @@ describe("launcher records", () => {
     );
     const [handle] = await launcher.start(1, "ws://127.0.0.1:1/?run=x", "s3cr3t-token");
     expect(handle.pid).toBe(4242);
+    // the island's level is the launcher logger's (captureLogger's: trace)
+    expect(sshd.commands).toEqual([
+      expect.stringContaining("SLT_ISLAND_INDEX=0 SLT_LOG_LEVEL='trace' exec "),
+    ]);
     handle.setLabel("island 7");
     handle.kill();
     expect(await handle.exited).toEqual({ code: 3, signal: null });
