@@ -324,9 +324,9 @@ async function launch(
     const k8s = o.launcher === "k8s" ? await import("./coordinator/launcher-k8s.ts") : null;
     const summary = await runCluster(config, {
       launcher: k8s
-        ? k8s.k8sLauncher(k8s.k8sOptionsFromFlags(o))
+        ? k8s.k8sLauncher({ ...k8s.k8sOptionsFromFlags(o), logger })
         : ssh && sshHosts
-          ? ssh.sshLauncher(sshHosts)
+          ? ssh.sshLauncher(sshHosts, { logger })
           : undefined,
       listen: o.listen,
       logger,

@@ -15,10 +15,16 @@
 // The coordinator hands start() a join URL on its own listen address, which must not be loopback (no
 // pod reaches it). Islands may join through another name, e.g. the coordinator's Service: the launcher
 // then replaces host and port with `coordinatorHost`/`coordinatorPort`.
+//
+// The launcher's diagnostics (the Job it started, pods that cannot start, API errors while polling or
+// killing, objects it could not delete) are records on the coordinator's logger, with the island's
+// launcher `index`, the `pod`, the API `status` and `reason` as fields. Islands' own output stays in
+// their pods' logs (kubectl logs); their records reach the coordinator over their link.
 import { existsSync, readFileSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import { E_CLUSTER, E_CONFIG, SltError } from "../core/errors.ts";
+import { type Logger, stderrLogger } from "../io/log.ts";
 import {
   DEFAULT_ISLAND_COMMAND,
   INDEX_ANNOTATION,
@@ -66,7 +72,8 @@ export interface K8sLauncherOptions extends PodSettings {
   readonly pollIntervalMs?: number;
   /** per-request timeout (default 30 s) */
   readonly requestTimeoutMs?: number;
-  readonly log?: (line: string) => void;
+  /** where the launcher's diagnostics go, as records (default: stderr) */
+  readonly logger?: Logger;
 }
 
 /** An API answer other than 2xx: the status code, the API's reason and message. */
@@ -299,7 +306,7 @@ function apiPaths(namespace: string) {
 class K8sLauncher implements Launcher {
   readonly name = "k8s";
   readonly #options: K8sLauncherOptions;
-  readonly #log: (line: string) => void;
+  readonly #logger: Logger;
   readonly #api: K8sApi;
   readonly #paths: ReturnType<typeof apiPaths>;
   #manifests: IslandManifests | null = null;
@@ -318,7 +325,7 @@ class K8sLauncher implements Launcher {
 
   constructor(options: K8sLauncherOptions) {
     this.#options = options;
-    this.#log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    this.#logger = options.logger ?? stderrLogger();
     this.#api = new K8sApi(options);
     this.#paths = apiPaths(options.namespace);
   }
@@ -355,8 +362,9 @@ class K8sLauncher implements Launcher {
     });
     this.#manifests = m;
     await this.#create(m);
-    this.#log(
-      `slt k8s: started ${n} islands as Job ${options.namespace}/${m.names.job} (service ${m.names.service}), joining ${url}`,
+    this.#logger.info(
+      { islands: n, namespace: options.namespace, job: m.names.job, service: m.names.service, join: url },
+      "islands started as a Job",
     );
     const handles = Array.from({ length: n }, (_, index) => this.#handle(m, index));
     this.#startPolling();
@@ -446,7 +454,7 @@ class K8sLauncher implements Launcher {
         () => {
           if (this.#ends.get(index) === end) this.#finish(index, { code: null, signal: "SIGKILL" });
         },
-        (e: Error) => this.#log(`slt k8s: could not kill island ${index}: ${e.message}`),
+        (e: Error) => this.#logger.error({ index, ...apiFields(e) }, "could not kill island"),
       );
   }
 
@@ -472,8 +480,9 @@ class K8sLauncher implements Launcher {
       this.#lastPollError = "";
       for (const pod of (answer.body as PodList).items ?? []) this.#notePod(pod);
     } catch (e) {
+      // said once until the answer changes: a poll every few seconds would repeat it
       const text = (e as Error).message;
-      if (text !== this.#lastPollError) this.#log(`slt k8s: cannot look at the island pods: ${text}`);
+      if (text !== this.#lastPollError) this.#logger.warn(apiFields(e as Error), "cannot list island pods");
       this.#lastPollError = text;
     } finally {
       this.#polling = false;
@@ -487,32 +496,34 @@ class K8sLauncher implements Launcher {
   /** One pod as a poll sees it: stuck (said once), or ended (its island's `exited` resolves). */
   #notePod(pod: Pod): void {
     const phase = pod.status?.phase;
+    const name = pod.metadata?.name ?? "";
+    const text = pod.metadata?.labels?.[INDEX_LABEL] ?? pod.metadata?.annotations?.[INDEX_ANNOTATION];
+    const index = text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
     const waiting = pod.status?.containerStatuses?.[0]?.state?.waiting;
     if (waiting?.reason && STUCK.has(waiting.reason)) {
       // a pod that will not start on its own (a wrong image, a missing Secret): say so once
-      const key = `${pod.metadata?.name} ${waiting.reason}`;
+      const key = `${name} ${waiting.reason}`;
       if (!this.#stuck.has(key))
-        this.#log(
-          `slt k8s: island pod ${pod.metadata?.name} cannot start: ${waiting.reason}: ${waiting.message ?? ""}`,
+        this.#logger.error(
+          { index, pod: name, code: waiting.reason, reason: waiting.message ?? "" },
+          "island pod cannot start",
         );
       this.#stuck.add(key);
     }
-    const text = pod.metadata?.labels?.[INDEX_LABEL] ?? pod.metadata?.annotations?.[INDEX_ANNOTATION];
-    if (text === undefined || !/^\d+$/.test(text)) return;
-    const name = pod.metadata?.name ?? "";
-    const seen = this.#seen.get(Number(text)) ?? new Set<string>();
-    this.#seen.set(Number(text), seen.add(name));
+    if (index === undefined) return;
+    const seen = this.#seen.get(index) ?? new Set<string>();
+    this.#seen.set(index, seen.add(name));
     if (phase !== "Succeeded" && phase !== "Failed") return;
     if (this.#ignored.has(name)) return;
     const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
-    this.#finish(Number(text), {
+    this.#finish(index, {
       code: terminated?.exitCode ?? (phase === "Succeeded" ? 0 : null),
       signal: null,
     });
   }
 
-  async #deleteAll(): Promise<string[]> {
-    const failures: string[] = [];
+  /** Deletes the run's objects, newest first; what it cannot delete is logged for deletion by hand. */
+  async #deleteAll(): Promise<void> {
     for (const { kind, path } of [...this.#created].reverse()) {
       const body =
         kind === "Job"
@@ -521,13 +532,21 @@ class K8sLauncher implements Launcher {
       try {
         await this.#api.call("DELETE", path, body, [404]);
       } catch (e) {
-        failures.push(`${kind} ${path}: ${(e as Error).message}`);
+        this.#logger.error(
+          { kind, path, ...apiFields(e as Error) },
+          "could not delete; delete it by hand (kubectl delete)",
+        );
       }
     }
     this.#created.length = 0;
-    for (const f of failures) this.#log(`slt k8s: could not delete ${f}; delete it by hand (kubectl delete)`);
-    return failures;
   }
+}
+
+/** A failed API call as record fields: the HTTP status and the API's reason where it answered. */
+function apiFields(e: Error): Record<string, unknown> {
+  return e instanceof K8sApiError
+    ? { status: e.status, code: e.reason ?? undefined, reason: e.message }
+    : { reason: e.message };
 }
 
 export interface K8sCliFlags {

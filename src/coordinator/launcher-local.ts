@@ -11,7 +11,7 @@ import { createInterface } from "node:readline";
 import { E_CLUSTER, SltError } from "../core/errors.ts";
 import { REPO_ROOT } from "../io/datasets.ts";
 import { type Logger, stderrLogger } from "../io/log.ts";
-import type { IslandExit, IslandHandle, Launcher } from "./launcher.ts";
+import { type IslandExit, type IslandHandle, type Launcher, labelFields } from "./launcher.ts";
 
 /** The island entry point, run by path (the coordinator never imports island code). */
 export const ISLAND_MAIN = resolve(REPO_ROOT, "src", "island", "main.ts");
@@ -66,9 +66,7 @@ function spawnIsland(
     pid: child.pid ?? null,
     exited,
     setLabel(text) {
-      // the coordinator names an island "island <id>" once it has its id
-      const id = /^island (\d+)$/.exec(text);
-      who = id ? { island: Number(id[1]) } : { island: index, label: text };
+      who = labelFields(index, text);
     },
     kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");

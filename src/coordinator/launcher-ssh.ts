@@ -12,11 +12,14 @@
 //
 // Each island gets its own SSH connection and one exec session running
 //   cd WORKDIR && IFS= read -r SLT_TOKEN && export SLT_TOKEN && echo "slt-pid $$" &&
-//   SLT_ISLAND_INDEX=i exec NODE src/island/main.ts --join URL --listen LISTEN --exit-with-stdin
+//   SLT_ISLAND_INDEX=i SLT_LOG_LEVEL=LEVEL exec NODE src/island/main.ts --join URL --listen LISTEN --exit-with-stdin
 // The run secret is written to the session's stdin (never argv, and not the SSH environment either,
 // which sshd drops unless AcceptEnv allows it); the shell's `read` is a builtin, so it never shows in
-// ps. The remote pid is the shell's, kept by `exec`. Remote stdout and stderr are streamed into the
-// coordinator's log prefixed with host and island.
+// ps. LEVEL is the coordinator's log level, as the local launcher gives it. The remote pid is the
+// shell's, kept by `exec`. What the island writes on its remote stdout or stderr (its records from
+// before its coordinator link was open, a crash trace) becomes one warn record per line on the
+// coordinator's logger, { island, host, stream, line }, as the local launcher does; so do the
+// launcher's own diagnostics (host keys, SSH errors, the kill fallback), with their fields.
 //
 // Restarting an island (the coordinator lost it): the same command over a new SSH connection to the
 // host that ran it, with the same index.
@@ -31,7 +34,8 @@ import { homedir } from "node:os";
 import { createInterface } from "node:readline";
 import ssh2, { type ClientChannel } from "ssh2";
 import { E_CLUSTER, E_CONFIG, SltError } from "../core/errors.ts";
-import type { IslandExit, IslandHandle, Launcher } from "./launcher.ts";
+import { type Logger, stderrLogger } from "../io/log.ts";
+import { type IslandExit, type IslandHandle, type Launcher, labelFields } from "./launcher.ts";
 
 // ssh2 is CommonJS and Node's ESM loader does not see its named exports: take them off the default.
 const { Client, utils } = ssh2;
@@ -132,14 +136,14 @@ export function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The remote command of island `index` (the secret follows on stdin). */
-export function remoteCommand(h: SshHost, index: number, joinUrl: string): string {
+/** The remote command of island `index` at log level `level` (the secret follows on stdin). */
+export function remoteCommand(h: SshHost, index: number, joinUrl: string, level: string): string {
   return [
     `cd ${shellQuote(h.workdir)}`,
     "IFS= read -r SLT_TOKEN",
     "export SLT_TOKEN",
     'echo "slt-pid $$"',
-    `SLT_ISLAND_INDEX=${index} exec ${shellQuote(h.node)} src/island/main.ts --join ${shellQuote(joinUrl)} --listen ${shellQuote(h.listen)} --exit-with-stdin`,
+    `SLT_ISLAND_INDEX=${index} SLT_LOG_LEVEL=${shellQuote(level)} exec ${shellQuote(h.node)} src/island/main.ts --join ${shellQuote(joinUrl)} --listen ${shellQuote(h.listen)} --exit-with-stdin`,
   ].join(" && ");
 }
 
@@ -148,8 +152,8 @@ function fingerprint(key: Buffer): string {
 }
 
 export interface SshLauncherOptions {
-  /** where island output lines go (default: stderr) */
-  readonly log?: (line: string) => void;
+  /** where island output lines and the launcher's diagnostics go, as records (default: stderr) */
+  readonly logger?: Logger;
   /** how long one SSH connection may take to become ready (default 20 s) */
   readonly readyTimeoutMs?: number;
 }
@@ -189,23 +193,28 @@ class SshKeys {
 /** Checks a server's host key against the pinned fingerprint; unpinned keys are accepted, logged once. */
 class HostKeys {
   readonly #warned = new Set<string>();
-  readonly #log: (line: string) => void;
+  readonly #logger: Logger;
 
-  constructor(log: (line: string) => void) {
-    this.#log = log;
+  constructor(logger: Logger) {
+    this.#logger = logger;
   }
 
-  verify(h: SshHost, hostKey: Buffer, prefix: string): boolean {
+  /** `who`: the island whose connection it is (a refusal is logged with it) */
+  verify(h: SshHost, hostKey: Buffer, who: Record<string, unknown>): boolean {
     const fp = fingerprint(hostKey);
     if (h.hostKey !== null) {
       if (fp === h.hostKey) return true;
-      this.#log(`${prefix} host key ${fp} of ${h.host}:${h.port} is not the pinned ${h.hostKey}; refusing`);
+      this.#logger.error(
+        { ...who, host: h.host, port: h.port, fingerprint: fp, pinned: h.hostKey },
+        "host key mismatch; refusing",
+      );
       return false;
     }
     if (!this.#warned.has(`${h.host}:${h.port}`)) {
       this.#warned.add(`${h.host}:${h.port}`);
-      this.#log(
-        `slt: ssh ${h.host}:${h.port} host key ${fp} accepted unpinned (set "hostKey" in the hosts file to pin it)`,
+      this.#logger.warn(
+        { host: h.host, port: h.port, fingerprint: fp },
+        'host key accepted unpinned (set "hostKey" in the hosts file to pin it)',
       );
     }
     return true;
@@ -223,9 +232,10 @@ class RemoteIsland {
   readonly started: Promise<void>;
   readonly #h: SshHost;
   readonly #index: number;
-  readonly #log: (line: string) => void;
+  readonly #logger: Logger;
   readonly #conn = new Client();
-  #label: string;
+  /** the island's fields in records: its launcher index until the coordinator relabels it */
+  #who: Record<string, unknown>;
   #channel: ClientChannel | null = null;
   #pid: number | null = null;
   #ended = false;
@@ -234,11 +244,11 @@ class RemoteIsland {
   #finish: (e: IslandExit) => void = () => {};
   #pidKnown: () => void = () => {};
 
-  constructor(h: SshHost, index: number, log: (line: string) => void) {
+  constructor(h: SshHost, index: number, logger: Logger) {
     this.#h = h;
     this.#index = index;
-    this.#log = log;
-    this.#label = `island ${index}`;
+    this.#logger = logger;
+    this.#who = { island: index };
     this.exited = new Promise<IslandExit>((done) => {
       this.#finish = done;
     });
@@ -255,14 +265,15 @@ class RemoteIsland {
       },
       exited: this.exited,
       setLabel(text) {
-        self.#label = text;
+        self.#who = labelFields(index, text);
       },
       kill: () => this.kill(),
     };
   }
 
-  #prefix(): string {
-    return `[${this.#h.host} ${this.#label}]`;
+  /** The fields of this island's records: which island, on which host. */
+  #fields(): Record<string, unknown> {
+    return { ...this.#who, host: this.#h.host };
   }
 
   #end(): void {
@@ -282,20 +293,23 @@ class RemoteIsland {
   ): void {
     const h = this.#h;
     this.#conn.on("error", (e) => {
-      this.#log(`${this.#prefix()} ssh ${h.user}@${h.host}:${h.port}: ${e.message}`);
+      this.#logger.error(
+        { ...this.#fields(), port: h.port, user: h.user, reason: e.message },
+        "ssh connection failed",
+      );
       this.#end();
     });
     this.#conn.on("close", () => this.#end());
     this.#conn.on("ready", () => {
-      this.#conn.exec(remoteCommand(h, this.#index, joinUrl), (err, channel) => {
+      this.#conn.exec(remoteCommand(h, this.#index, joinUrl, this.#logger.level), (err, channel) => {
         if (err) {
-          this.#log(`${this.#prefix()} could not start: ${err.message}`);
+          this.#logger.error({ ...this.#fields(), reason: err.message }, "island could not start");
           this.#end();
         } else this.#attach(channel, secret);
       });
     });
     if (key instanceof Error) {
-      this.#log(`${this.#prefix()} ${key.message}`);
+      this.#logger.error({ ...this.#fields(), reason: key.message }, "ssh key unusable");
       this.#end();
       return;
     }
@@ -306,7 +320,7 @@ class RemoteIsland {
       privateKey: key,
       readyTimeout: readyTimeoutMs,
       keepaliveInterval: 10_000,
-      hostVerifier: (hostKey: Buffer) => hostKeys.verify(h, hostKey, this.#prefix()),
+      hostVerifier: (hostKey: Buffer) => hostKeys.verify(h, hostKey, this.#who),
     });
   }
 
@@ -314,15 +328,16 @@ class RemoteIsland {
   #attach(channel: ClientChannel, secret: string): void {
     this.#channel = channel;
     channel.write(`${secret}\n`);
-    const out = createInterface({ input: channel });
-    out.on("line", (line) => {
+    const output = (stream: "stdout" | "stderr", line: string) =>
+      this.#logger.warn({ ...this.#fields(), stream, line }, "island output");
+    createInterface({ input: channel }).on("line", (line) => {
       const m = this.#pid === null ? /^slt-pid (\d+)$/.exec(line) : null;
       if (m) {
         this.#pid = Number(m[1]);
         this.#pidKnown();
-      } else this.#log(`${this.#prefix()} ${line}`);
+      } else output("stdout", line);
     });
-    createInterface({ input: channel.stderr }).on("line", (line) => this.#log(`${this.#prefix()} ${line}`));
+    createInterface({ input: channel.stderr }).on("line", (line) => output("stderr", line));
     channel.on("exit", (code: number | null, signal?: string) => {
       this.#exit = { code: typeof code === "number" ? code : null, signal: signal ? `SIG${signal}` : null };
     });
@@ -347,16 +362,17 @@ class RemoteIsland {
 
   #killPid(): void {
     const pid = this.#pid;
-    this.#log(`${this.#prefix()} still running after EOF; kill -KILL ${pid}`);
+    this.#logger.warn({ ...this.#fields(), pid }, "still running after EOF; kill fallback (kill -KILL)");
+    const failed = (reason: string) =>
+      this.#logger.error({ ...this.#fields(), pid, reason }, "kill fallback failed");
     this.#conn.exec(`kill -KILL ${pid}`, (err, ch) => {
       if (err) {
-        this.#log(`${this.#prefix()} could not run kill -KILL ${pid}: ${err.message}`);
+        failed(err.message);
         return;
       }
       ch.on("data", () => {});
-      createInterface({ input: ch.stderr }).on("line", (line) =>
-        this.#log(`${this.#prefix()} kill: ${line}`),
-      );
+      // what kill says on stderr, e.g. that there is no such process
+      createInterface({ input: ch.stderr }).on("line", failed);
     });
   }
 }
@@ -378,11 +394,11 @@ export function hostPlan(hosts: readonly SshHost[], n: number): { h: SshHost; in
 }
 
 export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptions = {}): Launcher {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const logger = options.logger ?? stderrLogger();
   const remotes: RemoteIsland[] = [];
   const capacity = hosts.reduce((s, h) => s + h.islands, 0);
   const keys = new SshKeys();
-  const hostKeys = new HostKeys(log);
+  const hostKeys = new HostKeys(logger);
   /** what start() was given and where each index runs: a restart runs the island again there */
   let started: { joinUrl: string; secret: string; hostOf: Map<number, SshHost> } | null = null;
 
@@ -393,7 +409,7 @@ export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptio
     joinUrl: string,
     secret: string,
   ): Promise<IslandHandle> => {
-    const r = new RemoteIsland(h, index, log);
+    const r = new RemoteIsland(h, index, logger);
     remotes.push(r);
     let key: Buffer | Error;
     try {

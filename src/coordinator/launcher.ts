@@ -41,3 +41,12 @@ export interface Launcher {
   /** ends every island still running and waits for them */
   close(): Promise<void>;
 }
+
+/**
+ * The island fields of a launcher's records about island `index` once the coordinator has called
+ * setLabel(label): "island <id>" names it by its id, any other label is kept beside the index.
+ */
+export function labelFields(index: number, label: string): Record<string, unknown> {
+  const id = /^island (\d+)$/.exec(label);
+  return id ? { island: Number(id[1]) } : { island: index, label };
+}

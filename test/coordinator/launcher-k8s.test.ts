@@ -37,7 +37,7 @@ import {
 } from "../../src/coordinator/launcher-k8s.ts";
 import { resolveConfig } from "../../src/core/config.ts";
 import { makeEvaluator } from "../../src/evaluator/index.ts";
-import { captureLogger } from "../../src/io/log.ts";
+import { captureLogger, type Logger, silentLogger } from "../../src/io/log.ts";
 
 /** The error a promise rejects with (fails the test if it resolves). */
 async function rejection(p: Promise<unknown>): Promise<Error> {
@@ -396,12 +396,16 @@ async function fakeApi(tls?: { key: string; cert: string }): Promise<FakeApi> {
   return api;
 }
 
+/** The API's answer to a request the service account may not make. */
+const forbid = (message: string) => ({ status: 403, reason: "Forbidden", message });
+
 describe("k8s launcher against a fake API server", () => {
   let api: FakeApi;
-  let logs: string[];
+  let logger: Logger;
+  let records: Record<string, unknown>[];
   beforeEach(async () => {
     api = await fakeApi();
-    logs = [];
+    ({ logger, records } = captureLogger());
   });
   afterEach(async () => {
     await api.close();
@@ -416,7 +420,7 @@ describe("k8s launcher against a fake API server", () => {
       coordinatorHost: "slt-coordinator.slt.svc",
       coordinatorPort: 7070,
       pollIntervalMs: 0,
-      log: (line) => logs.push(line),
+      logger,
       ...extra,
     });
 
@@ -475,11 +479,7 @@ describe("k8s launcher against a fake API server", () => {
   it("reports a 403 with the status and the API's message, and leaves nothing behind", async () => {
     const forbidden =
       'jobs.batch is forbidden: User "system:serviceaccount:slt:slt-coordinator" cannot create resource "jobs" in API group "batch" in the namespace "slt"';
-    api.refuse.set("POST /apis/batch/v1/namespaces/slt/jobs", {
-      status: 403,
-      reason: "Forbidden",
-      message: forbidden,
-    });
+    api.refuse.set("POST /apis/batch/v1/namespaces/slt/jobs", forbid(forbidden));
     const l = launcher();
     const error = await rejection(l.start(2, `ws://10.1.2.3:7070/?run=${RUN}`, SECRET));
     expect(error).toBeInstanceOf(K8sApiError);
@@ -588,8 +588,14 @@ describe("k8s launcher against a fake API server", () => {
     expect(del.query.get("gracePeriodSeconds")).toBe("0");
 
     // a pod that cannot start is reported once, and its island is not taken for ended
-    expect(logs.filter((line) => line.includes("cannot start"))).toEqual([
-      `slt k8s: island pod ${names.job}-3-klmno cannot start: ImagePullBackOff: Back-off pulling image`,
+    expect(records.filter((r) => r.msg === "island pod cannot start")).toEqual([
+      expect.objectContaining({
+        level: 50,
+        index: 3,
+        pod: `${names.job}-3-klmno`,
+        code: "ImagePullBackOff",
+        reason: "Back-off pulling image",
+      }),
     ]);
     await l.close();
     expect(await handles[3].exited).toEqual({ code: null, signal: "SIGKILL" });
@@ -628,6 +634,51 @@ describe("k8s launcher against a fake API server", () => {
     expect(await again.exited).toEqual({ code: 1, signal: null });
     await expect(l.restart?.(2) as Promise<unknown>).rejects.toThrow(/did not start island 2/);
     await l.close();
+  });
+
+  it("logs the Job it started and the API's refusals as records: a pod list (once), a delete", async () => {
+    const names = islandObjectNames(RUN);
+    const forbidden =
+      'pods is forbidden: User "system:serviceaccount:slt:slt-coordinator" cannot list resource "pods"';
+    api.refuse.set("GET /api/v1/namespaces/slt/pods", forbid(forbidden));
+    api.refuse.set(
+      `DELETE /api/v1/namespaces/slt/services/${names.service}`,
+      forbid("services is forbidden"),
+    );
+    const l = launcher({ pollIntervalMs: 5 });
+    await l.start(1, `ws://10.1.2.3:7070/?run=${RUN}`, SECRET);
+    // a third poll: the first two answers (both 403) have been looked at (polls never overlap)
+    await api.waitFor(() => api.requests.filter((r) => r.method === "GET").length >= 3);
+    await l.close();
+    expect(records.map((r) => r.msg)).toEqual([
+      "islands started as a Job",
+      "cannot list island pods",
+      "could not delete; delete it by hand (kubectl delete)",
+    ]);
+    expect(records[0]).toMatchObject({
+      level: 30,
+      islands: 1,
+      namespace: "slt",
+      job: names.job,
+      service: names.service,
+      join: `ws://slt-coordinator.slt.svc:7070/?run=${RUN}`,
+    });
+    expect(records[1]).toMatchObject({
+      level: 40,
+      status: 403,
+      code: "Forbidden",
+      reason: expect.stringContaining(`GET /api/v1/namespaces/slt/pods?labelSelector=`),
+    });
+    expect(records[1].reason).toContain(forbidden);
+    expect(records[2]).toMatchObject({
+      level: 50,
+      kind: "Service",
+      path: `/api/v1/namespaces/slt/services/${names.service}`,
+      status: 403,
+      code: "Forbidden",
+      reason: expect.stringContaining("services is forbidden"),
+    });
+    expect(JSON.stringify(records)).not.toContain(SECRET);
   });
 });
 
@@ -691,7 +742,7 @@ describe("k8s options from flags and the in-cluster service account", () => {
         tokenFile,
         coordinatorHost: "c",
         pollIntervalMs: 0,
-        log: () => {},
+        logger: silentLogger(),
       });
       const error = await rejection(l.start(1, `ws://10.1.2.3:7070/?run=${RUN}`, SECRET));
       expect(error.message).toMatch(/401/);
@@ -704,7 +755,7 @@ describe("k8s options from flags and the in-cluster service account", () => {
         tokenFile,
         coordinatorHost: "c",
         pollIntervalMs: 0,
-        log: () => {},
+        logger: silentLogger(),
       });
       await l2.start(1, `ws://10.1.2.3:7070/?run=${RUN}`, SECRET);
       expect(api.requests.at(-1)?.auth).toBe("Bearer test-token");
@@ -730,7 +781,7 @@ describe("k8s launcher over TLS", () => {
         token: "test-token",
         coordinatorHost: "c",
         pollIntervalMs: 0,
-        log: () => {},
+        logger: silentLogger(),
       };
       const untrusted = await rejection(
         k8sLauncher(options).start(1, `ws://10.1.2.3:7070/?run=${RUN}`, SECRET),
@@ -869,6 +920,7 @@ describe("a run with the k8s launcher, islands run by a fake kubelet from the su
           cluster: { islands: 2, topology: "ring", interval: 2, migrants: 2 },
         },
       });
+      const { logger, records } = captureLogger();
       const launcher = k8sLauncher({
         apiServer: api.url,
         namespace: "slt",
@@ -876,9 +928,8 @@ describe("a run with the k8s launcher, islands run by a fake kubelet from the su
         token: "test-token",
         allowLoopbackJoin: true,
         pollIntervalMs: 50,
-        log: (line) => output.push(line),
+        logger,
       });
-      const { logger, records } = captureLogger();
       const summary = await runCluster(config, { makeEvaluator, launcher, logger }).catch((e: Error) => {
         const logged = records.map((r) => JSON.stringify(r));
         throw new Error(`${e.message}\n${[...output, ...logged].join("\n")}`);

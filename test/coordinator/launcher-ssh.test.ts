@@ -1,12 +1,13 @@
-// The SSH launcher without SSH servers: hosts-file validation, the remote command, and what happens
-// when a host cannot be reached (loopback only). The launcher against real sshds is in
-// test/multihost/ssh-netns.test.ts.
+// The SSH launcher without real SSH servers: hosts-file validation, the remote command, what happens
+// when a host cannot be reached, and the records it logs against a fake sshd (ssh2's server, loopback
+// only): host keys, island output. The launcher against real sshds is in test/multihost/ssh-netns.test.ts.
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { utils } from "ssh2";
+import { Server, utils } from "ssh2";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   hostPlan,
@@ -16,6 +17,7 @@ import {
   shellQuote,
   sshLauncher,
 } from "../../src/coordinator/launcher-ssh.ts";
+import { captureLogger, silentLogger } from "../../src/io/log.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-ssh-launcher-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -77,10 +79,10 @@ describe("hosts file", () => {
 describe("remote command", () => {
   it("quotes every word for the remote shell and carries no secret", () => {
     const [h] = parseHosts([{ ...entry, workdir: "/opt/it's here", node: "/usr/bin/node" }]);
-    const cmd = remoteCommand(h, 3, "ws://10.0.0.1:7000/?run=run-ab");
+    const cmd = remoteCommand(h, 3, "ws://10.0.0.1:7000/?run=run-ab", "debug");
     expect(cmd).toBe(
       "cd '/opt/it'\\''s here' && IFS= read -r SLT_TOKEN && export SLT_TOKEN && echo \"slt-pid $$\" && " +
-        "SLT_ISLAND_INDEX=3 exec '/usr/bin/node' src/island/main.ts --join 'ws://10.0.0.1:7000/?run=run-ab' " +
+        "SLT_ISLAND_INDEX=3 SLT_LOG_LEVEL='debug' exec '/usr/bin/node' src/island/main.ts --join 'ws://10.0.0.1:7000/?run=run-ab' " +
         "--listen 'auto' --exit-with-stdin",
     );
     for (const word of ["plain", "it's", "$(touch x)", "a b\nc", "'"]) {
@@ -105,7 +107,7 @@ describe("launcher", () => {
   });
 
   it("refuses more islands than the hosts have room for", async () => {
-    const launcher = sshLauncher(parseHosts([entry]), { log: () => {} });
+    const launcher = sshLauncher(parseHosts([entry]), { logger: silentLogger() });
     await expect(launcher.start(3, "ws://127.0.0.1:1/?run=x", "s")).rejects.toThrow(
       /room for 2 islands, but the run asks for 3/,
     );
@@ -119,27 +121,45 @@ describe("launcher", () => {
     await new Promise<void>((res) => server.close(() => res()));
     const key = join(work, "key");
     writeFileSync(key, utils.generateKeyPairSync("ed25519").private);
-    const log: string[] = [];
+    const { logger, records } = captureLogger();
     const launcher = sshLauncher(parseHosts([{ ...entry, host: "127.0.0.1", port, key, islands: 1 }]), {
-      log: (l) => log.push(l),
+      logger,
     });
     const [handle] = await launcher.start(1, "ws://127.0.0.1:1/?run=x", "secret");
     expect(await handle.exited).toEqual({ code: null, signal: null });
     expect(handle.pid).toBeNull();
-    expect(log.join("\n")).toMatch(/^\[127.0.0.1 island 0\] /);
+    expect(records).toEqual([
+      expect.objectContaining({
+        level: 50,
+        msg: "ssh connection failed",
+        island: 0,
+        host: "127.0.0.1",
+        port,
+        user: "slt",
+        reason: expect.stringContaining("ECONNREFUSED"),
+      }),
+    ]);
     await launcher.close();
   });
 
   it("says which key it cannot use", async () => {
     const key = join(work, "bad-key");
     writeFileSync(key, "not a key");
-    const log: string[] = [];
-    const launcher = sshLauncher(parseHosts([{ ...entry, key, islands: 1 }]), { log: (l) => log.push(l) });
+    const { logger, records } = captureLogger();
+    const launcher = sshLauncher(parseHosts([{ ...entry, key, islands: 1 }]), { logger });
     const [handle] = await launcher.start(1, "ws://127.0.0.1:1/?run=x", "secret");
     expect(await handle.exited).toEqual({ code: null, signal: null });
-    expect(log.join("\n")).toMatch(
-      /cannot use the SSH key .*bad-key of host 10.0.0.5: Unsupported key format/,
-    );
+    expect(records).toEqual([
+      expect.objectContaining({
+        level: 50,
+        msg: "ssh key unusable",
+        island: 0,
+        host: "10.0.0.5",
+        reason: expect.stringMatching(
+          /cannot use the SSH key .*bad-key of host 10.0.0.5: Unsupported key format/,
+        ),
+      }),
+    ]);
     await launcher.close();
   });
   it("restarts an island over a new connection to the host that ran it, and only islands it started", async () => {
@@ -154,7 +174,7 @@ describe("launcher", () => {
     const key = join(work, "key-restart");
     writeFileSync(key, utils.generateKeyPairSync("ed25519").private);
     const launcher = sshLauncher(parseHosts([{ ...entry, host: "127.0.0.1", port, key, islands: 2 }]), {
-      log: () => {},
+      logger: silentLogger(),
     });
     await expect(launcher.restart?.(1) as Promise<unknown>).rejects.toThrow(/did not start island 1/);
     const handles = await launcher.start(2, "ws://127.0.0.1:1/?run=x", "secret");
@@ -167,5 +187,120 @@ describe("launcher", () => {
     await expect(launcher.restart?.(2) as Promise<unknown>).rejects.toThrow(/did not start island 2/);
     await launcher.close();
     await new Promise<void>((res) => server.close(() => res()));
+  });
+});
+
+/**
+ * A fake sshd on loopback (ssh2's server): accepts any client key and keeps the commands it is given;
+ * each exec session reads the secret line, prints the pid line, one line on stdout and one on stderr,
+ * and on EOF (the launcher's kill) one more line on stderr before it exits 3.
+ */
+async function fakeSshd(): Promise<{
+  port: number;
+  fingerprint: string;
+  commands: string[];
+  close(): Promise<void>;
+}> {
+  const commands: string[] = [];
+  const hostKey = utils.generateKeyPairSync("ed25519").private;
+  const parsed = utils.parseKey(hostKey);
+  if (parsed instanceof Error) throw parsed;
+  const fingerprint = `SHA256:${createHash("sha256").update(parsed.getPublicSSH()).digest("base64").replace(/=+$/, "")}`;
+  const server = new Server({ hostKeys: [hostKey] }, (client) => {
+    client.on("authentication", (ctx) => ctx.accept());
+    client.on("error", () => {}); // a refused host key ends the connection from the client's side
+    client.on("session", (accept) => {
+      accept().on("exec", (accept, _reject, info) => {
+        commands.push(info.command);
+        const channel = accept();
+        channel.once("data", () => {
+          channel.write("slt-pid 4242\nhello from stdout\n");
+          channel.stderr.write("hello from stderr\n");
+        });
+        channel.on("end", () => {
+          channel.stderr.write("after relabel\n");
+          channel.exit(3);
+          channel.end();
+        });
+      });
+    });
+  });
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", () => res()));
+  return {
+    port: (server.address() as { port: number }).port,
+    fingerprint,
+    commands,
+    close: () => new Promise<void>((res) => server.close(() => res())),
+  };
+}
+
+describe("launcher records", () => {
+  const key = join(work, "key-records");
+  writeFileSync(key, utils.generateKeyPairSync("ed25519").private);
+
+  it("relays island output as records of the island, by index and then by id; passes the log level", async () => {
+    const sshd = await fakeSshd();
+    const { logger, records } = captureLogger();
+    const launcher = sshLauncher(
+      parseHosts([{ ...entry, host: "127.0.0.1", port: sshd.port, key, islands: 1 }]),
+      { logger },
+    );
+    const [handle] = await launcher.start(1, "ws://127.0.0.1:1/?run=x", "s3cr3t-token");
+    expect(handle.pid).toBe(4242);
+    // the island's level is the launcher logger's (captureLogger's: trace)
+    expect(sshd.commands).toEqual([
+      expect.stringContaining("SLT_ISLAND_INDEX=0 SLT_LOG_LEVEL='trace' exec "),
+    ]);
+    handle.setLabel("island 7");
+    handle.kill();
+    expect(await handle.exited).toEqual({ code: 3, signal: null });
+    await launcher.close();
+    await sshd.close();
+    // an unpinned host key: accepted and said once, with its fingerprint
+    expect(records.filter((r) => r.msg !== "island output")).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: 'host key accepted unpinned (set "hostKey" in the hosts file to pin it)',
+        host: "127.0.0.1",
+        port: sshd.port,
+        fingerprint: sshd.fingerprint,
+      }),
+    ]);
+    const output = records.filter((r) => r.msg === "island output").map(({ time: _, ...r }) => r);
+    expect(output).toEqual(
+      [
+        { island: 0, stream: "stdout", line: "hello from stdout" },
+        { island: 0, stream: "stderr", line: "hello from stderr" },
+        { island: 7, stream: "stderr", line: "after relabel" },
+      ].map((r) => ({ level: 40, ...r, host: "127.0.0.1", msg: "island output" })),
+    );
+    expect(JSON.stringify(records)).not.toContain("s3cr3t-token");
+  });
+
+  it("refuses a host key that is not the pinned one, and says which it got", async () => {
+    const sshd = await fakeSshd();
+    const pinned = `SHA256:${"A".repeat(43)}`;
+    const { logger, records } = captureLogger();
+    const launcher = sshLauncher(
+      parseHosts([{ ...entry, host: "127.0.0.1", port: sshd.port, key, islands: 1, hostKey: pinned }]),
+      { logger },
+    );
+    const [handle] = await launcher.start(1, "ws://127.0.0.1:1/?run=x", "secret");
+    expect(await handle.exited).toEqual({ code: null, signal: null });
+    expect(handle.pid).toBeNull();
+    await launcher.close();
+    await sshd.close();
+    expect(records[0]).toEqual(
+      expect.objectContaining({
+        level: 50,
+        msg: "host key mismatch; refusing",
+        island: 0,
+        host: "127.0.0.1",
+        port: sshd.port,
+        fingerprint: sshd.fingerprint,
+        pinned,
+      }),
+    );
+    expect(records.slice(1).map((r) => r.msg)).toEqual(["ssh connection failed"]);
   });
 });
