@@ -41,6 +41,8 @@ export const DEFAULT_RESOURCES: K8sResources = {
 
 export interface IslandManifestInput {
   readonly runId: string;
+  /** the islands' log level (SLT_LOG_LEVEL; default: the island's own, info) */
+  readonly logLevel?: string;
   readonly namespace: string;
   readonly islands: number;
   /** the URL islands join, already pointing at the coordinator's in-cluster address */
@@ -202,6 +204,7 @@ function islandContainer(
         valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${INDEX_ANNOTATION}']` } },
       },
       { name: "SLT_TOKEN", valueFrom: { secretKeyRef: { name: names.secret, key: TOKEN_KEY } } },
+      ...(input.logLevel ? [{ name: "SLT_LOG_LEVEL", value: input.logLevel }] : []),
     ],
     resources: {
       requests: { ...resources.requests },

@@ -348,6 +348,8 @@ class K8sLauncher implements Launcher {
     if (!runId) throw new SltError(E_CLUSTER, `the join URL has no run id: ${joinUrl}`);
     const m = islandManifests({
       runId,
+      // islands log at the coordinator's level, as with the local and ssh launchers
+      logLevel: this.#logger.level,
       namespace: options.namespace,
       islands: n,
       joinUrl: url,

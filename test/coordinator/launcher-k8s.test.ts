@@ -942,6 +942,8 @@ describe("a run with the k8s launcher, islands run by a fake kubelet from the su
       // each pod got its index from the completion-index annotation and the run token from the Secret,
       // never through its argv
       expect(kubelet.pods.map((p) => p.env.SLT_ISLAND_INDEX)).toEqual(["0", "1"]);
+      // and the coordinator's log level (captureLogger's: trace), as local and ssh islands get it
+      expect(kubelet.pods.map((p) => p.env.SLT_LOG_LEVEL)).toEqual(["trace", "trace"]);
       const token = kubelet.pods[0].env.SLT_TOKEN;
       expect(token).toMatch(/^[0-9a-f]{64}$/);
       expect(kubelet.pods[1].env.SLT_TOKEN).toBe(token);
