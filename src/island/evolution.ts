@@ -187,12 +187,23 @@ export class Evolution {
     };
   }
 
-  /** Ends the epoch: the immigrants enter the population by the replacement policy. */
-  integrate(arrivals: readonly Individual[]): void {
+  /**
+   * Ends the epoch: the immigrants enter the population by the replacement policy. A migrant's metrics
+   * are only its sender's claim: each is evaluated here by this island's own evaluator first (one batch,
+   * counted in the island's evaluations), so a forged accuracy never competes. The evaluation is a
+   * deterministic function of the mask, so a lockstep run still gives the same ticket for a seed.
+   */
+  async integrate(arrivals: readonly Individual[]): Promise<void> {
     if (arrivals.length === 0) return;
+    const measured = await this.#deps.evaluate(arrivals.map((a) => a.mask));
+    const genuine = arrivals.map((a, k) => ({
+      ...a,
+      accuracy: measured[k].accuracy,
+      loss: measured[k].loss,
+    }));
     const r = integrateImmigrants(
       this.#state.population,
-      arrivals,
+      genuine,
       this.#s.replacement,
       this.#s.fitness,
       this.#migrationRng,
@@ -200,7 +211,16 @@ export class Evolution {
     );
     this.counters.accepted += r.accepted;
     this.counters.rejected += r.rejected + r.duplicates;
-    this.#state = { ...this.#state, population: r.population };
+    const evaluations = this.#state.evaluations + arrivals.length;
+    const history = [...this.#state.history];
+    const last = history.length - 1;
+    history[last] = { ...history[last], evaluations };
+    // an immigrant that became the best needs its loss (reports and the ticket carry one)
+    this.#state = withBestLoss(
+      { ...this.#state, population: r.population, evaluations, history },
+      this.#s.fitness,
+      this.#deps.lossOf,
+    );
   }
 
   /** The complete state now, with the immigrants waiting in the synchrony. */

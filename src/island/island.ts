@@ -95,6 +95,9 @@ export async function localAddressToward(url: string): Promise<string> {
 /** How often an island tells the coordinator it is alive. */
 export const HEARTBEAT_MS = 1000;
 
+/** The least time between two records of migrants refused from one sender (a flood logs a count). */
+export const REFUSED_LOG_MS = 10_000;
+
 /** Mean pairwise Hamming distance of the population's masks. */
 export function diversity(pop: readonly Individual[]): number {
   let sum = 0;
@@ -153,6 +156,8 @@ export class Island {
   #assign: AssignBody | null = null;
   #setup: IslandSetup | null = null;
   #evo: Evolution | null = null;
+  /** migrants refused per sender since its last record */
+  readonly #refused = new Map<string, { count: number; loggedAt: number }>();
   #sync: Synchrony | null = null;
   #senders: PeerSenders | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
@@ -293,9 +298,36 @@ export class Island {
   peerOnMessage(m: Message): void {
     if (m.type !== "migrants") return;
     // the sender's island id from its authenticated name; its epoch from the envelope
-    const from = /^island-(\d+)$/.exec(m.from);
+    const match = /^island-(\d+)$/.exec(m.from);
+    const from = match ? Number(match[1]) : null;
+    const count = m.body.migrants.length;
+    if (from === null || !(this.#assign?.inNeighbours ?? []).includes(from)) {
+      this.#refusedSender(m.from, count);
+      // lockstep keeps an island's batch by epoch: a repair that makes the sender an in-neighbour may
+      // arrive after its first batch; the barrier integrates only in-neighbours' and rejects the rest
+      if (from === null || this.#assign?.mode !== "lockstep") {
+        const counters = (this.#evo as Evolution | null)?.counters;
+        if (counters) {
+          counters.received += count;
+          counters.rejected += count;
+        }
+        return;
+      }
+    }
     const arrivals = m.body.migrants.map((mig) => individualFromMigrant(mig, 0));
-    this.#sync?.arrive(from ? Number(from[1]) : null, m.epoch, arrivals);
+    this.#sync?.arrive(from, m.epoch, arrivals);
+  }
+
+  /** Migrants from a peer that is not an assigned in-neighbour: one record per sender every 10 s. */
+  #refusedSender(sender: string, migrants: number): void {
+    const now = performance.now();
+    const seen = this.#refused.get(sender) ?? { count: 0, loggedAt: Number.NEGATIVE_INFINITY };
+    seen.count += migrants;
+    this.#refused.set(sender, seen);
+    if (now - seen.loggedAt < REFUSED_LOG_MS) return;
+    this.#logger.warn({ sender, migrants: seen.count }, "migrants refused: sender is not an in-neighbour");
+    seen.count = 0;
+    seen.loggedAt = now;
   }
 
   // ---- assigned: set up, then open the peer server ----
@@ -401,7 +433,7 @@ export class Island {
     const outs = this.#assign?.outNeighbours ?? [];
     const { epoch, emission } = evo.emigrate(outs);
     sync.emit(epoch, emission);
-    evo.integrate(await sync.collect(epoch));
+    await evo.integrate(await sync.collect(epoch));
   }
 
   #checkpointDue(epoch: number): boolean {

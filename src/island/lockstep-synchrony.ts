@@ -1,7 +1,9 @@
 // Lockstep synchrony: at epoch e an island integrates exactly the epoch-e emigrants of every
 // in-neighbour, concatenated in neighbour-id order, whatever order they arrived in; so a run's result
 // does not depend on timing. Arrivals for later epochs are kept until their epoch; arrivals for an epoch
-// already integrated, or from a sender that is not an island, are rejected. After a topology repair the
+// already integrated, or from a sender that is not an island, are rejected, and so is a batch of a
+// sender that is not an in-neighbour when its epoch is integrated (kept until then: a repair may make it
+// one after its first batch arrived). After a topology repair the
 // island resends its last few epochs to a new out-neighbour, which may be waiting at a barrier for
 // emigrants that went to the lost island (it ignores those it has integrated already; neighbours are at
 // most one epoch apart, so a few suffice). release() (stop, coordinator lost) ends any wait at once.
@@ -65,6 +67,9 @@ export class LockstepSynchrony implements Synchrony {
     const got = this.#byEpoch.get(epoch) ?? new Map<number, Individual[]>();
     this.#byEpoch.delete(epoch);
     this.#integratedEpoch = epoch;
+    // a batch from a peer that is not an in-neighbour is never integrated
+    for (const [n, batch] of got)
+      if (!this.#inNeighbours.includes(n)) this.#o.counters.rejected += batch.length;
     return [...this.#inNeighbours].sort((x, y) => x - y).flatMap((n) => got.get(n) ?? []);
   }
 

@@ -1,8 +1,9 @@
 // The end of every run, one population or islands: from the candidate individuals (the final population,
 // or each island's best) pick the best by training fitness, sparsity breaking ties and ties between
 // islands going to the lower id; check again, on the training split, the metrics of a best that another
-// process measured; evaluate the candidates on the test split; post-prune unless the run was interrupted;
-// write ticket.json, the `prune` and `end` events; and return the summary (the `--json` line).
+// process measured (a false claim drops that candidate with a `candidate-refused` event and the next best
+// is taken); evaluate the genuine candidates on the test split; post-prune unless the run was
+// interrupted; write ticket.json, the `prune` and `end` events; and return the summary (the `--json` line).
 import { E_CLUSTER, SltError } from "../core/errors.ts";
 import type { BatchEvaluator } from "../core/evaluate.ts";
 import {
@@ -100,17 +101,43 @@ export function pickBest<C extends Candidate>(candidates: readonly C[], fitness:
   return ordered[ordered.findIndex((c) => c.individual === best)];
 }
 
-/** Another process's figures are checked once here, where nothing can be forged. */
-function recheck(best: Candidate, train: BatchEvaluator): void {
-  if (best.island === null) return;
+/**
+ * Another process's figures are checked here, where nothing can be forged: the metrics `best` has on
+ * the training split when they differ from what its island claimed, or null when they agree.
+ */
+function recheck(best: Candidate, train: BatchEvaluator): { accuracy: number; loss: number } | null {
+  if (best.island === null) return null;
   const ind = best.individual;
   const [again] = train([ind.mask]);
-  if (again.accuracy !== ind.accuracy || again.loss !== ind.loss) {
-    throw new SltError(
-      E_CLUSTER,
-      `island ${best.island} reported accuracy ${ind.accuracy} and loss ${ind.loss} for its best mask, but it has ${again.accuracy} and ${again.loss}`,
-    );
+  return again.accuracy === ind.accuracy && again.loss === ind.loss
+    ? null
+    : { accuracy: again.accuracy, loss: again.loss };
+}
+
+/**
+ * The best candidate whose claimed metrics are its own, and the genuine candidates: a candidate whose
+ * island claimed other metrics than it has is dropped with a `candidate-refused` event and the next best
+ * taken; only when none is genuine does the run fail.
+ */
+export function bestGenuine<C extends Candidate>(
+  candidates: readonly C[],
+  fitness: "accuracy" | "loss",
+  train: BatchEvaluator,
+  event: (e: Record<string, unknown>) => void,
+): { best: C; genuine: C[] } {
+  let genuine = [...candidates];
+  while (genuine.length > 0) {
+    const best = pickBest(genuine, fitness);
+    const actual = recheck(best, train);
+    if (actual === null) return { best, genuine };
+    const { accuracy, loss } = best.individual;
+    event({ type: "candidate-refused", island: best.island, claimed: { accuracy, loss }, actual });
+    genuine = genuine.filter((c) => c !== best);
   }
+  throw new SltError(
+    E_CLUSTER,
+    `none of the ${candidates.length} candidates is genuine: each island's claimed training metrics differ from its mask's (see the candidate-refused events)`,
+  );
 }
 
 function prune<R extends string, C extends Candidate>(
@@ -151,10 +178,9 @@ export function finishRun<R extends string, C extends Candidate>(input: FinishIn
   const fitness = config.ga.fitness;
   const subset = config.ga.fitnessSubset;
   const fitnessMode = fitnessModeLabel(subset);
-  const best = pickBest(input.candidates, fitness);
+  const { best, genuine } = bestGenuine(input.candidates, fitness, evaluators.train, event);
   const ind = best.individual;
-  recheck(best, evaluators.train);
-  const individuals = input.candidates.map((c) => c.individual);
+  const individuals = genuine.map((c) => c.individual);
   const testMetrics = evaluators.test(individuals.map((c) => c.mask));
   const bestTest = testMetrics[individuals.indexOf(ind)];
   const bestTestAccuracyInPopulation = Math.max(...testMetrics.map((m) => m.accuracy));

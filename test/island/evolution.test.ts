@@ -91,7 +91,7 @@ async function islandTo(m: Member, id: number, offset: number, to: number): Prom
     if (!isMigrationGeneration(m.evo.generation, INTERVAL, offset)) continue;
     const { epoch, emission } = m.evo.emigrate([{ island: 1 - id, weight: 0.7 }]);
     m.sync.emit(epoch, emission);
-    m.evo.integrate(await m.sync.collect(epoch));
+    await m.evo.integrate(await m.sync.collect(epoch));
   }
 }
 

@@ -115,23 +115,55 @@ describe("finishRun", () => {
     });
   });
 
-  it("refuses an island's best whose figures do not hold on the training split", () => {
+  it("drops an island's best whose figures do not hold on the training split and takes the next best", () => {
     const run = prepared("finish-forged", "none");
     const pop = population(run);
     const forged = { ...pop[0], accuracy: 1, loss: 0 };
+    const genuine = [
+      { individual: pop[1], island: 5 },
+      { individual: pop[2], island: 6 },
+    ];
+    const { summary, best } = finishRun({
+      run,
+      candidates: [{ individual: forged, island: 4 }, ...genuine],
+      stopReason: "target",
+      generations: 1,
+      evaluations: 1,
+      evaluators: evaluators(run),
+    });
+    expect(best).toBe(pickBest(genuine, "accuracy"));
+    expect(summary.trainAccuracy).toBe(best.individual.accuracy);
+    const events = readEvents(run.dir.path);
+    expect(events.map((e) => e.type)).toEqual(["candidate-refused", "end"]);
+    const [again] = evaluators(run).train([pop[0].mask]);
+    expect(events[0]).toMatchObject({
+      type: "candidate-refused",
+      island: 4,
+      claimed: { accuracy: 1, loss: 0 },
+      actual: { accuracy: again.accuracy, loss: again.loss },
+    });
+  });
+
+  it("fails only when no candidate is genuine", () => {
+    const run = prepared("finish-all-forged", "none");
+    const pop = population(run);
     expect(() =>
       finishRun({
         run,
         candidates: [
-          { individual: forged, island: 4 },
-          { individual: pop[1], island: 5 },
+          { individual: { ...pop[0], accuracy: 1, loss: 0 }, island: 4 },
+          { individual: { ...pop[1], accuracy: 1, loss: 0 }, island: 5 },
         ],
         stopReason: "max-generations",
         generations: 1,
         evaluations: 1,
         evaluators: evaluators(run),
       }),
-    ).toThrow(/island 4 reported accuracy 1 and loss 0 for its best mask, but it has /);
+    ).toThrow(/none of the 2 candidates is genuine/);
+    expect(readEvents(run.dir.path).map((e) => [e.type, e.island])).toEqual([
+      ["candidate-refused", 4],
+      ["candidate-refused", 5],
+    ]);
   });
 
   it("an interrupted run is not pruned", () => {
