@@ -4,14 +4,14 @@
 // In-process: two islands on a ring, their synchronies wired to each other, the GA on fake metrics.
 import { describe, expect, it } from "vitest";
 import type { Metrics } from "../../src/core/evaluate.ts";
-import { gaStateToJSON, type Individual } from "../../src/core/ga/index.ts";
+import { gaStateToJSON, type Individual, makeIndividual } from "../../src/core/ga/index.ts";
 import {
   type IslandSnapshot,
   type MigrationCounters,
   snapshotFromJSON,
   snapshotToJSON,
 } from "../../src/core/island-snapshot.ts";
-import type { Mask } from "../../src/core/mask.ts";
+import { type Mask, randomMask } from "../../src/core/mask.ts";
 import { isMigrationGeneration, parseSelectionPolicy } from "../../src/core/migration.ts";
 import { decode, encode, type Message, makeMessage } from "../../src/core/protocol/index.ts";
 import { Rng } from "../../src/core/rng.ts";
@@ -166,4 +166,23 @@ describe("island snapshots are exact", () => {
       expect(straight[0].counters.accepted + straight[0].counters.rejected).toBeGreaterThan(0);
     });
   }
+});
+
+describe("immigrants' claimed metrics never compete", () => {
+  it("a forged immigrant (accuracy 1, loss 0) is scored by the island's own evaluator, and counted", async () => {
+    const counters = { sent: 0, received: 0, accepted: 0, rejected: 0, dropped: 0 };
+    const evo = await Evolution.start(settings(0, "async"), deps, new Rng("s/island/0"), counters);
+    await evo.step();
+    const before = evo.state.evaluations;
+    const mask = randomMask(net.genomeLength, Rng.derive(9, "forged"));
+    const forged = makeIndividual(mask, { accuracy: 1, loss: 0 }, "immigrant", 0);
+    await evo.integrate([forged]);
+    expect(evo.state.evaluations).toBe(before + 1);
+    expect(evo.state.history[evo.state.history.length - 1].evaluations).toBe(before + 1);
+    const held = evo.state.population.filter((ind) => ind.hash === forged.hash);
+    expect(counters.accepted + counters.rejected).toBe(1);
+    expect(held.length).toBe(counters.accepted);
+    for (const ind of held) expect({ accuracy: ind.accuracy, loss: ind.loss }).toEqual(metrics(mask));
+    expect(evo.state.population.some((ind) => ind.loss === 0 && ind.accuracy === 1)).toBe(false);
+  });
 });

@@ -47,6 +47,19 @@ describe("LockstepSynchrony", () => {
     expect(ids(await sync.collect(2))).toEqual([22, 92]);
   });
 
+  it("never integrates a non-neighbour's batch (rejected), unless a repair makes it an in-neighbour first", async () => {
+    const { sync, c } = lockstep([2]);
+    sync.arrive(7, 1, [ind(70), ind(71)]); // island 7 is no in-neighbour
+    sync.arrive(2, 1, [ind(20)]);
+    expect(ids(await sync.collect(1))).toEqual([20]);
+    expect(c.rejected).toBe(2);
+    sync.arrive(7, 2, [ind(72)]); // arrives before the repair that makes island 7 an in-neighbour
+    sync.rewire([2, 7]);
+    sync.arrive(2, 2, [ind(22)]);
+    expect(ids(await sync.collect(2))).toEqual([22, 72]);
+    expect(c.rejected).toBe(2);
+  });
+
   it("a restarted island does not wait for epochs its in-neighbours are past resending", async () => {
     // the island starts afresh at epoch 0; its in-neighbours 3 and 4 resend their last epochs (8, 9, 10)
     const { sync, c } = lockstep([3, 4]);
