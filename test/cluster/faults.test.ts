@@ -1,18 +1,25 @@
 // Faults with real processes on loopback: an island killed with SIGKILL is restarted by the local
 // launcher and takes back its id and place (async and lockstep); `maxRestarts: 0` keeps the repair;
 // restarts that run out end in the repair; an island joins a running async search (and a lockstep run
-// refuses one).
+// refuses one); a forged migrant from a made-up island and from a real non-neighbour changes nothing.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
 import { type ClusterSummary, runCluster } from "../../src/coordinator/cluster.ts";
 import type { Launcher } from "../../src/coordinator/launcher.ts";
 import { ISLAND_MAIN, localLauncher } from "../../src/coordinator/launcher-local.ts";
 import type { ConfigPatch } from "../../src/core/config.ts";
+import { makeIndividual } from "../../src/core/ga/index.ts";
+import { randomMask } from "../../src/core/mask.ts";
+import { initNetwork } from "../../src/core/network.ts";
+import { migrantFromIndividual } from "../../src/core/protocol/index.ts";
+import { Rng } from "../../src/core/rng.ts";
 import { makeEvaluator } from "../../src/evaluator/index.ts";
-import { silentLogger } from "../../src/io/log.ts";
+import { Link } from "../../src/io/link.ts";
+import { captureLogger, silentLogger } from "../../src/io/log.ts";
 import { clusterConfig, runEvents } from "./helpers.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-faults-"));
@@ -22,8 +29,8 @@ const config = (name: string, patch: ConfigPatch) => clusterConfig(work, name, p
 const events = runEvents;
 
 /** The local launcher, keeping the run secret it is given (an extra island needs it to join). */
-function keepingSecret(): { launcher: Launcher; secret: () => string } {
-  const local = localLauncher({ logger: silentLogger() });
+function keepingSecret(logger = silentLogger()): { launcher: Launcher; secret: () => string } {
+  const local = localLauncher({ logger });
   let secret = "";
   const launcher: Launcher = {
     name: local.name,
@@ -299,5 +306,84 @@ describe("elastic join", () => {
     expect(extra.stderr()).toMatch(/a lockstep run takes no islands after its start/);
     expect(summary.islands.map((i) => i.id)).toEqual([0, 1]);
     expect(events(summary).some((e) => e.type === "island-added")).toBe(false);
+  });
+});
+
+/**
+ * Connects to an island's peer server with the run secret as `name` and sends it one batch of a forged
+ * migrant (a valid hash, claimed accuracy 1 and loss 0); resolves once the batch is written.
+ */
+async function forgeMigrant(
+  address: string,
+  runId: string,
+  secret: string,
+  name: string,
+  genomeLength: number,
+) {
+  const island = Number(name.slice("island-".length));
+  const ws = new WebSocket(address, { perMessageDeflate: false });
+  ws.on("error", () => {});
+  const link = new Link(ws, "client", {
+    self: { runId, secret, name, role: "peer", island, host: "intruder", pid: 1, listen: null },
+    limits: { genomeLength, maxMigrants: 8 },
+    peerRole: "peer",
+    accept: ["heartbeat"],
+    logger: silentLogger(),
+  });
+  await link.ready;
+  const mask = randomMask(genomeLength, Rng.derive(11, name));
+  const forged = makeIndividual(mask, { accuracy: 1, loss: 0 }, "immigrant", 0);
+  await new Promise<void>((written) =>
+    link.send(
+      "migrants",
+      { migrants: [migrantFromIndividual(forged)] },
+      { epoch: 1, onWritten: () => written() },
+    ),
+  );
+  link.close();
+}
+
+describe("a forged migrant changes nothing", () => {
+  it("from a made-up island and from a real non-neighbour: refused, a record naming the sender, a genuine ticket", async () => {
+    const { logger, records } = captureLogger();
+    const { launcher, secret } = keepingSecret(logger);
+    const c = config("forged-migrant", {
+      termination: { maxGenerations: 16 },
+      cluster: { islands: 4, topology: "ring", interval: 2, migrants: 2 },
+    });
+    const genomeLength = initNetwork(c.network.architecture, c.network.init, c.network.seed).genomeLength;
+    let forged: Promise<void> | null = null;
+    const summary = await runCluster(c, {
+      makeEvaluator,
+      logger,
+      launcher,
+      hooks: {
+        onEvent(e, control) {
+          if (forged !== null || e.type !== "report" || e.island !== 1) return;
+          const address = control.islands().find((i) => i.id === 1)?.listen as string;
+          // island 1's in-neighbours on a ring of 4 are among 0 and 2: island 3 is a real non-neighbour
+          forged = Promise.all(
+            ["island-7", "island-3"].map((name) =>
+              forgeMigrant(address, control.runId, secret(), name, genomeLength),
+            ),
+          ).then(() => {});
+        },
+        async beforeStop() {
+          await forged;
+        },
+      },
+    });
+    expect(forged).not.toBeNull();
+    const refused = records.filter(
+      (r) => r.island === 1 && r.msg === "migrants refused: sender is not an in-neighbour",
+    );
+    expect(refused.map((r) => r.sender).sort()).toEqual(["island-3", "island-7"]);
+    expect(refused.every((r) => r.migrants === 1)).toBe(true);
+    const evs = events(summary);
+    expect(evs.some((e) => e.type === "candidate-refused")).toBe(false);
+    // the ticket's figures are its mask's own (finishRun rechecked them), not the forged ones
+    const ticket = JSON.parse(readFileSync(summary.ticket, "utf8"));
+    expect(ticket.metrics.trainLoss).toBeGreaterThan(0);
+    expect(summary.trainLoss).toBe(ticket.metrics.trainLoss);
   });
 });
