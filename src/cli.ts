@@ -513,6 +513,11 @@ addExecutionOptions(
       "--max-restarts <n>",
       "restarts of a lost island from its latest checkpoint before the topology is repaired around it (default 3)",
       intArg,
+    )
+    .option(
+      "--coordinator-timeout <seconds>",
+      "islands end when they hear nothing from the coordinator for this long (default 60, at least 3)",
+      secondsArg("--coordinator-timeout"),
     ),
 )
   .option("--dry-run", "check the configuration and the data, print what would run and where; write nothing")
@@ -560,6 +565,7 @@ addExecutionOptions(
         mode: o.mode,
         timeLimitSeconds: o.timeLimit,
         maxRestarts: o.maxRestarts,
+        coordinatorTimeoutSeconds: o.coordinatorTimeout,
       },
       checkpointEvery: o.checkpointEvery,
     };

@@ -38,6 +38,7 @@ import {
 import type { ResolvedConfig } from "../core/config.ts";
 import { E_CLUSTER, SltError } from "../core/errors.ts";
 import { evaluationShare, fitnessOf } from "../core/ga/index.ts";
+import { HEARTBEAT_MS, PauseClock, watchPeriodMs } from "../core/liveness.ts";
 import { migrationOffsets } from "../core/migration.ts";
 import {
   type AssignBody,
@@ -196,6 +197,8 @@ export class Coordinator {
   /** lost islands waiting for their restart, by id */
   readonly #restarting = new Map<number, PendingRestart>();
   readonly #timers = new Timers();
+  /** the heartbeat watch's record of this process's own pauses (set once running) */
+  #pauseClock: PauseClock | null = null;
   readonly #limits: LinkLimits;
   /** what islands get: the resolved config as plain JSON */
   readonly #islandConfig: AssignBody["config"];
@@ -526,6 +529,7 @@ export class Coordinator {
       void h.exited.then((exit) => this.#guard(() => this.onIslandExit(h, exit)));
     }
     this.#timers.after(this.#setup.options.joinTimeoutMs ?? 60_000, () => this.onJoinTimeout());
+    this.#timers.every(HEARTBEAT_MS, () => this.#sendHeartbeats());
     this.#maybeAssign();
   }
 
@@ -566,14 +570,42 @@ export class Coordinator {
     this.#guard(() => this.#assignAll());
   }
 
+  /**
+   * The heartbeat watch. An island's silence is the time since its last message *read*, less the
+   * pauses of this process (core/liveness.ts): a coordinator that was stopped or stalled has the
+   * islands' heartbeats of that time still unread in its sockets. A stale island is judged only after
+   * setImmediate, which runs after the event loop's poll phase has read what the sockets hold.
+   */
   onHeartbeatCheck(timeoutMs: number): void {
+    const clock = this.#pauseClock;
+    if (clock === null) return;
     const now = performance.now();
-    for (const m of this.#live()) {
-      if (!m.record.closed && now - m.lastSeen > timeoutMs) {
-        const why = `no message for ${Math.round((now - m.lastSeen) / 1000)} s (missed heartbeats)`;
-        this.#guard(() => this.#markLost(m, why));
-      }
+    const paused = clock.tick(now);
+    if (paused > 0)
+      this.#setup.logger.info(
+        { pausedMs: Math.round(paused) },
+        "the coordinator did not run for a while; islands' silence excludes it",
+      );
+    if (this.#stale(timeoutMs, now).length > 0) setImmediate(() => this.#judgeSilence(timeoutMs));
+  }
+
+  #stale(timeoutMs: number, now: number): Member[] {
+    const clock = this.#pauseClock;
+    if (clock === null || this.state.phase === "done") return [];
+    return this.#live().filter((m) => !m.record.closed && clock.silence(m.lastSeen, now) > timeoutMs);
+  }
+
+  #judgeSilence(timeoutMs: number): void {
+    const now = performance.now();
+    for (const m of this.#stale(timeoutMs, now)) {
+      const why = `no message for ${Math.round((now - m.lastSeen) / 1000)} s (missed heartbeats)`;
+      this.#guard(() => this.#markLost(m, why));
     }
+  }
+
+  /** Proof of life for the islands, which give up on a silent coordinator (cluster.coordinatorTimeoutSeconds). */
+  #sendHeartbeats(): void {
+    for (const m of this.#members) if (!m.record.closed) m.link.send("heartbeat", {});
   }
 
   onWallClock(limitSeconds: number): void {
@@ -685,9 +717,10 @@ export class Coordinator {
   #startClocks(): void {
     const { options, config } = this.#setup;
     const heartbeatTimeout = options.heartbeatTimeoutMs ?? 60_000;
-    this.#timers.every(Math.max(100, Math.min(1000, heartbeatTimeout / 4)), () =>
-      this.onHeartbeatCheck(heartbeatTimeout),
-    );
+    const every = watchPeriodMs(heartbeatTimeout);
+    this.#pauseClock = new PauseClock(every, heartbeatTimeout);
+    this.#pauseClock.tick(performance.now());
+    this.#timers.every(every, () => this.onHeartbeatCheck(heartbeatTimeout));
     if (options.signal?.aborted) this.onAbort();
     this.#runningSince = performance.now();
     const limit = config.cluster.timeLimitSeconds;

@@ -165,6 +165,11 @@ const ClusterSchema = z.strictObject({
    * topology is repaired around it
    */
   maxRestarts: z.number().int().min(0).max(1000).default(3),
+  /**
+   * an island that hears nothing from its coordinator (which sends a heartbeat every second) for this
+   * long gives up on it and ends (default 60 s; at least 3 s)
+   */
+  coordinatorTimeoutSeconds: z.number().min(3).max(86_400).optional(),
 });
 
 export const ConfigSchema = z.strictObject({

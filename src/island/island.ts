@@ -18,9 +18,10 @@ import type { IncomingMessage } from "node:http";
 import { isIPv6 } from "node:net";
 import { hostname } from "node:os";
 import { WebSocket } from "ws";
-import { E_CONFIG, SltError } from "../core/errors.ts";
+import { E_CLUSTER, E_CONFIG, SltError } from "../core/errors.ts";
 import { bestIndividual, fitnessOf, type Individual, terminationReason } from "../core/ga/index.ts";
 import { type IslandSnapshot, snapshotFromJSON, snapshotToJSON } from "../core/island-snapshot.ts";
+import { HEARTBEAT_MS, PauseClock, watchPeriodMs } from "../core/liveness.ts";
 import { hamming } from "../core/mask.ts";
 import { isMigrationGeneration } from "../core/migration.ts";
 import {
@@ -65,6 +66,11 @@ export interface IslandOptions {
   readonly logger?: Logger;
   /** where the logger's records go once the coordinator link is open (src/island/log-link.ts) */
   readonly toCoordinator?: LinkLogDestination;
+  /**
+   * give up on a coordinator silent for this long (default: the assignment's
+   * cluster.coordinatorTimeoutSeconds, else COORDINATOR_TIMEOUT_MS)
+   */
+  readonly coordinatorTimeoutMs?: number;
 }
 
 export type IslandPhase = "connecting" | "assigned" | "evolving" | "stopping" | "done";
@@ -92,8 +98,10 @@ export async function localAddressToward(url: string): Promise<string> {
   }
 }
 
-/** How often an island tells the coordinator it is alive. */
-export const HEARTBEAT_MS = 1000;
+export { HEARTBEAT_MS };
+
+/** How long an island waits on a silent coordinator unless the run says otherwise. */
+export const COORDINATOR_TIMEOUT_MS = 60_000;
 
 /** The least time between two records of migrants refused from one sender (a flood logs a count). */
 export const REFUSED_LOG_MS = 10_000;
@@ -161,6 +169,9 @@ export class Island {
   #sync: Synchrony | null = null;
   #senders: PeerSenders | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
+  /** the watch on the coordinator, and when it was last heard from */
+  #watch: NodeJS.Timeout | null = null;
+  #lastHeard = 0;
   #hostStats: HostStatsSampler | null = null;
   #shuttingDown = false;
   #closed = false;
@@ -234,11 +245,65 @@ export class Island {
     // even while a generation is being evaluated.
     this.#heartbeat = setInterval(() => coord.send("heartbeat", {}), HEARTBEAT_MS);
     this.#heartbeat.unref();
+    this.#lastHeard = performance.now();
+    this.#watchCoordinator(null);
+  }
+
+  // ---- the watch on the coordinator ----
+
+  /** The silence this island allows its coordinator: the run's, once assigned. */
+  #coordinatorTimeoutMs(a: AssignBody | null): number {
+    const cluster = a?.config.cluster;
+    const seconds =
+      cluster !== null && typeof cluster === "object" && !Array.isArray(cluster)
+        ? cluster.coordinatorTimeoutSeconds
+        : undefined;
+    return (
+      this.#o.coordinatorTimeoutMs ?? (typeof seconds === "number" ? seconds * 1000 : COORDINATOR_TIMEOUT_MS)
+    );
+  }
+
+  /** (Re)starts the watch with the current timeout; the coordinator sends a heartbeat every second. */
+  #watchCoordinator(a: AssignBody | null): void {
+    if (this.#watch) clearInterval(this.#watch);
+    const timeoutMs = this.#coordinatorTimeoutMs(a);
+    const every = watchPeriodMs(timeoutMs);
+    const clock = new PauseClock(every, timeoutMs);
+    clock.tick(performance.now());
+    this.#watch = setInterval(() => {
+      // a stale coordinator is judged after setImmediate: the poll phase reads what its socket holds first
+      // (this island may itself have been paused), and the island's own pauses do not count
+      const now = performance.now();
+      clock.tick(now);
+      if (clock.silence(this.#lastHeard, now) > timeoutMs)
+        setImmediate(() => this.onCoordinatorSilent(clock, timeoutMs));
+    }, every);
+  }
+
+  /** Behaves as on a lost coordinator: no final checkpoint is possible without it; the island ends. */
+  onCoordinatorSilent(clock: PauseClock, timeoutMs: number): void {
+    const silentMs = clock.silence(this.#lastHeard, performance.now());
+    if (silentMs <= timeoutMs || this.#shuttingDown || this.#lost.settled || this.#closed) return;
+    const seconds = Math.round(silentMs / 1000);
+    this.#logger.warn(
+      { index: this.#o.index, island: this.#assign?.island, silentMs: Math.round(silentMs), timeoutMs },
+      "the coordinator is silent; giving up on it",
+    );
+    this.#shuttingDown = true; // the close that follows is this island's doing
+    this.#lost.fail(
+      new SltError(
+        E_CLUSTER,
+        `the coordinator at ${this.#o.join} sent nothing for ${seconds} s (allowed: ${timeoutMs / 1000} s, cluster.coordinatorTimeoutSeconds); this island ends`,
+      ),
+    );
+    this.#sync?.release();
+    this.#coord?.ws.terminate();
   }
 
   // ---- coordinator handlers ----
 
   coordinatorOnMessage(m: Message): void {
+    this.#lastHeard = performance.now();
     if (m.type === "assign") this.coordinatorOnAssign(m.body);
     else if (m.type === "stop") this.coordinatorOnStop();
     else if (m.type === "error") this.coordinatorOnError(m.body.code, m.body.reason);
@@ -248,6 +313,7 @@ export class Island {
     const current = this.#assign;
     if (current === null) {
       this.#assigned.open(a);
+      this.#watchCoordinator(a); // with the run's timeout
     } else if (a.island === current.island) {
       // the coordinator repaired the topology around a lost island
       this.#assign = a;
@@ -524,6 +590,8 @@ export class Island {
     this.#closed = true;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = null;
+    if (this.#watch) clearInterval(this.#watch);
+    this.#watch = null;
     this.#hostStats?.stop();
     this.#senders?.stop();
     for (const l of this.#inbound) l.close("island stopping");

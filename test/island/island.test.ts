@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/core/config.ts";
+import { SltError } from "../../src/core/errors.ts";
 import type { IslandSnapshotJSON } from "../../src/core/island-snapshot.ts";
 import { initNetwork } from "../../src/core/network.ts";
 import {
@@ -49,10 +50,23 @@ interface Heard {
   checkpoints: CheckpointBody[];
   tickets: TicketBody[];
   reportEpochs: number[];
+  /** how the island ended when it did not end by a stop */
+  error?: Error;
+}
+
+/** How the fake coordinator behaves besides assigning (default: stops the island at its first ticket). */
+interface FakeCoordinator {
+  /** never stop the island and send nothing after the assignment */
+  readonly silent?: boolean;
+  /** send a heartbeat this often, and answer the first ticket with `stop` only after `stopAfterMs` */
+  readonly heartbeatMs?: number;
+  readonly stopAfterMs?: number;
+  /** the island's coordinatorTimeoutMs */
+  readonly coordinatorTimeoutMs?: number;
 }
 
 /** Runs one island against a coordinator that assigns `assign`, stops the island at its first ticket, and records what it heard. */
-async function runAgainstFakeCoordinator(assign: AssignBody): Promise<Heard> {
+async function runAgainstFakeCoordinator(assign: AssignBody, fake: FakeCoordinator = {}): Promise<Heard> {
   const runId = `run-${randomBytes(4).toString("hex")}`;
   const secret = randomBytes(16).toString("hex");
   const self: LinkSelf = { ...COORDINATOR, runId, secret };
@@ -72,11 +86,19 @@ async function runAgainstFakeCoordinator(assign: AssignBody): Promise<Heard> {
         () => link.send("assign", assign),
         () => {},
       );
+      if (fake.heartbeatMs !== undefined) {
+        const beat = setInterval(() => link.send("heartbeat", {}), fake.heartbeatMs);
+        cleanup.push(() => clearInterval(beat));
+      }
       link.onMessage = (m: Message) => {
         if (m.type === "report") heard.reportEpochs.push(m.epoch);
         if (m.type === "checkpoint") heard.checkpoints.push(m.body);
         if (m.type === "ticket") {
-          if (heard.tickets.length === 0) link.send("stop", { reason: "test" });
+          if (heard.tickets.length === 0 && !fake.silent) {
+            // the delay before the stop is the scenario: the island waits for it, hearing only heartbeats
+            const stop = setTimeout(() => link.send("stop", { reason: "test" }), fake.stopAfterMs ?? 0);
+            cleanup.push(() => clearTimeout(stop));
+          }
           heard.tickets.push(m.body);
         }
       };
@@ -84,7 +106,15 @@ async function runAgainstFakeCoordinator(assign: AssignBody): Promise<Heard> {
   });
   cleanup.push(() => server.close());
   server.accept(maxFrameBytes(genomeLength, 1) + SNAPSHOT_ROOM);
-  await runIsland({ join: `${server.address}/?run=${runId}`, secret, index: 0, logger: silentLogger() });
+  await runIsland({
+    join: `${server.address}/?run=${runId}`,
+    secret,
+    index: 0,
+    logger: silentLogger(),
+    coordinatorTimeoutMs: fake.coordinatorTimeoutMs,
+  }).catch((e: Error) => {
+    heard.error = e;
+  });
   return heard;
 }
 
@@ -146,5 +176,34 @@ describe("an island's checkpoints", () => {
     expect(due(2, 3)).toEqual([2, 3, 5, 6, 8, 9]);
     expect(due(5, 10)).toEqual([2, 4, 6, 8, 10]);
     expect(due(4, 1)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+});
+
+describe("an island's watch on its coordinator", () => {
+  it("gives up on a coordinator that sends nothing for cluster.coordinatorTimeoutSeconds, with a one-line error", async () => {
+    const a = assignment({ mode: "async" });
+    const silentFor3s = {
+      ...a,
+      config: { ...a.config, cluster: { ...(a.config.cluster as object), coordinatorTimeoutSeconds: 3 } },
+    };
+    const started = performance.now();
+    const heard = await runAgainstFakeCoordinator(silentFor3s, { silent: true });
+    expect(heard.tickets.length).toBe(1); // it finished its search and waited for a stop that never came
+    expect(heard.error).toBeInstanceOf(SltError);
+    expect((heard.error as SltError).code).toBe("E_CLUSTER");
+    expect(heard.error?.message).toMatch(
+      /sent nothing for \d+ s \(allowed: 3 s, cluster\.coordinatorTimeoutSeconds\)/,
+    );
+    expect(performance.now() - started).toBeGreaterThanOrEqual(3000);
+  });
+
+  it("keeps waiting for its stop while the coordinator's heartbeats come", async () => {
+    const heard = await runAgainstFakeCoordinator(assignment({ mode: "async" }), {
+      heartbeatMs: 100,
+      stopAfterMs: 2000,
+      coordinatorTimeoutMs: 600,
+    });
+    expect(heard.error).toBeUndefined();
+    expect(heard.tickets.length).toBe(2);
   });
 });
