@@ -26,6 +26,7 @@ import {
   type ProtocolFailure,
   R_AUTH_FAILED,
   R_BAD_MSGPACK,
+  R_FRAME_TOO_LARGE,
   R_NOT_AUTHENTICATED,
   R_TIMEOUT,
   R_UNEXPECTED_TYPE,
@@ -33,6 +34,16 @@ import {
   SequenceCounter,
 } from "../core/protocol/index.ts";
 import { type Logger, stderrLogger } from "./log.ts";
+import { AUTHENTICATED } from "./server.ts";
+
+/**
+ * The largest frame accepted before the other side has authenticated: hello, challenge, auth and error
+ * are a few hundred bytes (an error's reason at most 4 KiB), so a stranger gets no more than this
+ * whatever the connection's limit after authentication (megabytes: migrants, checkpoints). A server's
+ * WsServer also bounds the bytes of a pending socket, since ws buffers a frame whole before the Link
+ * sees it.
+ */
+export const PRE_AUTH_FRAME_BYTES = 16 << 10;
 
 export interface LinkSelf {
   readonly runId: string;
@@ -239,6 +250,15 @@ export class Link {
       return;
     }
     const open = this.state === "open";
+    if (!open && data.byteLength > PRE_AUTH_FRAME_BYTES) {
+      this.fail(
+        failure(
+          R_FRAME_TOO_LARGE,
+          `a ${data.byteLength}-byte frame before authentication (at most ${PRE_AUTH_FRAME_BYTES})`,
+        ),
+      );
+      return;
+    }
     const r = decode(data, {
       runId: this.#o.self.runId,
       genomeLength: this.#o.limits.genomeLength,
@@ -358,6 +378,8 @@ export class Link {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.state = "open";
+    // the server's admission (io/server.ts) stops counting this connection as a stranger's
+    this.ws.emit(AUTHENTICATED);
     this.#resolveReady();
   }
 }
