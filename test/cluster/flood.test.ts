@@ -10,7 +10,7 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CLI } from "../cli/helpers.ts";
+import { CLI, type RunEvent, runEvents } from "../cli/helpers.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-flood-"));
 const sockets: Socket[] = [];
@@ -19,16 +19,9 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-type Event = Record<string, unknown> & { type: string };
+type Event = RunEvent;
 
-function events(name: string): Event[] {
-  const file = join(work, name, "events.jsonl");
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l.endsWith("}")) // a line being written is not complete yet
-    .map((l) => JSON.parse(l));
-}
+const events = (name: string): Event[] => runEvents(work, name);
 
 /** Resident memory of process `pid` in bytes (Linux). */
 function rss(pid: number): number {
@@ -109,7 +102,7 @@ describe("a connection flood", () => {
       const past = events(name).filter((e) => e.type === "report" && (e.generation as number) > 0);
       return new Set(past.map((e) => e.island)).size === 2;
     });
-    const start = events(name).find((e) => e.type === "start") as {
+    const start = events(name).find((e) => e.type === "start") as unknown as {
       coordinator: { pid: number; address: string };
     };
     const pid = start.coordinator.pid;
