@@ -92,9 +92,10 @@ export class WsServer {
     this.port = (http.address() as { port: number }).port;
     this.address = formatWsAddress(host, this.port);
     http.on("connection", (socket: Socket) => {
+      const remote = remoteOf(socket); // read now: a socket that timed out may no longer know it
       // until its upgrade request is complete; the upgrade handler clears it
       socket.setTimeout(this.#limits.upgradeMs, () => {
-        this.#refuse("no complete upgrade request in time", socket);
+        this.#refuse("no complete upgrade request in time", remote);
         socket.destroy();
       });
     });
@@ -173,7 +174,7 @@ export class WsServer {
           ? "429 Too Many Requests"
           : null;
     if (status !== null) {
-      this.#refuse(`too many unauthenticated connections (${status.slice(0, 3)})`, req.socket);
+      this.#refuse(`too many unauthenticated connections (${status.slice(0, 3)})`, remoteOf(req.socket));
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nRetry-After: 1\r\n\r\n`);
       return;
     }
@@ -191,6 +192,7 @@ export class WsServer {
 
   /** Holds `ws` to the pre-authentication bounds until it authenticates or closes. */
   #guardPending(ws: WebSocket, socket: Duplex, address: string): void {
+    const remote = remoteOf(socket as Socket);
     let pending = true;
     let bytes = 0;
     const release = () => {
@@ -205,7 +207,7 @@ export class WsServer {
     };
     const drop = (reason: string) => {
       if (!pending) return;
-      this.#refuse(reason, (socket as Socket).remoteAddress !== undefined ? (socket as Socket) : null);
+      this.#refuse(reason, remote);
       release();
       socket.destroy();
     };
@@ -222,9 +224,12 @@ export class WsServer {
     ws.once(AUTHENTICATED, release);
   }
 
-  #refuse(reason: string, socket: Socket | null): void {
-    const remote =
-      socket?.remoteAddress !== undefined ? `${socket.remoteAddress}:${socket.remotePort}` : null;
+  #refuse(reason: string, remote: string | null): void {
     this.#refused.add({ reason, remote });
   }
+}
+
+/** `address:port` of a socket's other end, for records (null when it is not known). */
+function remoteOf(socket: Socket): string | null {
+  return socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${socket.remotePort}` : null;
 }
