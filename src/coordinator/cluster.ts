@@ -19,7 +19,7 @@ import { individualFromMigrant, MAX_MIGRANTS, maxFrameBytes } from "../core/prot
 import { Rng } from "../core/rng.ts";
 import { buildPlannedTopology, planTopology, type TopologyPlan } from "../core/topology.ts";
 import { createLogger, type Logger, redactSecret } from "../io/log.ts";
-import { WsServer } from "../io/server.ts";
+import { DEFAULT_ADMISSION, WsServer } from "../io/server.ts";
 import { finishRun, type RunSummary } from "../run/finish.ts";
 import { type PreparedRun, prepareRun } from "../run/prepare.ts";
 import type { ResumeFrom } from "../run/resume-from.ts";
@@ -147,6 +147,13 @@ export async function runCluster(
     host,
     port: options.listen?.port ?? 0,
     onConnection: (ws, req) => coordinator?.onConnection(ws, req),
+    logger,
+    // an island that is refused at admission does not retry: every island of the run, all from one
+    // address on a local run, may be in its handshake at once (io/server.ts)
+    admission: {
+      maxPending: Math.max(DEFAULT_ADMISSION.maxPending, 2 * config.cluster.islands),
+      maxPendingPerAddress: Math.max(DEFAULT_ADMISSION.maxPendingPerAddress, 2 * config.cluster.islands),
+    },
   });
   // islands' frames: migrants and reports, and checkpoints with a snapshot each
   server.accept(maxFrameBytes(genomeLength, maxMigrants) + checkpoints.maxSnapshotBytes);

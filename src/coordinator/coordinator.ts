@@ -65,7 +65,7 @@ import {
 } from "../core/topology.ts";
 import { writeCheckpoint } from "../io/checkpoint-store.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
-import type { Logger } from "../io/log.ts";
+import { type Logger, RateLimited } from "../io/log.ts";
 import type { ResumeFrom } from "../run/resume-from.ts";
 import { type ClusterView, finishedBy, renderClusterProgress } from "./cluster-progress.ts";
 import {
@@ -349,9 +349,19 @@ export class Coordinator {
     );
   }
 
+  /**
+   * connection-refused events, at most a few a second and then one with the count of the rest: a flood
+   * of strangers cannot grow events.jsonl without bound. A count held when the run is done is dropped
+   * (the run's last event stays its end).
+   */
+  readonly #refusals = new RateLimited<{ remote: string; reason: string }>((r, count) => {
+    if (count > 1 && this.state.phase === "done") return;
+    this.#guard(() => this.event({ type: "connection-refused", ...r, ...(count > 1 ? { count } : {}) }));
+  });
+
   onRefused(remote: string, e: Error): void {
     // the Link has logged the refusal with its code and reason; the event keeps a count in the run
-    this.event({ type: "connection-refused", remote, reason: e.message });
+    this.#refusals.add({ remote, reason: e.message });
   }
 
   onJoin(link: Link): void {

@@ -26,13 +26,24 @@ import {
   type ProtocolFailure,
   R_AUTH_FAILED,
   R_BAD_MSGPACK,
+  R_FRAME_TOO_LARGE,
   R_NOT_AUTHENTICATED,
   R_TIMEOUT,
   R_UNEXPECTED_TYPE,
   type Role,
   SequenceCounter,
 } from "../core/protocol/index.ts";
-import { type Logger, stderrLogger } from "./log.ts";
+import { type Logger, RateLimited, stderrLogger } from "./log.ts";
+import { AUTHENTICATED } from "./server.ts";
+
+/**
+ * The largest frame accepted before the other side has authenticated: hello, challenge, auth and error
+ * are a few hundred bytes (an error's reason at most 4 KiB), so a stranger gets no more than this
+ * whatever the connection's limit after authentication (megabytes: migrants, checkpoints). A server's
+ * WsServer also bounds the bytes of a pending socket, since ws buffers a frame whole before the Link
+ * sees it.
+ */
+export const PRE_AUTH_FRAME_BYTES = 16 << 10;
 
 export interface LinkSelf {
   readonly runId: string;
@@ -101,6 +112,24 @@ function release(frame: Uint8Array): void {
   }
 }
 
+/** Per logger: records of connections refused before authentication, rate-limited (RateLimited). */
+const strangerRecords = new WeakMap<Logger, RateLimited<{ fields: Record<string, unknown>; msg: string }>>();
+
+/**
+ * Logs a record about a connection that has not authenticated: a stranger can open thousands, so these
+ * are rate-limited per logger (a few a second, then one with the count of the rest).
+ */
+function logStranger(logger: Logger, fields: Record<string, unknown>, msg: string): void {
+  let limited = strangerRecords.get(logger);
+  if (limited === undefined) {
+    limited = new RateLimited((r, count) =>
+      logger.warn(count > 1 ? { ...r.fields, count } : r.fields, r.msg),
+    );
+    strangerRecords.set(logger, limited);
+  }
+  limited.add({ fields, msg });
+}
+
 export class Link {
   readonly ws: WebSocket;
   readonly side: "client" | "server";
@@ -141,8 +170,9 @@ export class Link {
     ws.on("message", (data, isBinary) => this.#receive(data, isBinary));
     ws.on("close", (code, reason) => this.#closed(code, reason.toString("utf8")));
     ws.on("error", (e) => {
-      if (!(options.quietConnectErrors && this.state === "handshake"))
-        this.#logger.warn({ ...this.#where(), reason: e.message }, "socket error");
+      if (this.state === "open") this.#logger.warn({ ...this.#where(), reason: e.message }, "socket error");
+      else if (!(options.quietConnectErrors && this.state === "handshake"))
+        logStranger(this.#logger, { ...this.#where(), reason: e.message }, "socket error");
     });
     if (side === "client") {
       if (ws.readyState === ws.OPEN) this.#sendHello();
@@ -171,10 +201,9 @@ export class Link {
   fail(f: ProtocolFailure): void {
     if (this.state === "closed") return;
     const frame = closeFrameFor(f);
-    this.#logger.warn(
-      { ...this.#where(), code: f.code, close: frame.code, reason: f.reason },
-      "connection refused",
-    );
+    const fields = { ...this.#where(), code: f.code, close: frame.code, reason: f.reason };
+    if (this.state === "open") this.#logger.warn(fields, "connection refused");
+    else logStranger(this.#logger, fields, "connection refused");
     this.#closedBy = `${f.code}: ${f.reason}`;
     this.#finish();
     this.ws.close(frame.code, frame.reason);
@@ -239,6 +268,15 @@ export class Link {
       return;
     }
     const open = this.state === "open";
+    if (!open && data.byteLength > PRE_AUTH_FRAME_BYTES) {
+      this.fail(
+        failure(
+          R_FRAME_TOO_LARGE,
+          `a ${data.byteLength}-byte frame before authentication (at most ${PRE_AUTH_FRAME_BYTES})`,
+        ),
+      );
+      return;
+    }
     const r = decode(data, {
       runId: this.#o.self.runId,
       genomeLength: this.#o.limits.genomeLength,
@@ -358,6 +396,8 @@ export class Link {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.state = "open";
+    // the server's admission (io/server.ts) stops counting this connection as a stranger's
+    this.ws.emit(AUTHENTICATED);
     this.#resolveReady();
   }
 }

@@ -246,3 +246,67 @@ export function captureLogger(level: LogLevel = "trace"): {
   sink.outs.push((line) => void records.push(JSON.parse(line)));
   return { logger: build(sink, level), records };
 }
+
+/**
+ * Reports a kind of occurrence (a refused connection) at a bounded rate: the first `burst` of each
+ * period one by one, the rest of the period as one report with their count when it ends. A flood of
+ * refusals then costs at most burst + 1 records a period, on stderr, in log.jsonl or in events.jsonl,
+ * while a handful of them is still reported each as it happens.
+ */
+export class RateLimited<T> {
+  readonly #report: (detail: T, count: number) => void;
+  readonly #periodMs: number;
+  readonly #burst: number;
+  #inPeriod = 0;
+  #held = 0;
+  #last: T | null = null;
+  #timer: NodeJS.Timeout | null = null;
+
+  /** `report(detail, count)`: `count` occurrences, `detail` the last of them. */
+  constructor(
+    report: (detail: T, count: number) => void,
+    options: { periodMs?: number; burst?: number } = {},
+  ) {
+    this.#report = report;
+    this.#periodMs = options.periodMs ?? 1000;
+    this.#burst = options.burst ?? 5;
+  }
+
+  add(detail: T): void {
+    if (this.#timer === null) this.#startPeriod();
+    this.#inPeriod++;
+    if (this.#inPeriod <= this.#burst) {
+      this.#report(detail, 1);
+      return;
+    }
+    this.#held++;
+    this.#last = detail;
+  }
+
+  /** Reports what is held now and ends the period (the owner is closing). */
+  flush(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#inPeriod = 0;
+    this.#emitHeld();
+  }
+
+  #startPeriod(): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#inPeriod = 0;
+      this.#emitHeld();
+    }, this.#periodMs);
+    // a pending count never keeps the process alive
+    this.#timer.unref();
+  }
+
+  #emitHeld(): void {
+    if (this.#held === 0) return;
+    const count = this.#held;
+    const last = this.#last as T;
+    this.#held = 0;
+    this.#last = null;
+    this.#report(last, count);
+  }
+}

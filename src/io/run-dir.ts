@@ -4,7 +4,7 @@
 // Every event gets its times here, in one place, for every mode: `t`, seconds since the run started
 // (millisecond resolution), and `time`, the absolute time in ISO 8601 UTC with milliseconds. Both come
 // from one reading of one monotonic clock, so `time` never goes backwards and time − t is the start.
-import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { E_CHECKPOINT, SltError } from "../core/errors.ts";
 
@@ -27,7 +27,18 @@ export interface RunDir {
   writeJson(file: string, value: unknown): string;
   /** appends the event with its `t` and `time`, and returns it as written */
   appendEvent(event: Record<string, unknown>): Record<string, unknown>;
+  /** closes events.jsonl (a later appendEvent opens it again) */
+  close(): void;
 }
+
+// events.jsonl is opened once and kept open: an append then needs no new file descriptor, so a
+// connection flood that exhausts them (EMFILE) can never fail an event write and so end the run. A
+// RunDir nobody closes (a test's, a command that returned) has its descriptor closed once its appendEvent
+// (which callers take on its own) is collected.
+const openEvents = new FinalizationRegistry<{ fd: number | null }>((held) => {
+  if (held.fd !== null) closeSync(held.fd);
+  held.fd = null;
+});
 
 export function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.tmp-${process.pid}`;
@@ -77,6 +88,16 @@ function runDirAt(path: string, options: RunDirOptions): RunDir {
   const clock = options.clock ?? monotonicClock;
   const startedAt = options.startedAt ?? clock();
   const events = join(path, "events.jsonl");
+  const held: { fd: number | null } = { fd: openSync(events, "a") };
+  const appendEvent = (event: Record<string, unknown>): Record<string, unknown> => {
+    const full = timedEvent(event, startedAt, clock());
+    held.fd ??= openSync(events, "a");
+    // O_APPEND: every write lands at the end; a short write (never seen on a file) goes on from there
+    const line = Buffer.from(`${JSON.stringify(full)}\n`);
+    for (let at = 0; at < line.length; ) at += writeSync(held.fd, line, at);
+    return full;
+  };
+  openEvents.register(appendEvent, held);
   return {
     path,
     startTime: new Date(startedAt).toISOString(),
@@ -85,10 +106,10 @@ function runDirAt(path: string, options: RunDirOptions): RunDir {
       writeJsonAtomic(target, value);
       return target;
     },
-    appendEvent(event) {
-      const full = timedEvent(event, startedAt, clock());
-      appendFileSync(events, `${JSON.stringify(full)}\n`);
-      return full;
+    appendEvent,
+    close() {
+      if (held.fd !== null) closeSync(held.fd);
+      held.fd = null;
     },
   };
 }

@@ -211,6 +211,7 @@ export class Island {
       host: listenHost,
       port: 0,
       onConnection: (ws, req) => this.peerOnConnection(ws, req),
+      logger: this.#logger,
     });
     const self: LinkSelf = {
       runId: this.#runId,

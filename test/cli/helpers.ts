@@ -1,7 +1,7 @@
 // Shared set-up of the tests that run the `slt` command as a user does: a child process under this
 // Node, in a scratch folder that is removed after the file's tests.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll } from "vitest";
@@ -39,4 +39,16 @@ export function alive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code !== "ESRCH";
   }
+}
+
+export type RunEvent = Record<string, unknown> & { type: string };
+
+/** The complete lines of `<out>/<name>/events.jsonl` so far (none before it exists), for runs under way. */
+export function runEvents(out: string, name: string): RunEvent[] {
+  const file = join(out, name, "events.jsonl");
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.endsWith("}")) // a line being written is not complete yet
+    .map((l) => JSON.parse(l));
 }

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { alive, CLI } from "./helpers.ts";
+import { alive, CLI, type RunEvent, runEvents } from "./helpers.ts";
 
 const BIN = resolve(import.meta.dirname, "../../bin/slt.mjs");
 const work = mkdtempSync(join(tmpdir(), "slt-sig-"));
@@ -20,16 +20,9 @@ const endless = (name: string, ...args: string[]) => [
   ...args,
 ];
 
-type Event = Record<string, unknown> & { type: string };
+type Event = RunEvent;
 
-function events(name: string): Event[] {
-  const file = join(work, name, "events.jsonl");
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l.endsWith("}")) // a line being written is not complete yet
-    .map((l) => JSON.parse(l));
-}
+const events = (name: string): Event[] => runEvents(work, name);
 
 /** True once `islands` islands (0: the single population) have got past their first generation. */
 function running(name: string, islands: number): boolean {

@@ -4,8 +4,9 @@ import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { CLOSE_CODES } from "../../src/core/protocol/index.ts";
-import { Link, type LinkOptions, type LinkSelf } from "../../src/io/link.ts";
+import { Link, type LinkOptions, type LinkSelf, PRE_AUTH_FRAME_BYTES } from "../../src/io/link.ts";
 import { captureLogger } from "../../src/io/log.ts";
+import { AUTHENTICATED } from "../../src/io/server.ts";
 
 const secret = randomBytes(16).toString("hex");
 const self = (name: string, role: LinkSelf["role"], s = secret): LinkSelf => ({
@@ -140,6 +141,50 @@ describe("Link records", () => {
     expect(s.records).toEqual([
       expect.objectContaining({ msg: "connection refused", authenticated: false, code: "frame-too-large" }),
     ]);
+  });
+
+  it("before authentication, a frame above PRE_AUTH_FRAME_BYTES is refused unread, whatever the link's limits", async () => {
+    const s = captureLogger();
+    // limits that would take megabyte migrant frames once authenticated
+    const srv = await server({ logger: s.logger, limits: { genomeLength: 1 << 20, maxMigrants: 8 } });
+    const ws = new WebSocket(srv.url, { perMessageDeflate: false });
+    ws.on("error", () => {});
+    ws.on("open", () => ws.send(Buffer.alloc(PRE_AUTH_FRAME_BYTES + 1)));
+    const link = await srv.link;
+    await settled(link.ready);
+    expect(s.records).toEqual([
+      expect.objectContaining({
+        msg: "connection refused",
+        authenticated: false,
+        code: "frame-too-large",
+        reason: expect.stringMatching(/before authentication/),
+      }),
+    ]);
+  });
+
+  it("emits AUTHENTICATED on its socket once the other side has proved the secret", async () => {
+    const srv = await server({});
+    const cl = client(srv.url, {});
+    const link = await srv.link;
+    const authenticated = new Promise<void>((resolve) => link.ws.once(AUTHENTICATED, () => resolve()));
+    await Promise.all([link.ready, cl.ready, authenticated]);
+    expect(link.state).toBe("open");
+  });
+
+  it("refusals before authentication are rate-limited per logger: a few records, then a count", async () => {
+    const s = captureLogger();
+    // all servers first, then the strangers at once: their refusals fall within one period
+    const servers = await Promise.all(Array.from({ length: 12 }, () => server({ logger: s.logger })));
+    for (const srv of servers) {
+      const ws = new WebSocket(srv.url, { perMessageDeflate: false });
+      ws.on("error", () => {});
+      ws.on("open", () => ws.send("text"));
+    }
+    const links = await Promise.all(servers.map((srv) => srv.link));
+    await Promise.all(links.map((l) => settled(l.ready)));
+    const refused = s.records.filter((r) => r.msg === "connection refused");
+    expect(refused.length).toBeLessThanOrEqual(6);
+    expect(refused.every((r) => r.code === "bad-msgpack")).toBe(true);
   });
 
   it("a socket error is a record too, unless the caller retries connections quietly", async () => {

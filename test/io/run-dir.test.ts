@@ -1,5 +1,5 @@
 // The run directory's event writer: every line gets `t` and `time` from one injectable clock.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -45,5 +45,22 @@ describe("events.jsonl", () => {
       t: 2,
       time: "1970-01-01T00:00:02.000Z",
     });
+  });
+});
+
+describe("events.jsonl is opened once", () => {
+  it("appending takes no new file descriptor (a flood that exhausts them cannot fail an event)", () => {
+    const dir = createRunDir(out, "fd");
+    const fds = () => readdirSync("/proc/self/fd").length;
+    dir.appendEvent({ type: "start" });
+    const before = fds();
+    for (let i = 0; i < 5; i++) dir.appendEvent({ type: "report", i });
+    expect(fds()).toBe(before);
+    dir.close();
+    expect(fds()).toBe(before - 1);
+    dir.appendEvent({ type: "end" }); // reopens: an event after close is still written
+    dir.close();
+    const lines = readFileSync(path.join(dir.path, "events.jsonl"), "utf8").trim().split("\n");
+    expect(lines.map((l) => JSON.parse(l).type)).toEqual(["start", ...Array(5).fill("report"), "end"]);
   });
 });

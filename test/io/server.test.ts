@@ -1,20 +1,26 @@
+import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { formatWsAddress, WsServer } from "../../src/io/server.ts";
+import { captureLogger } from "../../src/io/log.ts";
+import { type AdmissionLimits, AUTHENTICATED, formatWsAddress, WsServer } from "../../src/io/server.ts";
 
 const cleanup: (() => void)[] = [];
 afterEach(() => {
   for (const f of cleanup.splice(0).reverse()) f();
 });
 
-async function server(onConnection: (ws: WebSocket) => void = () => {}): Promise<WsServer> {
-  const s = await WsServer.listen({ host: "127.0.0.1", port: 0, onConnection });
+async function server(
+  onConnection: (ws: WebSocket) => void = () => {},
+  admission: AdmissionLimits = {},
+  logger = captureLogger().logger,
+): Promise<WsServer> {
+  const s = await WsServer.listen({ host: "127.0.0.1", port: 0, onConnection, admission, logger });
   cleanup.push(() => s.close());
   return s;
 }
 
-/** The HTTP status of a refused upgrade, or "open" when the upgrade succeeds. */
-function upgrade(address: string): Promise<number | "open"> {
+/** The HTTP status of a refused upgrade, or "open" when the upgrade succeeds (`keep`: left open). */
+function upgrade(address: string, keep = false): Promise<number | "open"> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(address, { perMessageDeflate: false });
     ws.once("unexpected-response", (_req, res) => {
@@ -23,7 +29,8 @@ function upgrade(address: string): Promise<number | "open"> {
     });
     ws.once("open", () => {
       resolve("open");
-      ws.close();
+      if (keep) cleanup.push(() => ws.terminate());
+      else ws.close();
     });
     ws.once("error", (e) => {
       if (!/Unexpected server response/.test(e.message)) reject(e);
@@ -83,5 +90,92 @@ describe("WsServer", () => {
     await expect(
       WsServer.listen({ host: "127.0.0.1", port: s.port, onConnection: () => {} }),
     ).rejects.toThrow(/EADDRINUSE/);
+  });
+});
+
+/** A raw TCP connection to the server, destroyed after the test; `closed` resolves when it closes. */
+function tcp(port: number): Promise<{ socket: Socket; closed: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => resolve({ socket, closed }));
+    const closed = new Promise<void>((done) => socket.once("close", () => done()));
+    socket.once("error", reject);
+    cleanup.push(() => socket.destroy());
+  });
+}
+
+describe("WsServer admission before authentication", () => {
+  it("caps pending connections per address (429) and in all (503); authentication frees a place", async () => {
+    const pending: WebSocket[] = [];
+    const perAddress = await server((ws) => pending.push(ws), { maxPendingPerAddress: 2 });
+    perAddress.accept(1024);
+    expect(await upgrade(perAddress.address, true)).toBe("open");
+    expect(await upgrade(perAddress.address, true)).toBe("open");
+    expect(perAddress.pending).toBe(2);
+    expect(await upgrade(perAddress.address)).toBe(429);
+    pending[0].emit(AUTHENTICATED); // what a Link does once the other side has proved the secret
+    expect(perAddress.pending).toBe(1);
+    expect(await upgrade(perAddress.address, true)).toBe("open");
+
+    const all = await server(() => {}, { maxPending: 1 });
+    all.accept(1024);
+    expect(await upgrade(all.address, true)).toBe("open");
+    expect(await upgrade(all.address)).toBe(503);
+  });
+
+  it("a pending connection that closes frees its place", async () => {
+    const pending: WebSocket[] = [];
+    const s = await server((ws) => pending.push(ws), { maxPendingPerAddress: 1 });
+    s.accept(1024);
+    expect(await upgrade(s.address)).toBe("open"); // closed again by the client
+    await new Promise<void>((resolve) =>
+      s.pending === 0 ? resolve() : pending[0].once("close", () => resolve()),
+    );
+    expect(s.pending).toBe(0);
+    expect(await upgrade(s.address)).toBe("open");
+  });
+
+  it("closes sockets that never complete their upgrade request, and silent ones", async () => {
+    const s = await server(() => {}, { upgradeMs: 200 });
+    s.accept(1024);
+    const partial = await tcp(s.port);
+    partial.socket.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n");
+    const silent = await tcp(s.port);
+    await Promise.all([partial.closed, silent.closed]);
+  });
+
+  it("closes an upgraded connection that does not authenticate in time", async () => {
+    const s = await server((ws) => ws.on("error", () => {}), { handshakeMs: 200 });
+    s.accept(1024);
+    const ws = new WebSocket(s.address, { perMessageDeflate: false });
+    cleanup.push(() => ws.terminate());
+    const closed = new Promise<void>((resolve) => ws.once("close", () => resolve()));
+    await closed;
+    expect(s.pending).toBe(0);
+  });
+
+  it("destroys a pending connection past preAuthBytes, though its frame is within maxPayload", async () => {
+    const s = await server((ws) => ws.on("error", () => {}), { preAuthBytes: 1000 });
+    s.accept(1 << 20);
+    const ws = new WebSocket(s.address, { perMessageDeflate: false });
+    cleanup.push(() => ws.terminate());
+    ws.on("error", () => {});
+    await new Promise<void>((resolve) => ws.once("open", () => resolve()));
+    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+    ws.send(new Uint8Array(4000));
+    expect(await closed).toBe(1006); // no close frame: the socket was destroyed
+    expect(s.pending).toBe(0);
+  });
+
+  it("logs refusals as rate-limited counts, not one record each", async () => {
+    const { logger, records } = captureLogger();
+    const s = await server(() => {}, { maxPending: 1 }, logger);
+    s.accept(1024);
+    expect(await upgrade(s.address, true)).toBe("open");
+    for (let i = 0; i < 20; i++) expect(await upgrade(s.address)).toBe(503);
+    s.close(); // reports the count held back
+    const refused = records.filter((r) => r.msg === "connection refused at admission");
+    expect(refused.length).toBeLessThanOrEqual(6);
+    expect(refused.reduce((n, r) => n + (r.count as number), 0)).toBe(20);
+    expect(refused[0]).toMatchObject({ level: 40, reason: expect.stringMatching(/unauthenticated/) });
   });
 });
