@@ -1,0 +1,77 @@
+// Issue 10, bad input: each case ends with one `slt: error E_…` line naming the problem, a non-zero exit,
+// within seconds, and leaves nothing behind (no run directory, no stack trace).
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CliResult, runCli, scratchDir } from "./helpers.ts";
+
+const work = scratchDir("slt-bad-input-");
+
+/** One error line on stderr, with the code and the words asked for; no trace; exit ≠ 0. */
+function expectOneLineError(r: CliResult, code: string, words: RegExp): void {
+  expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+  const lines = r.stderr.trim().split("\n");
+  const error = lines.filter((l) => l.startsWith("slt: error"));
+  expect(error).toHaveLength(1);
+  expect(error[0]).toContain(code);
+  expect(error[0]).toMatch(words);
+  expect(r.code).not.toBe(0);
+  expect(r.code).not.toBeNull();
+}
+
+describe("slt run: --listen and --out checked before anything starts", () => {
+  let busy: Server;
+  let port = 0;
+  beforeAll(async () => {
+    busy = createServer();
+    await new Promise<void>((done) => busy.listen(0, "127.0.0.1", done));
+    port = (busy.address() as { port: number }).port;
+  });
+  afterAll(() => new Promise<void>((done) => busy.close(() => done())));
+
+  it("--listen on a port in use: E_CONFIG naming the port, no run directory", () => {
+    const out = join(work, "listen-busy");
+    const r = runCli(work, [
+      "run",
+      "--islands",
+      "2",
+      "--generations",
+      "1",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--out",
+      out,
+    ]);
+    expectOneLineError(r, "E_CONFIG", new RegExp(`--listen 127\\.0\\.0\\.1:${port}: the port is in use`));
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("--out naming an existing file: E_CONFIG (EEXIST), the file untouched", () => {
+    const file = join(work, "a-file");
+    writeFileSync(file, "x");
+    const r = runCli(work, ["run", "--islands", "1", "--generations", "1", "--out", file]);
+    expectOneLineError(r, "E_CONFIG", /--out .*a-file.* is not a folder/);
+    expect(readdirSync(work)).not.toContain("runs");
+  });
+
+  it("--out under a file: E_CONFIG", () => {
+    const r = runCli(work, [
+      "run",
+      "--islands",
+      "1",
+      "--generations",
+      "1",
+      "--out",
+      join(work, "a-file", "x"),
+    ]);
+    expectOneLineError(r, "E_CONFIG", /--out .*is a file, not a folder/);
+  });
+
+  it.runIf(existsSync("/proc/self"))("--out /proc/x fails at once instead of spinning", () => {
+    const started = Date.now();
+    const r = runCli(work, ["run", "--islands", "1", "--generations", "1", "--out", "/proc/x"]);
+    expectOneLineError(r, "E_CONFIG", /--out \/proc\/x: cannot create \/proc\/x/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+});
