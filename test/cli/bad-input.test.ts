@@ -75,3 +75,21 @@ describe("slt run: --listen and --out checked before anything starts", () => {
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 });
+
+describe("slt island --join", () => {
+  it("to a dead port: one error line after its retries, exit 1, no trace, no hang", async () => {
+    const free = createServer();
+    await new Promise<void>((done) => free.listen(0, "127.0.0.1", done));
+    const port = (free.address() as { port: number }).port;
+    await new Promise<void>((done) => free.close(() => done()));
+    const r = runCli(work, ["island", "--join", `ws://127.0.0.1:${port}/?run=run-x`], {
+      ...process.env,
+      SLT_TOKEN: "0123456789abcdef0123456789abcdef",
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/cannot reach the coordinator.*ECONNREFUSED.*"attempts":5/);
+  });
+});
