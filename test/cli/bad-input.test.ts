@@ -93,3 +93,14 @@ describe("slt island --join", () => {
     expect(lines[0]).toMatch(/cannot reach the coordinator.*ECONNREFUSED.*"attempts":5/);
   });
 });
+
+describe("slt run --config", () => {
+  it('{"ga":{"__proto__":{"population":7}}} is refused with one E_CONFIG line', () => {
+    const file = join(work, "proto.json");
+    writeFileSync(file, '{"ga":{"__proto__":{"population":7}}}');
+    const out = join(work, "proto-runs");
+    const r = runCli(work, ["run", "--islands", "1", "--generations", "1", "--config", file, "--out", out]);
+    expectOneLineError(r, "E_CONFIG", /ga\.__proto__: .*not allowed/);
+    expect(existsSync(out)).toBe(false);
+  });
+});
