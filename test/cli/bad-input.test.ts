@@ -104,3 +104,13 @@ describe("slt run --config", () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe("slt run: the network and the data", () => {
+  it("--arch 2,10,1: fewer than 2 output units refused with one E_CONFIG line", () => {
+    const out = join(work, "arch-runs");
+    const r = runCli(work, ["run", "--islands", "1", "--generations", "1", "--arch", "2,10,1", "--out", out]);
+    expectOneLineError(r, "E_CONFIG", /--arch\) \[2,10,1\]: has 1 output unit; needs at least 2/);
+    expect(r.code).toBe(2);
+    expect(existsSync(out)).toBe(false);
+  });
+});
