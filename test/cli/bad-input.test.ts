@@ -114,3 +114,28 @@ describe("slt run: the network and the data", () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe("slt run: CSV data", () => {
+  it("labels all one class: refused with one E_DATASET_CSV line", () => {
+    const ones = join(work, "ones.csv");
+    writeFileSync(ones, "0.1,1\n0.2,1\n0.3,1\n0.4,1\n");
+    const out = join(work, "ones-runs");
+    const r = runCli(work, [
+      "run",
+      "--islands",
+      "1",
+      "--generations",
+      "1",
+      "--train",
+      ones,
+      "--test",
+      ones,
+      "--arch",
+      "1,4,2",
+      "--out",
+      out,
+    ]);
+    expectOneLineError(r, "E_DATASET_CSV", /every label in .*ones\.csv is 1: the training file has 1 class/);
+    expect(existsSync(out)).toBe(false);
+  });
+});

@@ -176,6 +176,17 @@ export function datasetFromCsv(
       `every label in ${trainFile} and ${testFile} is 0; a classification dataset needs labels 0..c−1 with c ≥ 2`,
     );
   }
+  // Labels all of one class (say every row 1) give classes = 2 but nothing to learn: the search would
+  // run and report a perfect, meaningless accuracy.
+  const only = train.n > 0 ? train.y[0] : 0;
+  let other = 1;
+  while (other < train.n && train.y[other] === only) other++;
+  if (other >= train.n) {
+    throw new SltError(
+      E_DATASET_CSV,
+      `every label in ${trainFile} is ${only}: the training file has 1 class; a classification dataset needs at least 2 classes in its training rows`,
+    );
+  }
   const scaled = scaleSplits(train, test, scale);
   return {
     description: { name: "csv", scale, trainFile, testFile },

@@ -185,4 +185,14 @@ describe("datasetFromCsv", () => {
     const zero = parseCsv("1,0\n2,0\n", "z.csv");
     expect(() => datasetFromCsv(zero, zero)).toThrow(/every label in z.csv and z.csv is 0/);
   });
+
+  it("rejects a training file whose labels are all one class, even one other than 0", () => {
+    const ones = parseCsv("1,1\n2,1\n3,1\n", "ones.csv");
+    const mixed = parseCsv("1,0\n2,1\n", "mixed.csv");
+    expect(() => datasetFromCsv(ones, mixed)).toThrow(
+      "every label in ones.csv is 1: the training file has 1 class; a classification dataset needs at least 2 classes in its training rows",
+    );
+    // a test file of one class is fine: small test splits may hold only one
+    expect(datasetFromCsv(mixed, ones).classes).toBe(2);
+  });
 });
