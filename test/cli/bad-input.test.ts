@@ -20,6 +20,17 @@ function expectOneLineError(r: CliResult, code: string, words: RegExp): void {
   expect(r.code).not.toBeNull();
 }
 
+/**
+ * `slt run` of one generation on one population with `args` (later flags win) into `out`: refused with one
+ * error line of `code` matching `words`, and `out` never created.
+ */
+function refused(out: string, args: readonly string[], code: string, words: RegExp): CliResult {
+  const r = runCli(work, ["run", "--islands", "1", "--generations", "1", ...args, "--out", out]);
+  expectOneLineError(r, code, words);
+  expect(existsSync(out)).toBe(false);
+  return r;
+}
+
 describe("slt run: --listen and --out checked before anything starts", () => {
   let busy: Server;
   let port = 0;
@@ -31,20 +42,13 @@ describe("slt run: --listen and --out checked before anything starts", () => {
   afterAll(() => new Promise<void>((done) => busy.close(() => done())));
 
   it("--listen on a port in use: E_CONFIG naming the port, no run directory", () => {
-    const out = join(work, "listen-busy");
-    const r = runCli(work, [
-      "run",
-      "--islands",
-      "2",
-      "--generations",
-      "1",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--out",
-      out,
-    ]);
-    expectOneLineError(r, "E_CONFIG", new RegExp(`--listen 127\\.0\\.0\\.1:${port}: the port is in use`));
-    expect(existsSync(out)).toBe(false);
+    const words = new RegExp(`--listen 127.0.0.1:${port}: the port is in use`);
+    refused(
+      join(work, "listen-busy"),
+      ["--islands", "2", "--listen", `127.0.0.1:${port}`],
+      "E_CONFIG",
+      words,
+    );
   });
 
   it("--out naming an existing file: E_CONFIG (EEXIST), the file untouched", () => {
@@ -98,20 +102,19 @@ describe("slt run --config", () => {
   it('{"ga":{"__proto__":{"population":7}}} is refused with one E_CONFIG line', () => {
     const file = join(work, "proto.json");
     writeFileSync(file, '{"ga":{"__proto__":{"population":7}}}');
-    const out = join(work, "proto-runs");
-    const r = runCli(work, ["run", "--islands", "1", "--generations", "1", "--config", file, "--out", out]);
-    expectOneLineError(r, "E_CONFIG", /ga\.__proto__: .*not allowed/);
-    expect(existsSync(out)).toBe(false);
+    refused(join(work, "proto-runs"), ["--config", file], "E_CONFIG", /ga\.__proto__: .*not allowed/);
   });
 });
 
 describe("slt run: the network and the data", () => {
   it("--arch 2,10,1: fewer than 2 output units refused with one E_CONFIG line", () => {
-    const out = join(work, "arch-runs");
-    const r = runCli(work, ["run", "--islands", "1", "--generations", "1", "--arch", "2,10,1", "--out", out]);
-    expectOneLineError(r, "E_CONFIG", /--arch\) \[2,10,1\]: has 1 output unit; needs at least 2/);
+    const r = refused(
+      join(work, "arch-runs"),
+      ["--arch", "2,10,1"],
+      "E_CONFIG",
+      /--arch\) \[2,10,1\]: has 1 output unit; needs at least 2/,
+    );
     expect(r.code).toBe(2);
-    expect(existsSync(out)).toBe(false);
   });
 });
 
@@ -119,23 +122,11 @@ describe("slt run: CSV data", () => {
   it("labels all one class: refused with one E_DATASET_CSV line", () => {
     const ones = join(work, "ones.csv");
     writeFileSync(ones, "0.1,1\n0.2,1\n0.3,1\n0.4,1\n");
-    const out = join(work, "ones-runs");
-    const r = runCli(work, [
-      "run",
-      "--islands",
-      "1",
-      "--generations",
-      "1",
-      "--train",
-      ones,
-      "--test",
-      ones,
-      "--arch",
-      "1,4,2",
-      "--out",
-      out,
-    ]);
-    expectOneLineError(r, "E_DATASET_CSV", /every label in .*ones\.csv is 1: the training file has 1 class/);
-    expect(existsSync(out)).toBe(false);
+    refused(
+      join(work, "ones-runs"),
+      ["--train", ones, "--test", ones, "--arch", "1,4,2"],
+      "E_DATASET_CSV",
+      /every label in .*ones\.csv is 1: the training file has 1 class/,
+    );
   });
 });
