@@ -1,8 +1,17 @@
 // Issue 10, bad input: each case ends with one `slt: error E_…` line naming the problem, a non-zero exit,
 // within seconds, and leaves nothing behind (no run directory, no stack trace).
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliResult, runCli, scratchDir } from "./helpers.ts";
 
@@ -80,6 +89,11 @@ describe("slt run: --listen and --out checked before anything starts", () => {
   });
 });
 
+/** `refused` with `data` as both the training and the test file (one feature, two classes). */
+function refusedData(out: string, data: string, code: string, words: RegExp): CliResult {
+  return refused(join(work, out), ["--train", data, "--test", data, "--arch", "1,4,2"], code, words);
+}
+
 describe("slt island --join", () => {
   it("to a dead port: one error line after its retries, exit 1, no trace, no hang", async () => {
     const free = createServer();
@@ -122,11 +136,39 @@ describe("slt run: CSV data", () => {
   it("labels all one class: refused with one E_DATASET_CSV line", () => {
     const ones = join(work, "ones.csv");
     writeFileSync(ones, "0.1,1\n0.2,1\n0.3,1\n0.4,1\n");
-    refused(
-      join(work, "ones-runs"),
-      ["--train", ones, "--test", ones, "--arch", "1,4,2"],
+    refusedData(
+      "ones-runs",
+      ones,
       "E_DATASET_CSV",
       /every label in .*ones\.csv is 1: the training file has 1 class/,
     );
+  });
+});
+
+describe("slt run: oversized data files", () => {
+  it("a 1 GiB file of one line: refused by its size, before it is read", () => {
+    const huge = join(work, "huge.csv");
+    writeFileSync(huge, "");
+    truncateSync(huge, 1024 ** 3); // sparse: no disk, no time
+    const words = /dataset file .*huge\.csv has 1073741824 bytes, more than the 256 MiB/;
+    refusedData("huge-runs", huge, "E_DATASET_FILE", words);
+  });
+
+  it("a small gzip that inflates past 256 MiB: refused as it inflates", () => {
+    // 300 gzip members of 1 MiB of zeros each: ~300 KB that inflate to 300 MiB
+    const bomb = join(work, "bomb.csv.gz");
+    const member = gzipSync(Buffer.alloc(1024 ** 2, "0"));
+    const fd = openSync(bomb, "w");
+    for (let i = 0; i < 300; i++) writeSync(fd, member);
+    closeSync(fd);
+    const words = /bomb\.csv\.gz: inflates to more than 256 MiB/;
+    refusedData("bomb-runs", bomb, "E_DATASET_FILE", words);
+  });
+
+  it("10⁵ columns among 10⁶ blank lines: refused by the column limit", () => {
+    const wide = join(work, "wide.csv");
+    writeFileSync(wide, `${"\n".repeat(1_000_000)}${"0,".repeat(99_999)}0\n`);
+    const words = /wide\.csv: line 1000001 has 100000 columns, more than the 65536 allowed/;
+    refusedData("wide-runs", wide, "E_DATASET_CSV", words);
   });
 });
