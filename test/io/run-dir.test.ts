@@ -1,9 +1,9 @@
 // The run directory's event writer: every line gets `t` and `time` from one injectable clock.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createRunDir, timedEvent } from "../../src/io/run-dir.ts";
+import { createRunDir, timedEvent, writeJsonAtomic } from "../../src/io/run-dir.ts";
 
 const out = mkdtempSync(path.join(os.tmpdir(), "slt-run-dir-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -45,5 +45,25 @@ describe("events.jsonl", () => {
       t: 2,
       time: "1970-01-01T00:00:02.000Z",
     });
+  });
+});
+
+describe("writeJsonAtomic", () => {
+  it("replaces the file whole and leaves no temporary file", () => {
+    const dir = mkdtempSync(path.join(out, "atomic-"));
+    const file = path.join(dir, "ticket.json");
+    writeFileSync(file, "old");
+    writeJsonAtomic(file, { a: 1 });
+    expect(readFileSync(file, "utf8")).toBe('{\n  "a": 1\n}\n');
+    expect(readdirSync(dir)).toEqual(["ticket.json"]);
+  });
+
+  it("on a failed rename throws and removes its temporary file", () => {
+    const dir = mkdtempSync(path.join(out, "atomic-"));
+    const target = path.join(dir, "taken.json");
+    mkdirSync(target); // a directory where the file should go: the rename fails
+    writeFileSync(path.join(target, "inside"), "x");
+    expect(() => writeJsonAtomic(target, { a: 1 })).toThrow();
+    expect(readdirSync(dir)).toEqual(["taken.json"]);
   });
 });
