@@ -312,18 +312,12 @@ async function checkListen(listen: { host: string; port: number } | undefined): 
 }
 
 /**
- * The runs' parent folder `out` must be a folder this process can create or use. Checked by making each
- * missing part one level at a time and removing them again, so nothing is left behind, and a path where
- * Node's recursive mkdir would spin (/proc/x) fails at once.
+ * The folders from `abs` up to its first existing ancestor that do not exist yet, deepest first; throws
+ * (through `fail`) when that ancestor, or `abs` itself, is not a folder.
  */
-function checkOutDir(out: string): void {
-  const abs = resolve(out);
-  const fail = (why: string): never => {
-    throw new SltError("E_CONFIG", `--out ${out}: ${why}; expected a folder for run directories`);
-  };
+function missingFolders(abs: string, fail: (why: string) => never): string[] {
   const missing: string[] = [];
-  let dir = abs;
-  for (;;) {
+  for (let dir = abs; ; dir = dirname(dir)) {
     let st: ReturnType<typeof statSync> | undefined;
     try {
       st = statSync(dir);
@@ -334,24 +328,47 @@ function checkOutDir(out: string): void {
     }
     if (st !== undefined) {
       if (!st.isDirectory()) fail(`${dir} exists and is not a folder (EEXIST)`);
-      break;
+      return missing;
     }
     missing.push(dir);
-    if (dirname(dir) === dir) break;
-    dir = dirname(dir);
+    if (dirname(dir) === dir) return missing;
   }
+}
+
+/**
+ * The runs' parent folder `out` must be a folder this process can create or use. Checked by making each
+ * missing folder one level at a time and removing them again, so nothing is left behind, and a path where
+ * Node's recursive mkdir would spin (/proc/x) fails at once.
+ */
+function checkOutDir(out: string): void {
+  const fail = (why: string): never => {
+    throw new SltError("E_CONFIG", `--out ${out}: ${why}; expected a folder for run directories`);
+  };
   const made: string[] = [];
+  let current = "";
   try {
-    for (const d of missing.reverse()) {
-      mkdirSync(d);
-      made.push(d);
+    for (const d of missingFolders(resolve(out), fail).reverse()) {
+      current = d;
+      try {
+        mkdirSync(d);
+        made.push(d);
+      } catch (e) {
+        // another run may have made it meanwhile: a folder is all that is asked
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !statSync(d).isDirectory()) throw e;
+      }
     }
   } catch (e) {
-    fail(
-      `cannot create ${missing[made.length]} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-    );
+    if (e instanceof SltError) throw e;
+    fail(`cannot create ${current} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   } finally {
-    for (const d of made.reverse()) rmdirSync(d);
+    // left alone once another run has put its directory inside (ENOTEMPTY)
+    for (const d of made.reverse()) {
+      try {
+        rmdirSync(d);
+      } catch {
+        break;
+      }
+    }
   }
 }
 
