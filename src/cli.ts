@@ -2,7 +2,8 @@
 // hands over to the coordinator. Exit codes: 0 ok, 1 the run failed, 2 bad usage or configuration
 // (or a runtime too old to run the project: E_RUNTIME).
 import "./runtime-guard.mjs";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmdirSync, statSync } from "node:fs";
+import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
@@ -279,6 +280,96 @@ function addExecutionOptions(cmd: Command): Command {
       "at most one progress report on stderr per this many seconds (default 1; 0: every generation or island report)",
       secondsArg("--progress-interval", "every report"),
     );
+}
+
+/**
+ * --listen HOST:PORT must be free before anything starts: a port in use or an address not of this
+ * machine is one E_CONFIG line, and no run directory is made (port 0 is any free port, always fine).
+ */
+async function checkListen(listen: { host: string; port: number } | undefined): Promise<void> {
+  if (listen === undefined || listen.port === 0) return;
+  const where = `${listen.host}:${listen.port}`;
+  const code = await new Promise<string | null>((done) => {
+    const probe = createServer();
+    probe.once("error", (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+    probe.listen({ host: listen.host, port: listen.port, exclusive: true }, () =>
+      probe.close(() => done(null)),
+    );
+  });
+  if (code === null) return;
+  const why =
+    code === "EADDRINUSE"
+      ? "the port is in use by another process"
+      : code === "EADDRNOTAVAIL"
+        ? "the address is not one of this machine's"
+        : code === "EACCES"
+          ? "no permission to listen on this port"
+          : `cannot listen there (${code})`;
+  throw new SltError(
+    "E_CONFIG",
+    `--listen ${where}: ${why}; give a free HOST:PORT of this machine (port 0: any free port)`,
+  );
+}
+
+/**
+ * The folders from `abs` up to its first existing ancestor that do not exist yet, deepest first; throws
+ * (through `fail`) when that ancestor, or `abs` itself, is not a folder.
+ */
+function missingFolders(abs: string, fail: (why: string) => never): string[] {
+  const missing: string[] = [];
+  for (let dir = abs; ; dir = dirname(dir)) {
+    let st: ReturnType<typeof statSync> | undefined;
+    try {
+      st = statSync(dir);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOTDIR") fail(`a part of ${abs} is a file, not a folder`);
+      if (code !== "ENOENT") fail(`cannot use ${dir} (${code})`);
+    }
+    if (st !== undefined) {
+      if (!st.isDirectory()) fail(`${dir} exists and is not a folder (EEXIST)`);
+      return missing;
+    }
+    missing.push(dir);
+    if (dirname(dir) === dir) return missing;
+  }
+}
+
+/**
+ * The runs' parent folder `out` must be a folder this process can create or use. Checked by making each
+ * missing folder one level at a time and removing them again, so nothing is left behind, and a path where
+ * Node's recursive mkdir would spin (/proc/x) fails at once.
+ */
+function checkOutDir(out: string): void {
+  const fail = (why: string): never => {
+    throw new SltError("E_CONFIG", `--out ${out}: ${why}; expected a folder for run directories`);
+  };
+  const made: string[] = [];
+  let current = "";
+  try {
+    for (const d of missingFolders(resolve(out), fail).reverse()) {
+      current = d;
+      try {
+        mkdirSync(d);
+        made.push(d);
+      } catch (e) {
+        // another run may have made it meanwhile: a folder is all that is asked
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !statSync(d).isDirectory()) throw e;
+      }
+    }
+  } catch (e) {
+    if (e instanceof SltError) throw e;
+    fail(`cannot create ${current} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  } finally {
+    // left alone once another run has put its directory inside (ENOTEMPTY)
+    for (const d of made.reverse()) {
+      try {
+        rmdirSync(d);
+      } catch {
+        break;
+      }
+    }
+  }
 }
 
 type SshModule = typeof import("./coordinator/launcher-ssh.ts");
@@ -604,6 +695,8 @@ addExecutionOptions(
       process.stdout.write(o.json ? `${JSON.stringify(d)}\n` : formatDryRun(d));
       return;
     }
+    if (clusterRun) await checkListen(o.listen);
+    checkOutDir(config.out);
     await launch(config, o, clusterRun ? { ssh, sshHosts } : null, commandLogger(o));
   });
 
@@ -647,6 +740,7 @@ addExecutionOptions(program.commands[program.commands.length - 1])
     );
     const clusterRun = prepared.cluster || o.launcher === "k8s" || sshHosts !== null;
     checkRunMode(o, prepared.config, clusterRun);
+    if (clusterRun) await checkListen(o.listen);
     await launch(prepared.config, o, clusterRun ? { ssh, sshHosts } : null, logger, prepared);
   });
 

@@ -377,6 +377,30 @@ export function resolveConfig(...layers: { source: string; patch: unknown }[]): 
   return withDerivedFields(config);
 }
 
+/** Keys that would reach an object's prototype when merged: never a configuration field. */
+const PROTOTYPE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+/**
+ * The path of the first prototype key in `value` (JSON.parse makes "__proto__" an own key, which a merge
+ * would then assign to a prototype), or null when there is none.
+ */
+function prototypeKeyPath(value: unknown, at: string): string | null {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const p = prototypeKeyPath(value[i], `${at}[${i}]`);
+      if (p !== null) return p;
+    }
+  } else if (value !== null && typeof value === "object") {
+    for (const key of Object.keys(value)) {
+      const path = at === "" ? key : `${at}.${key}`;
+      if (PROTOTYPE_KEYS.has(key)) return path;
+      const p = prototypeKeyPath((value as Record<string, unknown>)[key], path);
+      if (p !== null) return p;
+    }
+  }
+  return null;
+}
+
 /** The layers merged in order, with the embedded default dataset and a custom topology's island count. */
 function mergeLayers(layers: readonly { source: string; patch: unknown }[]): unknown {
   for (const layer of layers) {
@@ -386,6 +410,12 @@ function mergeLayers(layers: readonly { source: string; patch: unknown }[]): unk
         `invalid configuration (${layer.source}): expected a JSON object, got ${JSON.stringify(layer.patch)}`,
       );
     }
+    const bad = prototypeKeyPath(layer.patch, "");
+    if (bad !== null)
+      throw new SltError(
+        "E_CONFIG",
+        `invalid configuration (${layer.source}): ${bad}: "__proto__", "constructor" and "prototype" are not allowed as keys (they would change the configuration's object prototypes)`,
+      );
   }
   let merged: unknown = {};
   for (const layer of layers) merged = mergeConfig(merged, layer.patch);

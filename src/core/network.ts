@@ -1,6 +1,7 @@
 // Networks: an architecture plus fixed random weights and biases, fully determined by
 // (architecture, init scheme, seed). Genome layout: layers in order, each weight matrix [out][in]
 // row-major; biases are never masked.
+import { E_CONFIG, SltError } from "./errors.ts";
 import { Rng } from "./rng.ts";
 
 export type Architecture = readonly number[];
@@ -31,18 +32,23 @@ export interface Network {
   readonly genomeLength: number;
 }
 
+/**
+ * Throws E_CONFIG unless `arch` is at least an input and an output layer of positive integer widths with
+ * at least 2 output units: a user's --arch or network.architecture reaches here, so it must be one line.
+ */
 export function validateArchitecture(arch: readonly number[]): void {
-  if (!Array.isArray(arch) || arch.length < 2) {
-    throw new RangeError(
-      `architecture needs at least an input and an output layer, got ${JSON.stringify(arch)}`,
-    );
-  }
+  const fail = (why: string): never => {
+    throw new SltError(E_CONFIG, `network.architecture (--arch) ${JSON.stringify(arch)}: ${why}`);
+  };
+  if (!Array.isArray(arch) || arch.length < 2)
+    fail("needs at least an input and an output layer, e.g. 2,75,2");
   arch.forEach((w, i) => {
-    if (!Number.isInteger(w) || w < 1)
-      throw new RangeError(`architecture layer ${i} width must be a positive integer, got ${w}`);
+    if (!Number.isInteger(w) || w < 1) fail(`layer ${i} width must be a positive integer, got ${w}`);
   });
   if (arch[arch.length - 1] < 2)
-    throw new RangeError("architecture needs at least 2 output units (binary tasks use 2 logits)");
+    fail(
+      `has ${arch[arch.length - 1]} output unit; needs at least 2 output units (one per class; binary tasks use 2 logits)`,
+    );
 }
 
 /** Number of genome bits (= weights) of an architecture. */

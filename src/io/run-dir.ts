@@ -4,8 +4,18 @@
 // Every event gets its times here, in one place, for every mode: `t`, seconds since the run started
 // (millisecond resolution), and `time`, the absolute time in ISO 8601 UTC with milliseconds. Both come
 // from one reading of one monotonic clock, so `time` never goes backwards and time − t is the start.
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from "node:fs";
-import { join, resolve } from "node:path";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { E_CHECKPOINT, SltError } from "../core/errors.ts";
 
 /** Milliseconds since the Unix epoch, never decreasing. */
@@ -40,10 +50,45 @@ const openEvents = new FinalizationRegistry<{ fd: number | null }>((held) => {
   held.fd = null;
 });
 
+/**
+ * Writes `value` as JSON to `path` whole: a temporary file beside it, flushed to disk, renamed over
+ * `path`, and the directory flushed so the rename itself survives a power loss. On failure (full disk,
+ * no permission) the temporary file is removed and the error thrown; `path` keeps its old content.
+ */
 export function writeJsonAtomic(path: string, value: unknown): void {
+  const text = `${JSON.stringify(value, null, 2)}\n`;
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  renameSync(tmp, path);
+  try {
+    const fd = openSync(tmp, "w");
+    try {
+      writeFileSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  fsyncDirectory(dirname(path));
+}
+
+/** Flushes a directory's entries; where directories cannot be opened or flushed (Windows) it is a no-op. */
+function fsyncDirectory(dir: string): void {
+  let fd: number;
+  try {
+    fd = openSync(dir, "r");
+  } catch {
+    return;
+  }
+  try {
+    fsyncSync(fd);
+  } catch {
+    // EINVAL/EPERM/EISDIR: the platform does not flush directories this way
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The event as events.jsonl holds it: its fields, then `t` and `time` at clock reading `now`. */

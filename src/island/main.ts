@@ -9,10 +9,54 @@
 // (island/log-link.ts); each carries the island's index. Exit codes: 0 stopped by the coordinator, 1 failed,
 // 2 bad usage (or a runtime too old to run the project: E_RUNTIME).
 import "../runtime-guard.mjs";
+import { connect } from "node:net";
 import { SltError } from "../core/errors.ts";
 import { isLogLevel } from "../io/log.ts";
 import { runIsland } from "./island.ts";
 import { islandLogger } from "./log-link.ts";
+
+/** Attempts at reaching the coordinator before the island gives up, and the waits between them. */
+export const JOIN_RETRY_MS = [250, 500, 1000, 2000] as const;
+/** How long one attempt may take: a blackholed address fails after this, not after the OS's minutes. */
+const JOIN_CONNECT_TIMEOUT_MS = 5000;
+
+/** One TCP connection to the join URL's host and port, closed at once: null when it opened, else why not. */
+function probeOnce(host: string, port: number): Promise<string | null> {
+  return new Promise((done) => {
+    const sock = connect({ host, port });
+    sock.setTimeout(JOIN_CONNECT_TIMEOUT_MS, () => {
+      sock.destroy();
+      done(`no answer within ${JOIN_CONNECT_TIMEOUT_MS / 1000} s`);
+    });
+    sock.once("connect", () => {
+      sock.destroy();
+      done(null);
+    });
+    sock.once("error", (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+  });
+}
+
+/**
+ * Whether the coordinator at `join` accepts connections, tried 1 + JOIN_RETRY_MS.length times (a
+ * coordinator may come up a moment after its islands); null when it does, else the last failure.
+ */
+export async function reachCoordinator(join: string): Promise<string | null> {
+  let url: URL;
+  try {
+    url = new URL(join);
+  } catch {
+    return "not a URL";
+  }
+  const port = Number(url.port) || (url.protocol === "wss:" ? 443 : 80);
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  let why = await probeOnce(host, port);
+  for (const ms of JOIN_RETRY_MS) {
+    if (why === null) return null;
+    await new Promise((r) => setTimeout(r, ms));
+    why = await probeOnce(host, port);
+  }
+  return why;
+}
 
 function usage(text: string): never {
   process.stderr.write(
@@ -56,12 +100,24 @@ export async function islandMain(argv: readonly string[], env: NodeJS.ProcessEnv
     };
     process.stdin.once("end", bye).once("close", bye).once("error", bye).resume();
   }
+  const unreachable = await reachCoordinator(join);
+  if (unreachable !== null) {
+    logger.error(
+      { index, join, reason: unreachable, attempts: JOIN_RETRY_MS.length + 1 },
+      "cannot reach the coordinator at the join URL",
+    );
+    return 1;
+  }
   try {
     await runIsland({ join, secret, index, listenHost, logger, toCoordinator });
     return 0;
   } catch (e) {
     if (e instanceof SltError) logger.error({ index, code: e.code, reason: e.message }, "island failed");
-    else logger.error({ index, reason: (e as Error).stack ?? String(e) }, "island failed");
+    else {
+      // one line for the user; the trace only for whoever asks for debug records
+      logger.error({ index, reason: (e as Error).message ?? String(e) }, "island failed");
+      logger.debug({ index, stack: (e as Error).stack }, "island failure trace");
+    }
     return 1;
   }
 }

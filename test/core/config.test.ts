@@ -191,3 +191,27 @@ describe("lockstep with staggered migrations", () => {
     ).toBeTruthy();
   });
 });
+
+describe("config: prototype keys", () => {
+  it('refuses {"ga":{"__proto__":{"population":7}}} as JSON.parse reads it, naming the path', () => {
+    const patch = JSON.parse('{"ga":{"__proto__":{"population":7}}}');
+    const e = configError(patch);
+    expect(e.message).toMatch(/ga\.__proto__: "__proto__", "constructor" and "prototype" are not allowed/);
+    expect(e.message.split("\n")).toHaveLength(1);
+  });
+
+  it("refuses constructor keys, at the top and deep in arrays", () => {
+    expect(configError(JSON.parse('{"constructor":{"prototype":{"x":1}}}')).message).toMatch(
+      /\(command line\): constructor:/,
+    );
+    expect(
+      configError(JSON.parse('{"cluster":{"topology":{"n":2,"edges":[{"constructor":1}]}}}')).message,
+    ).toMatch(/cluster\.topology\.edges\[0\]\.constructor:/);
+  });
+
+  it("a refused key leaves no trace on Object.prototype or later configurations", () => {
+    configError(JSON.parse('{"__proto__":{"population":7}}'));
+    expect(({} as Record<string, unknown>).population).toBeUndefined();
+    expect(resolveConfig().ga.population).not.toBe(7);
+  });
+});

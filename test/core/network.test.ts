@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { E_CONFIG, SltError } from "../../src/core/errors.ts";
 import { genomeLength, initNetwork, kaimingSigma, layerOfBit, weightIndex } from "../../src/core/network.ts";
 
 describe("network", () => {
@@ -70,5 +71,18 @@ describe("network", () => {
       /layer 1 width must be a positive integer, got 0/,
     );
     expect(() => initNetwork([2, 5, 1], { kind: "uniform", range: 1 }, 1)).toThrow(/at least 2 output units/);
+  });
+
+  it("refuses fewer than 2 output units as a one-line E_CONFIG error", () => {
+    try {
+      initNetwork([2, 10, 1], { kind: "uniform", range: 1 }, 1);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(SltError);
+      expect((e as SltError).code).toBe(E_CONFIG);
+      expect((e as SltError).message).toBe(
+        "network.architecture (--arch) [2,10,1]: has 1 output unit; needs at least 2 output units (one per class; binary tasks use 2 logits)",
+      );
+    }
   });
 });

@@ -1,11 +1,18 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { E_DATASET_CSV, E_DATASET_FILE, E_DATASET_NAME, E_DATASET_OPTIONS } from "../../src/core/errors.ts";
-import { DIGITS_FILE, loadDataset, loadDigitsRows, REPO_ROOT, readCsvFile } from "../../src/io/datasets.ts";
+import {
+  DIGITS_FILE,
+  loadDataset,
+  loadDigitsRows,
+  MAX_DATASET_BYTES,
+  REPO_ROOT,
+  readCsvFile,
+} from "../../src/io/datasets.ts";
 import { errorOf } from "./helpers.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -31,6 +38,27 @@ beforeAll(() => {
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
+});
+
+describe("readCsvFile size limits", () => {
+  it("refuses a file larger than the limit before reading it (a sparse 1 GiB file of one line)", () => {
+    writeFileSync(file("huge.csv"), "");
+    truncateSync(file("huge.csv"), 1024 ** 3);
+    const e = errorOf(() => readCsvFile(file("huge.csv")), E_DATASET_FILE);
+    expect(e.message).toBe(
+      `dataset file ${file("huge.csv")} has ${1024 ** 3} bytes, more than the ${MAX_DATASET_BYTES / 1024 ** 2} MiB a dataset file may have`,
+    );
+  });
+
+  it("refuses a gzip file that inflates past the limit, and reads one within it", () => {
+    const rows = "0,1,0\n1,0,1\n".repeat(1000);
+    writeFileSync(file("bomb.csv.gz"), gzipSync(Buffer.from(rows)));
+    expect(readCsvFile(file("bomb.csv.gz"), rows.length).n).toBe(2000);
+    const e = errorOf(() => readCsvFile(file("bomb.csv.gz"), rows.length - 1), E_DATASET_FILE);
+    expect(e.message).toBe(
+      `${file("bomb.csv.gz")}: inflates to more than ${rows.length - 1} bytes, the most a dataset file may hold uncompressed`,
+    );
+  });
 });
 
 describe("readCsvFile", () => {

@@ -1,9 +1,9 @@
 // The run directory's event writer: every line gets `t` and `time` from one injectable clock.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createRunDir, timedEvent } from "../../src/io/run-dir.ts";
+import { createRunDir, timedEvent, writeJsonAtomic } from "../../src/io/run-dir.ts";
 
 const out = mkdtempSync(path.join(os.tmpdir(), "slt-run-dir-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -62,5 +62,25 @@ describe("events.jsonl is opened once", () => {
     dir.close();
     const lines = readFileSync(path.join(dir.path, "events.jsonl"), "utf8").trim().split("\n");
     expect(lines.map((l) => JSON.parse(l).type)).toEqual(["start", ...Array(5).fill("report"), "end"]);
+  });
+});
+
+describe("writeJsonAtomic", () => {
+  it("replaces the file whole and leaves no temporary file", () => {
+    const dir = mkdtempSync(path.join(out, "atomic-"));
+    const file = path.join(dir, "ticket.json");
+    writeFileSync(file, "old");
+    writeJsonAtomic(file, { a: 1 });
+    expect(readFileSync(file, "utf8")).toBe('{\n  "a": 1\n}\n');
+    expect(readdirSync(dir)).toEqual(["ticket.json"]);
+  });
+
+  it("on a failed rename throws and removes its temporary file", () => {
+    const dir = mkdtempSync(path.join(out, "atomic-"));
+    const target = path.join(dir, "taken.json");
+    mkdirSync(target); // a directory where the file should go: the rename fails
+    writeFileSync(path.join(target, "inside"), "x");
+    expect(() => writeJsonAtomic(target, { a: 1 })).toThrow();
+    expect(readdirSync(dir)).toEqual(["taken.json"]);
   });
 });

@@ -9,6 +9,24 @@ import { type ScaleKind, scaleSplits } from "./scale.ts";
 /** Largest accepted class label; a larger "label" is almost certainly not a class index. */
 export const MAX_LABEL = 65535;
 
+/** Most columns (features and the label) a CSV row may have: far above MNIST's 785. */
+export const MAX_CSV_COLUMNS = 65536;
+
+/** Most data rows a CSV file may have. */
+export const MAX_CSV_ROWS = 10_000_000;
+
+/** Whether a line (without its "\r") holds nothing but blanks: such lines are skipped. */
+function isBlank(line: string): boolean {
+  return line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === "");
+}
+
+/** The lines that are not blank: the rows to allocate for (blank lines may be most of a file). */
+function countRows(lines: readonly string[]): number {
+  let rows = 0;
+  for (const line of lines) if (!isBlank(line)) rows++;
+  return rows;
+}
+
 export interface ParsedCsv extends RawSplit {
   /** the file name or other source given to parseCsv, used in messages */
   readonly source: string;
@@ -70,7 +88,7 @@ export function parseCsv(text: string, source: string): ParsedCsv {
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i];
     if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
-    if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === "")) continue;
+    if (isBlank(line)) continue;
     const lineNo = i + 1;
     const fields = line.split(",");
 
@@ -83,9 +101,14 @@ export function parseCsv(text: string, source: string): ParsedCsv {
             "the separator must be a comma",
         );
       }
+      if (columns > MAX_CSV_COLUMNS)
+        fail(`line ${lineNo} has ${columns} columns, more than the ${MAX_CSV_COLUMNS} allowed`);
+      const rows = countRows(lines);
+      if (rows > MAX_CSV_ROWS)
+        fail(`${rows} rows (lines that are not blank), more than the ${MAX_CSV_ROWS} allowed`);
       features = columns - 1;
-      x = new Float64Array(lines.length * features);
-      y = new Int32Array(lines.length);
+      x = new Float64Array(rows * features);
+      y = new Int32Array(rows);
       if (fields.some(isWord)) {
         header = fields;
         continue;
@@ -174,6 +197,17 @@ export function datasetFromCsv(
     throw new SltError(
       E_DATASET_CSV,
       `every label in ${trainFile} and ${testFile} is 0; a classification dataset needs labels 0..c−1 with c ≥ 2`,
+    );
+  }
+  // Labels all of one class (say every row 1) give classes = 2 but nothing to learn: the search would
+  // run and report a perfect, meaningless accuracy.
+  const only = train.n > 0 ? train.y[0] : 0;
+  let other = 1;
+  while (other < train.n && train.y[other] === only) other++;
+  if (other >= train.n) {
+    throw new SltError(
+      E_DATASET_CSV,
+      `every label in ${trainFile} is ${only}: the training file has 1 class; a classification dataset needs at least 2 classes in its training rows`,
     );
   }
   const scaled = scaleSplits(train, test, scale);

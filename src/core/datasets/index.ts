@@ -25,7 +25,15 @@ export {
   VARIANTS,
   type Variant,
 } from "./builtin.ts";
-export { type CsvDatasetOptions, datasetFromCsv, MAX_LABEL, type ParsedCsv, parseCsv } from "./csv.ts";
+export {
+  type CsvDatasetOptions,
+  datasetFromCsv,
+  MAX_CSV_COLUMNS,
+  MAX_CSV_ROWS,
+  MAX_LABEL,
+  type ParsedCsv,
+  parseCsv,
+} from "./csv.ts";
 export { type Blobs, linspace, makeBlobs, makeCircles, makeMoons } from "./generators.ts";
 export {
   type ByteSplit,

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { datasetFromCsv, MAX_LABEL, parseCsv } from "../../../src/core/datasets/index.ts";
+import { datasetFromCsv, MAX_CSV_COLUMNS, MAX_LABEL, parseCsv } from "../../../src/core/datasets/index.ts";
 import { E_DATASET_CSV, SltError } from "../../../src/core/errors.ts";
 
 /** The SltError parseCsv throws for `text` (fails the test if it does not throw one). */
@@ -184,5 +184,35 @@ describe("datasetFromCsv", () => {
   it("rejects data with a single class", () => {
     const zero = parseCsv("1,0\n2,0\n", "z.csv");
     expect(() => datasetFromCsv(zero, zero)).toThrow(/every label in z.csv and z.csv is 0/);
+  });
+
+  it("rejects a training file whose labels are all one class, even one other than 0", () => {
+    const ones = parseCsv("1,1\n2,1\n3,1\n", "ones.csv");
+    const mixed = parseCsv("1,0\n2,1\n", "mixed.csv");
+    expect(() => datasetFromCsv(ones, mixed)).toThrow(
+      "every label in ones.csv is 1: the training file has 1 class; a classification dataset needs at least 2 classes in its training rows",
+    );
+    // a test file of one class is fine: small test splits may hold only one
+    expect(datasetFromCsv(mixed, ones).classes).toBe(2);
+  });
+});
+
+describe("parseCsv limits", () => {
+  it("refuses a row of more than MAX_CSV_COLUMNS columns, even among 10⁶ blank lines, at once", () => {
+    const wide = `${"0,".repeat(100_000 - 1)}0\n`;
+    const started = performance.now();
+    const e = csvError(`${"\n".repeat(1_000_000)}${wide}`, "wide.csv");
+    expect(e.message).toBe(
+      `wide.csv: line 1000001 has 100000 columns, more than the ${MAX_CSV_COLUMNS} allowed`,
+    );
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it("10⁶ blank lines around a few rows cost memory for the rows only", () => {
+    const blank = "\n".repeat(1_000_000);
+    const p = parseCsv(`${blank}1,2,0\n${blank}3,4,1\n${blank}`, "sparse.csv");
+    expect(p.n).toBe(2);
+    expect(p.x.length).toBe(4);
+    expect([...p.y]).toEqual([0, 1]);
   });
 });
