@@ -53,4 +53,8 @@ export class AsyncSynchrony implements Synchrony {
   waiting(): Individual[] {
     return [...this.#inbox];
   }
+
+  heldForLater(): number {
+    return 0;
+  }
 }

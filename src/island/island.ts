@@ -547,7 +547,13 @@ export class Island {
   /** The island's complete state to the coordinator (only when the assignment asks for checkpoints). */
   #sendCheckpoint(final: boolean): void {
     const evo = this.#evo as Evolution;
-    const snapshot = snapshotToJSON(evo.snapshot((this.#sync as Synchrony).waiting()));
+    const sync = this.#sync as Synchrony;
+    const taken = evo.snapshot(sync.waiting());
+    // arrivals for later epochs are not in a lockstep snapshot (their senders send them again on
+    // resume), so they are not counted as received in it either: a resumed run's totals stay exact
+    const held = sync.heldForLater();
+    const counters = { ...taken.counters, received: taken.counters.received - held };
+    const snapshot = snapshotToJSON(held === 0 ? taken : { ...taken, counters });
     this.#coord?.send("checkpoint", { island: snapshot.island, final, snapshot }, { epoch: evo.epoch });
   }
 

@@ -106,6 +106,13 @@ export class LockstepSynchrony implements Synchrony {
     return [];
   }
 
+  heldForLater(): number {
+    let held = 0;
+    for (const bySender of this.#byEpoch.values())
+      for (const batch of bySender.values()) held += batch.length;
+    return held;
+  }
+
   #ready(epoch: number): boolean {
     return (
       this.#released ||

@@ -36,6 +36,11 @@ export interface Synchrony {
   release(): void;
   /** Immigrants that arrived and are not yet integrated, for a snapshot (lockstep: none). */
   waiting(): Individual[];
+  /**
+   * Migrants counted as received that a snapshot leaves out (lockstep: those held for later epochs,
+   * which their senders send again on resume; async: none, its waiting immigrants are in the snapshot)
+   */
+  heldForLater(): number;
 }
 
 export interface SynchronyOptions {

@@ -47,6 +47,20 @@ describe("LockstepSynchrony", () => {
     expect(ids(await sync.collect(2))).toEqual([22, 92]);
   });
 
+  it("counts the arrivals it holds for later epochs, which a snapshot leaves out", async () => {
+    const { sync, c } = lockstep([1, 2]);
+    const got = sync.collect(1);
+    sync.arrive(1, 1, [ind(10)]);
+    sync.arrive(2, 1, [ind(20)]);
+    sync.arrive(1, 2, [ind(11), ind(12)]); // early, for epoch 2
+    await got;
+    expect(c.received).toBe(4);
+    expect(sync.heldForLater()).toBe(2);
+    sync.arrive(2, 2, [ind(21)]);
+    await sync.collect(2);
+    expect(sync.heldForLater()).toBe(0);
+  });
+
   it("never integrates a non-neighbour's batch (rejected), unless a repair makes it an in-neighbour first", async () => {
     const { sync, c } = lockstep([2]);
     sync.arrive(7, 1, [ind(70), ind(71)]); // island 7 is no in-neighbour
