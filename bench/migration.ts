@@ -32,7 +32,7 @@ import {
 } from "../src/core/protocol/index.ts";
 import { Rng } from "../src/core/rng.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../src/io/link.ts";
-import { lineLogger } from "../src/io/log.ts";
+import { captureLogger } from "../src/io/log.ts";
 import { PeerSender } from "../src/island/peers.ts";
 import {
   type BenchArgs,
@@ -74,8 +74,7 @@ async function main(args: BenchArgs): Promise<void> {
     pid: process.pid,
     listen: null,
   });
-  const logged: string[] = [];
-  const logger = lineLogger((line) => logged.push(line));
+  const { logger, records: logged } = captureLogger("warn");
 
   // ---- the receiving island's peer server ----
   const wss = new WebSocketServer({
@@ -128,7 +127,12 @@ async function main(args: BenchArgs): Promise<void> {
       p,
       new Promise<never>((_, reject) =>
         setTimeout(
-          () => reject(new Error(`${what}: nothing after ${TIMEOUT_MS} ms; ${logged.join("; ")}`)),
+          () =>
+            reject(
+              new Error(
+                `${what}: nothing after ${TIMEOUT_MS} ms; ${logged.map((r) => JSON.stringify(r)).join("; ")}`,
+              ),
+            ),
           TIMEOUT_MS,
         ).unref(),
       ),

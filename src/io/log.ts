@@ -213,16 +213,6 @@ export function logAt(
   }
 }
 
-/**
- * A logger whose records reach `write` as readable lines (no newline), as stderr shows them: for
- * callers that still take a line function.
- */
-export function lineLogger(write: (line: string) => void, level: LogLevel = "info"): Logger {
-  const sink = new LogSink(false);
-  sink.outs.push((line) => write(readableLine(line).trimEnd()));
-  return build(sink, level);
-}
-
 let shared: Logger | null = null;
 
 /** One logger on stderr for code that was given none (library defaults). */
