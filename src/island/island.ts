@@ -36,7 +36,7 @@ import {
 import { Rng } from "../core/rng.ts";
 import { yieldToEventLoop } from "../io/event-loop.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
-import { createLogger, type Logger } from "../io/log.ts";
+import { createLogger, type Logger, RateLimited } from "../io/log.ts";
 import { RateWindow, startSample } from "../io/progress.ts";
 import { WsServer } from "../io/server.ts";
 import { AsyncSynchrony, inboxCapacity } from "./async-synchrony.ts";
@@ -103,9 +103,6 @@ export { HEARTBEAT_MS };
 /** How long an island waits on a silent coordinator unless the run says otherwise. */
 export const COORDINATOR_TIMEOUT_MS = 60_000;
 
-/** The least time between two records of migrants refused from one sender (a flood logs a count). */
-export const REFUSED_LOG_MS = 10_000;
-
 /** Mean pairwise Hamming distance of the population's masks. */
 export function diversity(pop: readonly Individual[]): number {
   let sum = 0;
@@ -165,7 +162,13 @@ export class Island {
   #setup: IslandSetup | null = null;
   #evo: Evolution | null = null;
   /** migrants refused per sender since its last record */
-  readonly #refused = new Map<string, { count: number; loggedAt: number }>();
+  /** migrants from a peer that is not an assigned in-neighbour: records rate-limited as everywhere else */
+  readonly #refused = new RateLimited<{ sender: string; migrants: number }>((r, count) =>
+    this.#logger.warn(
+      count === 1 ? r : { ...r, messages: count },
+      "migrants refused: sender is not an in-neighbour",
+    ),
+  );
   #sync: Synchrony | null = null;
   #senders: PeerSenders | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
@@ -369,7 +372,7 @@ export class Island {
     const from = match ? Number(match[1]) : null;
     const count = m.body.migrants.length;
     if (from === null || !(this.#assign?.inNeighbours ?? []).includes(from)) {
-      this.#refusedSender(m.from, count);
+      this.#refused.add({ sender: m.from, migrants: count });
       // lockstep keeps an island's batch by epoch: a repair that makes the sender an in-neighbour may
       // arrive after its first batch; the barrier integrates only in-neighbours' and rejects the rest
       if (from === null || this.#assign?.mode !== "lockstep") {
@@ -383,18 +386,6 @@ export class Island {
     }
     const arrivals = m.body.migrants.map((mig) => individualFromMigrant(mig, 0));
     this.#sync?.arrive(from, m.epoch, arrivals);
-  }
-
-  /** Migrants from a peer that is not an assigned in-neighbour: one record per sender every 10 s. */
-  #refusedSender(sender: string, migrants: number): void {
-    const now = performance.now();
-    const seen = this.#refused.get(sender) ?? { count: 0, loggedAt: Number.NEGATIVE_INFINITY };
-    seen.count += migrants;
-    this.#refused.set(sender, seen);
-    if (now - seen.loggedAt < REFUSED_LOG_MS) return;
-    this.#logger.warn({ sender, migrants: seen.count }, "migrants refused: sender is not an in-neighbour");
-    seen.count = 0;
-    seen.loggedAt = now;
   }
 
   // ---- assigned: set up, then open the peer server ----
@@ -600,6 +591,7 @@ export class Island {
     if (this.#watch) clearInterval(this.#watch);
     this.#watch = null;
     this.#hostStats?.stop();
+    this.#refused.flush();
     this.#senders?.stop();
     for (const l of this.#inbound) l.close("island stopping");
     this.#server?.close();
