@@ -4,7 +4,7 @@
 // (merge by rank, deal round-robin; its header has the rule); this file builds the rest of each island's
 // snapshot (core/island-snapshot.ts), by these rules:
 //
-// - m = n: the snapshots come back unchanged (the same objects, in the given order), so a resume on the
+// - m = n with island k in place k: the snapshots come back unchanged (the same objects), so a resume on the
 //   same layout is exact.
 // - mode: the inputs' (a run's mode cannot change on resume; inputs of two modes are refused).
 // - migration stream: fresh, `reshardStream(seed, j, G).child("migration")`, beside the GA streams
@@ -69,6 +69,15 @@ function restoreInputs(islands: readonly IslandSnapshotJSON[]): IslandSnapshot[]
  * island, m not a positive integer, different modes, GA parameters or genome lengths) and
  * SltError(E_SNAPSHOT) when one is malformed.
  */
+/**
+ * Whether m islands can start from `islands` as they are: as many, and island k's snapshot in place k.
+ * A checkpoint whose cut left out a lost island (ids 0, 2) has gaps: it is re-sharded, not renumbered
+ * by position (island 1 would start from island 2's snapshot, which the assignment refuses).
+ */
+export function sameLayout(islands: readonly IslandSnapshotJSON[], m: number): boolean {
+  return m === islands.length && islands.every((s, k) => s.island === k);
+}
+
 export function reshardSnapshots(
   islands: readonly IslandSnapshotJSON[],
   m: number,
@@ -84,7 +93,7 @@ export function reshardSnapshots(
       E_CHECKPOINT,
       "cannot re-shard the checkpoint's populations: the checkpoint holds no island",
     );
-  if (m === islands.length) return [...islands];
+  if (sameLayout(islands, m)) return [...islands];
   const inputs = restoreInputs(islands);
   const { states } = reshard(
     inputs.map((s) => ({ id: s.island, state: s.ga })),

@@ -15,7 +15,6 @@ import {
   checkCheckpointConfig,
   type JsonObject,
   parseRunCheckpoint,
-  type RunCheckpoint,
   runCheckpointError,
 } from "../core/checkpoint.ts";
 import { type ConfigPatch, type ResolvedConfig, resolveConfig } from "../core/config.ts";
@@ -23,7 +22,7 @@ import { E_CHECKPOINT, SltError } from "../core/errors.ts";
 import type { IslandSnapshotJSON } from "../core/island-snapshot.ts";
 import { readCheckpoint } from "../io/checkpoint-store.ts";
 import type { Logger } from "../io/log.ts";
-import { reshardSnapshots } from "./reshard-snapshots.ts";
+import { reshardSnapshots, sameLayout } from "./reshard-snapshots.ts";
 import type { ResumeFrom } from "./resume-from.ts";
 
 /** What `slt resume` may change of a run (each absent: the run's own). */
@@ -88,11 +87,6 @@ function overrideFields(o: ResumeOverrides): { fields: Record<string, number>; p
   return { fields, patch };
 }
 
-/** Whether the checkpoint's islands are 0 … n−1, as a resume on the same layout needs them. */
-function idsInOrder(c: RunCheckpoint): boolean {
-  return c.islands.every((island, k) => island.id === k);
-}
-
 /** Reads, checks and prepares the resume of the run in `runDir` (see the file comment). */
 export async function prepareResume(
   runDir: string,
@@ -112,8 +106,8 @@ export async function prepareResume(
   checkCheckpointConfig(checkpoint, config, read.file, recorded);
   const n = checkpoint.islands.length;
   const target = overrides.islands ?? (checkpoint.mode === "single" ? 1 : config.cluster.islands);
-  const exact = target === n && idsInOrder(checkpoint);
   const snapshots = checkpoint.islands.map((i) => i.snapshot as unknown as IslandSnapshotJSON);
+  const exact = sameLayout(snapshots, target);
   const islands = exact ? snapshots : reshardSnapshots(snapshots, target, config.seed);
   const cluster = target > 1 || (overrides.islands === undefined && checkpoint.mode !== "single");
   const resume: ResumeFrom = {

@@ -119,6 +119,14 @@ describe("reshardSnapshots", () => {
     expect(reshardSnapshots(single, 1, SEED)[0]).toBe(single[0]);
   });
 
+  it("as many islands but ids with a gap (a lost island left out of the cut): re-sharded onto 0 … m−1", () => {
+    const inputs = [0, 2].map((id) => snapshot(id, 4));
+    const out = reshardSnapshots(inputs, 2, SEED);
+    expect(out.map((s) => s.island)).toEqual([0, 1]);
+    expect(out[1]).not.toBe(inputs[1]);
+    checkResharded(inputs, out, 2);
+  });
+
   it("4 → 2: the best 2·P individuals, each once, valid snapshots, totals kept", () => {
     const inputs = [0, 1, 2, 3].map((id) => snapshot(id, 4 + (id % 2), { waiting: id }));
     const out = reshardSnapshots(inputs, 2, SEED);
