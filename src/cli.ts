@@ -427,7 +427,7 @@ async function launch(
       progressIntervalMs,
       makeEvaluator,
       signal: abort.signal,
-      ...(resumed ? { resume: resumed.resume, resumeOverrides: resumed.overrides } : {}),
+      ...(resumed ? { resume: resumed.resume } : {}),
     });
     if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else printClusterSummary(summary);

@@ -22,7 +22,7 @@ import { createLogger, type Logger, redactSecret } from "../io/log.ts";
 import { DEFAULT_ADMISSION, WsServer } from "../io/server.ts";
 import { finishRun, type RunSummary } from "../run/finish.ts";
 import { type PreparedRun, prepareRun } from "../run/prepare.ts";
-import type { ResumeFrom } from "../run/resume-from.ts";
+import { type ResumeFrom, resumeEvent } from "../run/resume-from.ts";
 import { Coordinator, type CoordinatorOptions } from "./coordinator.ts";
 import { type ClusterStopReason, type MigrationTotals, progressOf } from "./coordinator-state.ts";
 import type { Launcher } from "./launcher.ts";
@@ -55,8 +55,6 @@ export interface ClusterOptions extends CoordinatorOptions {
    * islands by hand); default: 32 random bytes, known only to this process and its launcher's islands
    */
   readonly secret?: string;
-  /** what the resume changed of the run's configuration, for the `resume` event */
-  readonly resumeOverrides?: Record<string, unknown>;
 }
 
 export interface ClusterIslandSummary {
@@ -137,7 +135,7 @@ export async function runCluster(
   const { plan, maxWeight } = checkClusterSettings(resolvedConfig, options.listen);
   const host = options.listen?.host ?? "127.0.0.1";
   const run = prepareRun(resolvedConfig, started, logger, options.resume);
-  if (options.resume) run.dir.appendEvent(resumeEvent(options.resume, options.resumeOverrides));
+  if (options.resume) run.dir.appendEvent(resumeEvent(options.resume));
   const { config, network } = run;
   const genomeLength = network.genomeLength;
   const maxMigrants = Math.min(MAX_MIGRANTS, Math.max(1, config.cluster.migrants * maxWeight));
@@ -198,19 +196,6 @@ export async function runCluster(
 }
 
 /** The first event of a resumed run: where it resumes from and what changed. */
-function resumeEvent(resume: ResumeFrom, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    type: "resume",
-    file: resume.checkpoint.file,
-    sha256: resume.checkpoint.sha256,
-    warning: resume.checkpoint.warning,
-    epoch: resume.epoch,
-    islands: resume.islands.length,
-    resharded: resume.resharded,
-    overrides,
-  };
-}
-
 /** The run's end from the islands' tickets: the best over islands, the ticket, the summary. */
 function finishCluster(
   run: PreparedRun,

@@ -32,8 +32,6 @@ export interface MemberRecord {
   readonly listen: string;
   /** its island id from the assignment on; −1 while joining */
   id: number;
-  /** the epoch of its last report */
-  epoch: number;
   lastReport: ReportBody | null;
   ticket: TicketBody | null;
   /** the island ended its own search and sent a ticket */
@@ -79,7 +77,6 @@ export function newMember(hello: { index: number; host: string; pid: number; lis
   return {
     ...hello,
     id: -1,
-    epoch: 0,
     lastReport: null,
     ticket: null,
     finished: false,

@@ -445,7 +445,6 @@ export class Coordinator {
     }
     const before = m.record.lastReport?.migration;
     m.record.lastReport = r;
-    m.record.epoch = epoch;
     m.rates.add({ at: performance.now(), generation: r.generation, evaluations: r.evaluations });
     this.event({
       type: "report",
@@ -501,7 +500,7 @@ export class Coordinator {
       m.link.fail(failure(R_BAD_FIELD, `a checkpoint of island ${c.island} on island ${m.id}'s connection`));
       return;
     }
-    m.keepSnapshot(c.snapshot, c.final);
+    m.snapshot = c.snapshot;
     if (this.isCurrent(m) && !m.record.lost)
       this.#checkpoints.offer(m.id, c.snapshot, c.final, this.#liveIslands());
   }
@@ -1007,7 +1006,7 @@ export class Coordinator {
     // the lost process's latest snapshot (cluster-ckpt keeps it on its Member); the new one keeps it too
     const snapshot = this.#byId.get(p.id)?.snapshot ?? null;
     const m = this.#admit(link, hello, p.id, p.handle);
-    if (snapshot !== null) m.keepSnapshot(snapshot, false);
+    if (snapshot !== null) m.snapshot = snapshot;
     const topology = this.state.topology as IslandTopology;
     // without a snapshot of its own, the island starts as it first did (a resumed run's snapshot, or fresh)
     const resume = this.#sendAssign(m, topology, snapshot ?? undefined)?.resume ?? null;

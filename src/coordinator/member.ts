@@ -20,21 +20,13 @@ export class Member {
   lastAssign = "";
   /** its reports' progress, timed on arrival: the generation rate for the ETA */
   readonly rates = new RateWindow();
-  /** its latest snapshot, from its last `checkpoint` message; null before the first */
+  /** its latest snapshot, from its last `checkpoint` message (or the one it was restarted from) */
   snapshot: IslandSnapshotJSON | null = null;
-  /** whether that snapshot is the one taken when it stopped (`final`) */
-  snapshotFinal = false;
 
   constructor(record: MemberRecord, link: Link, handle: IslandHandle | null) {
     this.record = record;
     this.link = link;
     this.handle = handle;
-  }
-
-  /** Keeps the island's newest snapshot (a `checkpoint` message). */
-  keepSnapshot(snapshot: IslandSnapshotJSON, final: boolean): void {
-    this.snapshot = snapshot;
-    this.snapshotFinal = final;
   }
 
   get id(): number {

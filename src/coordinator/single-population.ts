@@ -56,7 +56,7 @@ import { type Logger, stderrLogger } from "../io/log.ts";
 import { createProgress } from "../io/progress.ts";
 import { type Candidate, finishRun, pickBest, type RunSummary } from "../run/finish.ts";
 import { type PreparedRun, prepareRun } from "../run/prepare.ts";
-import type { ResumeFrom } from "../run/resume-from.ts";
+import { type ResumeFrom, resumeEvent } from "../run/resume-from.ts";
 
 /**
  * Makes a batch evaluator for a split. `loss: false` allows one that skips the loss (reporting NaN)
@@ -219,17 +219,6 @@ class SingleCheckpoints {
 }
 
 /** The event that opens a resumed run's part of events.jsonl: where it continues from. */
-function resumeEvent(resume: ResumeFrom, state: GaState): Record<string, unknown> {
-  return {
-    type: "resume",
-    file: resume.checkpoint.file,
-    generation: state.generation,
-    sha256: resume.checkpoint.sha256,
-    warning: resume.checkpoint.warning,
-    resharded: resume.resharded,
-  };
-}
-
 /** The GA state a resumed run starts from: its checkpoint's one island's, checked. */
 function resumedState(run: PreparedRun, resume: ResumeFrom): GaState {
   if (resume.islands.length !== 1)
@@ -435,7 +424,8 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
       force,
     );
   const resumed = options.resume ? resumedState(run, options.resume) : null;
-  if (options.resume && resumed) dir.appendEvent(resumeEvent(options.resume, resumed));
+  if (options.resume && resumed)
+    dir.appendEvent(resumeEvent(options.resume, { generation: resumed.generation }));
   else dir.appendEvent(startEvent(run, fitnessMode));
   if (subset && options.progress !== undefined) {
     options.progress.write(

@@ -161,7 +161,6 @@ export class Island {
   #assign: AssignBody | null = null;
   #setup: IslandSetup | null = null;
   #evo: Evolution | null = null;
-  /** migrants refused per sender since its last record */
   /** migrants from a peer that is not an assigned in-neighbour: records rate-limited as everywhere else */
   readonly #refused = new RateLimited<{ sender: string; migrants: number }>((r, count) =>
     this.#logger.warn(

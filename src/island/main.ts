@@ -11,7 +11,7 @@
 import "../runtime-guard.mjs";
 import { connect } from "node:net";
 import { SltError } from "../core/errors.ts";
-import { isLogLevel } from "../io/log.ts";
+import { type LogLevel, parseLogLevel } from "../io/log.ts";
 import { runIsland } from "./island.ts";
 import { islandLogger } from "./log-link.ts";
 
@@ -87,15 +87,16 @@ export async function islandMain(argv: readonly string[], env: NodeJS.ProcessEnv
   if (!/^\d+$/.test(indexText))
     usage(`SLT_ISLAND_INDEX must be an integer >= 0, got ${JSON.stringify(indexText)}`);
   const index = Number(indexText);
-  const level = env.SLT_LOG_LEVEL || "info";
-  if (!isLogLevel(level))
-    usage(
-      `SLT_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got ${JSON.stringify(level)}`,
-    );
+  let level: LogLevel = "info";
+  try {
+    if (env.SLT_LOG_LEVEL) level = parseLogLevel(env.SLT_LOG_LEVEL, "SLT_LOG_LEVEL");
+  } catch (e) {
+    usage((e as Error).message);
+  }
   const { logger, toCoordinator } = islandLogger({ level, secret, index });
   if (exitWithStdin) {
     const bye = () => {
-      logger.error({ index, reason: "stdin closed" }, "the launcher ended this island");
+      logger.error({ reason: "stdin closed" }, "the launcher ended this island");
       process.exit(1);
     };
     process.stdin.once("end", bye).once("close", bye).once("error", bye).resume();
@@ -103,7 +104,7 @@ export async function islandMain(argv: readonly string[], env: NodeJS.ProcessEnv
   const unreachable = await reachCoordinator(join);
   if (unreachable !== null) {
     logger.error(
-      { index, join, reason: unreachable, attempts: JOIN_RETRY_MS.length + 1 },
+      { join, reason: unreachable, attempts: JOIN_RETRY_MS.length + 1 },
       "cannot reach the coordinator at the join URL",
     );
     return 1;
@@ -112,11 +113,11 @@ export async function islandMain(argv: readonly string[], env: NodeJS.ProcessEnv
     await runIsland({ join, secret, index, listenHost, logger, toCoordinator });
     return 0;
   } catch (e) {
-    if (e instanceof SltError) logger.error({ index, code: e.code, reason: e.message }, "island failed");
+    if (e instanceof SltError) logger.error({ code: e.code, reason: e.message }, "island failed");
     else {
       // one line for the user; the trace only for whoever asks for debug records
-      logger.error({ index, reason: (e as Error).message ?? String(e) }, "island failed");
-      logger.debug({ index, stack: (e as Error).stack }, "island failure trace");
+      logger.error({ reason: (e as Error).message ?? String(e) }, "island failed");
+      logger.debug({ stack: (e as Error).stack }, "island failure trace");
     }
     return 1;
   }

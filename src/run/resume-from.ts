@@ -20,4 +20,24 @@ export interface ResumeFrom {
   readonly resharded: boolean;
   /** where it came from, for the `resume` event */
   readonly checkpoint: { readonly file: string; readonly sha256: string; readonly warning: string | null };
+  /** the overrides `slt resume` was given, by configuration field (for the `resume` event) */
+  readonly overrides: Readonly<Record<string, number>>;
+}
+
+/** The `resume` event both modes write first when they continue a run (`extra`: what the mode adds). */
+export function resumeEvent(
+  resume: ResumeFrom,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    type: "resume",
+    file: resume.checkpoint.file,
+    sha256: resume.checkpoint.sha256,
+    warning: resume.checkpoint.warning,
+    epoch: resume.epoch,
+    islands: resume.islands.length,
+    resharded: resume.resharded,
+    overrides: resume.overrides,
+    ...extra,
+  };
 }

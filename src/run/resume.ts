@@ -41,8 +41,6 @@ export interface PreparedResume {
   readonly resume: ResumeFrom;
   /** true: the island cluster continues the run; false: one population in-process */
   readonly cluster: boolean;
-  /** the overrides given, by configuration field, for the `resume` event */
-  readonly overrides: Record<string, number>;
 }
 
 /** The run's recorded configuration (config.json), or E_CHECKPOINT saying why it cannot be read. */
@@ -118,6 +116,7 @@ export async function prepareResume(
     epoch: checkpoint.epoch,
     resharded: !exact,
     checkpoint: { file: read.file, sha256: read.sha256, warning: read.warning },
+    overrides: fields,
   };
   logger.info(
     {
@@ -134,6 +133,5 @@ export async function prepareResume(
     config: { ...config, cluster: { ...config.cluster, islands: target } },
     resume,
     cluster,
-    overrides: fields,
   };
 }

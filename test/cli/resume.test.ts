@@ -5,24 +5,17 @@
 // or passed over with a warning; re-sharding 4 → 2 and one population → 3 islands runs to the end; and
 // Ctrl-C of a cluster run writes a final checkpoint that a resume continues from.
 import { type ChildProcess, spawn } from "node:child_process";
-import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.ts";
-import { alive, CLI, runCli, scratchDir } from "./helpers.ts";
+import { alive, CLI, runCli, runEvents, scratchDir } from "./helpers.ts";
 
 const work = scratchDir("slt-resume-");
 
 type Event = Record<string, unknown> & { type: string };
 
-function events(dir: string): Event[] {
-  const file = join(dir, "events.jsonl");
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l.endsWith("}")) // a line being written is not complete yet
-    .map((l) => JSON.parse(l));
-}
+const events = (dir: string): Event[] => runEvents(dirname(dir), basename(dir));
 
 /** Resolves once none of `pids` is alive; rejects after `ms` (a deadline, not a measurement). */
 async function allGone(pids: readonly number[], ms: number): Promise<void> {

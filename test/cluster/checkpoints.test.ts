@@ -100,12 +100,14 @@ describe("the cluster's checkpoints", () => {
     expect(cps[0]).toMatchObject({ final: true, islands: 2, generations: [10, 10] });
 
     const prepared = await prepareResume(first.runDir, { maxGenerations: 14 }, silentLogger());
-    expect(prepared).toMatchObject({ cluster: true, overrides: { "termination.maxGenerations": 14 } });
+    expect(prepared).toMatchObject({
+      cluster: true,
+      resume: { overrides: { "termination.maxGenerations": 14 } },
+    });
     const resumed = await runCluster(prepared.config, {
       makeEvaluator,
       logger: silentLogger(),
       resume: prepared.resume,
-      resumeOverrides: prepared.overrides,
     });
     expect(resumed.runDir).toBe(first.runDir);
     expect(resumed).toMatchObject({ generations: 14, stopReason: "max-generations" });

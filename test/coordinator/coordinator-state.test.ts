@@ -71,7 +71,6 @@ describe("coordinator state", () => {
     expect(member()).toMatchObject({
       index: 2,
       id: -1,
-      epoch: 0,
       lastReport: null,
       ticket: null,
       lost: false,

@@ -52,6 +52,7 @@ async function resumeFrom(runDir: string): Promise<ResumeFrom> {
     startTime: recorded.startTime,
     islands: checkpoint.islands.map((i) => i.snapshot as unknown as IslandSnapshotJSON),
     coordinator: null,
+    overrides: {},
     epoch: checkpoint.epoch,
     resharded: false,
     checkpoint: { file: read.file, sha256: read.sha256, warning: read.warning },

@@ -42,7 +42,7 @@ function copyRun(name: string, edit: (dir: string) => void = () => {}): string {
 describe("prepareResume", () => {
   it("by default: the checkpoint's one population, as it is, with its recorded configuration", async () => {
     const p = await prepareResume(runDir, {}, silentLogger());
-    expect(p).toMatchObject({ cluster: false, overrides: {} });
+    expect(p).toMatchObject({ cluster: false, resume: { overrides: {} } });
     expect(p.resume).toMatchObject({ dir: runDir, resharded: false, coordinator: null, epoch: 0 });
     expect(p.resume.islands).toHaveLength(1);
     expect(p.resume.islands[0].ga.generation).toBe(6);
@@ -58,7 +58,7 @@ describe("prepareResume", () => {
       silentLogger(),
     );
     expect(p.cluster).toBe(true);
-    expect(p.overrides).toEqual({
+    expect(p.resume.overrides).toEqual({
       "cluster.islands": 3,
       "termination.maxGenerations": 20,
       checkpointEvery: 4,
