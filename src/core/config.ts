@@ -7,7 +7,7 @@ import { SltError } from "./errors.ts";
 import { referenceBoundSecondsPerTry } from "./ga/generators.ts";
 import { PRUNE_ORDERS } from "./ga/prune.ts";
 import { FITNESS_MODE_MINI_BATCH, type FitnessSubset } from "./ga/subset.ts";
-import { migrationOffsets } from "./migration.ts";
+import { migrationOffsets, migrationsUpTo } from "./migration.ts";
 import { planTopology, type TopologyPlan } from "./topology.ts";
 
 const positiveInt = z.number().int().positive();
@@ -455,13 +455,6 @@ function parseWithPreset(merged: unknown, sources: string): Config {
   return parsed.data;
 }
 
-/** Settings that are valid one by one but not together. */
-/** Migrations of an island with `offset` in generations 1 … cap (core/migration.ts isMigrationGeneration). */
-function migrationsBefore(cap: number, interval: number, offset: number): number {
-  if (offset === 0) return Math.floor(cap / interval);
-  return cap >= offset ? Math.floor((cap - offset) / interval) + 1 : 0;
-}
-
 /**
  * Lockstep islands wait at each migration for all their in-neighbours' emigrants of that epoch, so they
  * must all migrate equally often before the cap: with staggered offsets and a cap that is not a multiple
@@ -472,7 +465,7 @@ function checkLockstepEpochs(config: Config, sources: string): void {
   const cap = config.termination.maxGenerations;
   if (mode !== "lockstep" || islands < 2 || stagger !== "staggered" || cap === null || cap === undefined)
     return;
-  const counts = migrationOffsets(islands, interval, stagger).map((o) => migrationsBefore(cap, interval, o));
+  const counts = migrationOffsets(islands, interval, stagger).map((o) => migrationsUpTo(cap, interval, o));
   const low = Math.min(...counts);
   const high = Math.max(...counts);
   if (low === high) return;
@@ -483,6 +476,7 @@ function checkLockstepEpochs(config: Config, sources: string): void {
   );
 }
 
+/** Settings that are valid one by one but not together. */
 function checkCombinations(config: Config, sources: string): void {
   let plan: TopologyPlan;
   try {

@@ -404,6 +404,14 @@ export function isMigrationGeneration(generation: number, interval: number, offs
   return generation >= 1 && generation % interval === offset;
 }
 
+/** How many migration generations (isMigrationGeneration) fall in generations 1 … cap. */
+export function migrationsUpTo(cap: number, interval: number, offset: number): number {
+  checkSchedule(interval, offset);
+  checkCount(cap, "generation cap");
+  if (offset === 0) return Math.floor(cap / interval);
+  return cap >= offset ? Math.floor((cap - offset) / interval) + 1 : 0;
+}
+
 /** The first migration generation strictly after `generation`. */
 export function nextMigrationGeneration(generation: number, interval: number, offset: number): number {
   checkSchedule(interval, offset);

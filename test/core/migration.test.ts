@@ -25,6 +25,7 @@ import {
   integrateImmigrants,
   isMigrationGeneration,
   migrationOffsets,
+  migrationsUpTo,
   nextMigrationGeneration,
   parseReplacementPolicy,
   parseSelectionPolicy,
@@ -581,6 +582,27 @@ describe("migration schedule", () => {
     expect(at(5, 0)).toEqual([5, 10, 15]);
     expect(at(5, 2)).toEqual([2, 7, 12]);
     expect(at(1, 0)).toEqual(Array.from({ length: 15 }, (_, g) => g + 1));
+  });
+
+  it("migrationsUpTo counts exactly the migration generations in 1 … cap (property)", () => {
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 1, max: 12 })
+          .chain((interval) =>
+            fc.tuple(
+              fc.constant(interval),
+              fc.integer({ min: 0, max: interval - 1 }),
+              fc.integer({ min: 0, max: 60 }),
+            ),
+          ),
+        ([interval, offset, cap]) => {
+          let n = 0;
+          for (let g = 1; g <= cap; g++) if (isMigrationGeneration(g, interval, offset)) n++;
+          expect(migrationsUpTo(cap, interval, offset)).toBe(n);
+        },
+      ),
+    );
   });
 
   it("nextMigrationGeneration is the first migration generation after the given one (property)", () => {
