@@ -20,7 +20,7 @@
 // anything else with SltError(E_SNAPSHOT) naming the field at fault.
 import { E_SNAPSHOT, SltError } from "./errors.ts";
 import { GENERATOR_KINDS } from "./ga/generators.ts";
-import type { GaState, Individual } from "./ga/index.ts";
+import { type GaState, type Individual, isBetterFitness } from "./ga/index.ts";
 import type { GaStateJSON, IndividualJSON } from "./ga/serialize.ts";
 import { gaStateFromJSON, gaStateToJSON } from "./ga/serialize.ts";
 import type { RngState } from "./rng.ts";
@@ -111,8 +111,7 @@ export function singlePopulationSnapshot(
   let bestSoFar = first?.bestFitness ?? Number.NaN;
   let lastImprovement = first?.generation ?? 0;
   for (const h of rest) {
-    const better = ga.params.fitness === "accuracy" ? h.bestFitness > bestSoFar : h.bestFitness < bestSoFar;
-    if (better) {
+    if (isBetterFitness(h.bestFitness, bestSoFar, ga.params.fitness)) {
       bestSoFar = h.bestFitness;
       lastImprovement = h.generation;
     }

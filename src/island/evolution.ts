@@ -10,6 +10,7 @@ import {
   type GaState,
   type Individual,
   initRunAsync,
+  isBetterFitness,
   type LossOf,
   type NetworkShape,
   stepAsync,
@@ -150,8 +151,7 @@ export class Evolution {
     const next = await stepAsync(this.#state, this.#deps);
     this.#state = withBestLoss(next, this.#s.fitness, this.#deps.lossOf);
     const f = this.#state.history[this.#state.history.length - 1].bestFitness;
-    const better = this.#s.fitness === "accuracy" ? f > this.#bestSoFar : f < this.#bestSoFar;
-    if (better) {
+    if (isBetterFitness(f, this.#bestSoFar, this.#s.fitness)) {
       this.#bestSoFar = f;
       this.#lastImprovement = this.#state.generation;
     }
