@@ -18,7 +18,7 @@ import { runCluster } from "../src/coordinator/cluster.ts";
 import { type ConfigPatch, mergeConfig, resolveConfig } from "../src/core/config.ts";
 import { makeEvaluator } from "../src/evaluator/index.ts";
 import { captureLogger } from "../src/io/log.ts";
-import { ISLAND_EVALUATOR_THREADS } from "../src/island/island.ts";
+import { ISLAND_EVALUATOR_THREADS } from "../src/island/setup.ts";
 import {
   type BenchArgs,
   createReporter,

@@ -50,7 +50,6 @@ import { type IslandSetup, setUpIsland } from "./setup.ts";
 import type { Synchrony } from "./synchrony.ts";
 
 /** re-exported for bench/islands-scaling.ts, which sizes its runs by it */
-export { ISLAND_EVALUATOR_THREADS } from "./setup.ts";
 
 export interface IslandOptions {
   readonly join: string;
@@ -97,8 +96,6 @@ export async function localAddressToward(url: string): Promise<string> {
     sock.close();
   }
 }
-
-export { HEARTBEAT_MS };
 
 /** How long an island waits on a silent coordinator unless the run says otherwise. */
 export const COORDINATOR_TIMEOUT_MS = 60_000;
