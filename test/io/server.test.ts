@@ -97,6 +97,8 @@ describe("WsServer", () => {
 function tcp(port: number): Promise<{ socket: Socket; closed: Promise<void> }> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1", () => resolve({ socket, closed }));
+    // flowing, so the server's FIN ends it: a paused socket may never read its EOF, nor close
+    socket.resume();
     const closed = new Promise<void>((done) => socket.once("close", () => done()));
     socket.once("error", reject);
     cleanup.push(() => socket.destroy());
