@@ -607,7 +607,7 @@ addExecutionOptions(
     )
     .option(
       "--coordinator-timeout <seconds>",
-      "islands end when they hear nothing from the coordinator for this long (default 60, at least 3)",
+      "islands end when they hear nothing from the coordinator for this long (default 300, at least 3)",
       secondsArg("--coordinator-timeout"),
     ),
 )

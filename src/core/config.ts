@@ -167,7 +167,8 @@ const ClusterSchema = z.strictObject({
   maxRestarts: z.number().int().min(0).max(1000).default(3),
   /**
    * an island that hears nothing from its coordinator (which sends a heartbeat every second) for this
-   * long gives up on it and ends (default 60 s; at least 3 s)
+   * long gives up on it and ends (default 300 s, so that a pause of a minute or two — a long GC, a VM
+   * migration, a laptop lid — does not end a run; at least 3 s)
    */
   coordinatorTimeoutSeconds: z.number().min(3).max(86_400).optional(),
 });

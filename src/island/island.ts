@@ -98,7 +98,7 @@ export async function localAddressToward(url: string): Promise<string> {
 }
 
 /** How long an island waits on a silent coordinator unless the run says otherwise. */
-export const COORDINATOR_TIMEOUT_MS = 60_000;
+export const COORDINATOR_TIMEOUT_MS = 300_000;
 
 /** Mean pairwise Hamming distance of the population's masks. */
 export function diversity(pop: readonly Individual[]): number {
