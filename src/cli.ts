@@ -822,6 +822,8 @@ program
   .action(async (o) => {
     // every `slt run` of the grid inherits the level
     process.env.SLT_LOG_LEVEL = logLevelOf(o);
+    // as `slt run` does: a bad --out fails in one line before any run starts (a dry run writes nothing)
+    if (!o.dryRun) checkOutDir(o.out);
     const { table, failed } = await reproduce({
       dryRun: o.dryRun,
       grid: o.grid,

@@ -5,6 +5,7 @@ import {
   existsSync,
   openSync,
   readdirSync,
+  readFileSync,
   truncateSync,
   writeFileSync,
   writeSync,
@@ -84,6 +85,28 @@ describe("slt run: --listen and --out checked before anything starts", () => {
   it.runIf(existsSync("/proc/self"))("--out /proc/x fails at once instead of spinning", () => {
     const started = Date.now();
     const r = runCli(work, ["run", "--islands", "1", "--generations", "1", "--out", "/proc/x"]);
+    expectOneLineError(r, "E_CONFIG", /--out \/proc\/x: cannot create \/proc\/x/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+});
+
+describe("slt reproduce: --out checked before any run starts", () => {
+  /** `slt reproduce` of one quick moons setting, one generation, into `out` */
+  const reproduce = (out: string): CliResult =>
+    runCli(work, ["reproduce", "--only", "moons [2,20,2] GA", "--generations", "1", "--out", out]);
+
+  it("--out naming an existing file: E_CONFIG, the file untouched, no run", () => {
+    const file = join(work, "reproduce-file");
+    writeFileSync(file, "x");
+    const r = reproduce(file);
+    expectOneLineError(r, "E_CONFIG", /--out .*reproduce-file.* is not a folder/);
+    expect(readFileSync(file, "utf8")).toBe("x");
+    expect(r.stderr).not.toMatch(/moons/); // no run of the grid started
+  });
+
+  it.runIf(existsSync("/proc/self"))("--out /proc/x fails at once instead of spinning", () => {
+    const started = Date.now();
+    const r = reproduce("/proc/x");
     expectOneLineError(r, "E_CONFIG", /--out \/proc\/x: cannot create \/proc\/x/);
     expect(Date.now() - started).toBeLessThan(20_000);
   });
