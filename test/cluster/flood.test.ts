@@ -4,13 +4,14 @@
 // connections that exhaust its file descriptors (EMFILE on accept) must not end the run: it finishes
 // with its ticket.
 // (The run is ended by SIGTERM once the flood is over, so the test takes seconds, not a time limit.)
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { connect, type Socket } from "node:net";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CLI, type RunEvent, runEvents } from "../cli/helpers.ts";
+import { rss, silentFlood, unfinishedFrame, whenStderr } from "./flood-client.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-flood-"));
 const sockets: Socket[] = [];
@@ -22,60 +23,6 @@ afterAll(() => {
 type Event = RunEvent;
 
 const events = (name: string): Event[] => runEvents(work, name);
-
-/** Resident memory of process `pid` in bytes (Linux). */
-function rss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Number(m?.[1] ?? 0) * 1024;
-}
-
-/** Resolves once `check()` holds, tested on each chunk of the child's stderr. */
-function whenStderr(child: ChildProcess, check: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    if (check()) resolve();
-    const on = () => {
-      if (!check()) return;
-      child.stderr?.off("data", on);
-      resolve();
-    };
-    child.stderr?.on("data", on);
-  });
-}
-
-/** Opens a TCP connection to host:port; resolves when connected or failed (a refusal counts too). */
-function open(port: number): Promise<Socket> {
-  return new Promise((resolve) => {
-    const s = connect(port, "127.0.0.1");
-    sockets.push(s);
-    s.resume(); // flowing, so the server's FIN ends it: a paused socket may never read its EOF
-    s.on("error", () => {});
-    s.once("connect", () => resolve(s));
-    s.once("close", () => resolve(s));
-  });
-}
-
-const UPGRADE = (port: number) =>
-  `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-
-/** The header of a masked binary frame declaring `length` bytes, and one shared megabyte of its body. */
-const FRAME_HEAD = Buffer.concat([Buffer.from([0x82, 0xff]), Buffer.alloc(8), Buffer.alloc(4)]);
-FRAME_HEAD.writeBigUInt64BE(BigInt(1 << 20), 2);
-const MEGABYTE = Buffer.alloc((1 << 20) - 1, 7);
-
-/** Upgrades and sends an unfinished 1 MiB frame; resolves when the server answered or closed it. */
-async function unfinishedFrame(port: number): Promise<void> {
-  const s = await open(port);
-  if (s.destroyed) return;
-  await new Promise<void>((resolve) => {
-    s.once("close", () => resolve());
-    s.once("data", () => {
-      s.write(FRAME_HEAD);
-      s.write(MEGABYTE, () => resolve());
-    });
-    s.write(UPGRADE(port));
-  });
-}
 
 describe("a connection flood", () => {
   it("under ulimit -n 256: unfinished frames cost little memory, 300 silent sockets do not end the run", async () => {
@@ -111,24 +58,16 @@ describe("a connection flood", () => {
 
     // 1. 200 connections (more than the pending caps) each sending an unfinished 1 MiB frame
     const before = rss(pid);
-    await Promise.all(Array.from({ length: 200 }, () => unfinishedFrame(port)));
+    await Promise.all(Array.from({ length: 200 }, () => unfinishedFrame(port, sockets)));
     const grown = rss(pid) - before;
     expect(grown, `the coordinator grew by ${grown} bytes`).toBeLessThan(64 << 20);
     for (const s of sockets.splice(0)) s.destroy();
 
     // 2. 320 silent connections: more than the file limit, so accepts fail with EMFILE (libuv then
     // accepts and closes the connections it has no descriptor for: their sockets close at once)
-    const exhausted = new Promise<void>((resolve) => {
-      for (let i = 0; i < 320; i++) {
-        const s = connect(port, "127.0.0.1");
-        sockets.push(s);
-        s.resume(); // see open()
-        s.on("error", () => {});
-        s.once("close", () => resolve()); // before the test destroys them: the server closed it
-      }
-    });
-    await exhausted;
-    for (const s of sockets.splice(0)) s.destroy();
+    const flood = silentFlood(port, 320);
+    await flood.firstClosed; // before the test destroys them: the server closed one
+    flood.stop();
 
     // the run goes on (its islands keep reporting), and a SIGTERM ends it with its ticket
     const reports = () => events(name).filter((e) => e.type === "report").length;
