@@ -136,6 +136,32 @@ describe("WsServer admission before authentication", () => {
     expect(await upgrade(s.address)).toBe("open");
   });
 
+  it("closes a refused connection once answered, though the stranger keeps its side open and sends on", async () => {
+    const s = await server(() => {}, { maxPending: 0 });
+    s.accept(1 << 20);
+    const socket = connect({ port: s.port, host: "127.0.0.1", allowHalfOpen: true });
+    cleanup.push(() => socket.destroy());
+    socket.on("error", () => {}); // a reset is a close too
+    let answer = "";
+    socket.on("data", (d) => {
+      answer += d;
+    });
+    const closed = new Promise<void>((done) => socket.once("close", () => done()));
+    socket.write(
+      `GET / HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    // after the server's FIN the stranger sends on: a socket the server still reads takes it all (and
+    // never closes); a destroyed one answers with a reset
+    const chunk = Buffer.alloc(64 << 10, 7);
+    const pump = (e?: Error | null) => {
+      if (!e && !socket.destroyed) socket.write(chunk, pump);
+    };
+    socket.once("end", () => pump());
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 503 /);
+  });
+
   it("closes sockets that never complete their upgrade request, and silent ones", async () => {
     const s = await server(() => {}, { upgradeMs: 200 });
     s.accept(1024);
