@@ -346,7 +346,12 @@ async function silencedScenario(dir: string, s: Settings, out: Reporter): Promis
   const stopped = performance.now();
   try {
     // the islands are the stopped coordinator's children: once ended they stay zombies, not running
-    await waitFor("every island to exit", () => !islandPids.some(running), (timeoutS + 60) * 1000, 250);
+    const exitedAt = new Map<number, number>();
+    const allExited = () => {
+      for (const p of islandPids) if (!exitedAt.has(p) && !running(p)) exitedAt.set(p, performance.now());
+      return exitedAt.size === islandPids.length;
+    };
+    await waitFor("every island to exit", allExited, (timeoutS + 60) * 1000, 250);
     const seconds = (performance.now() - stopped) / 1000;
     out.figure({
       figure: "silenced-coordinator",
@@ -354,6 +359,7 @@ async function silencedScenario(dir: string, s: Settings, out: Reporter): Promis
       default_timeout: s.coordinatorTimeoutS === null,
       islands: islandPids.length,
       seconds_to_all_exited: round(seconds, 2),
+      seconds_to_each_exit: islandPids.map((p) => round(((exitedAt.get(p) ?? 0) - stopped) / 1000, 2)),
       island_exit_codes: islandPids.map((p) => processState(p).exitCode),
       islands_running: islandPids.filter(running).length,
       done_when: seconds <= timeoutS + 10,
