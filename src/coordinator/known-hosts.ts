@@ -18,6 +18,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
+import type { ServerHostKeyAlgorithm } from "ssh2";
 import { E_CLUSTER, SltError } from "../core/errors.ts";
 import type { Logger } from "../io/log.ts";
 
@@ -116,6 +117,29 @@ export function checkKnownHosts(text: string, name: string, blob: Buffer): Known
   return { kind: "unknown" };
 }
 
+/**
+ * The host key algorithms ssh2 (1.17) offers by default, in its order. A host whose known_hosts lines
+ * hold keys of some types is asked for those first (as OpenSSH does), so that a host known by its ECDSA
+ * key is not refused as changed because it would also have offered an Ed25519 one.
+ */
+const HOST_KEY_ALGORITHMS: readonly ServerHostKeyAlgorithm[] = [
+  "ssh-ed25519",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "rsa-sha2-512",
+  "rsa-sha2-256",
+  "ssh-rsa",
+];
+
+/** The host key algorithms to offer, those of the key types `known` first. */
+export function hostKeyAlgorithms(known: readonly string[]): ServerHostKeyAlgorithm[] {
+  const of = (type: string): string[] =>
+    type === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [type];
+  const first = HOST_KEY_ALGORITHMS.filter((a) => known.some((t) => of(t).includes(a)));
+  return [...first, ...HOST_KEY_ALGORITHMS.filter((a) => !first.includes(a))];
+}
+
 /** A known_hosts line for `blob` as the host `name` presented it (plain, not hashed). */
 export function knownHostsLine(name: string, blob: Buffer): string {
   return `${name} ${blobKeyType(blob)} ${blob.toString("base64")}\n`;
@@ -162,6 +186,22 @@ export class HostKeyChecker {
   /** The known_hosts file a host entry uses. */
   fileOf(h: HostKeyPolicy): string {
     return expandHome(h.knownHosts ?? "~/.ssh/known_hosts", this.#home);
+  }
+
+  /** The host key algorithms to offer `h`: its known key types first (none: ssh2's default order). */
+  algorithmsFor(h: HostKeyPolicy): ServerHostKeyAlgorithm[] | undefined {
+    if (h.hostKey !== null) return undefined;
+    let text: string;
+    try {
+      text = readKnownHosts(this.fileOf(h));
+    } catch {
+      return undefined; // verify() says why it cannot read the file
+    }
+    const name = knownHostName(h.host, h.port);
+    const types = parseKnownHosts(text)
+      .filter((e) => !e.revoked && hostMatches(e.patterns, name))
+      .map((e) => e.keyType);
+    return types.length === 0 ? undefined : hostKeyAlgorithms(types);
   }
 
   verify(h: HostKeyPolicy, blob: Buffer): SltError | null {

@@ -44,7 +44,7 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { createInterface } from "node:readline";
-import ssh2, { type ClientChannel } from "ssh2";
+import ssh2, { type ClientChannel, type ServerHostKeyAlgorithm } from "ssh2";
 import { E_CLUSTER, E_CONFIG, SltError } from "../core/errors.ts";
 import { type Logger, stderrLogger } from "../io/log.ts";
 import { expandHome, fingerprint, HostKeyChecker, type HostKeyPolicy } from "./known-hosts.ts";
@@ -419,6 +419,7 @@ class RemoteIsland {
       ...auth,
       readyTimeout: readyTimeoutMs,
       keepaliveInterval: 10_000,
+      ...hostKeyAlgorithms(hostKeys, h),
       // runs in the key exchange, before authentication: nothing is sent to a refused server
       hostVerifier: (hostKey: Buffer) => this.#verify(hostKeys, hostKey),
     });
@@ -495,6 +496,15 @@ class RemoteIsland {
       createInterface({ input: ch.stderr }).on("line", failed);
     });
   }
+}
+
+/** ssh2's `algorithms` option asking `h` for the key types known_hosts holds for it first, if any. */
+function hostKeyAlgorithms(
+  hostKeys: HostKeyChecker,
+  h: SshHost,
+): { algorithms?: { serverHostKey: ServerHostKeyAlgorithm[] } } {
+  const serverHostKey = hostKeys.algorithmsFor(h);
+  return serverHostKey ? { algorithms: { serverHostKey } } : {};
 }
 
 /**

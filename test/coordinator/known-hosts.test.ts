@@ -12,6 +12,7 @@ import {
   checkKnownHosts,
   fingerprint,
   HostKeyChecker,
+  hostKeyAlgorithms,
   hostMatches,
   knownHostName,
   knownHostsLine,
@@ -80,6 +81,23 @@ describe("known_hosts lines", () => {
     expect(hostMatches("|1|broken", "x")).toBe(false);
   });
 
+  it("offers the known key types' algorithms first", () => {
+    expect(hostKeyAlgorithms(["ecdsa-sha2-nistp256"]).slice(0, 2)).toEqual([
+      "ecdsa-sha2-nistp256",
+      "ssh-ed25519",
+    ]);
+    expect(hostKeyAlgorithms(["ssh-rsa", "ssh-ed25519"])).toEqual([
+      "ssh-ed25519",
+      "rsa-sha2-512",
+      "rsa-sha2-256",
+      "ssh-rsa",
+      "ecdsa-sha2-nistp256",
+      "ecdsa-sha2-nistp384",
+      "ecdsa-sha2-nistp521",
+    ]);
+    expect(hostKeyAlgorithms(["ssh-dss"])).toHaveLength(7); // not offered: ssh2's default order
+  });
+
   it("says known, changed (same or other key type), revoked or unknown", () => {
     const name = "[127.0.0.1]:2222";
     const text = [`other.example ssh-ed25519 ${b64(blob())}`, `${name} ssh-ed25519 ${b64(k1)}`].join("\n");
@@ -114,6 +132,13 @@ describe("host key checker", () => {
       /^host key for \[127.0.0.1\]:2222 \(ssh-ed25519 SHA256:.{43}\) is not in .*\/\.ssh\/known_hosts: add it after checking it \(ssh-keyscan -p 2222 127.0.0.1 >> .*known_hosts\), pin it \("hostKey": "SHA256:.{43}" in the hosts file\), or accept new keys \("acceptNewHostKeys": true, or --accept-new-host-keys\)$/,
     );
     expect(checker.verify(policy({ hostKey: fingerprint(key) }), key)).toBeNull();
+    // what to ask the host for: ssh2's default without lines for it, or with a pin
+    expect(checker.algorithmsFor(policy())).toBeUndefined();
+    const ecdsa = blob("ecdsa");
+    const kh = join(home, "kh-ecdsa");
+    writeFileSync(kh, `[127.0.0.1]:2222 ecdsa-sha2-nistp256 ${b64(ecdsa)}\n`);
+    expect(checker.algorithmsFor(policy({ knownHosts: kh }))?.[0]).toBe("ecdsa-sha2-nistp256");
+    expect(checker.algorithmsFor(policy({ knownHosts: kh, hostKey: fingerprint(ecdsa) }))).toBeUndefined();
     expect(checker.verify(policy({ hostKey: fingerprint(blob()) }), key)?.message).toMatch(
       /is not the one pinned in the hosts file/,
     );

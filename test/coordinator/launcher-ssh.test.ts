@@ -234,19 +234,23 @@ interface FakeSshd {
 }
 
 /**
- * A fake sshd on loopback (ssh2's server): accepts any client key (or those `allowed`, public blobs)
+ * A fake sshd on loopback (ssh2's server) with an Ed25519 host key (or `hostKeyPem`, and more host keys
+ * of other types if given): accepts any client key (or those `allowed`, public blobs)
  * that proves itself with a valid signature (publickey only), and keeps the commands it is given; each exec session reads the secret
  * line, prints the pid line, one line on stdout and one on stderr, and on EOF (the launcher's kill) one
  * more line on stderr before it exits 3.
  */
-async function fakeSshd(allowed?: Buffer[]): Promise<FakeSshd> {
-  const hostKeyPem = utils.generateKeyPairSync("ed25519").private;
+async function fakeSshd(
+  allowed?: Buffer[],
+  hostKeyPem = utils.generateKeyPairSync("ed25519").private,
+  moreHostKeys: string[] = [],
+): Promise<FakeSshd> {
   const commands: string[] = [];
   const clientKeys: Buffer[] = [];
   const seen = { connections: 0, authenticated: 0, sessions: 0 };
   const parsed = utils.parseKey(hostKeyPem);
   if (parsed instanceof Error) throw parsed;
-  const server = new Server({ hostKeys: [hostKeyPem] }, (client) => {
+  const server = new Server({ hostKeys: [hostKeyPem, ...moreHostKeys] }, (client) => {
     seen.connections++;
     client.on("authentication", (ctx) => {
       if (ctx.method !== "publickey") return ctx.reject(["publickey"]);
@@ -410,6 +414,16 @@ describe("host keys against known_hosts", () => {
     }));
     expect(hashedEntry.error).toBeNull();
     expect(hashedEntry.seen.sessions).toBe(2);
+  });
+
+  it("asks a host for the key type known_hosts holds for it: a host known by its ECDSA key is not 'changed'", async () => {
+    const ecdsa = utils.generateKeyPairSync("ecdsa", { bits: 256 }).private;
+    const sshd = await fakeSshd(undefined, ecdsa, [utils.generateKeyPairSync("ed25519").private]);
+    const line = `[127.0.0.1]:${sshd.port} ecdsa-sha2-nistp256 ${sshd.hostKey.toString("base64")}`;
+    const r = await run(() => ({ knownHosts: knownHostsFile(line) }), {}, sshd);
+    expect(r.error).toBeNull();
+    expect(r.seen.sessions).toBe(2);
+    await sshd.close();
   });
 
   it("refuses an unknown host before authenticating, and says how to accept it", async () => {
