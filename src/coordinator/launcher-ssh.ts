@@ -232,7 +232,12 @@ class SshCredentials {
   constructor(options: SshLauncherOptions) {
     this.#env = options.env ?? process.env;
     this.#home = options.home ?? homedir();
-    this.#prompt = options.prompt !== undefined ? options.prompt : process.stdin.isTTY ? hiddenPrompt : null;
+    this.#prompt =
+      options.prompt !== undefined
+        ? options.prompt
+        : process.stdin.isTTY
+          ? (q: string) => hiddenPrompt(q)
+          : null;
   }
 
   async of(h: SshHost): Promise<SshAuth> {
@@ -286,16 +291,26 @@ class SshCredentials {
   }
 }
 
-/** Asks on the terminal for a line without echoing it (stdin must be a TTY). */
-function hiddenPrompt(question: string): Promise<string> {
-  const input = process.stdin;
+/** What the prompt needs of a terminal's input: a stream it can put in raw mode (no echo). */
+export interface RawInput extends NodeJS.EventEmitter {
+  setRawMode(raw: boolean): unknown;
+  resume(): unknown;
+  pause(): unknown;
+}
+
+/** Asks on the terminal (stdin, a TTY; the question on stderr) for a line without echoing it. */
+export function hiddenPrompt(
+  question: string,
+  input: RawInput = process.stdin,
+  output: NodeJS.WritableStream = process.stderr,
+): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     let answer = "";
     const done = (settle: () => void) => {
       input.off("data", onData);
       input.setRawMode(false);
       input.pause();
-      process.stderr.write("\n");
+      output.write("\n");
       settle();
     };
     const onData = (chunk: Buffer) => {
@@ -309,7 +324,7 @@ function hiddenPrompt(question: string): Promise<string> {
         answer = c === "\u007f" || c === "\b" ? answer.slice(0, -1) : answer + c;
       }
     };
-    process.stderr.write(question);
+    output.write(question);
     input.setRawMode(true);
     input.on("data", onData);
     input.resume();

@@ -7,9 +7,11 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { AgentProtocol, Server, utils } from "ssh2";
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  hiddenPrompt,
   hostPlan,
   parseHosts,
   readHostsFile,
@@ -607,6 +609,34 @@ describe("authentication", () => {
     expect(questions).toEqual([`passphrase for the SSH key ${key} (host 127.0.0.1): `]);
     expect(sshd.seen.authenticated).toBe(3);
     await sshd.close();
+  });
+
+  it("asks on the terminal without echo: raw mode while it reads, backspace edits, Ctrl-C gives up", async () => {
+    const terminal = () => {
+      const input = Object.assign(new PassThrough(), {
+        modes: [] as boolean[],
+        setRawMode(raw: boolean) {
+          input.modes.push(raw);
+          return input;
+        },
+      });
+      const output = new PassThrough();
+      const chunks: string[] = [];
+      output.on("data", (b: Buffer) => chunks.push(b.toString()));
+      return { input, output, said: () => chunks.join("") };
+    };
+    const t = terminal();
+    const answer = hiddenPrompt("passphrase: ", t.input, t.output);
+    t.input.write("secrx\u007ft");
+    t.input.write("!\r");
+    expect(await answer).toBe("secrt!");
+    expect(t.input.modes).toEqual([true, false]);
+    expect(t.said()).toBe("passphrase: \n"); // nothing of the answer was echoed
+    const c = terminal();
+    const interrupted = hiddenPrompt("passphrase: ", c.input, c.output);
+    c.input.write("ab\u0003");
+    await expect(interrupted).rejects.toThrow("no passphrase given (the prompt was interrupted)");
+    expect(c.input.modes).toEqual([true, false]);
   });
 
   it("refuses a wrong or missing passphrase before connecting, naming the key file", async () => {
