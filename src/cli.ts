@@ -257,6 +257,10 @@ function addExecutionOptions(cmd: Command): Command {
       "ssh: hosts file, a JSON list of {host, port, user, key, islands, node, workdir}",
     )
     .option(
+      "--accept-new-host-keys",
+      "ssh: accept the host key of a host known_hosts does not know, and add it there (OpenSSH's accept-new)",
+    )
+    .option(
       "--listen <host:port>",
       "the coordinator's address, one the islands reach (default 127.0.0.1:0)",
       listenArg,
@@ -377,6 +381,7 @@ type SshModule = typeof import("./coordinator/launcher-ssh.ts");
 /** The flags `launch` reads (`run` and `resume` both have them). */
 interface LaunchFlags extends K8sCliFlags {
   readonly launcher?: string;
+  readonly acceptNewHostKeys?: boolean;
   readonly listen?: { host: string; port: number };
   readonly json?: boolean;
   readonly quiet?: boolean;
@@ -417,7 +422,7 @@ async function launch(
       launcher: k8s
         ? k8s.k8sLauncher({ ...k8s.k8sOptionsFromFlags(o), logger })
         : ssh && sshHosts
-          ? ssh.sshLauncher(sshHosts, { logger })
+          ? ssh.sshLauncher(sshHosts, { logger, acceptNewHostKeys: o.acceptNewHostKeys })
           : undefined,
       listen: o.listen,
       logger,
