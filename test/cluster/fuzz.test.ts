@@ -231,6 +231,8 @@ const MUTATOR_NAMES = Object.keys(MUTATORS);
 interface Target {
   readonly name: string;
   readonly address: string;
+  /** the server's process */
+  readonly pid: number;
   readonly self: LinkSelf;
   /** the role the server has (what our Link expects of it) */
   readonly serverRole: Role;
@@ -244,6 +246,8 @@ interface Target {
 interface Stats {
   frames: number;
   connections: number;
+  /** connections that never opened (refused at the upgrade) */
+  unopened: number;
   byMutator: Record<string, number>;
   byStage: Record<string, number>;
   connectionsByStage: Record<string, number>;
@@ -260,9 +264,6 @@ interface Plan {
   readonly rng: Rng;
 }
 
-/** The last mutated frame, for the message of a failed assertion. */
-let lastFrame = { mutator: "", hex: "" };
-
 /** A ws whose sends go through `mutate` (frame index → frame to write). */
 function wrapSend(ws: WebSocket, mutate: (index: number, frame: Uint8Array) => Uint8Array): void {
   let index = 0;
@@ -272,19 +273,14 @@ function wrapSend(ws: WebSocket, mutate: (index: number, frame: Uint8Array) => U
 }
 
 /** Resolves when the server has dealt with everything sent so far: its pong, or the connection's close. */
-function answered(ws: WebSocket, closed: Promise<void>): Promise<"pong" | "closed"> {
+function answered(ws: WebSocket, closed: Promise<void>, last: () => string): Promise<"pong" | "closed"> {
   if (ws.readyState !== WebSocket.OPEN) return closed.then(() => "closed");
   const pong = new Promise<"pong">((resolve) => ws.once("pong", () => resolve("pong")));
   ws.ping();
   let timer: NodeJS.Timeout | undefined;
   const hung = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () =>
-        reject(
-          new Error(
-            `no answer in ${ANSWER_MS} ms after ${lastFrame.mutator} frame ${lastFrame.hex} ${seedNote}`,
-          ),
-        ),
+      () => reject(new Error(`no answer in ${ANSWER_MS} ms after ${last()} ${seedNote}`)),
       ANSWER_MS,
     );
   });
@@ -299,6 +295,11 @@ async function fuzzConnection(t: Target, plan: Plan, stats: Stats): Promise<void
   const closed = new Promise<void>((resolve) => ws.once("close", () => resolve()));
   const first = plan.stage === "hello" ? 0 : plan.stage === "auth" ? 1 : 2;
   let socket: Socket | null = null;
+  let last = "no frame";
+  let opened = false;
+  ws.once("open", () => {
+    opened = true;
+  });
   wrapSend(ws, (index, frame) => {
     if (index === 1 && t.corked && plan.stage === "post") {
       socket = (ws as unknown as { _socket: Socket })._socket;
@@ -310,7 +311,7 @@ async function fuzzConnection(t: Target, plan: Plan, stats: Stats): Promise<void
     stats.frames++;
     stats.byMutator[mutator] = (stats.byMutator[mutator] ?? 0) + 1;
     stats.byStage[plan.stage] = (stats.byStage[plan.stage] ?? 0) + 1;
-    lastFrame = { mutator, hex: Buffer.from(out.subarray(0, 256)).toString("hex") };
+    last = `a ${plan.stage} frame mutated by ${mutator}: ${Buffer.from(out.subarray(0, 256)).toString("hex")}`;
     return out;
   });
   stats.connections++;
@@ -326,23 +327,36 @@ async function fuzzConnection(t: Target, plan: Plan, stats: Stats): Promise<void
     () => true,
     () => false,
   );
-  if (ready && plan.stage === "post") await postAuth(t, link, rng, socket, closed);
-  else if (ready) await answered(ws, closed);
+  const lastFrame = () => last;
+  if (ready && plan.stage === "post") await postAuth(t, link, rng, socket, closed, lastFrame);
+  else if (ready) await answered(ws, closed, lastFrame);
   ws.terminate();
   await closed;
+  if (opened) return;
+  // refused at the upgrade (the admission caps count a connection until its server sees it close), or
+  // the server is gone
+  stats.unopened++;
+  if (!alive(t.pid)) throw new Error(`the ${t.name} process died ${seedNote}`);
 }
 
 /** Mutated genuine messages on an authenticated connection, until it closes (or enough were sent). */
-async function postAuth(t: Target, link: Link, rng: Rng, corked: Socket | null, closed: Promise<void>) {
+async function postAuth(
+  t: Target,
+  link: Link,
+  rng: Rng,
+  corked: Socket | null,
+  closed: Promise<void>,
+  last: () => string,
+) {
   if (corked !== null) {
     for (let i = 0; i < CORKED; i++) t.genuine(link, rng);
     corked.uncork();
-    await answered(link.ws, closed);
+    await answered(link.ws, closed, last);
     return;
   }
   for (let i = 0; i < PER_PEER_CONNECTION && link.ws.readyState === WebSocket.OPEN; i++) {
     t.genuine(link, rng);
-    if ((await answered(link.ws, closed)) === "closed") return;
+    if ((await answered(link.ws, closed, last)) === "closed") return;
   }
 }
 
@@ -351,7 +365,14 @@ async function postAuth(t: Target, link: Link, rng: Rng, corked: Socket | null, 
  * authentication and as many after it.
  */
 async function fuzz(t: Target, rng: Rng): Promise<Stats> {
-  const stats: Stats = { frames: 0, connections: 0, byMutator: {}, byStage: {}, connectionsByStage: {} };
+  const stats: Stats = {
+    frames: 0,
+    connections: 0,
+    unopened: 0,
+    byMutator: {},
+    byStage: {},
+    connectionsByStage: {},
+  };
   const pre = () => (stats.byStage.hello ?? 0) + (stats.byStage.auth ?? 0);
   const post = () => stats.byStage.post ?? 0;
   let n = 0;
@@ -362,6 +383,10 @@ async function fuzz(t: Target, rng: Rng): Promise<Stats> {
         pre() < FRAMES / 2 && (post() >= FRAMES / 2 || r.chance(0.5)) ? pick(r, ["hello", "auth"]) : "post";
       stats.connectionsByStage[stage] = (stats.connectionsByStage[stage] ?? 0) + 1;
       await fuzzConnection(t, { stage, rng: r }, stats);
+      if (stats.unopened > 100 + stats.connections / 10)
+        throw new Error(
+          `the ${t.name} server refused ${stats.unopened} of ${stats.connections} connections at the upgrade ${seedNote}`,
+        );
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
@@ -401,10 +426,19 @@ function self(runId: string, name: string, role: Role, island: number | null): L
 }
 
 /** The coordinator, fuzzed by a client that claims no island index (refused only once authenticated). */
-function coordinatorTarget(address: string, runId: string, genomeLength: number): Target {
+/** Where a server is and what its run is. */
+interface Where {
+  readonly address: string;
+  readonly pid: number;
+  readonly runId: string;
+  readonly genomeLength: number;
+}
+
+function coordinatorTarget({ address, pid, runId, genomeLength }: Where): Target {
   return {
     name: "coordinator",
     address,
+    pid,
     self: self(runId, "island-9", "island", null),
     serverRole: "coordinator",
     genomeLength,
@@ -427,10 +461,11 @@ function coordinatorTarget(address: string, runId: string, genomeLength: number)
 }
 
 /** Island 1's peer server, fuzzed by a client that authenticates as its in-neighbour island 0. */
-function peerTarget(address: string, runId: string, genomeLength: number): Target {
+function peerTarget({ address, pid, runId, genomeLength }: Where): Target {
   return {
     name: "peer",
     address,
+    pid,
     self: self(runId, "island-0", "peer", 0),
     serverRole: "peer",
     genomeLength,
@@ -499,8 +534,8 @@ async function targets(run: LiveRun) {
   };
   expect(island1.in).toEqual([0]); // a ring of 2: island 0 is island 1's in-neighbour
   return {
-    coordinator: coordinatorTarget(start.coordinator.address, start.runId, start.genomeLength),
-    peer: peerTarget(island1.listen, start.runId, start.genomeLength),
+    coordinator: coordinatorTarget({ ...start, ...start.coordinator }),
+    peer: peerTarget({ ...start, address: island1.listen, pid: island1.pid }),
     coordinatorPid: start.coordinator.pid,
     islandPid: island1.pid,
   };
