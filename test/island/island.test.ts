@@ -16,7 +16,7 @@ import {
   type TicketBody,
 } from "../../src/core/protocol/index.ts";
 import { streamName } from "../../src/core/rng.ts";
-import { Link, type LinkSelf } from "../../src/io/link.ts";
+import { Link, type LinkSelf, maxPayloadFor } from "../../src/io/link.ts";
 import { silentLogger } from "../../src/io/log.ts";
 import { WsServer } from "../../src/io/server.ts";
 import { lockstepCheckpointDue, runIsland } from "../../src/island/island.ts";
@@ -105,7 +105,7 @@ async function runAgainstFakeCoordinator(assign: AssignBody, fake: FakeCoordinat
     },
   });
   cleanup.push(() => server.close());
-  server.accept(maxFrameBytes(genomeLength, 1) + SNAPSHOT_ROOM);
+  server.accept(maxPayloadFor(maxFrameBytes(genomeLength, 1) + SNAPSHOT_ROOM));
   await runIsland({
     join: `${server.address}/?run=${runId}`,
     secret,
