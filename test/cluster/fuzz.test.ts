@@ -6,9 +6,11 @@
 //
 // Every frame starts as a genuine one, made by the shipped Link (hello and auth of the handshake;
 // migrants, heartbeats, reports, tickets and log records after it), and is mutated on its way to the
-// socket by wrapping the Link's ws.send, so the test follows whatever the Link puts on the wire (with
-// a per-frame tag, the tag is mutated with the rest). One seed drives every choice: FUZZ_SEED, or the
-// fixed default; it is printed at the start and in every assertion message.
+// socket by wrapping the Link's ws.send, so the test follows whatever the Link puts on the wire. After
+// the handshake, half the frames are mutated with their tag (someone on the path: the tag check refuses
+// them) and half inside it, then tagged afresh by the Link's own FrameSigner (a peer holding the secret:
+// they reach the codec and the handlers). One seed drives every choice: FUZZ_SEED, or the fixed
+// default; it is printed at the start and in every assertion message.
 //
 // Where the frames land:
 // - before authentication (both servers): a mutated hello, or a genuine hello and then a mutated auth;
@@ -33,11 +35,13 @@ import { WebSocket } from "ws";
 import { makeIndividual } from "../../src/core/ga/index.ts";
 import { randomMask } from "../../src/core/mask.ts";
 import {
+  FrameSigner,
   MESSAGE_TYPES,
   type Migrant,
   migrantFromIndividual,
   type ReportBody,
   type Role,
+  TAG_BYTES,
 } from "../../src/core/protocol/index.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { Link, type LinkSelf } from "../../src/io/link.ts";
@@ -253,12 +257,51 @@ interface Stats {
   connectionsByStage: Record<string, number>;
 }
 
-type Stage = "hello" | "auth" | "post";
+/**
+ * hello, auth: that handshake frame mutated; tagged: frames after the handshake mutated after the Link
+ * tagged them (what someone on the path can do); inner: mutated before they are tagged, then tagged by
+ * the Link's own FrameSigner (what a peer holding the secret can do), so that they reach the codec.
+ */
+type Stage = "hello" | "auth" | "tagged" | "inner";
+const isPost = (stage: Stage) => stage === "tagged" || stage === "inner";
 
 /**
- * What one connection mutates: its hello (frame 0), its auth (frame 1), or every frame after the
- * handshake ("post"); and the stream its choices come from.
+ * While true, FrameSigner.sign (in this process: only the fuzzing Links) leaves its frame untagged and
+ * keeps its signer in `deferredSigner`, for the inner stage to tag the mutated frame with. Set only
+ * around a synchronous Link.send.
  */
+let deferSigning = false;
+let deferredSigner: FrameSigner | null = null;
+const shippedSign = FrameSigner.prototype.sign;
+FrameSigner.prototype.sign = function sign(this: FrameSigner, room: Uint8Array) {
+  if (!deferSigning) return shippedSign.call(this, room);
+  deferredSigner = this;
+};
+afterAll(() => {
+  FrameSigner.prototype.sign = shippedSign;
+});
+
+/** Sends one genuine message on `link`, its tag deferred in the inner stage. */
+function sendGenuine(t: Target, link: Link, rng: Rng, stage: Stage): void {
+  deferSigning = stage === "inner";
+  try {
+    t.genuine(link, rng);
+  } finally {
+    deferSigning = false;
+  }
+}
+
+/** `mutate` applied to a tagged frame's inside, tagged again by the signer that deferred its tag. */
+function mutateInside(frame: Uint8Array, mutate: (inner: Uint8Array) => Uint8Array): Uint8Array {
+  const inner = mutate(frame.subarray(0, frame.byteLength - TAG_BYTES));
+  const room = new Uint8Array(inner.byteLength + TAG_BYTES);
+  room.set(inner);
+  shippedSign.call(deferredSigner as FrameSigner, room);
+  deferredSigner = null;
+  return room;
+}
+
+/** What one connection mutates (its Stage), and the stream its choices come from. */
 interface Plan {
   readonly stage: Stage;
   readonly rng: Rng;
@@ -301,13 +344,16 @@ async function fuzzConnection(t: Target, plan: Plan, stats: Stats): Promise<void
     opened = true;
   });
   wrapSend(ws, (index, frame) => {
-    if (index === 1 && t.corked && plan.stage === "post") {
+    if (index === 1 && t.corked && isPost(plan.stage)) {
       socket = (ws as unknown as { _socket: Socket })._socket;
       socket.cork();
     }
-    if (index < first || (index > first && plan.stage !== "post")) return frame;
+    if (index < first || (index > first && !isPost(plan.stage))) return frame;
     const mutator = pick(rng, MUTATOR_NAMES);
-    const out = MUTATORS[mutator](frame, rng);
+    const out =
+      plan.stage === "inner"
+        ? mutateInside(frame, (inner) => MUTATORS[mutator](inner, rng))
+        : MUTATORS[mutator](frame, rng);
     stats.frames++;
     stats.byMutator[mutator] = (stats.byMutator[mutator] ?? 0) + 1;
     stats.byStage[plan.stage] = (stats.byStage[plan.stage] ?? 0) + 1;
@@ -328,7 +374,7 @@ async function fuzzConnection(t: Target, plan: Plan, stats: Stats): Promise<void
     () => false,
   );
   const lastFrame = () => last;
-  if (ready && plan.stage === "post") await postAuth(t, link, rng, socket, closed, lastFrame);
+  if (ready && isPost(plan.stage)) await postAuth(t, link, plan, socket, closed, lastFrame);
   else if (ready) await answered(ws, closed, lastFrame);
   ws.terminate();
   await closed;
@@ -343,19 +389,19 @@ async function fuzzConnection(t: Target, plan: Plan, stats: Stats): Promise<void
 async function postAuth(
   t: Target,
   link: Link,
-  rng: Rng,
+  { stage, rng }: Plan,
   corked: Socket | null,
   closed: Promise<void>,
   last: () => string,
 ) {
   if (corked !== null) {
-    for (let i = 0; i < CORKED; i++) t.genuine(link, rng);
+    for (let i = 0; i < CORKED; i++) sendGenuine(t, link, rng, stage);
     corked.uncork();
     await answered(link.ws, closed, last);
     return;
   }
   for (let i = 0; i < PER_PEER_CONNECTION && link.ws.readyState === WebSocket.OPEN; i++) {
-    t.genuine(link, rng);
+    sendGenuine(t, link, rng, stage);
     if ((await answered(link.ws, closed, last)) === "closed") return;
   }
 }
@@ -374,13 +420,15 @@ async function fuzz(t: Target, rng: Rng): Promise<Stats> {
     connectionsByStage: {},
   };
   const pre = () => (stats.byStage.hello ?? 0) + (stats.byStage.auth ?? 0);
-  const post = () => stats.byStage.post ?? 0;
+  const post = () => (stats.byStage.tagged ?? 0) + (stats.byStage.inner ?? 0);
   let n = 0;
   const worker = async () => {
     while (pre() < FRAMES / 2 || post() < FRAMES / 2) {
       const r = rng.child(t.name, n++);
       const stage: Stage =
-        pre() < FRAMES / 2 && (post() >= FRAMES / 2 || r.chance(0.5)) ? pick(r, ["hello", "auth"]) : "post";
+        pre() < FRAMES / 2 && (post() >= FRAMES / 2 || r.chance(0.5))
+          ? pick(r, ["hello", "auth"])
+          : pick(r, ["tagged", "inner"]);
       stats.connectionsByStage[stage] = (stats.connectionsByStage[stage] ?? 0) + 1;
       await fuzzConnection(t, { stage, rng: r }, stats);
       if (stats.unopened > 100 + stats.connections / 10)
@@ -503,13 +551,21 @@ function expectRefusalsLogged(stderr: string, run: RunEvent[], stats: Stats[]): 
   ).toBe(true);
   // an authenticated peer holds the secret: its refusal is one record for its connection, not per frame
   const authenticated = refusals(stderr, true);
-  expect(authenticated.length, seedNote).toBeLessThanOrEqual(connections("post") + connections("auth"));
-  // the corked frames reached the coordinator's codec after authentication: most of its post connections
+  const post = connections("tagged") + connections("inner");
+  expect(authenticated.length, seedNote).toBeLessThanOrEqual(post + connections("auth"));
+  // the corked frames reached the coordinator's Link after authentication: most of its post connections
   // were refused for a frame, not by onJoin for the hello (which would mean the batch came too late)
-  const byCodec = authenticated.filter(
-    (l) => !l.includes("[island") && !l.includes("must carry its launcher index"),
-  ).length;
-  expect(byCodec, seedNote).toBeGreaterThan((stats[0].connectionsByStage.post ?? 0) / 2);
+  const atCoordinator = authenticated.filter((l) => !l.includes("[island"));
+  const byFrame = atCoordinator.filter((l) => !l.includes("must carry its launcher index"));
+  const corked = (stats[0].connectionsByStage.tagged ?? 0) + (stats[0].connectionsByStage.inner ?? 0);
+  expect(byFrame.length, seedNote).toBeGreaterThan(corked / 2);
+  // at both servers, frames mutated after tagging failed on their tag, and the inner ones (tagged
+  // afresh) reached the codec behind it
+  for (const lines of [byFrame, authenticated.filter((l) => l.includes("[island"))]) {
+    const badTag = lines.filter((l) => l.includes('"code":"bad-tag"')).length;
+    expect(badTag, seedNote).toBeGreaterThan(0);
+    expect(lines.length - badTag, seedNote).toBeGreaterThan(0);
+  }
   const refusedEvents = run.filter((e) => e.type === "connection-refused");
   expect(refusedEvents.length, seedNote).toBeLessThan(strangers / 4);
   expect(
