@@ -23,10 +23,13 @@
 //   (coordinator.ts onJoin). Its socket is corked from the auth frame until a batch of mutated frames
 //   is queued behind it: auth and the batch arrive in one read, and the coordinator's Link decodes the
 //   batch as an authenticated connection's frames before onJoin closes it.
+// - WebSocket framing (both servers, 200 connections each): a genuine hello in a hand-made frame whose
+//   header is mutated (bits, opcode, a 64-bit length, no mask, bad fragments, long or bad control
+//   frames, trailing garbage), on a raw socket that then ends.
 // After each frame a WebSocket ping: its pong (or the close) says that the server has dealt with the
 // frame, so nothing here waits on time.
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import type { Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Packr, Unpackr } from "msgpackr";
@@ -35,10 +38,13 @@ import { WebSocket } from "ws";
 import { makeIndividual } from "../../src/core/ga/index.ts";
 import { randomMask } from "../../src/core/mask.ts";
 import {
+  encode,
   FrameSigner,
   MESSAGE_TYPES,
   type Migrant,
+  makeMessage,
   migrantFromIndividual,
+  NONCE_BYTES,
   type ReportBody,
   type Role,
   TAG_BYTES,
@@ -258,6 +264,15 @@ interface Stats {
   connectionsByStage: Record<string, number>;
 }
 
+const newStats = (): Stats => ({
+  frames: 0,
+  connections: 0,
+  unopened: 0,
+  byMutator: {},
+  byStage: {},
+  connectionsByStage: {},
+});
+
 /**
  * hello, auth: that handshake frame mutated; tagged: frames after the handshake mutated after the Link
  * tagged them (what someone on the path can do); inner: mutated before they are tagged, then tagged by
@@ -412,14 +427,7 @@ async function postAuth(
  * authentication and as many after it.
  */
 async function fuzz(t: Target, rng: Rng): Promise<Stats> {
-  const stats: Stats = {
-    frames: 0,
-    connections: 0,
-    unopened: 0,
-    byMutator: {},
-    byStage: {},
-    connectionsByStage: {},
-  };
+  const stats = newStats();
   const pre = () => (stats.byStage.hello ?? 0) + (stats.byStage.auth ?? 0);
   const post = () => (stats.byStage.tagged ?? 0) + (stats.byStage.inner ?? 0);
   let n = 0;
@@ -435,6 +443,126 @@ async function fuzz(t: Target, rng: Rng): Promise<Stats> {
       if (stats.unopened > 100 + stats.connections / 10)
         throw new Error(
           `the ${t.name} server refused ${stats.unopened} of ${stats.connections} connections at the upgrade ${seedNote}`,
+        );
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return stats;
+}
+
+// ---- WebSocket framing: a genuine hello in a hand-made frame whose header is mutated ----
+
+/** Connections per server whose WebSocket framing is mutated (besides the FRAMES above). */
+const FRAMINGS = 200;
+
+/** A client's binary frame (masked, as RFC 6455 requires of clients) carrying `payload`. */
+function wsFrame(payload: Uint8Array, rng: Rng, first = 0x82): Buffer {
+  const n = payload.length;
+  const length = n < 126 ? [0x80 | n] : [0x80 | 126, n >> 8, n & 255];
+  const mask = randomBytes(rng, 4);
+  const masked = payload.map((b, i) => b ^ mask[i % 4]);
+  return Buffer.concat([Buffer.from([first, ...length]), mask, masked]);
+}
+
+/** Mutators of a whole WebSocket frame, header included (what ws parses before any Link sees it). */
+const FRAMING_MUTATORS: Record<string, (frame: Buffer, rng: Rng) => Buffer> = {
+  headerBitFlip(frame, rng) {
+    const out = Buffer.from(frame);
+    out[rng.int(2)] ^= 1 << rng.int(8);
+    return out;
+  },
+  opcode(frame, rng) {
+    const out = Buffer.from(frame);
+    out[0] = (out[0] & 0xf0) | rng.int(16);
+    return out;
+  },
+  hugeLength(frame, rng) {
+    // the mask key and payload after the header (2 bytes, and 2 more for a 16-bit length)
+    const rest = frame.subarray((frame[1] & 0x7f) === 126 ? 4 : 2);
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64BE(pick(rng, [2n ** 63n - 1n, 2n ** 32n, 2n ** 53n, 1n << 20n]));
+    const header = Buffer.from([frame[0], 0x80 | 127]);
+    return Buffer.concat([header, length, rest.subarray(0, rng.int(rest.length))]);
+  },
+  unmasked(frame, rng) {
+    return Buffer.concat([Buffer.from([frame[0], frame[1] & 0x7f]), randomBytes(rng, frame.length - 6)]);
+  },
+  fragments(frame, rng) {
+    // a first fragment, then a new data frame instead of its continuation (or a stray continuation)
+    const payload = randomBytes(rng, 1 + rng.int(40));
+    return Buffer.concat([wsFrame(payload, rng, pick(rng, [0x02, 0x80, 0x00])), frame]);
+  },
+  controlFrame(_frame, rng) {
+    // a ping or close too long for a control frame, or a close with a bad code or reason
+    const kind = rng.int(3);
+    if (kind === 0) return wsFrame(randomBytes(rng, 126 + rng.int(200)), rng, pick(rng, [0x89, 0x8a, 0x88]));
+    const code = Buffer.alloc(2);
+    code.writeUInt16BE(pick(rng, [0, 999, 1004, 1005, 1006, 2999, 5000, 65535]));
+    const reason = kind === 1 ? Buffer.from([0xff, 0xfe, 0xc3]) : Buffer.alloc(0);
+    return wsFrame(Buffer.concat([code, reason]), rng, 0x88);
+  },
+  garbageAfter(frame, rng) {
+    return Buffer.concat([frame, randomBytes(rng, 1 + rng.int(64))]);
+  },
+};
+const FRAMING_NAMES = Object.keys(FRAMING_MUTATORS);
+
+/** Upgrades a raw socket, sends one mutated frame and ends; resolves when the socket is closed. */
+async function framingConnection(t: Target, hello: Uint8Array, rng: Rng, stats: Stats): Promise<void> {
+  const url = new URL(t.address);
+  const s = connect(Number(url.port), url.hostname);
+  s.on("error", () => {});
+  const closed = new Promise<void>((resolve) => s.once("close", () => resolve()));
+  s.resume(); // flowing, so the server's FIN ends it
+  const upgraded = await new Promise<boolean>((resolve) => {
+    let head = "";
+    s.on("data", (d: Buffer) => {
+      head += d.toString("latin1");
+      if (head.includes("\r\n\r\n")) resolve(head.startsWith("HTTP/1.1 101"));
+    });
+    s.once("close", () => resolve(false));
+    s.write(
+      `GET / HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+  });
+  stats.connections++;
+  if (upgraded) {
+    const mutator = pick(rng, FRAMING_NAMES);
+    stats.frames++;
+    stats.byMutator[mutator] = (stats.byMutator[mutator] ?? 0) + 1;
+    s.end(FRAMING_MUTATORS[mutator](wsFrame(hello, rng), rng));
+  } else {
+    stats.unopened++;
+    s.destroy();
+  }
+  await closed;
+}
+
+/** FRAMINGS connections to `t` with a mutated WebSocket frame each, CONCURRENCY at a time. */
+async function fuzzFraming(t: Target, rng: Rng): Promise<Stats> {
+  const stats = newStats();
+  const hello = encode(
+    makeMessage(
+      "hello",
+      { runId: t.self.runId, from: t.self.name, epoch: 0, seq: 0 },
+      {
+        role: t.self.role,
+        island: t.self.island,
+        host: "fuzzer",
+        pid: process.pid,
+        listen: null,
+        nonce: randomBytes(rng, NONCE_BYTES),
+      },
+    ),
+  );
+  let n = 0;
+  const worker = async () => {
+    while (n < FRAMINGS) {
+      await framingConnection(t, hello, rng.child("framing", n++), stats);
+      if (stats.unopened > 20 + stats.connections / 10)
+        throw new Error(
+          `the ${t.name} server refused ${stats.unopened} of ${stats.connections} upgrades ${seedNote}`,
         );
     }
   };
@@ -611,11 +739,18 @@ describe("fuzzing a live cluster", () => {
       const rng = Rng.derive(SEED, "fuzz");
       const rssBefore = rss(coordinatorPid);
       const stats = [await fuzz(coordinator, rng.child("coordinator")), await fuzz(peer, rng.child("peer"))];
+      const framing = [
+        await fuzzFraming(coordinator, rng.child("coordinator-framing")),
+        await fuzzFraming(peer, rng.child("peer-framing")),
+      ];
       const grown = rss(coordinatorPid) - rssBefore;
-      const fuzzed = `${JSON.stringify(stats)} ${seedNote}`;
-      console.info(`fuzzed: ${fuzzed}; the coordinator's RSS grew by ${grown} bytes`);
+      const fuzzed = `${JSON.stringify({ stats, framing })} ${seedNote}`;
+      console.info(`fuzzed: ${fuzzed}`);
+      console.info(`the coordinator's RSS grew by ${grown} bytes`);
 
       for (const s of stats) expect(s.frames, fuzzed).toBeGreaterThanOrEqual(FRAMES);
+      // (a few may be refused at the upgrade: the coordinator allows 4 pending connections per address)
+      for (const s of framing) expect(s.frames, fuzzed).toBeGreaterThan(FRAMINGS / 2);
       expect(alive(coordinatorPid), `the coordinator died ${seedNote}`).toBe(true);
       expect(alive(islandPid), `island 1 died ${seedNote}`).toBe(true);
       expect(grown, `the coordinator's RSS grew by ${grown} bytes ${seedNote}`).toBeLessThan(MEMORY_BOUND);
