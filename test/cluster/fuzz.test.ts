@@ -58,7 +58,10 @@ import { type LiveRun, rss, startLongRun, underWay, whenStderr } from "./helpers
 const SEED = process.env.FUZZ_SEED ?? "slt-fuzz-1";
 /** mutated frames sent to each of the two servers, at least (FUZZ_FRAMES: more, for a longer search) */
 const FRAMES = Math.max(1000, Number(process.env.FUZZ_FRAMES ?? 0));
-/** connections open at once against one server (well under the admission caps of io/server.ts) */
+/**
+ * connections open at once against one server: within the coordinator's cap of pending connections per
+ * address (twice its islands, io/server.ts admission)
+ */
 const CONCURRENCY = 4;
 /**
  * mutated frames corked behind one auth frame at the coordinator: its Link reads them until the first
@@ -70,8 +73,8 @@ const PER_PEER_CONNECTION = 16;
 /** a server that neither answers a ping nor closes within this is hung (a finding, not a wait) */
 const ANSWER_MS = 10_000;
 /**
- * The coordinator's RSS growth over its ~750 fuzzing connections (per 1000 frames), at most. Measured:
- * 18-24 MB, all of it garbage not yet collected (heap snapshots, which collect first, showed the same
+ * The coordinator's RSS growth over its ~950 fuzzing connections (per 1000 frames), at most. Measured:
+ * 17-27 MB, all of it garbage not yet collected (heap snapshots, which collect first, showed the same
  * live heap before and after 4500 such connections); keeping a connection's pre-authentication
  * allowance (64 KiB, io/server.ts) would be 47 MB more, keeping frames as the issue found (1 MiB each)
  * hundreds. (An island's RSS is not bounded here: it grows and shrinks by 70 MB within seconds with
@@ -84,6 +87,12 @@ const work = mkdtempSync(join(tmpdir(), "slt-fuzz-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const seedNote = `(FUZZ_SEED=${SEED})`;
+
+/** The run under test, stopped after a failed test (a passing one ends it itself). */
+let running: LiveRun | null = null;
+afterAll(() => {
+  if (running?.child.exitCode === null) running.child.kill("SIGTERM");
+});
 
 // ---- mutators: genuine frame in, mutated copy out ----
 
@@ -733,6 +742,7 @@ describe("fuzzing a live cluster", () => {
       console.info(`fuzz seed: ${SEED} (set FUZZ_SEED to replay another)`);
       const started = performance.now();
       const run = startLongRun(work, "fuzz", { env: { ...process.env, SLT_TOKEN: SECRET } });
+      running = run;
       const { coordinator, peer, coordinatorPid, islandPid } = await targets(run);
       const reports = () => run.events().filter((e) => e.type === "report").length;
 
