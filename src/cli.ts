@@ -767,11 +767,16 @@ addDataOptions(
 program
   .command("island")
   .description("run one island that joins a coordinator (the run secret comes from SLT_TOKEN)")
-  .requiredOption("--join <url>", "the coordinator's join URL, ws://HOST:PORT/?run=ID")
+  .requiredOption("--join <url>", "the coordinator's join URL, ws://HOST:PORT/?run=ID (wss:// with TLS)")
   .option(
     "--listen <host>",
     'address of this island\'s peer server, one its neighbours reach, or "auto" (default 127.0.0.1)',
   )
+  .option(
+    "--tls-pin <sha256>",
+    "wss://: the SHA-256 fingerprint of the coordinator's certificate (default: SLT_TLS_PIN)",
+  )
+  .option("--tls-ca <file>", "wss://: verify the coordinator's certificate against this CA instead of a pin")
   .option("--exit-with-stdin", "end the island when its stdin closes (as the ssh launcher runs it)")
   .option(...LOG_LEVEL_FLAG)
   .action(async (o) => {
@@ -781,6 +786,8 @@ program
     delete process.env.SLT_TOKEN;
     const args = ["--join", o.join];
     if (o.listen !== undefined) args.push("--listen", o.listen);
+    if (o.tlsPin !== undefined) args.push("--tls-pin", o.tlsPin);
+    if (o.tlsCa !== undefined) args.push("--tls-ca", o.tlsCa);
     if (o.exitWithStdin) args.push("--exit-with-stdin");
     process.exitCode = await islandMain(args, env);
   });
