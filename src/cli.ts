@@ -8,7 +8,7 @@ import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { checkTicket } from "./coordinator/check.ts";
-import { type ClusterSummary, runCluster } from "./coordinator/cluster.ts";
+import { type ClusterOptions, type ClusterSummary, runCluster } from "./coordinator/cluster.ts";
 import { dryRun, formatDryRun } from "./coordinator/dry-run.ts";
 import type { K8sCliFlags } from "./coordinator/launcher-k8s.ts";
 import { reproduce } from "./coordinator/reproduce.ts";
@@ -26,6 +26,7 @@ import { customTopology } from "./core/topology.ts";
 import { makeEvaluator, poolEvaluator } from "./evaluator/index.ts";
 import { createLogger, type Logger, type LogLevel, parseLogLevel } from "./io/log.ts";
 import { onStopRequest } from "./io/stop-request.ts";
+import { loadTlsIdentity } from "./io/tls.ts";
 import { versionText } from "./io/versions.ts";
 import { type PreparedResume, prepareResume } from "./run/resume.ts";
 
@@ -261,6 +262,11 @@ function addExecutionOptions(cmd: Command): Command {
       "the coordinator's address, one the islands reach (default 127.0.0.1:0)",
       listenArg,
     )
+    .option(
+      "--tls-cert <file>",
+      "islands: serve wss:// with this PEM certificate (with --tls-key); islands pin its SHA-256 fingerprint",
+    )
+    .option("--tls-key <file>", "islands: the PEM private key of --tls-cert (unencrypted)")
     .option("--k8s-namespace <ns>", "k8s: namespace (default: the service account's, else default)")
     .option("--k8s-image <image>", "k8s: island container image (default $SLT_K8S_IMAGE)")
     .option(
@@ -378,10 +384,31 @@ type SshModule = typeof import("./coordinator/launcher-ssh.ts");
 interface LaunchFlags extends K8sCliFlags {
   readonly launcher?: string;
   readonly listen?: { host: string; port: number };
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
   readonly json?: boolean;
   readonly quiet?: boolean;
   readonly progressInterval?: number;
   readonly threads?: number;
+}
+
+/**
+ * --tls-cert and --tls-key: both or neither, for island runs only, read and checked before anything
+ * starts (one E_CONFIG line naming the file).
+ */
+function tlsOf(o: LaunchFlags, clusterRun: boolean): ClusterOptions["tls"] {
+  if (o.tlsCert === undefined && o.tlsKey === undefined) return undefined;
+  if (o.tlsCert === undefined || o.tlsKey === undefined)
+    throw new SltError(
+      "E_CONFIG",
+      "--tls-cert and --tls-key go together: give both (a PEM certificate and its private key) or neither",
+    );
+  if (!clusterRun)
+    throw new SltError(
+      "E_CONFIG",
+      "--tls-cert/--tls-key secure the island cluster's links; one population (--islands 1) has none",
+    );
+  return loadTlsIdentity(o.tlsCert, o.tlsKey);
 }
 
 /** The ssh launcher's module and hosts file, when `--launcher ssh` asks for them. */
@@ -402,7 +429,7 @@ async function sshSetup(o: {
 async function launch(
   config: ResolvedConfig,
   o: LaunchFlags,
-  cluster: Awaited<ReturnType<typeof sshSetup>> | null,
+  cluster: (Awaited<ReturnType<typeof sshSetup>> & { tls: ClusterOptions["tls"] }) | null,
   logger: Logger,
   resumed?: PreparedResume,
 ): Promise<void> {
@@ -420,6 +447,7 @@ async function launch(
           ? ssh.sshLauncher(sshHosts, { logger })
           : undefined,
       listen: o.listen,
+      ...(cluster.tls ? { tls: cluster.tls } : {}),
       logger,
       // a secret the user chose, so that islands can be joined by hand (slt island --join)
       secret: process.env.SLT_TOKEN,
@@ -696,8 +724,9 @@ addExecutionOptions(
       return;
     }
     if (clusterRun) await checkListen(o.listen);
+    const tls = tlsOf(o, clusterRun);
     checkOutDir(config.out);
-    await launch(config, o, clusterRun ? { ssh, sshHosts } : null, commandLogger(o));
+    await launch(config, o, clusterRun ? { ssh, sshHosts, tls } : null, commandLogger(o));
   });
 
 program
@@ -741,7 +770,8 @@ addExecutionOptions(program.commands[program.commands.length - 1])
     const clusterRun = prepared.cluster || o.launcher === "k8s" || sshHosts !== null;
     checkRunMode(o, prepared.config, clusterRun);
     if (clusterRun) await checkListen(o.listen);
-    await launch(prepared.config, o, clusterRun ? { ssh, sshHosts } : null, logger, prepared);
+    const tls = tlsOf(o, clusterRun);
+    await launch(prepared.config, o, clusterRun ? { ssh, sshHosts, tls } : null, logger, prepared);
   });
 
 addDataOptions(

@@ -136,14 +136,24 @@ export function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The remote command of island `index` at log level `level` (the secret follows on stdin). */
-export function remoteCommand(h: SshHost, index: number, joinUrl: string, level: string): string {
+/**
+ * The remote command of island `index` at log level `level` (the secret follows on stdin); in a wss://
+ * run with the certificate's pin in SLT_TLS_PIN (public: it lets the island recognise the coordinator).
+ */
+export function remoteCommand(
+  h: SshHost,
+  index: number,
+  joinUrl: string,
+  level: string,
+  tlsPin?: string,
+): string {
+  const pin = tlsPin !== undefined ? `SLT_TLS_PIN=${shellQuote(tlsPin)} ` : "";
   return [
     `cd ${shellQuote(h.workdir)}`,
     "IFS= read -r SLT_TOKEN",
     "export SLT_TOKEN",
     'echo "slt-pid $$"',
-    `SLT_ISLAND_INDEX=${index} SLT_LOG_LEVEL=${shellQuote(level)} exec ${shellQuote(h.node)} src/island/main.ts --join ${shellQuote(joinUrl)} --listen ${shellQuote(h.listen)} --exit-with-stdin`,
+    `${pin}SLT_ISLAND_INDEX=${index} SLT_LOG_LEVEL=${shellQuote(level)} exec ${shellQuote(h.node)} src/island/main.ts --join ${shellQuote(joinUrl)} --listen ${shellQuote(h.listen)} --exit-with-stdin`,
   ].join(" && ");
 }
 
@@ -290,6 +300,7 @@ class RemoteIsland {
     secret: string,
     hostKeys: HostKeys,
     readyTimeoutMs: number,
+    tlsPin?: string,
   ): void {
     const h = this.#h;
     this.#conn.on("error", (e) => {
@@ -301,7 +312,8 @@ class RemoteIsland {
     });
     this.#conn.on("close", () => this.#end());
     this.#conn.on("ready", () => {
-      this.#conn.exec(remoteCommand(h, this.#index, joinUrl, this.#logger.level), (err, channel) => {
+      const command = remoteCommand(h, this.#index, joinUrl, this.#logger.level, tlsPin);
+      this.#conn.exec(command, (err, channel) => {
         if (err) {
           this.#logger.error({ ...this.#fields(), reason: err.message }, "island could not start");
           this.#end();
@@ -401,6 +413,7 @@ export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptio
   const hostKeys = new HostKeys(logger);
   /** what start() was given and where each index runs: a restart runs the island again there */
   let started: { joinUrl: string; secret: string; hostOf: Map<number, SshHost> } | null = null;
+  let tlsPin: string | undefined;
 
   /** Starts one island; resolves once it has printed its pid or ended. */
   const startOne = async (
@@ -417,14 +430,15 @@ export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptio
     } catch (e) {
       key = e as Error;
     }
-    r.start(key, joinUrl, secret, hostKeys, options.readyTimeoutMs ?? 20_000);
+    r.start(key, joinUrl, secret, hostKeys, options.readyTimeoutMs ?? 20_000, tlsPin);
     await r.started;
     return r.handle;
   };
 
   return {
     name: "ssh",
-    async start(n, joinUrl, secret) {
+    async start(n, joinUrl, secret, launch) {
+      tlsPin = launch?.tlsPin;
       if (n > capacity) {
         throw new SltError(
           E_CONFIG,
