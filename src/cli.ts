@@ -392,23 +392,29 @@ interface LaunchFlags extends K8sCliFlags {
   readonly threads?: number;
 }
 
-/**
- * --tls-cert and --tls-key: both or neither, for island runs only, read and checked before anything
- * starts (one E_CONFIG line naming the file).
- */
-function tlsOf(o: LaunchFlags, clusterRun: boolean): ClusterOptions["tls"] {
+/** --tls-cert and --tls-key, both or neither, as cluster.tls (absolute paths, as config.json keeps them). */
+function tlsFlags(o: LaunchFlags): { cert: string; key: string } | undefined {
   if (o.tlsCert === undefined && o.tlsKey === undefined) return undefined;
   if (o.tlsCert === undefined || o.tlsKey === undefined)
     throw new SltError(
       "E_CONFIG",
       "--tls-cert and --tls-key go together: give both (a PEM certificate and its private key) or neither",
     );
+  return { cert: resolve(o.tlsCert), key: resolve(o.tlsKey) };
+}
+
+/**
+ * The run's certificate (cluster.tls, or --tls-cert/--tls-key on `resume`), for island runs only, read
+ * and checked before anything starts: one E_CONFIG line naming the file.
+ */
+function tlsOf(files: { cert: string; key: string } | undefined, clusterRun: boolean): ClusterOptions["tls"] {
+  if (files === undefined) return undefined;
   if (!clusterRun)
     throw new SltError(
       "E_CONFIG",
-      "--tls-cert/--tls-key secure the island cluster's links; one population (--islands 1) has none",
+      "--tls-cert/--tls-key (cluster.tls) secure the island cluster's links; one population (--islands 1) has none",
     );
-  return loadTlsIdentity(o.tlsCert, o.tlsKey);
+  return loadTlsIdentity(files.cert, files.key);
 }
 
 /** The ssh launcher's module and hosts file, when `--launcher ssh` asks for them. */
@@ -685,6 +691,7 @@ addExecutionOptions(
         timeLimitSeconds: o.timeLimit,
         maxRestarts: o.maxRestarts,
         coordinatorTimeoutSeconds: o.coordinatorTimeout,
+        tls: tlsFlags(o),
       },
       checkpointEvery: o.checkpointEvery,
     };
@@ -694,6 +701,13 @@ addExecutionOptions(
       // a config file's custom:FILE is relative to the config file
       if (typeof patch?.cluster?.topology === "string")
         patch.cluster.topology = topologySetting(patch.cluster.topology, dirname(resolve(o.config)));
+      // and so are its certificate and key
+      const tls = patch?.cluster?.tls;
+      if (typeof tls?.cert === "string" && typeof tls.key === "string")
+        patch.cluster = {
+          ...patch.cluster,
+          tls: { cert: resolve(dirname(o.config), tls.cert), key: resolve(dirname(o.config), tls.key) },
+        };
       layers.push({ source: o.config, patch });
     }
     layers.push({ source: "command line", patch: flags });
@@ -724,7 +738,7 @@ addExecutionOptions(
       return;
     }
     if (clusterRun) await checkListen(o.listen);
-    const tls = tlsOf(o, clusterRun);
+    const tls = tlsOf(config.cluster.tls, clusterRun);
     checkOutDir(config.out);
     await launch(config, o, clusterRun ? { ssh, sshHosts, tls } : null, commandLogger(o));
   });
@@ -770,7 +784,8 @@ addExecutionOptions(program.commands[program.commands.length - 1])
     const clusterRun = prepared.cluster || o.launcher === "k8s" || sshHosts !== null;
     checkRunMode(o, prepared.config, clusterRun);
     if (clusterRun) await checkListen(o.listen);
-    const tls = tlsOf(o, clusterRun);
+    // the run's own certificate unless new files are given (a certificate renewed since)
+    const tls = tlsOf(tlsFlags(o) ?? prepared.config.cluster.tls, clusterRun);
     await launch(prepared.config, o, clusterRun ? { ssh, sshHosts, tls } : null, logger, prepared);
   });
 

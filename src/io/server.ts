@@ -91,10 +91,15 @@ export class WsServer {
   readonly #pending = new Map<string, number>();
   #pendingTotal = 0;
   #wss: WebSocketServer | null = null;
+  /** a wss:// server that has its certificate (from listen, or useCertificate) */
+  #certified: boolean;
+  /** `address:port` of connections accepted before the certificate came (#watchTls) */
+  readonly #uncertified = new Set<string>();
 
   private constructor(http: Server | HttpsServer, host: string, options: WsServerOptions) {
     this.#http = http;
     this.#onConnection = options.onConnection;
+    this.#certified = options.tls?.cert !== undefined;
     this.#limits = { ...DEFAULT_ADMISSION, ...options.admission };
     const logger = options.logger ?? stderrLogger();
     this.#refused = new RateLimited((r, count) =>
@@ -115,10 +120,26 @@ export class WsServer {
       this.#refuse(`accept failed: ${e.code ?? e.message}`, null),
     );
     http.on("upgrade", (req, socket, head) => this.#upgrade(req, socket, head));
-    // a failed TLS handshake (a client that does not trust the certificate, a stranger's garbage, an
-    // island's peer server before its certificate came): that connection only, counted like a refusal
+    if (options.tls !== undefined) this.#watchTls(http);
+  }
+
+  /**
+   * A failed TLS handshake (a client that does not trust the certificate, a stranger's garbage): that
+   * connection only, counted like a refusal; but not for a connection accepted before there was a
+   * certificate (an island's peer server before its assignment), which is as routine as the 503 before
+   * accept(): the secure context is fixed when a connection is accepted, so those are told by address.
+   */
+  #watchTls(http: Server | HttpsServer): void {
+    http.on("connection", (socket: Socket) => {
+      const remote = remoteOf(socket);
+      if (this.#certified || remote === null) return;
+      this.#uncertified.add(remote);
+      socket.once("close", () => this.#uncertified.delete(remote));
+    });
     http.on("tlsClientError", (e: NodeJS.ErrnoException, socket: Socket) => {
-      this.#refuse(`TLS handshake failed: ${e.code ?? e.message}`, remoteOf(socket));
+      const remote = remoteOf(socket);
+      if (remote === null || !this.#uncertified.has(remote))
+        this.#refuse(`TLS handshake failed: ${e.code ?? e.message}`, remote);
       socket.destroy();
     });
   }
@@ -153,6 +174,7 @@ export class WsServer {
   useCertificate(identity: TlsIdentity): void {
     if (!("setSecureContext" in this.#http)) throw new Error("WsServer.useCertificate on a ws:// server");
     this.#http.setSecureContext({ cert: identity.cert, key: identity.key });
+    this.#certified = true;
   }
 
   /** Whether upgrade requests are accepted yet. */

@@ -1,6 +1,6 @@
 // `slt run --tls-cert --tls-key` as a user runs it: a real coordinator and island processes on
 // loopback, every link wss:// (coordinator and peers), pinned to the throwaway test certificate.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tlsPinOf } from "../../src/io/tls.ts";
@@ -40,7 +40,7 @@ const runArgs = (name: string, tls: string[]) => [
 describe("slt run --tls-cert --tls-key", () => {
   it("runs the cluster over wss:// (coordinator and peer links, pinned) and ends with a checked ticket", () => {
     const r = runCli(work, runArgs("tls", ["--tls-cert", CERT, "--tls-key", KEY]));
-    expect(r.stderr).not.toMatch(/unexpected error|TLS handshake failed|not the pinned/);
+    expect(r.stderr).not.toMatch(/unexpected error|TLS handshake failed|not the pinned|connection refused/);
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout.trim());
     expect(existsSync(s.ticket)).toBe(true);
@@ -59,7 +59,13 @@ describe("slt run --tls-cert --tls-key", () => {
   });
 
   it("refuses half a pair, an unreadable file or a key of another certificate: one E_CONFIG line, no run directory", () => {
+    // cluster.tls in a configuration file: paths relative to the file
+    mkdirSync(join(work, "conf"), { recursive: true });
+    const config = join(work, "conf", "tls.json");
+    writeFileSync(join(work, "a.crt"), readFileSync(CERT));
+    writeFileSync(config, JSON.stringify({ cluster: { tls: { cert: "../a.crt", key: "missing.key" } } }));
     const cases: [string[], RegExp][] = [
+      [["--config", config], new RegExp(`--tls-key ${join(work, "conf", "missing.key")}: cannot read`)],
       [["--tls-cert", CERT], /--tls-cert and --tls-key go together/],
       [["--tls-cert", join(work, "missing.crt"), "--tls-key", KEY], /--tls-cert .*missing\.crt: cannot read/],
       [["--tls-cert", CERT, "--tls-key", fixture("b.key")], /--tls-key .*b\.key: not the private key/],
