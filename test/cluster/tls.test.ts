@@ -80,4 +80,19 @@ describe("slt run --tls-cert --tls-key", () => {
       expect(existsSync(join(work, `bad-${i}`))).toBe(false);
     }
   });
+
+  it("slt island --join wss:// needs a pin or a CA: one line, exit 2; a malformed pin likewise", () => {
+    const env = { ...process.env, SLT_TOKEN: "0123456789abcdef0123456789abcdef" };
+    delete env.SLT_TLS_PIN;
+    const join = "wss://127.0.0.1:9/?run=run-x";
+    for (const [args, words] of [
+      [[], /is wss:\/\/: give the coordinator certificate's SHA-256 fingerprint/],
+      [["--tls-pin", "12:34"], /must be a SHA-256 certificate fingerprint/],
+    ] as const) {
+      const r = runCli(work, ["island", "--join", join, ...args], env);
+      expect(r.code).toBe(2);
+      expect(r.stderr.split("\n")[0]).toMatch(words);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
 });
