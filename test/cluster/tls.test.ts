@@ -82,7 +82,7 @@ describe("slt run --tls-cert --tls-key", () => {
   });
 
   it("slt island --join wss:// needs a pin or a CA: one line, exit 2; a malformed pin likewise", () => {
-    const env = { ...process.env, SLT_TOKEN: "0123456789abcdef0123456789abcdef" };
+    const env: NodeJS.ProcessEnv = { ...process.env, SLT_TOKEN: "0123456789abcdef0123456789abcdef" };
     delete env.SLT_TLS_PIN;
     const join = "wss://127.0.0.1:9/?run=run-x";
     for (const [args, words] of [
