@@ -18,6 +18,7 @@ import { parseSelectionPolicy } from "../core/migration.ts";
 import { individualFromMigrant, MAX_MIGRANTS, maxFrameBytes } from "../core/protocol/index.ts";
 import { Rng } from "../core/rng.ts";
 import { buildPlannedTopology, planTopology, type TopologyPlan } from "../core/topology.ts";
+import { maxPayloadFor } from "../io/link.ts";
 import { createLogger, type Logger, redactSecret } from "../io/log.ts";
 import { DEFAULT_ADMISSION, WsServer } from "../io/server.ts";
 import type { TlsIdentity } from "../io/tls.ts";
@@ -161,7 +162,7 @@ export async function runCluster(
     },
   });
   // islands' frames: migrants and reports, and checkpoints with a snapshot each
-  server.accept(maxFrameBytes(genomeLength, maxMigrants) + checkpoints.maxSnapshotBytes);
+  server.accept(maxPayloadFor(maxFrameBytes(genomeLength, maxMigrants) + checkpoints.maxSnapshotBytes));
   const runId = `run-${randomBytes(8).toString("hex")}`;
   const secret = runSecret(options.secret);
   // before anything can log it: the secret's value is replaced in every record from here on

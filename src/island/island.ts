@@ -36,7 +36,7 @@ import {
 } from "../core/protocol/index.ts";
 import { Rng } from "../core/rng.ts";
 import { yieldToEventLoop } from "../io/event-loop.ts";
-import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
+import { Link, type LinkLimits, type LinkSelf, maxPayloadFor } from "../io/link.ts";
 import { createLogger, type Logger, RateLimited } from "../io/log.ts";
 import { RateWindow, startSample } from "../io/progress.ts";
 import { WsServer } from "../io/server.ts";
@@ -285,7 +285,7 @@ export class Island {
   #openCoordinatorLink(self: LinkSelf): { coord: Link; failed: () => string | null } {
     const o = this.#o;
     const ws = new WebSocket(o.join, {
-      maxPayload: maxFrameBytes(0, 0) + MAX_SNAPSHOT_BYTES,
+      maxPayload: maxPayloadFor(maxFrameBytes(0, 0) + MAX_SNAPSHOT_BYTES),
       perMessageDeflate: false,
       ...tlsClientOptions(o.join, o.tls ?? null),
     });
@@ -492,7 +492,7 @@ export class Island {
           });
     if (this.#stopped.settled || this.#lost.settled) this.#sync.release();
     const tls = this.#peerTls(a);
-    (this.#server as WsServer).accept(maxFrameBytes(a.genomeLength, a.maxMigrants));
+    (this.#server as WsServer).accept(maxPayloadFor(maxFrameBytes(a.genomeLength, a.maxMigrants)));
     this.#senders = new PeerSenders(
       (n) =>
         new PeerSender(n, peerSelf, this.#peerLimits, counters, this.#logger, {

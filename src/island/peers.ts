@@ -4,7 +4,7 @@
 // here ever waits on the network, so a slow or dead neighbour never holds up evolution.
 import { WebSocket } from "ws";
 import { type Migrant, maxFrameBytes, type OutNeighbour } from "../core/protocol/index.ts";
-import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
+import { Link, type LinkLimits, type LinkSelf, maxPayloadFor } from "../io/link.ts";
 import type { Logger } from "../io/log.ts";
 import { type TlsTrust, tlsClientOptions } from "../io/tls.ts";
 
@@ -110,7 +110,7 @@ export class PeerSender {
 
   #connect(): void {
     if (this.#stopped) return;
-    const maxPayload = maxFrameBytes(this.#limits.genomeLength ?? 0, this.#limits.maxMigrants);
+    const maxPayload = maxPayloadFor(maxFrameBytes(this.#limits.genomeLength ?? 0, this.#limits.maxMigrants));
     const ws = new WebSocket(this.target.address, {
       maxPayload,
       perMessageDeflate: false,

@@ -17,7 +17,7 @@ import {
   type TicketBody,
 } from "../../src/core/protocol/index.ts";
 import { streamName } from "../../src/core/rng.ts";
-import { Link, type LinkSelf } from "../../src/io/link.ts";
+import { Link, type LinkSelf, maxPayloadFor } from "../../src/io/link.ts";
 import { createLogger, silentLogger } from "../../src/io/log.ts";
 import { WsServer } from "../../src/io/server.ts";
 import { type TlsIdentity, tlsPinOf } from "../../src/io/tls.ts";
@@ -119,7 +119,7 @@ async function runAgainstFakeCoordinator(assign: AssignBody, fake: FakeCoordinat
     },
   });
   cleanup.push(() => server.close());
-  const accept = () => server.accept(maxFrameBytes(genomeLength, 1) + SNAPSHOT_ROOM);
+  const accept = () => server.accept(maxPayloadFor(maxFrameBytes(genomeLength, 1) + SNAPSHOT_ROOM));
   if (!fake.acceptLate) accept();
   // the island's own records: the first "retrying" one is the moment the server has refused it
   const logger = createLogger({

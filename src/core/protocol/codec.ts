@@ -783,11 +783,13 @@ function bodyToWire(message: Message): Record<string, unknown> {
 }
 
 /**
- * One binary frame for a message (a fresh Uint8Array, not a view of a shared buffer). Throws
+ * One binary frame for a message (a fresh Uint8Array, not a view of a shared buffer), followed by `room`
+ * zero bytes (for a tag: auth.ts FrameSigner; the copy out of the pack buffer is made once). Throws
  * SltError(E_PROTOCOL) for a message decode would refuse: wrong types, non-finite or out-of-range
  * numbers, long strings, inconsistent masks, hashes or zero counts, unknown types.
  */
-export function encode(message: Message): Uint8Array {
+export function encode(message: Message, room = 0): Uint8Array {
+  let out: Uint8Array;
   let frame: Uint8Array;
   try {
     const wire = {
@@ -801,7 +803,9 @@ export function encode(message: Message): Uint8Array {
     };
     packr.useBuffer(packBuffer);
     const packed = packr.pack(wire);
-    frame = new Uint8Array(packed); // a fresh copy of exactly the frame
+    out = new Uint8Array(packed.length + room); // a fresh copy of exactly the frame, and the room
+    out.set(packed);
+    frame = out.subarray(0, packed.length);
     // msgpackr moved to a bigger buffer of its own (up to 4x the frame): have room for this one next time
     if (packed.buffer !== packBuffer.buffer) {
       packBuffer = Buffer.allocUnsafeSlow(
@@ -828,5 +832,5 @@ export function encode(message: Message): Uint8Array {
       `cannot encode a ${String(message.type)} message: ${check.code}: ${check.reason}`,
     );
   }
-  return frame;
+  return out;
 }

@@ -7,10 +7,11 @@ import type { IslandSnapshotJSON } from "../island-snapshot.ts";
 import type { Mask } from "../mask.ts";
 
 /**
- * 2: assign gained weights, checkpointEvery and resume; checkpoint and log messages are new. Islands of
+ * 3: the handshake proofs bind the transcript, and every frame after the handshake carries an HMAC tag
+ * (auth.ts). 2: assign gained weights, checkpointEvery and resume; checkpoint and log messages are new. Islands of
  * another checkout speaking 1 are refused as a version mismatch, not field by field.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Who speaks on a connection: an island to the coordinator, the coordinator, or an island to an island. */
 export type Role = "island" | "coordinator" | "peer";
@@ -97,13 +98,13 @@ export interface HelloBody {
 export interface ChallengeBody {
   readonly role: Role;
   readonly nonce: Uint8Array;
-  /** authProof(secret, {runId, role, from, theirNonce: hello nonce, myNonce: this nonce}) */
+  /** authProof(secret, {runId, role, from, theirNonce: hello nonce, myNonce: this nonce, transcript: H(hello)}) */
   readonly proof: Uint8Array;
 }
 
 /** The connecting side's proof over the challenge's nonce; the connection is authenticated after it. */
 export interface AuthBody {
-  /** authProof(secret, {runId, role: hello role, from, theirNonce: challenge nonce, myNonce: hello nonce}) */
+  /** authProof(secret, {runId, role: hello role, from, theirNonce: challenge nonce, myNonce: hello nonce, transcript: H(hello, challenge)}) */
   readonly proof: Uint8Array;
 }
 

@@ -31,6 +31,7 @@ import {
   R_AUTH_FAILED,
   R_BAD_FIELD,
   R_BAD_MSGPACK,
+  R_BAD_TAG,
   R_BAD_VERSION,
   R_EXTRA_FIELD,
   R_FRAME_TOO_LARGE,
@@ -315,7 +316,7 @@ describe("protocol codec: each malformed input is refused with its own reason", 
       withRaw("stop", (r) => (r.v = 1)),
       {},
       R_BAD_VERSION,
-      /version 1 is not 2/,
+      /version 1 is not 3/,
     ],
     ["version as a string", withRaw("stop", (r) => (r.v = "1")), {}, R_BAD_VERSION, /a string/],
     ["unknown type", withRaw("stop", (r) => (r.type = "gossip")), {}, R_UNKNOWN_TYPE, /"gossip"/],
@@ -620,7 +621,13 @@ describe("protocol codec: each malformed input is refused with its own reason", 
   }
 
   it("the cases cover every reason decode can give", () => {
-    const connectionLevel = new Set<ReasonCode>([R_AUTH_FAILED, R_NOT_AUTHENTICATED, R_TIMEOUT, R_INTERNAL]);
+    const connectionLevel = new Set<ReasonCode>([
+      R_AUTH_FAILED,
+      R_BAD_TAG, // auth.ts untagFrame, before decode
+      R_NOT_AUTHENTICATED,
+      R_TIMEOUT,
+      R_INTERNAL,
+    ]);
     const covered = new Set(cases.map((c) => c[3]));
     for (const code of REASON_CODES)
       if (!connectionLevel.has(code)) expect([...covered], code).toContain(code);
