@@ -183,14 +183,24 @@ export function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The remote command of island `index` at log level `level` (the secret follows on stdin). */
-export function remoteCommand(h: SshHost, index: number, joinUrl: string, level: string): string {
+/**
+ * The remote command of island `index` at log level `level` (the secret follows on stdin); in a wss://
+ * run with the certificate's pin in SLT_TLS_PIN (public: it lets the island recognise the coordinator).
+ */
+export function remoteCommand(
+  h: SshHost,
+  index: number,
+  joinUrl: string,
+  level: string,
+  tlsPin?: string,
+): string {
+  const pin = tlsPin !== undefined ? `SLT_TLS_PIN=${shellQuote(tlsPin)} ` : "";
   return [
     `cd ${shellQuote(h.workdir)}`,
     "IFS= read -r SLT_TOKEN",
     "export SLT_TOKEN",
     'echo "slt-pid $$"',
-    `SLT_ISLAND_INDEX=${index} SLT_LOG_LEVEL=${shellQuote(level)} exec ${shellQuote(h.node)} src/island/main.ts --join ${shellQuote(joinUrl)} --listen ${shellQuote(h.listen)} --exit-with-stdin`,
+    `${pin}SLT_ISLAND_INDEX=${index} SLT_LOG_LEVEL=${shellQuote(level)} exec ${shellQuote(h.node)} src/island/main.ts --join ${shellQuote(joinUrl)} --listen ${shellQuote(h.listen)} --exit-with-stdin`,
   ].join(" && ");
 }
 
@@ -406,6 +416,7 @@ class RemoteIsland {
     secret: string,
     hostKeys: HostKeyChecker,
     readyTimeoutMs: number,
+    tlsPin?: string,
   ): void {
     const h = this.#h;
     this.#conn.on("error", (e) => {
@@ -419,7 +430,8 @@ class RemoteIsland {
     });
     this.#conn.on("close", () => this.#end());
     this.#conn.on("ready", () => {
-      this.#conn.exec(remoteCommand(h, this.#index, joinUrl, this.#logger.level), (err, channel) => {
+      const command = remoteCommand(h, this.#index, joinUrl, this.#logger.level, tlsPin);
+      this.#conn.exec(command, (err, channel) => {
         if (this.#ended) channel?.close();
         else if (err) {
           this.#logger.error({ ...this.#fields(), reason: err.message }, "island could not start");
@@ -550,6 +562,7 @@ export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptio
     secret: string;
     hostOf: Map<number, SshHost>;
     auth: Map<SshHost, SshAuth>;
+    tlsPin: string | undefined;
   } | null = null;
   let closed = false;
 
@@ -561,7 +574,7 @@ export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptio
       throw new SltError(E_CLUSTER, `the ssh launcher is closed; island ${index} not started`);
     const r = new RemoteIsland(h, index, logger);
     remotes.push(r);
-    r.start(auth, run.joinUrl, run.secret, hostKeys, options.readyTimeoutMs ?? 20_000);
+    r.start(auth, run.joinUrl, run.secret, hostKeys, options.readyTimeoutMs ?? 20_000, run.tlsPin);
     await r.started;
     if (r.refusal !== null) throw r.refusal;
     return r.handle;
@@ -569,7 +582,7 @@ export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptio
 
   return {
     name: "ssh",
-    async start(n, joinUrl, secret) {
+    async start(n, joinUrl, secret, launch) {
       if (n > capacity) {
         throw new SltError(
           E_CONFIG,
@@ -580,7 +593,8 @@ export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptio
       // every credential first (one at a time: a passphrase prompt must not interleave)
       const auth = new Map<SshHost, SshAuth>();
       for (const [{ h }] of plan) auth.set(h, await credentials.of(h));
-      started = { joinUrl, secret, hostOf: new Map(plan.flat().map(({ h, index }) => [index, h])), auth };
+      const hostOf = new Map(plan.flat().map(({ h, index }) => [index, h]));
+      started = { joinUrl, secret, hostOf, auth, tlsPin: launch?.tlsPin };
       const perHost = await Promise.all(
         plan.map(async (mine) => {
           const out: IslandHandle[] = [];

@@ -116,6 +116,9 @@ describe("remote command", () => {
         "SLT_ISLAND_INDEX=3 SLT_LOG_LEVEL='debug' exec '/usr/bin/node' src/island/main.ts --join 'ws://10.0.0.1:7000/?run=run-ab' " +
         "--listen 'auto' --exit-with-stdin",
     );
+    expect(remoteCommand(h, 3, "wss://10.0.0.1:7000/?run=run-ab", "debug", "AB:CD")).toContain(
+      "&& SLT_TLS_PIN='AB:CD' SLT_ISLAND_INDEX=3 ",
+    );
     for (const word of ["plain", "it's", "$(touch x)", "a b\nc", "'"]) {
       const r = spawnSync("sh", ["-c", `printf %s ${shellQuote(word)}`], { encoding: "utf8" });
       expect(r.stdout).toBe(word);

@@ -33,6 +33,8 @@ export const MAX_ID_CHARS = 128;
 export const MAX_HOST_CHARS = 255;
 /** addresses (ws://host:port/path) */
 export const MAX_ADDRESS_CHARS = 256;
+/** a PEM certificate (chain) or private key in an assignment's `tls` */
+export const MAX_PEM_CHARS = 65536;
 /** seed stream labels */
 export const MAX_LABEL_CHARS = 256;
 /** stop and error reasons */
@@ -141,6 +143,17 @@ export interface AssignBody {
   readonly checkpointEvery?: number | null;
   /** start from this snapshot instead of a fresh population (absent or null: fresh) */
   readonly resume?: IslandSnapshotJSON | null;
+  /**
+   * the run's TLS certificate and private key (PEM) for the island's peer server, when the run uses
+   * wss:// (absent or null: plain ws://); it travels only over the TLS-protected coordinator link
+   */
+  readonly tls?: AssignTls | null;
+}
+
+/** The certificate (chain) and key an island's peer server serves in a wss:// run. */
+export interface AssignTls {
+  readonly cert: string;
+  readonly key: string;
 }
 
 /** Cumulative migration counters of one island. */
