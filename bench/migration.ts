@@ -2,8 +2,8 @@
 // 100,000 bits, through the code islands use: the sender is the island's PeerSender (src/island/peers.ts:
 // bounded queue, backlog check, reconnects), the receiver an authenticated server Link (src/io/link.ts)
 // accepting `migrants` from a peer, as the island's peer server sets it up; both run the HMAC handshake
-// with the run secret and the protocol codec (msgpack, packed masks, hash and length checks,
-// src/core/protocol) on every frame.
+// with the run secret, and every frame goes through the protocol codec (msgpack, packed masks, hash and
+// length checks, src/core/protocol) and its tag (GMAC, core/protocol/auth.ts).
 //   node_modules/.bin/node bench/migration.ts [--json] [--quick]
 // Both endpoints live in this process (one event loop does the sender's and the receiver's work in
 // turn, so nothing overlaps: `processes: 1`). A batch is timed from the moment its migrants are made from
@@ -15,8 +15,9 @@
 //   throughput — a steady pipeline: `in_flight` batches on their way at all times (a new one is handed
 //                to the sender whenever one arrives), counted over windows; best of the windows;
 //   codec      — encode and decode (with all its checks) of one batch's frame alone, no socket: how much
-//                of the latency is the codec.
-import { randomBytes } from "node:crypto";
+//                of the latency is the codec; and signing and checking its tag (GMAC, what the Link
+//                does), next to an HMAC-SHA256 of the same frame (the alternative not taken).
+import { createHmac, randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { type WebSocket, WebSocketServer } from "ws";
 import { makeIndividual } from "../src/core/ga/index.ts";
@@ -24,14 +25,18 @@ import type { Individual } from "../src/core/ga/individual.ts";
 import {
   decode,
   encode,
+  FrameSigner,
+  FrameVerifier,
   individualFromMigrant,
   type Message,
   makeMessage,
   maxFrameBytes,
   migrantFromIndividual,
+  sessionKeys,
+  TAG_BYTES,
 } from "../src/core/protocol/index.ts";
 import { Rng } from "../src/core/rng.ts";
-import { Link, type LinkLimits, type LinkSelf } from "../src/io/link.ts";
+import { Link, type LinkLimits, type LinkSelf, maxPayloadFor } from "../src/io/link.ts";
 import { captureLogger } from "../src/io/log.ts";
 import { PeerSender } from "../src/island/peers.ts";
 import {
@@ -80,7 +85,7 @@ async function main(args: BenchArgs): Promise<void> {
   const wss = new WebSocketServer({
     host: "127.0.0.1",
     port: 0,
-    maxPayload: maxFrameBytes(GENOME_BITS, MIGRANTS),
+    maxPayload: maxPayloadFor(maxFrameBytes(GENOME_BITS, MIGRANTS)),
     perMessageDeflate: false,
   });
   await new Promise<void>((resolve, reject) => {
@@ -168,7 +173,7 @@ async function main(args: BenchArgs): Promise<void> {
       masks: MIGRANTS,
       genome_bits: GENOME_BITS,
       frame_bytes: frameBytes,
-      transport: "WebSocket on 127.0.0.1, HMAC-authenticated Link, msgpack codec",
+      transport: "WebSocket on 127.0.0.1, HMAC-authenticated and GMAC-tagged Link, msgpack codec",
       processes: 1,
     };
     out.figure({
@@ -235,11 +240,26 @@ async function main(args: BenchArgs): Promise<void> {
     const decodeRate = measureSyncRate(() => {
       if (!decode(frame, ctx).ok) throw new Error("the benchmark frame does not decode");
     }, codecWindows);
+    const keys = sessionKeys(secret, runId, new Uint8Array(32));
+    const signer = new FrameSigner(keys.clientToServer);
+    const verifier = new FrameVerifier(keys.clientToServer);
+    const room = encode(message, TAG_BYTES);
+    // signed and checked in turn: the verifier expects the signer's next index
+    const tagRate = measureSyncRate(() => {
+      signer.sign(room);
+      if (!verifier.verify(room).ok) throw new Error("the benchmark frame's tag does not verify");
+    }, codecWindows);
+    const hmacRate = measureSyncRate(
+      () => createHmac("sha256", keys.clientToServer).update(frame).digest(),
+      codecWindows,
+    );
     out.figure({
       figure: "codec",
       ...common,
       encode_ms: round(1000 / encodeRate.best, 3),
       decode_ms: round(1000 / decodeRate.best, 3),
+      tag_sign_and_check_ms: round(1000 / tagRate.best, 3),
+      hmac_sha256_ms: round(1000 / hmacRate.best, 3),
       method: `best of ${windows} windows, one batch per call, in-process (no socket)`,
     });
   } finally {

@@ -8,7 +8,7 @@ import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { checkTicket } from "./coordinator/check.ts";
-import { type ClusterSummary, runCluster } from "./coordinator/cluster.ts";
+import { type ClusterOptions, type ClusterSummary, runCluster } from "./coordinator/cluster.ts";
 import { dryRun, formatDryRun } from "./coordinator/dry-run.ts";
 import type { K8sCliFlags } from "./coordinator/launcher-k8s.ts";
 import { reproduce } from "./coordinator/reproduce.ts";
@@ -26,6 +26,7 @@ import { customTopology } from "./core/topology.ts";
 import { makeEvaluator, poolEvaluator } from "./evaluator/index.ts";
 import { createLogger, type Logger, type LogLevel, parseLogLevel } from "./io/log.ts";
 import { onStopRequest } from "./io/stop-request.ts";
+import { loadTlsIdentity } from "./io/tls.ts";
 import { versionText } from "./io/versions.ts";
 import { type PreparedResume, prepareResume } from "./run/resume.ts";
 
@@ -257,10 +258,19 @@ function addExecutionOptions(cmd: Command): Command {
       "ssh: hosts file, a JSON list of {host, port, user, key, islands, node, workdir}",
     )
     .option(
+      "--accept-new-host-keys",
+      "ssh: accept the host key of a host known_hosts does not know, and add it there (OpenSSH's accept-new)",
+    )
+    .option(
       "--listen <host:port>",
       "the coordinator's address, one the islands reach (default 127.0.0.1:0)",
       listenArg,
     )
+    .option(
+      "--tls-cert <file>",
+      "islands: serve wss:// with this PEM certificate (with --tls-key); islands pin its SHA-256 fingerprint",
+    )
+    .option("--tls-key <file>", "islands: the PEM private key of --tls-cert (unencrypted)")
     .option("--k8s-namespace <ns>", "k8s: namespace (default: the service account's, else default)")
     .option("--k8s-image <image>", "k8s: island container image (default $SLT_K8S_IMAGE)")
     .option(
@@ -377,11 +387,39 @@ type SshModule = typeof import("./coordinator/launcher-ssh.ts");
 /** The flags `launch` reads (`run` and `resume` both have them). */
 interface LaunchFlags extends K8sCliFlags {
   readonly launcher?: string;
+  readonly acceptNewHostKeys?: boolean;
   readonly listen?: { host: string; port: number };
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
   readonly json?: boolean;
   readonly quiet?: boolean;
   readonly progressInterval?: number;
   readonly threads?: number;
+}
+
+/** --tls-cert and --tls-key, both or neither, as cluster.tls (absolute paths, as config.json keeps them). */
+function tlsFlags(o: LaunchFlags): { cert: string; key: string } | undefined {
+  if (o.tlsCert === undefined && o.tlsKey === undefined) return undefined;
+  if (o.tlsCert === undefined || o.tlsKey === undefined)
+    throw new SltError(
+      "E_CONFIG",
+      "--tls-cert and --tls-key go together: give both (a PEM certificate and its private key) or neither",
+    );
+  return { cert: resolve(o.tlsCert), key: resolve(o.tlsKey) };
+}
+
+/**
+ * The run's certificate (cluster.tls, or --tls-cert/--tls-key on `resume`), for island runs only, read
+ * and checked before anything starts: one E_CONFIG line naming the file.
+ */
+function tlsOf(files: { cert: string; key: string } | undefined, clusterRun: boolean): ClusterOptions["tls"] {
+  if (files === undefined) return undefined;
+  if (!clusterRun)
+    throw new SltError(
+      "E_CONFIG",
+      "--tls-cert/--tls-key (cluster.tls) secure the island cluster's links; one population (--islands 1) has none",
+    );
+  return loadTlsIdentity(files.cert, files.key);
 }
 
 /** The ssh launcher's module and hosts file, when `--launcher ssh` asks for them. */
@@ -402,7 +440,7 @@ async function sshSetup(o: {
 async function launch(
   config: ResolvedConfig,
   o: LaunchFlags,
-  cluster: Awaited<ReturnType<typeof sshSetup>> | null,
+  cluster: (Awaited<ReturnType<typeof sshSetup>> & { tls: ClusterOptions["tls"] }) | null,
   logger: Logger,
   resumed?: PreparedResume,
 ): Promise<void> {
@@ -417,9 +455,10 @@ async function launch(
       launcher: k8s
         ? k8s.k8sLauncher({ ...k8s.k8sOptionsFromFlags(o), logger })
         : ssh && sshHosts
-          ? ssh.sshLauncher(sshHosts, { logger })
+          ? ssh.sshLauncher(sshHosts, { logger, acceptNewHostKeys: o.acceptNewHostKeys })
           : undefined,
       listen: o.listen,
+      ...(cluster.tls ? { tls: cluster.tls } : {}),
       logger,
       // a secret the user chose, so that islands can be joined by hand (slt island --join)
       secret: process.env.SLT_TOKEN,
@@ -657,6 +696,7 @@ addExecutionOptions(
         timeLimitSeconds: o.timeLimit,
         maxRestarts: o.maxRestarts,
         coordinatorTimeoutSeconds: o.coordinatorTimeout,
+        tls: tlsFlags(o),
       },
       checkpointEvery: o.checkpointEvery,
     };
@@ -666,6 +706,13 @@ addExecutionOptions(
       // a config file's custom:FILE is relative to the config file
       if (typeof patch?.cluster?.topology === "string")
         patch.cluster.topology = topologySetting(patch.cluster.topology, dirname(resolve(o.config)));
+      // and so are its certificate and key
+      const tls = patch?.cluster?.tls;
+      if (typeof tls?.cert === "string" && typeof tls.key === "string")
+        patch.cluster = {
+          ...patch.cluster,
+          tls: { cert: resolve(dirname(o.config), tls.cert), key: resolve(dirname(o.config), tls.key) },
+        };
       layers.push({ source: o.config, patch });
     }
     layers.push({ source: "command line", patch: flags });
@@ -696,8 +743,9 @@ addExecutionOptions(
       return;
     }
     if (clusterRun) await checkListen(o.listen);
+    const tls = tlsOf(config.cluster.tls, clusterRun);
     checkOutDir(config.out);
-    await launch(config, o, clusterRun ? { ssh, sshHosts } : null, commandLogger(o));
+    await launch(config, o, clusterRun ? { ssh, sshHosts, tls } : null, commandLogger(o));
   });
 
 program
@@ -741,7 +789,9 @@ addExecutionOptions(program.commands[program.commands.length - 1])
     const clusterRun = prepared.cluster || o.launcher === "k8s" || sshHosts !== null;
     checkRunMode(o, prepared.config, clusterRun);
     if (clusterRun) await checkListen(o.listen);
-    await launch(prepared.config, o, clusterRun ? { ssh, sshHosts } : null, logger, prepared);
+    // the run's own certificate unless new files are given (a certificate renewed since)
+    const tls = tlsOf(tlsFlags(o) ?? prepared.config.cluster.tls, clusterRun);
+    await launch(prepared.config, o, clusterRun ? { ssh, sshHosts, tls } : null, logger, prepared);
   });
 
 addDataOptions(
@@ -767,11 +817,16 @@ addDataOptions(
 program
   .command("island")
   .description("run one island that joins a coordinator (the run secret comes from SLT_TOKEN)")
-  .requiredOption("--join <url>", "the coordinator's join URL, ws://HOST:PORT/?run=ID")
+  .requiredOption("--join <url>", "the coordinator's join URL, ws://HOST:PORT/?run=ID (wss:// with TLS)")
   .option(
     "--listen <host>",
     'address of this island\'s peer server, one its neighbours reach, or "auto" (default 127.0.0.1)',
   )
+  .option(
+    "--tls-pin <sha256>",
+    "wss://: the SHA-256 fingerprint of the coordinator's certificate (default: SLT_TLS_PIN)",
+  )
+  .option("--tls-ca <file>", "wss://: verify the coordinator's certificate against this CA instead of a pin")
   .option("--exit-with-stdin", "end the island when its stdin closes (as the ssh launcher runs it)")
   .option(...LOG_LEVEL_FLAG)
   .action(async (o) => {
@@ -781,6 +836,8 @@ program
     delete process.env.SLT_TOKEN;
     const args = ["--join", o.join];
     if (o.listen !== undefined) args.push("--listen", o.listen);
+    if (o.tlsPin !== undefined) args.push("--tls-pin", o.tlsPin);
+    if (o.tlsCa !== undefined) args.push("--tls-ca", o.tlsCa);
     if (o.exitWithStdin) args.push("--exit-with-stdin");
     process.exitCode = await islandMain(args, env);
   });

@@ -18,8 +18,10 @@ import { parseSelectionPolicy } from "../core/migration.ts";
 import { individualFromMigrant, MAX_MIGRANTS, maxFrameBytes } from "../core/protocol/index.ts";
 import { Rng } from "../core/rng.ts";
 import { buildPlannedTopology, planTopology, type TopologyPlan } from "../core/topology.ts";
+import { maxPayloadFor } from "../io/link.ts";
 import { createLogger, type Logger, redactSecret } from "../io/log.ts";
 import { DEFAULT_ADMISSION, WsServer } from "../io/server.ts";
+import type { TlsIdentity } from "../io/tls.ts";
 import { finishRun, type RunSummary } from "../run/finish.ts";
 import { type PreparedRun, prepareRun } from "../run/prepare.ts";
 import { type ResumeFrom, resumeEvent } from "../run/resume-from.ts";
@@ -55,6 +57,11 @@ export interface ClusterOptions extends CoordinatorOptions {
    * islands by hand); default: 32 random bytes, known only to this process and its launcher's islands
    */
   readonly secret?: string;
+  /**
+   * serve wss:// with this certificate and key (io/tls.ts loadTlsIdentity): islands pin `pin`, and their
+   * peer servers get certificate and key in their assignments; default: plain ws://
+   */
+  readonly tls?: TlsIdentity & { readonly pin: string };
 }
 
 export interface ClusterIslandSummary {
@@ -146,15 +153,16 @@ export async function runCluster(
     port: options.listen?.port ?? 0,
     onConnection: (ws, req) => coordinator?.onConnection(ws, req),
     logger,
-    // an island that is refused at admission does not retry: every island of the run, all from one
-    // address on a local run, may be in its handshake at once (io/server.ts)
+    ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
+    // every island of the run, all from one address on a local run, may be in its handshake at once;
+    // an island refused at admission retries (island.ts #join), but that only delays the run
     admission: {
       maxPending: Math.max(DEFAULT_ADMISSION.maxPending, 2 * config.cluster.islands),
       maxPendingPerAddress: Math.max(DEFAULT_ADMISSION.maxPendingPerAddress, 2 * config.cluster.islands),
     },
   });
   // islands' frames: migrants and reports, and checkpoints with a snapshot each
-  server.accept(maxFrameBytes(genomeLength, maxMigrants) + checkpoints.maxSnapshotBytes);
+  server.accept(maxPayloadFor(maxFrameBytes(genomeLength, maxMigrants) + checkpoints.maxSnapshotBytes));
   const runId = `run-${randomBytes(8).toString("hex")}`;
   const secret = runSecret(options.secret);
   // before anything can log it: the secret's value is replaced in every record from here on

@@ -133,6 +133,8 @@ export interface CoordinatorOptions {
   readonly joinTimeoutMs?: number;
   /** how long islands have to answer `stop` with a ticket (default 30 s) */
   readonly stopTimeoutMs?: number;
+  /** wss://: the certificate and key islands' peer servers get in their assignments, and its pin */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly pin: string };
   /** an island that sends nothing (islands send a heartbeat every second) for this long is lost (default 60 s) */
   readonly heartbeatTimeoutMs?: number;
   /** the first restart of a lost island waits this long, each further one twice as long (default 1000 ms) */
@@ -281,11 +283,20 @@ export class Coordinator {
       migrants: cluster.migrants,
       mode: cluster.mode,
       launcher: launcher.name,
-      coordinator: { host: self.host, pid: process.pid, address },
+      coordinator: {
+        host: self.host,
+        pid: process.pid,
+        address,
+        // what an island joined by hand pins (slt island --tls-pin)
+        ...(this.#setup.options.tls ? { tlsPin: this.#setup.options.tls.pin } : {}),
+      },
     });
     this.#launcher = launcher;
     this.#onIslandsStarted(
-      await launcher.start(cluster.islands, joinUrl, self.secret, { maxRestarts: cluster.maxRestarts }),
+      await launcher.start(cluster.islands, joinUrl, self.secret, {
+        maxRestarts: cluster.maxRestarts,
+        ...(this.#setup.options.tls ? { tlsPin: this.#setup.options.tls.pin } : {}),
+      }),
     );
     await this.done;
     // the islands' final snapshots came before their tickets: the run's last checkpoint
@@ -744,6 +755,7 @@ export class Coordinator {
 
   #assignmentOf(m: Member, topology: IslandTopology): AssignBody {
     const { config, genomeLength, maxMigrants, checkpoints, resume } = this.#setup;
+    const tls = this.#setup.options.tls;
     // a resumed island's snapshot comes with its first assignment only (repairs do not resend it)
     const from = m.lastAssign === "" ? resume?.islands[m.id] : undefined;
     return {
@@ -764,6 +776,8 @@ export class Coordinator {
       inNeighbours: inNeighbours(topology, m.id),
       checkpointEvery: checkpoints.every,
       ...(from !== undefined ? { resume: from } : {}),
+      // the peer server's certificate and key, over this TLS link (none on a plain ws:// run)
+      ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
     };
   }
 

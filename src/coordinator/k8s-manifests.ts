@@ -49,6 +49,8 @@ export interface IslandManifestInput {
   readonly joinUrl: string;
   /** the run secret; only ever placed in the Secret */
   readonly secret: string;
+  /** a wss:// run: the coordinator certificate's pin, a plain env value SLT_TLS_PIN (it is public) */
+  readonly tlsPin?: string;
   readonly image: string;
   readonly imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
   readonly resources?: K8sResources;
@@ -205,6 +207,7 @@ function islandContainer(
       },
       { name: "SLT_TOKEN", valueFrom: { secretKeyRef: { name: names.secret, key: TOKEN_KEY } } },
       ...(input.logLevel ? [{ name: "SLT_LOG_LEVEL", value: input.logLevel }] : []),
+      ...(input.tlsPin ? [{ name: "SLT_TLS_PIN", value: input.tlsPin }] : []),
     ],
     resources: {
       requests: { ...resources.requests },

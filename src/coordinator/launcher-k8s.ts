@@ -354,6 +354,7 @@ class K8sLauncher implements Launcher {
       islands: n,
       joinUrl: url,
       secret,
+      ...(launch.tlsPin !== undefined ? { tlsPin: launch.tlsPin } : {}),
       image: options.image,
       imagePullPolicy: options.imagePullPolicy,
       resources: options.resources,

@@ -1,6 +1,6 @@
 // The local launcher: islands as child processes of the coordinator on this host. Each gets the run
-// secret in SLT_TOKEN, its index in SLT_ISLAND_INDEX and the coordinator's log level in SLT_LOG_LEVEL
-// (the environment, never argv). An island sends its records over its coordinator link
+// secret in SLT_TOKEN, its index in SLT_ISLAND_INDEX, the coordinator's log level in SLT_LOG_LEVEL and,
+// in a wss:// run, the certificate's pin in SLT_TLS_PIN (the environment, never argv). An island sends its records over its coordinator link
 // (island/log-link.ts); what still arrives on its stdout or stderr (a crash trace, a Node warning,
 // records from before its link was open) becomes one warn record per line on the coordinator's logger,
 // { island, stream, line }: the island is its launcher index until the coordinator relabels it with its id.
@@ -26,17 +26,17 @@ export interface LocalLauncherOptions {
 /** One island child process and its handle (the launcher's index, SIGKILL to end it). */
 function spawnIsland(
   index: number,
-  joinUrl: string,
-  secret: string,
+  run: Started,
   logger: Logger,
   nodePath: string,
 ): { child: ChildProcess; exited: Promise<IslandExit>; handle: IslandHandle } {
-  const child = spawn(nodePath, [ISLAND_MAIN, "--join", joinUrl], {
+  const child = spawn(nodePath, [ISLAND_MAIN, "--join", run.joinUrl], {
     env: {
       ...process.env,
-      SLT_TOKEN: secret,
+      SLT_TOKEN: run.secret,
       SLT_ISLAND_INDEX: String(index),
       SLT_LOG_LEVEL: logger.level,
+      ...(run.tlsPin !== undefined ? { SLT_TLS_PIN: run.tlsPin } : {}),
     },
     stdio: ["ignore", "pipe", "pipe"],
     // its own process group: a Ctrl-C at the terminal reaches only the coordinator, which then
@@ -75,21 +75,27 @@ function spawnIsland(
   return { child, exited, handle };
 }
 
+/** What start() was given, for restarts. */
+interface Started {
+  readonly joinUrl: string;
+  readonly secret: string;
+  readonly tlsPin?: string;
+}
+
 export function localLauncher(options: LocalLauncherOptions = {}): Launcher {
   const logger = options.logger ?? stderrLogger();
   const nodePath = options.nodePath ?? process.execPath;
   const children: { child: ChildProcess; exited: Promise<IslandExit> }[] = [];
-  let started: { joinUrl: string; secret: string } | null = null;
+  let started: Started | null = null;
   const one = (index: number): IslandHandle => {
-    const { joinUrl, secret } = started as { joinUrl: string; secret: string };
-    const c = spawnIsland(index, joinUrl, secret, logger, nodePath);
+    const c = spawnIsland(index, started as Started, logger, nodePath);
     children.push(c);
     return c.handle;
   };
   return {
     name: "local",
-    async start(n, joinUrl, secret) {
-      started = { joinUrl, secret };
+    async start(n, joinUrl, secret, launch) {
+      started = { joinUrl, secret, tlsPin: launch?.tlsPin };
       return Array.from({ length: n }, (_, index) => one(index));
     },
     // a restart is the same spawn again, with the same index

@@ -7,8 +7,21 @@
 //
 // `listen` (optional, default "auto") is the address each island's peer server binds to and advertises
 // to its neighbours; "auto" is the island host's address on the interface that reaches the coordinator.
-// `hostKey` (optional) pins the server's host key by its SHA256 fingerprint, as `ssh-keygen -lf` prints
-// it; without it the fingerprint is logged and accepted.
+//
+// Host keys, as OpenSSH's StrictHostKeyChecking=yes: the key a server presents must be the one pinned by
+// `hostKey` (its SHA256 fingerprint, as `ssh-keygen -lf` prints it), or, without a pin, the one an entry
+// of ~/.ssh/known_hosts (or of the file `knownHosts` names) holds for that host (`[host]:port` when the
+// port is not 22); see known-hosts.ts for the format. A changed or revoked key, or an unknown host, is
+// refused, and the launcher fails with a one-line error that says how to accept the key; with
+// `acceptNewHostKeys: true` (or --accept-new-host-keys for every host) an unknown host's key is accepted
+// and appended to that file, as OpenSSH's accept-new. ssh2 checks the host key in the key exchange,
+// before authentication, so a refused server never sees a credential, a command or the secret.
+//
+// Authentication: the private key `key` (a leading ~/ is the coordinator user's home) and/or the
+// ssh-agent at $SSH_AUTH_SOCK (`agent: true`, or no `key`). An encrypted key's passphrase comes from the
+// environment variable `passphraseEnv` names, else from a prompt without echo when stdin is a terminal,
+// once per key file. Every host's credentials are read when the launcher starts, before it connects
+// anywhere, so a missing agent, an unreadable key or a wrong passphrase ends the run at once.
 //
 // Each island gets its own SSH connection and one exec session running
 //   cd WORKDIR && IFS= read -r SLT_TOKEN && export SLT_TOKEN && echo "slt-pid $$" &&
@@ -19,7 +32,7 @@
 // shell's, kept by `exec`. What the island writes on its remote stdout or stderr (its records from
 // before its coordinator link was open, a crash trace) becomes one warn record per line on the
 // coordinator's logger, { island, host, stream, line }, as the local launcher does; so do the
-// launcher's own diagnostics (host keys, SSH errors, the kill fallback), with their fields.
+// launcher's own diagnostics (refused or new host keys, SSH errors, the kill fallback), with their fields.
 //
 // Restarting an island (the coordinator lost it): the same command over a new SSH connection to the
 // host that ran it, with the same index.
@@ -28,24 +41,28 @@
 // (and a KILL signal request, which OpenSSH 9.2 ignores) and the island exits; a lost connection ends it
 // the same way. Should the island still be running KILL_FALLBACK_MS later, `kill -KILL PID` runs in a
 // second session (that one goes through the remote user's shell start-up files, which can be slow).
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { createInterface } from "node:readline";
-import ssh2, { type ClientChannel } from "ssh2";
+import ssh2, { type ClientChannel, type ServerHostKeyAlgorithm } from "ssh2";
 import { E_CLUSTER, E_CONFIG, SltError } from "../core/errors.ts";
 import { type Logger, stderrLogger } from "../io/log.ts";
+import { expandHome, fingerprint, HostKeyChecker, type HostKeyPolicy } from "./known-hosts.ts";
 import { type IslandExit, type IslandHandle, type Launcher, labelFields } from "./launcher.ts";
 
 // ssh2 is CommonJS and Node's ESM loader does not see its named exports: take them off the default.
 const { Client, utils } = ssh2;
 
-export interface SshHost {
+export interface SshHost extends HostKeyPolicy {
   readonly host: string;
   readonly port: number;
   readonly user: string;
-  /** path of the private key (a leading ~/ is the coordinator user's home) */
-  readonly key: string;
+  /** path of the private key (a leading ~/ is the coordinator user's home); null: the agent only */
+  readonly key: string | null;
+  /** authenticate with the ssh-agent at $SSH_AUTH_SOCK (also when there is no key) */
+  readonly agent: boolean;
+  /** the environment variable holding the key's passphrase */
+  readonly passphraseEnv: string | null;
   readonly islands: number;
   /** the node binary on the remote host */
   readonly node: string;
@@ -55,9 +72,27 @@ export interface SshHost {
   readonly listen: string;
   /** pinned host key fingerprint, "SHA256:…" */
   readonly hostKey: string | null;
+  /** the known_hosts file instead of ~/.ssh/known_hosts */
+  readonly knownHosts: string | null;
+  /** accept and record the key of a host known_hosts does not know (OpenSSH's accept-new) */
+  readonly acceptNewHostKeys: boolean;
 }
 
-const FIELDS = new Set(["host", "port", "user", "key", "islands", "node", "workdir", "listen", "hostKey"]);
+const FIELDS = new Set([
+  "host",
+  "port",
+  "user",
+  "key",
+  "agent",
+  "passphraseEnv",
+  "islands",
+  "node",
+  "workdir",
+  "listen",
+  "hostKey",
+  "knownHosts",
+  "acceptNewHostKeys",
+]);
 
 /** Validates a parsed hosts file; every error names the entry and the field. */
 export function parseHosts(value: unknown, source = "hosts file"): SshHost[] {
@@ -89,24 +124,36 @@ export function parseHosts(value: unknown, source = "hosts file"): SshHost[] {
         );
       return v;
     };
+    const bool = (k: string): boolean => {
+      const v = e[k] === undefined ? false : e[k];
+      if (typeof v !== "boolean")
+        return fail(`${where}${name}: "${k}" must be true or false, got ${JSON.stringify(v)}`);
+      return v;
+    };
+    const optional = (k: string, read: (k: string) => string): string | null =>
+      e[k] === undefined ? null : read(k);
     const hostPattern = /^[\w.:-]+$/;
+    const key = optional("key", str);
+    const passphraseEnv = optional("passphraseEnv", (k) =>
+      str(k, /^[A-Za-z_][A-Za-z0-9_]*$/, "must be the name of an environment variable"),
+    );
+    if (passphraseEnv !== null && key === null) fail(`${where}${name}: "passphraseEnv" needs "key"`);
     return {
       host: str("host", hostPattern, "must be a host name or an IP address"),
       port: int("port", 1, 65535, 22),
       user: str("user", /^[\w.-]+$/, "must be a user name"),
-      key: str("key"),
+      key,
+      agent: bool("agent"),
+      passphraseEnv,
       islands: int("islands", 1, 4096),
       node: str("node"),
       workdir: str("workdir"),
       listen: e.listen === undefined ? "auto" : str("listen", hostPattern, 'must be an address or "auto"'),
-      hostKey:
-        e.hostKey === undefined
-          ? null
-          : str(
-              "hostKey",
-              /^SHA256:[A-Za-z0-9+/]{43}$/,
-              'must be a fingerprint "SHA256:…" as ssh-keygen -lf prints it',
-            ),
+      hostKey: optional("hostKey", (k) =>
+        str(k, /^SHA256:[A-Za-z0-9+/]{43}$/, 'must be a fingerprint "SHA256:…" as ssh-keygen -lf prints it'),
+      ),
+      knownHosts: optional("knownHosts", str),
+      acceptNewHostKeys: bool("acceptNewHostKeys"),
     };
   });
 }
@@ -136,19 +183,25 @@ export function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The remote command of island `index` at log level `level` (the secret follows on stdin). */
-export function remoteCommand(h: SshHost, index: number, joinUrl: string, level: string): string {
+/**
+ * The remote command of island `index` at log level `level` (the secret follows on stdin); in a wss://
+ * run with the certificate's pin in SLT_TLS_PIN (public: it lets the island recognise the coordinator).
+ */
+export function remoteCommand(
+  h: SshHost,
+  index: number,
+  joinUrl: string,
+  level: string,
+  tlsPin?: string,
+): string {
+  const pin = tlsPin !== undefined ? `SLT_TLS_PIN=${shellQuote(tlsPin)} ` : "";
   return [
     `cd ${shellQuote(h.workdir)}`,
     "IFS= read -r SLT_TOKEN",
     "export SLT_TOKEN",
     'echo "slt-pid $$"',
-    `SLT_ISLAND_INDEX=${index} SLT_LOG_LEVEL=${shellQuote(level)} exec ${shellQuote(h.node)} src/island/main.ts --join ${shellQuote(joinUrl)} --listen ${shellQuote(h.listen)} --exit-with-stdin`,
+    `${pin}SLT_ISLAND_INDEX=${index} SLT_LOG_LEVEL=${shellQuote(level)} exec ${shellQuote(h.node)} src/island/main.ts --join ${shellQuote(joinUrl)} --listen ${shellQuote(h.listen)} --exit-with-stdin`,
   ].join(" && ");
-}
-
-function fingerprint(key: Buffer): string {
-  return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
 }
 
 export interface SshLauncherOptions {
@@ -156,69 +209,136 @@ export interface SshLauncherOptions {
   readonly logger?: Logger;
   /** how long one SSH connection may take to become ready (default 20 s) */
   readonly readyTimeoutMs?: number;
+  /** accept and record new host keys for every host (--accept-new-host-keys; default: per host) */
+  readonly acceptNewHostKeys?: boolean;
+  /** where SSH_AUTH_SOCK and the passphrase variables are read (default process.env) */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** the home a leading ~/ stands for, and where ~/.ssh/known_hosts is (default os.homedir()) */
+  readonly home?: string;
+  /** asks for a key's passphrase (default: without echo when stdin is a TTY, else none: an error) */
+  readonly prompt?: ((question: string) => Promise<string>) | null;
 }
 
 /** How long after EOF an island may take to exit before its pid is killed. */
 export const KILL_FALLBACK_MS = 5000;
 
-/** Reads each SSH key once (keys are shared by the islands of a host), checking that ssh2 can use it. */
-class SshKeys {
-  readonly #keys = new Map<string, Buffer>();
+/** How a connection authenticates: a private key (and its passphrase), the agent's socket, or both. */
+interface SshAuth {
+  readonly privateKey?: Buffer;
+  readonly passphrase?: string;
+  readonly agent?: string;
+}
 
-  of(h: SshHost): Buffer {
-    const path = h.key.startsWith("~/") ? `${homedir()}${h.key.slice(1)}` : h.key;
-    let key = this.#keys.get(path);
+/**
+ * The credentials of each host, read before any connection so that a missing agent, an unreadable key or
+ * a wrong passphrase ends the run at once; each key file is read (and its passphrase asked) once.
+ */
+class SshCredentials {
+  readonly #keys = new Map<string, Promise<{ privateKey: Buffer; passphrase?: string }>>();
+  readonly #env: Readonly<Record<string, string | undefined>>;
+  readonly #home: string;
+  readonly #prompt: ((question: string) => Promise<string>) | null;
+
+  constructor(options: SshLauncherOptions) {
+    this.#env = options.env ?? process.env;
+    this.#home = options.home ?? homedir();
+    this.#prompt =
+      options.prompt !== undefined
+        ? options.prompt
+        : process.stdin.isTTY
+          ? (q: string) => hiddenPrompt(q)
+          : null;
+  }
+
+  async of(h: SshHost): Promise<SshAuth> {
+    const agent = this.#env.SSH_AUTH_SOCK || undefined;
+    if ((h.agent || h.key === null) && agent === undefined)
+      throw new SltError(
+        E_CONFIG,
+        h.key === null
+          ? `host ${h.host} has no "key" in the hosts file and there is no ssh-agent (SSH_AUTH_SOCK is not set): give a key or start ssh-agent`
+          : `host ${h.host} asks for the ssh-agent ("agent": true), but SSH_AUTH_SOCK is not set`,
+      );
+    const useAgent = h.agent || h.key === null ? { agent } : {};
+    if (h.key === null) return useAgent;
+    const path = expandHome(h.key, this.#home);
+    const cacheKey = `${path}\0${h.passphraseEnv ?? ""}`;
+    let key = this.#keys.get(cacheKey);
     if (!key) {
-      try {
-        key = readFileSync(path);
-      } catch (e) {
-        throw new SltError(
-          E_CONFIG,
-          `cannot read the SSH key ${path} of host ${h.host}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        );
-      }
-      const parsed = utils.parseKey(key);
-      if (parsed instanceof Error) {
-        throw new SltError(
-          E_CONFIG,
-          `cannot use the SSH key ${path} of host ${h.host}: ${parsed.message} (keys with a passphrase are not supported)`,
-        );
-      }
-      this.#keys.set(path, key);
+      key = this.#read(h, path);
+      this.#keys.set(cacheKey, key);
     }
-    return key;
+    return { ...(await key), ...useAgent };
+  }
+
+  async #read(h: SshHost, path: string): Promise<{ privateKey: Buffer; passphrase?: string }> {
+    const fail = (why: string): never => {
+      throw new SltError(E_CONFIG, `cannot use the SSH key ${path} of host ${h.host}: ${why}`);
+    };
+    let privateKey: Buffer;
+    try {
+      privateKey = readFileSync(path);
+    } catch (e) {
+      return fail(`${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    const plain = utils.parseKey(privateKey);
+    if (!(plain instanceof Error)) return { privateKey };
+    if (!/passphrase/i.test(plain.message)) return fail(plain.message);
+    let passphrase: string | undefined;
+    if (h.passphraseEnv !== null) {
+      passphrase = this.#env[h.passphraseEnv];
+      if (passphrase === undefined)
+        fail(`it is encrypted and the environment variable ${h.passphraseEnv} ("passphraseEnv") is not set`);
+    } else if (this.#prompt !== null) {
+      passphrase = await this.#prompt(`passphrase for the SSH key ${path} (host ${h.host}): `);
+    } else
+      fail(
+        'it is encrypted: name an environment variable holding its passphrase ("passphraseEnv" in the hosts file), or run from a terminal to be asked for it',
+      );
+    const parsed = utils.parseKey(privateKey, passphrase);
+    if (parsed instanceof Error) fail(`wrong passphrase (${parsed.message})`);
+    return { privateKey, passphrase };
   }
 }
 
-/** Checks a server's host key against the pinned fingerprint; unpinned keys are accepted, logged once. */
-class HostKeys {
-  readonly #warned = new Set<string>();
-  readonly #logger: Logger;
+/** What the prompt needs of a terminal's input: a stream it can put in raw mode (no echo). */
+export interface RawInput extends NodeJS.EventEmitter {
+  setRawMode(raw: boolean): unknown;
+  resume(): unknown;
+  pause(): unknown;
+}
 
-  constructor(logger: Logger) {
-    this.#logger = logger;
-  }
-
-  /** `who`: the island whose connection it is (a refusal is logged with it) */
-  verify(h: SshHost, hostKey: Buffer, who: Record<string, unknown>): boolean {
-    const fp = fingerprint(hostKey);
-    if (h.hostKey !== null) {
-      if (fp === h.hostKey) return true;
-      this.#logger.error(
-        { ...who, host: h.host, port: h.port, fingerprint: fp, pinned: h.hostKey },
-        "host key mismatch; refusing",
-      );
-      return false;
-    }
-    if (!this.#warned.has(`${h.host}:${h.port}`)) {
-      this.#warned.add(`${h.host}:${h.port}`);
-      this.#logger.warn(
-        { host: h.host, port: h.port, fingerprint: fp },
-        'host key accepted unpinned (set "hostKey" in the hosts file to pin it)',
-      );
-    }
-    return true;
-  }
+/** Asks on the terminal (stdin, a TTY; the question on stderr) for a line without echoing it. */
+export function hiddenPrompt(
+  question: string,
+  input: RawInput = process.stdin,
+  output: NodeJS.WritableStream = process.stderr,
+): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let answer = "";
+    const done = (settle: () => void) => {
+      input.off("data", onData);
+      input.setRawMode(false);
+      input.pause();
+      output.write("\n");
+      settle();
+    };
+    const onData = (chunk: Buffer) => {
+      for (const c of chunk.toString("utf8")) {
+        if (c === "\r" || c === "\n") return done(() => resolve(answer));
+        // raw mode turns Ctrl-C and Ctrl-D into bytes: both give up
+        if (c === "\u0003" || c === "\u0004")
+          return done(() =>
+            reject(new SltError(E_CONFIG, "no passphrase given (the prompt was interrupted)")),
+          );
+        answer = c === "\u007f" || c === "\b" ? answer.slice(0, -1) : answer + c;
+      }
+    };
+    output.write(question);
+    input.setRawMode(true);
+    input.on("data", onData);
+    input.resume();
+  });
 }
 
 /**
@@ -241,6 +361,8 @@ class RemoteIsland {
   #ended = false;
   #killing = false;
   #exit: IslandExit = { code: null, signal: null };
+  /** why the server's host key was refused, if it was: the launcher fails with it */
+  #refusal: SltError | null = null;
   #finish: (e: IslandExit) => void = () => {};
   #pidKnown: () => void = () => {};
 
@@ -271,6 +393,10 @@ class RemoteIsland {
     };
   }
 
+  get refusal(): SltError | null {
+    return this.#refusal;
+  }
+
   /** The fields of this island's records: which island, on which host. */
   #fields(): Record<string, unknown> {
     return { ...this.#who, host: this.#h.host };
@@ -285,43 +411,60 @@ class RemoteIsland {
 
   /** Connects and runs the island (the secret on its stdin); a failure to start ends it, logged. */
   start(
-    key: Buffer | Error,
+    auth: SshAuth,
     joinUrl: string,
     secret: string,
-    hostKeys: HostKeys,
+    hostKeys: HostKeyChecker,
     readyTimeoutMs: number,
+    tlsPin?: string,
   ): void {
     const h = this.#h;
     this.#conn.on("error", (e) => {
-      this.#logger.error(
-        { ...this.#fields(), port: h.port, user: h.user, reason: e.message },
-        "ssh connection failed",
-      );
+      // a refused host key was logged as such
+      if (this.#refusal === null)
+        this.#logger.error(
+          { ...this.#fields(), port: h.port, user: h.user, reason: e.message },
+          "ssh connection failed",
+        );
       this.#end();
     });
     this.#conn.on("close", () => this.#end());
     this.#conn.on("ready", () => {
-      this.#conn.exec(remoteCommand(h, this.#index, joinUrl, this.#logger.level), (err, channel) => {
-        if (err) {
+      const command = remoteCommand(h, this.#index, joinUrl, this.#logger.level, tlsPin);
+      this.#conn.exec(command, (err, channel) => {
+        if (this.#ended) channel?.close();
+        else if (err) {
           this.#logger.error({ ...this.#fields(), reason: err.message }, "island could not start");
           this.#end();
         } else this.#attach(channel, secret);
       });
     });
-    if (key instanceof Error) {
-      this.#logger.error({ ...this.#fields(), reason: key.message }, "ssh key unusable");
-      this.#end();
-      return;
-    }
     this.#conn.connect({
       host: h.host,
       port: h.port,
       username: h.user,
-      privateKey: key,
+      ...auth,
       readyTimeout: readyTimeoutMs,
       keepaliveInterval: 10_000,
-      hostVerifier: (hostKey: Buffer) => hostKeys.verify(h, hostKey, this.#who),
+      ...hostKeyAlgorithms(hostKeys, h),
+      // runs in the key exchange, before authentication: nothing is sent to a refused server
+      hostVerifier: (hostKey: Buffer) => this.#verify(hostKeys, hostKey),
     });
+  }
+
+  #verify(hostKeys: HostKeyChecker, hostKey: Buffer): boolean {
+    this.#refusal = hostKeys.verify(this.#h, hostKey);
+    if (this.#refusal !== null)
+      this.#logger.error(
+        {
+          ...this.#fields(),
+          port: this.#h.port,
+          fingerprint: fingerprint(hostKey),
+          reason: this.#refusal.message,
+        },
+        "host key refused",
+      );
+    return this.#refusal === null;
   }
 
   /** The running session: the secret in, the pid line and the island's output out, its exit status. */
@@ -348,6 +491,11 @@ class RemoteIsland {
   kill(): void {
     if (this.#ended || this.#killing) return;
     this.#killing = true;
+    // not started yet (still connecting): nothing runs remotely, so ending the connection is all
+    if (this.#channel === null) {
+      this.#end();
+      return;
+    }
     try {
       this.#channel?.signal("KILL");
       this.#channel?.end();
@@ -377,6 +525,15 @@ class RemoteIsland {
   }
 }
 
+/** ssh2's `algorithms` option asking `h` for the key types known_hosts holds for it first, if any. */
+function hostKeyAlgorithms(
+  hostKeys: HostKeyChecker,
+  h: SshHost,
+): { algorithms?: { serverHostKey: ServerHostKeyAlgorithm[] } } {
+  const serverHostKey = hostKeys.algorithmsFor(h);
+  return serverHostKey ? { algorithms: { serverHostKey } } : {};
+}
+
 /**
  * Which host runs which island: islands fill the hosts in file order; one list per host that gets any.
  * Each host's islands connect one after another (sshd limits concurrent unauthenticated connections),
@@ -397,34 +554,35 @@ export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptio
   const logger = options.logger ?? stderrLogger();
   const remotes: RemoteIsland[] = [];
   const capacity = hosts.reduce((s, h) => s + h.islands, 0);
-  const keys = new SshKeys();
-  const hostKeys = new HostKeys(logger);
+  const credentials = new SshCredentials(options);
+  const hostKeys = new HostKeyChecker(logger, options.home ?? homedir(), options.acceptNewHostKeys);
   /** what start() was given and where each index runs: a restart runs the island again there */
-  let started: { joinUrl: string; secret: string; hostOf: Map<number, SshHost> } | null = null;
+  let started: {
+    joinUrl: string;
+    secret: string;
+    hostOf: Map<number, SshHost>;
+    auth: Map<SshHost, SshAuth>;
+    tlsPin: string | undefined;
+  } | null = null;
+  let closed = false;
 
-  /** Starts one island; resolves once it has printed its pid or ended. */
-  const startOne = async (
-    h: SshHost,
-    index: number,
-    joinUrl: string,
-    secret: string,
-  ): Promise<IslandHandle> => {
+  /** Starts one island; resolves once it has printed its pid or ended, fails on a refused host key. */
+  const startOne = async (h: SshHost, index: number): Promise<IslandHandle> => {
+    const run = started;
+    const auth = run?.auth.get(h);
+    if (closed || run === null || auth === undefined)
+      throw new SltError(E_CLUSTER, `the ssh launcher is closed; island ${index} not started`);
     const r = new RemoteIsland(h, index, logger);
     remotes.push(r);
-    let key: Buffer | Error;
-    try {
-      key = keys.of(h);
-    } catch (e) {
-      key = e as Error;
-    }
-    r.start(key, joinUrl, secret, hostKeys, options.readyTimeoutMs ?? 20_000);
+    r.start(auth, run.joinUrl, run.secret, hostKeys, options.readyTimeoutMs ?? 20_000, run.tlsPin);
     await r.started;
+    if (r.refusal !== null) throw r.refusal;
     return r.handle;
   };
 
   return {
     name: "ssh",
-    async start(n, joinUrl, secret) {
+    async start(n, joinUrl, secret, launch) {
       if (n > capacity) {
         throw new SltError(
           E_CONFIG,
@@ -432,11 +590,15 @@ export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptio
         );
       }
       const plan = hostPlan(hosts, n);
-      started = { joinUrl, secret, hostOf: new Map(plan.flat().map(({ h, index }) => [index, h])) };
+      // every credential first (one at a time: a passphrase prompt must not interleave)
+      const auth = new Map<SshHost, SshAuth>();
+      for (const [{ h }] of plan) auth.set(h, await credentials.of(h));
+      const hostOf = new Map(plan.flat().map(({ h, index }) => [index, h]));
+      started = { joinUrl, secret, hostOf, auth, tlsPin: launch?.tlsPin };
       const perHost = await Promise.all(
         plan.map(async (mine) => {
           const out: IslandHandle[] = [];
-          for (const { h, index: i } of mine) out.push(await startOne(h, i, joinUrl, secret));
+          for (const { h, index: i } of mine) out.push(await startOne(h, i));
           return out;
         }),
       );
@@ -451,9 +613,10 @@ export function sshLauncher(hosts: readonly SshHost[], options: SshLauncherOptio
           E_CLUSTER,
           `the ssh launcher did not start island ${index}, so it cannot restart it`,
         );
-      return startOne(h, index, started.joinUrl, started.secret);
+      return startOne(h, index);
     },
     async close() {
+      closed = true;
       for (const r of remotes) r.kill();
       await Promise.all(remotes.map((r) => r.exited));
     },

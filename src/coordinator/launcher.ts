@@ -28,6 +28,11 @@ export interface IslandHandle {
 export interface LaunchOptions {
   /** how often the coordinator may restart each island (cluster.maxRestarts; default 0) */
   readonly maxRestarts?: number;
+  /**
+   * a wss:// run: the SHA-256 fingerprint of the coordinator's certificate, which islands pin; handed to
+   * each island as SLT_TLS_PIN (public, unlike the secret: it only lets an island recognise the server)
+   */
+  readonly tlsPin?: string;
 }
 
 export interface Launcher {

@@ -171,6 +171,11 @@ const ClusterSchema = z.strictObject({
    * migration, a laptop lid — does not end a run; at least 3 s)
    */
   coordinatorTimeoutSeconds: z.number().min(3).max(86_400).optional(),
+  /**
+   * serve the cluster's links as wss:// with this PEM certificate and its unencrypted PEM key (file
+   * paths; `slt run --tls-cert --tls-key`); islands pin the certificate's SHA-256 fingerprint
+   */
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
 });
 
 export const ConfigSchema = z.strictObject({

@@ -1,7 +1,9 @@
 // One authenticated WebSocket connection of the island cluster, for both ends: the side that
 // connected (client) and the side that accepted (server). It runs the HMAC handshake of
-// core/protocol/auth.ts, numbers outgoing messages, and decodes every incoming frame with the protocol
-// codec against this connection's state (run id, genome length, sender, last seq, accepted types).
+// core/protocol/auth.ts, then tags every frame it sends and checks the tag of every frame it receives
+// (one key per direction, fresh for the connection), numbers outgoing messages, and decodes every
+// incoming frame with the protocol codec against this connection's state (run id, genome length,
+// sender, last seq, accepted types).
 // Anything refused closes this connection with closeFrameFor(...) and a record on the logger (where:
 // side, remote, peer and its role; what: code, close code, reason); the process goes on. Shared by coordinator and island (they never import each other).
 //
@@ -16,6 +18,8 @@ import {
   closeFrameFor,
   decode,
   encode,
+  FrameSigner,
+  FrameVerifier,
   failure,
   HANDSHAKE_TYPES,
   type HelloBody,
@@ -23,6 +27,7 @@ import {
   type MessageType,
   makeMessage,
   NONCE_BYTES,
+  type ProtocolCheck,
   type ProtocolFailure,
   R_AUTH_FAILED,
   R_BAD_MSGPACK,
@@ -32,6 +37,9 @@ import {
   R_UNEXPECTED_TYPE,
   type Role,
   SequenceCounter,
+  sessionKeys,
+  TAG_BYTES,
+  Transcript,
 } from "../core/protocol/index.ts";
 import { type Logger, RateLimited, stderrLogger } from "./log.ts";
 import { AUTHENTICATED } from "./server.ts";
@@ -44,6 +52,11 @@ import { AUTHENTICATED } from "./server.ts";
  * sees it.
  */
 export const PRE_AUTH_FRAME_BYTES = 16 << 10;
+
+/** The WebSocket `maxPayload` for messages of at most `frameBytes`: room for the tag after them. */
+export function maxPayloadFor(frameBytes: number): number {
+  return frameBytes + TAG_BYTES;
+}
 
 export interface LinkSelf {
   readonly runId: string;
@@ -149,6 +162,10 @@ export class Link {
   readonly #seq = new SequenceCounter();
   #lastSeq: number | undefined;
   #myNonce: Uint8Array | null = null;
+  /** the handshake frames so far, which the proofs and the frame keys are bound to */
+  readonly #transcript = new Transcript();
+  /** once open: tags what this side sends, checks the tags of what it receives */
+  #tags: { readonly signer: FrameSigner; readonly verifier: FrameVerifier } | null = null;
   #timer: NodeJS.Timeout | null;
   #resolveReady: () => void = () => {};
   #rejectReady: (e: Error) => void = () => {};
@@ -189,7 +206,7 @@ export class Link {
       epoch: options.epoch ?? 0,
       seq: this.#seq.next(),
     };
-    const frame = encode(makeMessage(type, header, body) as Message);
+    const frame = this.#seal(makeMessage(type, header, body) as Message);
     this.ws.send(frame, { binary: true }, (err) => {
       release(frame); // written to the socket (or dropped with it): ws and node are done with it
       options.onWritten?.(err);
@@ -215,6 +232,18 @@ export class Link {
     this.#closedBy = reason;
     this.#finish();
     this.ws.close(1000, reason);
+  }
+
+  /** Once open, the message's frame with its tag; before, its frame, which joins the transcript. */
+  #seal(message: Message): Uint8Array {
+    if (this.#tags === null) {
+      const frame = encode(message);
+      this.#transcript.add(frame);
+      return frame;
+    }
+    const frame = encode(message, TAG_BYTES);
+    this.#tags.signer.sign(frame);
+    return frame;
   }
 
   get #logger(): Logger {
@@ -268,6 +297,15 @@ export class Link {
       return;
     }
     const open = this.state === "open";
+    let frame: Uint8Array = data;
+    if (this.#tags !== null) {
+      const untagged = this.#tags.verifier.verify(data);
+      if (!untagged.ok) {
+        this.fail(untagged);
+        return;
+      }
+      frame = untagged.frame;
+    }
     if (!open && data.byteLength > PRE_AUTH_FRAME_BYTES) {
       this.fail(
         failure(
@@ -277,7 +315,7 @@ export class Link {
       );
       return;
     }
-    const r = decode(data, {
+    const r = decode(frame, {
       runId: this.#o.self.runId,
       genomeLength: this.#o.limits.genomeLength,
       maxMigrants: this.#o.limits.maxMigrants,
@@ -313,88 +351,106 @@ export class Link {
       this.onMessage(m);
       return;
     }
-    this.#handshake(m);
+    this.#handshake(m, frame);
   }
 
-  #handshake(m: Message): void {
-    const s = this.#o.self;
+  /** One handshake message; `frame` is its bytes, added to the transcript once its proof (if any) is checked. */
+  #handshake(m: Message, frame: Uint8Array): void {
     if (m.type === "error") {
       this.fail(failure(R_AUTH_FAILED, `the other side refused: ${m.body.code}: ${m.body.reason}`));
+    } else if (m.type === "hello") {
+      this.#onHello(m.from, m.body, frame);
+    } else if (m.type === "auth" && this.peerHello !== null && this.#myNonce !== null) {
+      this.#onAuth(m.from, m.body.proof, this.peerHello, this.#myNonce, frame);
+    } else if (m.type === "challenge" && this.#myNonce !== null) {
+      this.#onChallenge(m.from, m.body, this.#myNonce, frame);
+    } else {
+      this.fail(failure(R_UNEXPECTED_TYPE, `a ${m.type} message is out of order in the handshake`));
+    }
+  }
+
+  /** Server: a hello. Answers with a challenge that proves the secret over the hello. */
+  #onHello(from: string, hello: HelloBody, frame: Uint8Array): void {
+    if (hello.role !== this.#o.peerRole) {
+      this.fail(failure(R_AUTH_FAILED, `role ${hello.role} is not accepted here (${this.#o.peerRole} only)`));
       return;
     }
-    if (m.type === "hello") {
-      if (m.body.role !== this.#o.peerRole) {
-        this.fail(
-          failure(R_AUTH_FAILED, `role ${m.body.role} is not accepted here (${this.#o.peerRole} only)`),
-        );
-        return;
-      }
-      this.peerName = m.from;
-      this.peerHello = m.body;
-      this.#myNonce = new Uint8Array(randomBytes(NONCE_BYTES));
-      const proof = authProof(s.secret, {
-        runId: s.runId,
-        role: s.role,
-        from: s.name,
-        theirNonce: m.body.nonce,
-        myNonce: this.#myNonce,
-      });
-      this.send("challenge", { role: s.role, nonce: this.#myNonce, proof });
-      return;
-    }
-    if (m.type === "auth" && this.peerHello !== null && this.#myNonce !== null) {
-      const check = checkProof(
-        s.secret,
-        {
-          runId: s.runId,
-          role: this.peerHello.role,
-          from: m.from,
-          theirNonce: this.#myNonce,
-          myNonce: this.peerHello.nonce,
-        },
-        m.body.proof,
+    this.peerName = from;
+    this.peerHello = hello;
+    this.#transcript.add(frame);
+    this.#myNonce = new Uint8Array(randomBytes(NONCE_BYTES));
+    const proof = this.#proof(hello.nonce, this.#myNonce);
+    this.send("challenge", { role: this.#o.self.role, nonce: this.#myNonce, proof });
+  }
+
+  /** Client: the server's challenge. Checks its proof, answers with an auth, and the connection is open. */
+  #onChallenge(from: string, challenge: Bodies["challenge"], myNonce: Uint8Array, frame: Uint8Array): void {
+    if (challenge.role !== this.#o.peerRole) {
+      this.fail(
+        failure(R_AUTH_FAILED, `expected a ${this.#o.peerRole}, the other side is a ${challenge.role}`),
       );
-      if (!check.ok) {
-        this.fail(check);
-        return;
-      }
-      this.#open();
       return;
     }
-    if (m.type === "challenge" && this.#myNonce !== null) {
-      if (m.body.role !== this.#o.peerRole) {
-        this.fail(
-          failure(R_AUTH_FAILED, `expected a ${this.#o.peerRole}, the other side is a ${m.body.role}`),
-        );
-        return;
-      }
-      const check = checkProof(
-        s.secret,
-        { runId: s.runId, role: m.body.role, from: m.from, theirNonce: this.#myNonce, myNonce: m.body.nonce },
-        m.body.proof,
-      );
-      if (!check.ok) {
-        this.fail(check);
-        return;
-      }
-      this.peerName = m.from;
-      const proof = authProof(s.secret, {
-        runId: s.runId,
-        role: s.role,
-        from: s.name,
-        theirNonce: m.body.nonce,
-        myNonce: this.#myNonce,
-      });
-      this.send("auth", { proof });
-      this.#open();
+    const check = this.#checkProof(challenge.role, from, myNonce, challenge.nonce, challenge.proof);
+    if (!check.ok) {
+      this.fail(check);
       return;
     }
-    this.fail(failure(R_UNEXPECTED_TYPE, `a ${m.type} message is out of order in the handshake`));
+    this.peerName = from;
+    this.#transcript.add(frame);
+    this.send("auth", { proof: this.#proof(challenge.nonce, myNonce) });
+    this.#open();
+  }
+
+  /** Server: the client's auth. Checks its proof, and the connection is open. */
+  #onAuth(from: string, proof: Uint8Array, hello: HelloBody, myNonce: Uint8Array, frame: Uint8Array): void {
+    const check = this.#checkProof(hello.role, from, myNonce, hello.nonce, proof);
+    if (!check.ok) {
+      this.fail(check);
+      return;
+    }
+    this.#transcript.add(frame);
+    this.#open();
+  }
+
+  /** The other side's proof (it is `role`, named `from`) over both nonces and the handshake so far. */
+  #checkProof(
+    role: Role,
+    from: string,
+    myNonce: Uint8Array,
+    theirNonce: Uint8Array,
+    proof: Uint8Array,
+  ): ProtocolCheck {
+    const s = this.#o.self;
+    const transcript = this.#transcript.digest();
+    // in the prover's terms: the nonce it was sent (this side's) and its own
+    const input = { runId: s.runId, role, from, theirNonce: myNonce, myNonce: theirNonce, transcript };
+    return checkProof(s.secret, input, proof);
+  }
+
+  /** This side's proof over the nonces and the handshake so far. */
+  #proof(theirNonce: Uint8Array, myNonce: Uint8Array): Uint8Array {
+    const s = this.#o.self;
+    return authProof(s.secret, {
+      runId: s.runId,
+      role: s.role,
+      from: s.name,
+      theirNonce,
+      myNonce,
+      transcript: this.#transcript.digest(),
+    });
   }
 
   #open(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
+    const s = this.#o.self;
+    const keys = sessionKeys(s.secret, s.runId, this.#transcript.digest());
+    const [send, receive] =
+      this.side === "client"
+        ? [keys.clientToServer, keys.serverToClient]
+        : [keys.serverToClient, keys.clientToServer];
+    this.#tags = { signer: new FrameSigner(send), verifier: new FrameVerifier(receive) };
     this.state = "open";
     // the server's admission (io/server.ts) stops counting this connection as a stranger's
     this.ws.emit(AUTHENTICATED);

@@ -5,6 +5,13 @@
 // A request that is not an upgrade gets 426. Frames are never compressed (perMessageDeflate: false):
 // migrant frames are random bits, and deflate would only cost time and memory.
 //
+// TLS (wss://): with `tls` the server is an https server with that certificate and key; everything else
+// (admission, upgrades, limits) is the same code, only the factory and the connection event differ
+// (an https server's sockets are ready for HTTP at "secureConnection", after the TLS handshake, which is
+// bounded by the same upgradeMs). An island's peer server starts before it has the certificate (it comes
+// with the assignment): it listens with `tls: {}`, fails every TLS handshake until useCertificate(),
+// and the senders' backoff retries as for the 503 before accept().
+//
 // Admission: a stranger must not be able to end a run or fill its memory before it has proved the
 // secret, so everything before authentication is bounded here, cheaply and for every owner.
 // - A connection is "pending" from its upgrade until its Link authenticates (the Link emits
@@ -18,18 +25,20 @@
 // - Refusals are logged rate-limited (io/log.ts RateLimited), never one record each.
 // - An accept that fails (EMFILE: no file descriptor left) refuses that connection only: the server's
 //   error is logged like a refusal; the process and the other connections go on.
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { isIPv6, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { type Logger, RateLimited, stderrLogger } from "./log.ts";
+import type { TlsIdentity } from "./tls.ts";
 
 /** The event a Link emits on its socket once the other side has authenticated (see io/link.ts). */
 export const AUTHENTICATED = "slt:authenticated";
 
-/** `ws://host:port`, with an IPv6 literal in brackets. */
-export function formatWsAddress(host: string, port: number): string {
-  return `ws://${isIPv6(host) ? `[${host}]` : host}:${port}`;
+/** `ws://host:port` (`wss://` with TLS), with an IPv6 literal in brackets. */
+export function formatWsAddress(host: string, port: number, tls = false): string {
+  return `${tls ? "wss" : "ws"}://${isIPv6(host) ? `[${host}]` : host}:${port}`;
 }
 
 export interface AdmissionLimits {
@@ -62,6 +71,8 @@ export interface WsServerOptions {
   readonly admission?: AdmissionLimits;
   /** where refusals at admission are logged, rate-limited (default: stderr) */
   readonly logger?: Logger;
+  /** serve wss:// with this certificate and key ({}: wss://, the certificate to come by useCertificate) */
+  readonly tls?: Partial<TlsIdentity>;
 }
 
 interface Refusal {
@@ -70,10 +81,10 @@ interface Refusal {
 }
 
 export class WsServer {
-  /** `ws://host:port` of the listening socket (the port filled in when 0 was asked for) */
+  /** `ws://host:port` (`wss://` with TLS) of the listening socket (the port filled in when 0 was asked for) */
   readonly address: string;
   readonly port: number;
-  readonly #http: Server;
+  readonly #http: Server | HttpsServer;
   readonly #onConnection: WsServerOptions["onConnection"];
   readonly #limits: Required<AdmissionLimits>;
   readonly #refused: RateLimited<Refusal>;
@@ -81,18 +92,23 @@ export class WsServer {
   readonly #pending = new Map<string, number>();
   #pendingTotal = 0;
   #wss: WebSocketServer | null = null;
+  /** a wss:// server that has its certificate (from listen, or useCertificate) */
+  #certified: boolean;
+  /** `address:port` of connections accepted before the certificate came (#watchTls) */
+  readonly #uncertified = new Set<string>();
 
-  private constructor(http: Server, host: string, options: WsServerOptions) {
+  private constructor(http: Server | HttpsServer, host: string, options: WsServerOptions) {
     this.#http = http;
     this.#onConnection = options.onConnection;
+    this.#certified = options.tls?.cert !== undefined;
     this.#limits = { ...DEFAULT_ADMISSION, ...options.admission };
     const logger = options.logger ?? stderrLogger();
     this.#refused = new RateLimited((r, count) =>
       logger.warn({ reason: r.reason, remote: r.remote, count }, "connection refused at admission"),
     );
     this.port = (http.address() as { port: number }).port;
-    this.address = formatWsAddress(host, this.port);
-    http.on("connection", (socket: Socket) => {
+    this.address = formatWsAddress(host, this.port, options.tls !== undefined);
+    http.on(options.tls !== undefined ? "secureConnection" : "connection", (socket: Socket) => {
       const remote = remoteOf(socket); // read now: a socket that timed out may no longer know it
       // until its upgrade request is complete; the upgrade handler clears it
       socket.setTimeout(this.#limits.upgradeMs, () => {
@@ -105,22 +121,46 @@ export class WsServer {
       this.#refuse(`accept failed: ${e.code ?? e.message}`, null),
     );
     http.on("upgrade", (req, socket, head) => this.#upgrade(req, socket, head));
+    if (options.tls !== undefined) this.#watchTls(http);
+  }
+
+  /**
+   * A failed TLS handshake (a client that does not trust the certificate, a stranger's garbage): that
+   * connection only, counted like a refusal; but not for a connection accepted before there was a
+   * certificate (an island's peer server before its assignment), which is as routine as the 503 before
+   * accept(): the secure context is fixed when a connection is accepted, so those are told by address.
+   */
+  #watchTls(http: Server | HttpsServer): void {
+    http.on("connection", (socket: Socket) => {
+      const remote = remoteOf(socket);
+      if (this.#certified || remote === null) return;
+      this.#uncertified.add(remote);
+      socket.once("close", () => this.#uncertified.delete(remote));
+    });
+    http.on("tlsClientError", (e: NodeJS.ErrnoException, socket: Socket) => {
+      const remote = remoteOf(socket);
+      if (remote === null || !this.#uncertified.has(remote))
+        this.#refuse(`TLS handshake failed: ${e.code ?? e.message}`, remote);
+      socket.destroy();
+    });
   }
 
   /** Listens on host:port; rejects when the address cannot be bound. Upgrades wait for accept(). */
   static async listen(options: WsServerOptions): Promise<WsServer> {
     const upgradeMs = options.admission?.upgradeMs ?? DEFAULT_ADMISSION.upgradeMs;
-    const http = createServer(
-      // Node's own bounds on a request's headers, checked every connectionsCheckingInterval
-      {
-        headersTimeout: upgradeMs,
-        requestTimeout: upgradeMs,
-        connectionsCheckingInterval: Math.min(upgradeMs, 1000),
-      },
-      (_req, res) => {
-        res.writeHead(426).end();
-      },
-    );
+    // Node's own bounds on a request's headers, checked every connectionsCheckingInterval
+    const bounds = {
+      headersTimeout: upgradeMs,
+      requestTimeout: upgradeMs,
+      connectionsCheckingInterval: Math.min(upgradeMs, 1000),
+    };
+    const notUpgrade = (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(426).end();
+    };
+    const http =
+      options.tls === undefined
+        ? createServer(bounds, notUpgrade)
+        : createHttpsServer({ ...bounds, ...options.tls, handshakeTimeout: upgradeMs }, notUpgrade);
     await new Promise<void>((resolve, reject) => {
       http.once("error", reject);
       http.listen(options.port ?? 0, options.host, () => {
@@ -129,6 +169,13 @@ export class WsServer {
       });
     });
     return new WsServer(http, options.host, options);
+  }
+
+  /** Serves this certificate and key from now on (a server listening with `tls`). */
+  useCertificate(identity: TlsIdentity): void {
+    if (!("setSecureContext" in this.#http)) throw new Error("WsServer.useCertificate on a ws:// server");
+    this.#http.setSecureContext({ cert: identity.cert, key: identity.key });
+    this.#certified = true;
   }
 
   /** Whether upgrade requests are accepted yet. */

@@ -17,6 +17,7 @@ import { createSocket } from "node:dgram";
 import type { IncomingMessage } from "node:http";
 import { isIPv6 } from "node:net";
 import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { WebSocket } from "ws";
 import { E_CLUSTER, E_CONFIG, SltError } from "../core/errors.ts";
 import { bestIndividual, fitnessOf, type Individual, terminationReason } from "../core/ga/index.ts";
@@ -35,10 +36,11 @@ import {
 } from "../core/protocol/index.ts";
 import { Rng } from "../core/rng.ts";
 import { yieldToEventLoop } from "../io/event-loop.ts";
-import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
+import { Link, type LinkLimits, type LinkSelf, maxPayloadFor } from "../io/link.ts";
 import { createLogger, type Logger, RateLimited } from "../io/log.ts";
 import { RateWindow, startSample } from "../io/progress.ts";
 import { WsServer } from "../io/server.ts";
+import { type TlsTrust, tlsClientOptions, tlsPinOf } from "../io/tls.ts";
 import { AsyncSynchrony, inboxCapacity } from "./async-synchrony.ts";
 import { Evolution } from "./evolution.ts";
 import { HostStatsSampler } from "./host-stats.ts";
@@ -70,6 +72,11 @@ export interface IslandOptions {
    * cluster.coordinatorTimeoutSeconds, else COORDINATOR_TIMEOUT_MS)
    */
   readonly coordinatorTimeoutMs?: number;
+  /**
+   * how to trust the coordinator's certificate when the join URL is wss:// (required then): its pin
+   * (SLT_TLS_PIN, --tls-pin) or a CA (--tls-ca); peers are pinned to the assignment's certificate
+   */
+  readonly tls?: TlsTrust | null;
 }
 
 export type IslandPhase = "connecting" | "assigned" | "evolving" | "stopping" | "done";
@@ -96,6 +103,11 @@ export async function localAddressToward(url: string): Promise<string> {
     sock.close();
   }
 }
+
+/** Waits between attempts at a coordinator that refuses or resets the connection (5 attempts, ~4 s). */
+export const JOIN_RETRY_MS = [250, 500, 1000, 2000] as const;
+/** Waits between attempts at a coordinator that answers 503 or 429 (busy: ~30 s in all). */
+export const JOIN_BUSY_RETRY_MS = [250, 500, 1000, 2000, 4000, 6000, 8000, 8000] as const;
 
 /** How long an island waits on a silent coordinator unless the run says otherwise. */
 export const COORDINATOR_TIMEOUT_MS = 300_000;
@@ -204,6 +216,12 @@ export class Island {
 
   async #connect(): Promise<void> {
     const o = this.#o;
+    const secure = o.join.startsWith("wss:");
+    if (secure && !o.tls)
+      throw new SltError(
+        E_CONFIG,
+        `the join URL ${o.join} is wss:// but no certificate pin (SLT_TLS_PIN, --tls-pin) or CA (--tls-ca) was given`,
+      );
     const listenHost =
       o.listenHost === "auto" ? await localAddressToward(o.join) : (o.listenHost ?? "127.0.0.1");
     this.#server = await WsServer.listen({
@@ -211,8 +229,10 @@ export class Island {
       port: 0,
       onConnection: (ws, req) => this.peerOnConnection(ws, req),
       logger: this.#logger,
+      // wss:// like the coordinator; the certificate comes with the assignment (#peerTls)
+      ...(secure ? { tls: {} } : {}),
     });
-    const self: LinkSelf = {
+    this.#self = {
       runId: this.#runId,
       secret: o.secret,
       name: `island-${o.index}`,
@@ -222,10 +242,56 @@ export class Island {
       pid: process.pid,
       listen: this.#server.address,
     };
-    this.#self = self;
+    const coord = await this.#join(this.#self);
+    // Proof of life for the coordinator; evaluation runs in worker threads, so this timer fires on time
+    // even while a generation is being evaluated.
+    this.#heartbeat = setInterval(() => coord.send("heartbeat", {}), HEARTBEAT_MS);
+    this.#heartbeat.unref();
+    this.#lastHeard = performance.now();
+    this.#watchCoordinator(null);
+  }
+
+  /**
+   * The authenticated coordinator link. A coordinator that answers but is busy (503, 429: its caps on
+   * unauthenticated connections, io/server.ts) is tried again over about half a minute (JOIN_BUSY_RETRY_MS);
+   * a refused or reset connection (a coordinator a moment from listening, or none) a few times over a few
+   * seconds (JOIN_RETRY_MS), so that a wrong address fails soon. Anything else fails at once.
+   */
+  async #join(self: LinkSelf): Promise<Link> {
+    for (let attempt = 1; ; attempt++) {
+      const { coord, failed } = this.#openCoordinatorLink(self);
+      try {
+        await coord.ready;
+        return coord;
+      } catch (e) {
+        const why = failed() ?? (e as Error).message;
+        const busy = /Unexpected server response: (503|429)/.test(why);
+        const schedule = busy ? JOIN_BUSY_RETRY_MS : JOIN_RETRY_MS;
+        if ((!busy && !/ECONNREFUSED|ECONNRESET/.test(why)) || attempt > schedule.length)
+          throw new SltError(
+            E_CLUSTER,
+            `cannot reach the coordinator at ${this.#o.join}: ${why} (after ${attempt} attempt${attempt > 1 ? "s" : ""})`,
+          );
+        this.#logger.debug(
+          { join: this.#o.join, reason: why, attempt },
+          "coordinator not reached yet, retrying",
+        );
+        await sleep(schedule[attempt - 1]);
+      }
+    }
+  }
+
+  /** One attempt at the coordinator link; `failed()` is the socket's error, if it had one. */
+  #openCoordinatorLink(self: LinkSelf): { coord: Link; failed: () => string | null } {
+    const o = this.#o;
     const ws = new WebSocket(o.join, {
-      maxPayload: maxFrameBytes(0, 0) + MAX_SNAPSHOT_BYTES,
+      maxPayload: maxPayloadFor(maxFrameBytes(0, 0) + MAX_SNAPSHOT_BYTES),
       perMessageDeflate: false,
+      ...tlsClientOptions(o.join, o.tls ?? null),
+    });
+    let error: string | null = null;
+    ws.once("error", (e: NodeJS.ErrnoException) => {
+      error = e.code && !e.message.includes(e.code) ? `${e.code}: ${e.message}` : e.message;
     });
     const coord = new Link(ws, "client", {
       self,
@@ -234,19 +300,19 @@ export class Island {
       accept: ["assign", "stop", "heartbeat", "error"],
       logger: this.#logger,
       label: o.join,
+      quietConnectErrors: true, // #join reports them, once, after its retries
     });
-    this.#coord = coord;
-    // the island's records travel to the coordinator once this link is open (stderr before that)
-    this.#o.toCoordinator?.attach(coord);
     coord.onMessage = (m) => this.coordinatorOnMessage(m);
-    coord.onClose = (code, reason) => this.coordinatorOnClose(code, reason);
-    await Promise.race([coord.ready, this.#lost.promise]);
-    // Proof of life for the coordinator; evaluation runs in worker threads, so this timer fires on time
-    // even while a generation is being evaluated.
-    this.#heartbeat = setInterval(() => coord.send("heartbeat", {}), HEARTBEAT_MS);
-    this.#heartbeat.unref();
-    this.#lastHeard = performance.now();
-    this.#watchCoordinator(null);
+    coord.ready.then(
+      () => {
+        this.#coord = coord;
+        // the island's records travel to the coordinator from now on (stderr before that)
+        this.#o.toCoordinator?.attach(coord);
+        coord.onClose = (code, reason) => this.coordinatorOnClose(code, reason);
+      },
+      () => {},
+    );
+    return { coord, failed: () => error };
   }
 
   // ---- the watch on the coordinator ----
@@ -425,11 +491,13 @@ export class Island {
             waiting: resume?.waiting ?? [],
           });
     if (this.#stopped.settled || this.#lost.settled) this.#sync.release();
-    (this.#server as WsServer).accept(maxFrameBytes(a.genomeLength, a.maxMigrants));
+    const tls = this.#peerTls(a);
+    (this.#server as WsServer).accept(maxPayloadFor(maxFrameBytes(a.genomeLength, a.maxMigrants)));
     this.#senders = new PeerSenders(
       (n) =>
         new PeerSender(n, peerSelf, this.#peerLimits, counters, this.#logger, {
           lossless: a.mode === "lockstep",
+          tls,
         }),
       counters,
     );
@@ -443,6 +511,18 @@ export class Island {
       : await Evolution.start(setup.settings, setup.deps, new Rng(a.seedStream), counters);
     this.#sample();
     return setup;
+  }
+
+  /** In a wss:// run: the peer server serves the assignment's certificate, and peers are pinned to it. */
+  #peerTls(a: AssignBody): TlsTrust | null {
+    if (!this.#o.join.startsWith("wss:")) return null;
+    if (!a.tls)
+      throw new SltError(
+        E_CLUSTER,
+        `the coordinator at ${this.#o.join} runs wss:// but its assignment carries no certificate for the peer server`,
+      );
+    (this.#server as WsServer).useCertificate(a.tls);
+    return { pin: tlsPinOf(a.tls.cert) };
   }
 
   // ---- evolving ----

@@ -3,66 +3,38 @@
 // an address their neighbours reach, or "auto": the local address of the interface toward the coordinator.
 // --exit-with-stdin ends the island when its stdin closes: the SSH launcher keeps the session's stdin
 // open, so closing the session (or losing the connection) ends the remote island.
+// A wss:// join URL needs a way to trust the coordinator's certificate: its SHA-256 fingerprint (the pin:
+// SLT_TLS_PIN, as the launchers hand it over, or --tls-pin) or a CA certificate (--tls-ca FILE, normal
+// verification). Joining retries a busy or refusing coordinator, then fails with one line (island.ts #join).
 // The run secret comes from the environment (SLT_TOKEN), never from argv; SLT_ISLAND_INDEX is the
 // launcher's index for this island (default 0). Records (pino, io/log.ts; level from SLT_LOG_LEVEL) go to
 // stderr as readable lines until the coordinator link is open, then to the coordinator as `log` messages
 // (island/log-link.ts); each carries the island's index. Exit codes: 0 stopped by the coordinator, 1 failed,
 // 2 bad usage (or a runtime too old to run the project: E_RUNTIME).
 import "../runtime-guard.mjs";
-import { connect } from "node:net";
 import { SltError } from "../core/errors.ts";
 import { type LogLevel, parseLogLevel } from "../io/log.ts";
+import { loadTlsCa, parseTlsPin, type TlsTrust } from "../io/tls.ts";
 import { runIsland } from "./island.ts";
 import { islandLogger } from "./log-link.ts";
 
-/** Attempts at reaching the coordinator before the island gives up, and the waits between them. */
-export const JOIN_RETRY_MS = [250, 500, 1000, 2000] as const;
-/** How long one attempt may take: a blackholed address fails after this, not after the OS's minutes. */
-const JOIN_CONNECT_TIMEOUT_MS = 5000;
-
-/** One TCP connection to the join URL's host and port, closed at once: null when it opened, else why not. */
-function probeOnce(host: string, port: number): Promise<string | null> {
-  return new Promise((done) => {
-    const sock = connect({ host, port });
-    sock.setTimeout(JOIN_CONNECT_TIMEOUT_MS, () => {
-      sock.destroy();
-      done(`no answer within ${JOIN_CONNECT_TIMEOUT_MS / 1000} s`);
-    });
-    sock.once("connect", () => {
-      sock.destroy();
-      done(null);
-    });
-    sock.once("error", (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
-  });
-}
-
-/**
- * Whether the coordinator at `join` accepts connections, tried 1 + JOIN_RETRY_MS.length times (a
- * coordinator may come up a moment after its islands); null when it does, else the last failure.
- */
-export async function reachCoordinator(join: string): Promise<string | null> {
-  let url: URL;
-  try {
-    url = new URL(join);
-  } catch {
-    return "not a URL";
-  }
-  const port = Number(url.port) || (url.protocol === "wss:" ? 443 : 80);
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  let why = await probeOnce(host, port);
-  for (const ms of JOIN_RETRY_MS) {
-    if (why === null) return null;
-    await new Promise((r) => setTimeout(r, ms));
-    why = await probeOnce(host, port);
-  }
-  return why;
-}
-
 function usage(text: string): never {
   process.stderr.write(
-    `slt island: ${text}\nusage: SLT_TOKEN=... node src/island/main.ts --join ws://HOST:PORT/?run=ID [--listen HOST|auto] [--exit-with-stdin]\n`,
+    `slt island: ${text}\nusage: SLT_TOKEN=... node src/island/main.ts --join ws[s]://HOST:PORT/?run=ID [--listen HOST|auto] [--tls-pin SHA256 | --tls-ca FILE] [--exit-with-stdin]\n`,
   );
   process.exit(2);
+}
+
+/** How to trust a wss:// coordinator: a pin or a CA, exactly one; none for ws://. */
+function tlsTrustOf(join: string, pin: string | undefined, ca: string | undefined): TlsTrust | null {
+  if (!join.startsWith("wss:")) return null;
+  if (pin && ca)
+    throw new Error("give either a certificate pin (--tls-pin, SLT_TLS_PIN) or --tls-ca, not both");
+  if (ca) return { ca: loadTlsCa(ca) };
+  if (pin) return { pin: parseTlsPin(pin, "the certificate pin (--tls-pin, SLT_TLS_PIN)") };
+  throw new Error(
+    `the join URL ${join} is wss://: give the coordinator certificate's SHA-256 fingerprint (SLT_TLS_PIN or --tls-pin, printed in the run's start event) or --tls-ca FILE`,
+  );
 }
 
 /** Parses `--join URL` (or `--join=URL`) and the environment; exported for `slt island`. */
@@ -70,8 +42,12 @@ export async function islandMain(argv: readonly string[], env: NodeJS.ProcessEnv
   let join: string | undefined;
   let listenHost: string | undefined;
   let exitWithStdin = false;
+  let tlsPin: string | undefined;
+  let tlsCa: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--join") join = argv[++i];
+    else if (argv[i] === "--tls-pin") tlsPin = argv[++i];
+    else if (argv[i] === "--tls-ca") tlsCa = argv[++i];
     else if (argv[i].startsWith("--join=")) join = argv[i].slice("--join=".length);
     else if (argv[i] === "--listen") listenHost = argv[++i];
     else if (argv[i].startsWith("--listen=")) listenHost = argv[i].slice("--listen=".length);
@@ -93,6 +69,12 @@ export async function islandMain(argv: readonly string[], env: NodeJS.ProcessEnv
   } catch (e) {
     usage((e as Error).message);
   }
+  let tls: TlsTrust | null = null;
+  try {
+    tls = tlsTrustOf(join, tlsPin ?? env.SLT_TLS_PIN, tlsCa);
+  } catch (e) {
+    usage((e as Error).message);
+  }
   const { logger, toCoordinator } = islandLogger({ level, secret, index });
   if (exitWithStdin) {
     const bye = () => {
@@ -101,16 +83,8 @@ export async function islandMain(argv: readonly string[], env: NodeJS.ProcessEnv
     };
     process.stdin.once("end", bye).once("close", bye).once("error", bye).resume();
   }
-  const unreachable = await reachCoordinator(join);
-  if (unreachable !== null) {
-    logger.error(
-      { join, reason: unreachable, attempts: JOIN_RETRY_MS.length + 1 },
-      "cannot reach the coordinator at the join URL",
-    );
-    return 1;
-  }
   try {
-    await runIsland({ join, secret, index, listenHost, logger, toCoordinator });
+    await runIsland({ join, secret, index, listenHost, logger, toCoordinator, tls });
     return 0;
   } catch (e) {
     if (e instanceof SltError) logger.error({ code: e.code, reason: e.message }, "island failed");

@@ -4,8 +4,9 @@
 // here ever waits on the network, so a slow or dead neighbour never holds up evolution.
 import { WebSocket } from "ws";
 import { type Migrant, maxFrameBytes, type OutNeighbour } from "../core/protocol/index.ts";
-import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
+import { Link, type LinkLimits, type LinkSelf, maxPayloadFor } from "../io/link.ts";
 import type { Logger } from "../io/log.ts";
+import { type TlsTrust, tlsClientOptions } from "../io/tls.ts";
 
 export interface SenderCounters {
   /** migrants written to a neighbour's socket */
@@ -50,6 +51,7 @@ export class PeerSender {
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
   #lossless: boolean;
+  #tls: TlsTrust | null;
 
   constructor(
     target: OutNeighbour,
@@ -57,10 +59,11 @@ export class PeerSender {
     limits: LinkLimits,
     counters: SenderCounters,
     logger: Logger,
-    options: { lossless?: boolean } = {},
+    options: { lossless?: boolean; tls?: TlsTrust | null } = {},
   ) {
     this.target = target;
     this.#lossless = options.lossless ?? false;
+    this.#tls = options.tls ?? null;
     this.#self = self;
     this.#limits = limits;
     this.#counters = counters;
@@ -107,12 +110,13 @@ export class PeerSender {
 
   #connect(): void {
     if (this.#stopped) return;
-    const maxPayload = maxFrameBytes(this.#limits.genomeLength ?? 0, this.#limits.maxMigrants);
+    const maxPayload = maxPayloadFor(maxFrameBytes(this.#limits.genomeLength ?? 0, this.#limits.maxMigrants));
     const ws = new WebSocket(this.target.address, {
       maxPayload,
       perMessageDeflate: false,
       handshakeTimeout: 10_000,
       generateMask: zeroMask,
+      ...tlsClientOptions(this.target.address, this.#tls),
     });
     ws.on("error", () => {}); // reported through close; connection refusals are routine while peers start
     const link = new Link(ws, "client", {

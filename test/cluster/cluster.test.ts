@@ -69,6 +69,7 @@ function wrongSecret(runId: string, role: "island" | "peer") {
         from: "intruder",
         theirNonce: r.message.body.nonce,
         myNonce: nonce,
+        transcript: new Uint8Array(32),
       });
       ws.send(encode(makeMessage("auth", header(runId, 1), { proof }) as Message));
     });

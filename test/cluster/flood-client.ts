@@ -1,7 +1,7 @@
 // A stranger's side of a connection flood against a running coordinator, and what is watched of the
-// coordinator meanwhile: used by test/cluster/flood.test.ts (scaled down for CI) and bench/hostile.ts
-// (the full-scale figures of issue 10). Plain Node, no test runner: the benchmark imports it too.
-import type { ChildProcess } from "node:child_process";
+// coordinator meanwhile (its memory): used by test/cluster/flood.test.ts and fuzz.test.ts (scaled down
+// for CI) and bench/hostile.ts (the full-scale figures of issue 10). Plain Node, no test runner: the
+// benchmark imports it too.
 import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 
@@ -9,19 +9,6 @@ import { connect, type Socket } from "node:net";
 export function rss(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return Number(m?.[1] ?? 0) * 1024;
-}
-
-/** Resolves once `check()` holds, tested on each chunk of the child's stderr. */
-export function whenStderr(child: ChildProcess, check: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    if (check()) resolve();
-    const on = () => {
-      if (!check()) return;
-      child.stderr?.off("data", on);
-      resolve();
-    };
-    child.stderr?.on("data", on);
-  });
 }
 
 /**

@@ -4,14 +4,14 @@
 // connections that exhaust its file descriptors (EMFILE on accept) must not end the run: it finishes
 // with its ticket.
 // (The run is ended by SIGTERM once the flood is over, so the test takes seconds, not a time limit.)
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CLI, type RunEvent, runEvents } from "../cli/helpers.ts";
-import { rss, silentFlood, unfinishedFrame, whenStderr } from "./flood-client.ts";
+import { type RunEvent, runEvents } from "../cli/helpers.ts";
+import { rss, silentFlood, unfinishedFrame } from "./flood-client.ts";
+import { startLongRun, underWay, whenStderr } from "./helpers.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-flood-"));
 const sockets: Socket[] = [];
@@ -27,29 +27,9 @@ const events = (name: string): Event[] => runEvents(work, name);
 describe("a connection flood", () => {
   it("under ulimit -n 256: unfinished frames cost little memory, 300 silent sockets do not end the run", async () => {
     const name = "flood";
-    const args = [
-      ...["run", "--dataset", "moons", "--arch", "2,20,2", "--population", "20", "--islands", "2"],
-      ...["--generations", "1000000", "--termination", "none", "--time-limit", "120", "--json"],
-      ...["--out", work, "--name", name],
-    ];
-    const quoted = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(" ");
-    const child = spawn("sh", ["-c", `ulimit -n 256 && exec ${quoted}`], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const out = { stdout: "", stderr: "" };
-    child.stdout?.on("data", (d) => {
-      out.stdout += d;
-    });
-    child.stderr?.on("data", (d) => {
-      out.stderr += d;
-    });
-    const closed = new Promise<number | null>((done) => child.on("close", (code) => done(code)));
-
-    // under way: both islands past their first generation
-    await whenStderr(child, () => {
-      const past = events(name).filter((e) => e.type === "report" && (e.generation as number) > 0);
-      return new Set(past.map((e) => e.island)).size === 2;
-    });
+    const run = startLongRun(work, name, { ulimit: 256 });
+    const { child, out, closed } = run;
+    await underWay(run);
     const start = events(name).find((e) => e.type === "start") as unknown as {
       coordinator: { pid: number; address: string };
     };

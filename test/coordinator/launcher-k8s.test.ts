@@ -162,6 +162,16 @@ describe("island manifests", () => {
     expect(c.command.slice(-2)).toEqual(["--listen", "0.0.0.0"]);
     for (const object of [m.secret, m.service, m.job]) expect(() => validate(object)).not.toThrow();
   });
+
+  it("hand a wss:// run's certificate pin to the islands as SLT_TLS_PIN, still valid", () => {
+    const m = islandManifests({ ...baseInput(), tlsPin: "AB:CD" });
+    const c = (m.job as { spec: { template: { spec: { containers: { env: object[] }[] } } } }).spec.template
+      .spec.containers[0];
+    expect(c.env).toContainEqual({ name: "SLT_TLS_PIN", value: "AB:CD" });
+    expect(() => validate(m.job)).not.toThrow();
+    const plain = islandManifests(baseInput());
+    expect(JSON.stringify(plain.job)).not.toContain("SLT_TLS_PIN");
+  });
 });
 
 function baseInput() {

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
-import { CLOSE_CODES } from "../../src/core/protocol/index.ts";
+import { CLOSE_CODES, encode, makeMessage } from "../../src/core/protocol/index.ts";
 import { Link, type LinkOptions, type LinkSelf, PRE_AUTH_FRAME_BYTES } from "../../src/io/link.ts";
 import { captureLogger } from "../../src/io/log.ts";
 import { AUTHENTICATED } from "../../src/io/server.ts";
@@ -212,5 +212,113 @@ describe("Link records", () => {
       }),
     ]);
     expect(quiet.records).toEqual([]);
+  });
+});
+
+/**
+ * Lets `edit` change the bytes of every frame the Link hands to its socket, as something on the path
+ * would: the Link itself encoded (and, once open, tagged) the original.
+ */
+function onTheWire(link: Link, edit: (frame: Uint8Array, index: number) => Uint8Array): void {
+  const send = link.ws.send.bind(link.ws) as (data: Uint8Array, ...rest: unknown[]) => void;
+  let index = 0;
+  (link.ws as unknown as { send: typeof send }).send = (data, ...rest) =>
+    send(edit(new Uint8Array(data), index++), ...rest);
+}
+
+/** The close code the client's socket sees. */
+const closeCode = (link: Link) =>
+  new Promise<number>((resolve) => link.ws.once("close", (code) => resolve(code)));
+
+describe("Link frame integrity after the handshake", () => {
+  it("messages flow both ways once open", async () => {
+    const srv = await server({});
+    const cl = client(srv.url, {});
+    const link = await srv.link;
+    await Promise.all([link.ready, cl.ready]);
+    const got = new Promise<string[]>((resolve) => {
+      const seen: string[] = [];
+      const take = (m: { type: string; from: string }) => {
+        seen.push(`${m.type} from ${m.from}`);
+        if (seen.length === 2) resolve(seen.sort());
+      };
+      link.onMessage = take;
+      cl.onMessage = take;
+    });
+    expect(cl.send("heartbeat", {})).toBe(true);
+    expect(link.send("heartbeat", {})).toBe(true);
+    expect(await got).toEqual(["heartbeat from coordinator", "heartbeat from island-0"]);
+  });
+
+  it("a frame altered on the way is refused (bad-tag, 4025), whichever byte changed", async () => {
+    for (const at of [0, 5, -1]) {
+      const s = captureLogger();
+      const srv = await server({ logger: s.logger });
+      const cl = client(srv.url, {});
+      const link = await srv.link;
+      await Promise.all([link.ready, cl.ready]);
+      const received: unknown[] = [];
+      link.onMessage = (m) => received.push(m);
+      onTheWire(cl, (f) => {
+        f[at < 0 ? f.length + at : at] ^= 0x01;
+        return f;
+      });
+      const closed = closeCode(cl);
+      cl.send("heartbeat", {});
+      expect(await closed, `byte ${at}`).toBe(CLOSE_CODES["bad-tag"]);
+      expect(received).toEqual([]);
+      expect(s.records).toContainEqual(
+        expect.objectContaining({ msg: "connection refused", code: "bad-tag", authenticated: true }),
+      );
+    }
+  });
+
+  it("an injected frame (valid msgpack, no tag) and a replayed tagged frame are refused", async () => {
+    const srv = await server({});
+    const cl = client(srv.url, {});
+    const link = await srv.link;
+    await Promise.all([link.ready, cl.ready]);
+    const closed = closeCode(cl);
+    cl.ws.send(
+      encode(makeMessage("heartbeat", { runId: "link-test", from: "island-0", epoch: 0, seq: 9 }, {})),
+    );
+    expect(await closed).toBe(CLOSE_CODES["bad-tag"]);
+
+    const srv2 = await server({});
+    const cl2 = client(srv2.url, {});
+    const link2 = await srv2.link;
+    await Promise.all([link2.ready, cl2.ready]);
+    const received: unknown[] = [];
+    const arrived = new Promise<void>((resolve) => {
+      link2.onMessage = (m) => {
+        received.push(m);
+        resolve();
+      };
+    });
+    let first: Uint8Array | null = null;
+    onTheWire(cl2, (f) => {
+      first ??= f.slice();
+      return f;
+    });
+    cl2.send("heartbeat", {});
+    const replayed = closeCode(cl2);
+    await arrived;
+    cl2.ws.send(first as unknown as Uint8Array);
+    expect(await replayed).toBe(CLOSE_CODES["bad-tag"]); // its tag was for frame 0, not frame 1
+    expect(received).toHaveLength(1);
+  });
+
+  it("a hello altered on the way fails the handshake: the proofs bind every handshake frame", async () => {
+    const srv = await server({});
+    const cl = client(srv.url, {});
+    // the hello's last byte is in its nonce: still a well-formed hello, but not the one the client sent
+    onTheWire(cl, (f, i) => {
+      if (i === 0) f[f.length - 1] ^= 0x01;
+      return f;
+    });
+    const link = await srv.link;
+    await expect(cl.ready).rejects.toThrow(/auth-failed: wrong proof from coordinator/);
+    await settled(link.ready);
+    expect(link.state).not.toBe("open");
   });
 });

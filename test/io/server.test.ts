@@ -1,8 +1,16 @@
+import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { captureLogger } from "../../src/io/log.ts";
 import { type AdmissionLimits, AUTHENTICATED, formatWsAddress, WsServer } from "../../src/io/server.ts";
+import { type TlsIdentity, tlsClientOptions, tlsPinOf } from "../../src/io/tls.ts";
+
+/** The throwaway test certificate of test/fixtures/tls. */
+const A: TlsIdentity = {
+  cert: readFileSync(new URL("../fixtures/tls/a.crt", import.meta.url), "utf8"),
+  key: readFileSync(new URL("../fixtures/tls/a.key", import.meta.url), "utf8"),
+};
 
 const cleanup: (() => void)[] = [];
 afterEach(() => {
@@ -13,8 +21,9 @@ async function server(
   onConnection: (ws: WebSocket) => void = () => {},
   admission: AdmissionLimits = {},
   logger = captureLogger().logger,
+  tls?: Partial<TlsIdentity>,
 ): Promise<WsServer> {
-  const s = await WsServer.listen({ host: "127.0.0.1", port: 0, onConnection, admission, logger });
+  const s = await WsServer.listen({ host: "127.0.0.1", port: 0, onConnection, admission, logger, tls });
   cleanup.push(() => s.close());
   return s;
 }
@@ -22,7 +31,10 @@ async function server(
 /** The HTTP status of a refused upgrade, or "open" when the upgrade succeeds (`keep`: left open). */
 function upgrade(address: string, keep = false): Promise<number | "open"> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(address, { perMessageDeflate: false });
+    const ws = new WebSocket(address, {
+      perMessageDeflate: false,
+      ...tlsClientOptions(address, { pin: tlsPinOf(A.cert) }),
+    });
     ws.once("unexpected-response", (_req, res) => {
       resolve(res.statusCode ?? 0);
       ws.terminate();
@@ -104,6 +116,41 @@ function tcp(port: number): Promise<{ socket: Socket; closed: Promise<void> }> {
     cleanup.push(() => socket.destroy());
   });
 }
+
+describe("WsServer with TLS", () => {
+  it("serves wss://, answers 503 until accept(), then upgrades; admission caps are the same", async () => {
+    const pending: WebSocket[] = [];
+    const s = await server((ws) => pending.push(ws), { maxPendingPerAddress: 1 }, undefined, A);
+    expect(s.address).toBe(`wss://127.0.0.1:${s.port}`);
+    expect(await upgrade(s.address)).toBe(503);
+    s.accept(1024);
+    expect(await upgrade(s.address, true)).toBe("open");
+    expect(s.pending).toBe(1);
+    expect(await upgrade(s.address)).toBe(429);
+    pending[0].emit(AUTHENTICATED);
+    expect(await upgrade(s.address, true)).toBe("open");
+  });
+
+  it("listens before it has a certificate, fails TLS handshakes (unlogged) until useCertificate()", async () => {
+    const { logger, records } = captureLogger();
+    const s = await server(() => {}, {}, logger, {});
+    expect(s.address).toMatch(/^wss:/);
+    s.accept(1024);
+    await expect(upgrade(s.address)).rejects.toThrow();
+    // a failed handshake (plain HTTP on the TLS port) is a refusal logged only once there is a certificate
+    const garbage = async () => {
+      const { socket, closed } = await tcp(s.port);
+      socket.write("GET / HTTP/1.1\r\n\r\n");
+      await closed;
+    };
+    await garbage();
+    s.useCertificate(A);
+    expect(await upgrade(s.address)).toBe("open");
+    await garbage();
+    s.close(); // flushes the rate-limited refusals
+    expect(records.filter((r) => /TLS handshake failed/.test(String(r.reason)))).toHaveLength(1);
+  });
+});
 
 describe("WsServer admission before authentication", () => {
   it("caps pending connections per address (429) and in all (503); authentication frees a place", async () => {

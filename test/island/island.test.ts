@@ -2,6 +2,7 @@
 // sends checkpoints when its assignment asks for them, and an island resumed from one of them ends
 // exactly where the uninterrupted island ended (same final snapshot, same ticket).
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/core/config.ts";
@@ -16,9 +17,10 @@ import {
   type TicketBody,
 } from "../../src/core/protocol/index.ts";
 import { streamName } from "../../src/core/rng.ts";
-import { Link, type LinkSelf } from "../../src/io/link.ts";
-import { silentLogger } from "../../src/io/log.ts";
+import { Link, type LinkSelf, maxPayloadFor } from "../../src/io/link.ts";
+import { createLogger, silentLogger } from "../../src/io/log.ts";
 import { WsServer } from "../../src/io/server.ts";
+import { type TlsIdentity, tlsPinOf } from "../../src/io/tls.ts";
 import { lockstepCheckpointDue, runIsland } from "../../src/island/island.ts";
 
 const config = resolveConfig({
@@ -50,6 +52,10 @@ interface Heard {
   checkpoints: CheckpointBody[];
   tickets: TicketBody[];
   reportEpochs: number[];
+  /** the peer server address the island said hello with */
+  listen?: string | null;
+  /** why each refused attempt at joining was refused */
+  retries: string[];
   /** how the island ended when it did not end by a stop */
   error?: Error;
 }
@@ -63,6 +69,10 @@ interface FakeCoordinator {
   readonly stopAfterMs?: number;
   /** the island's coordinatorTimeoutMs */
   readonly coordinatorTimeoutMs?: number;
+  /** answer upgrades with 503 until the island has recorded its first refusal, then accept */
+  readonly acceptLate?: boolean;
+  /** serve wss:// with this certificate (the island pins it; it is handed over in the assignment) */
+  readonly tls?: TlsIdentity;
 }
 
 /** Runs one island against a coordinator that assigns `assign`, stops the island at its first ticket, and records what it heard. */
@@ -70,10 +80,11 @@ async function runAgainstFakeCoordinator(assign: AssignBody, fake: FakeCoordinat
   const runId = `run-${randomBytes(4).toString("hex")}`;
   const secret = randomBytes(16).toString("hex");
   const self: LinkSelf = { ...COORDINATOR, runId, secret };
-  const heard: Heard = { checkpoints: [], tickets: [], reportEpochs: [] };
+  const heard: Heard = { checkpoints: [], tickets: [], reportEpochs: [], retries: [] };
   const limits = { genomeLength, maxMigrants: 1, maxSnapshotBytes: SNAPSHOT_ROOM };
   const server = await WsServer.listen({
     host: "127.0.0.1",
+    tls: fake.tls,
     onConnection: (ws) => {
       const link = new Link(ws, "server", {
         self,
@@ -83,7 +94,10 @@ async function runAgainstFakeCoordinator(assign: AssignBody, fake: FakeCoordinat
         logger: silentLogger(),
       });
       link.ready.then(
-        () => link.send("assign", assign),
+        () => {
+          heard.listen = link.peerHello?.listen ?? null;
+          link.send("assign", assign);
+        },
         () => {},
       );
       if (fake.heartbeatMs !== undefined) {
@@ -105,13 +119,31 @@ async function runAgainstFakeCoordinator(assign: AssignBody, fake: FakeCoordinat
     },
   });
   cleanup.push(() => server.close());
-  server.accept(maxFrameBytes(genomeLength, 1) + SNAPSHOT_ROOM);
+  const accept = () => server.accept(maxPayloadFor(maxFrameBytes(genomeLength, 1) + SNAPSHOT_ROOM));
+  if (!fake.acceptLate) accept();
+  // the island's own records: the first "retrying" one is the moment the server has refused it
+  const logger = createLogger({
+    level: "debug",
+    stderr: false,
+    destinations: [
+      {
+        write(line: string) {
+          const r = JSON.parse(line);
+          if (r.msg === "coordinator not reached yet, retrying") {
+            heard.retries.push(String(r.reason));
+            if (!server.accepting) accept();
+          }
+        },
+      },
+    ],
+  });
   await runIsland({
     join: `${server.address}/?run=${runId}`,
     secret,
     index: 0,
-    logger: silentLogger(),
+    logger,
     coordinatorTimeoutMs: fake.coordinatorTimeoutMs,
+    tls: fake.tls ? { pin: tlsPinOf(fake.tls.cert) } : null,
   }).catch((e: Error) => {
     heard.error = e;
   });
@@ -176,6 +208,43 @@ describe("an island's checkpoints", () => {
     expect(due(2, 3)).toEqual([2, 3, 5, 6, 8, 9]);
     expect(due(5, 10)).toEqual([2, 4, 6, 8, 10]);
     expect(due(4, 1)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+});
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url), "utf8");
+
+describe("an island joining its coordinator", () => {
+  it("retries a coordinator that answers 503 (not accepting yet) and joins once it accepts", async () => {
+    const heard = await runAgainstFakeCoordinator(assignment({ mode: "async" }), { acceptLate: true });
+    expect(heard.error).toBeUndefined();
+    expect(heard.retries[0]).toMatch(/Unexpected server response: 503/);
+    expect(heard.tickets.length).toBeGreaterThan(0);
+  });
+
+  it("over wss://: pins the coordinator's certificate and serves the assigned one on a wss:// peer server", async () => {
+    const tls = { cert: fixture("a.crt"), key: fixture("a.key") };
+    const heard = await runAgainstFakeCoordinator(assignment({ mode: "async", tls }), { tls });
+    expect(heard.error).toBeUndefined();
+    expect(heard.listen).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/);
+    expect(heard.tickets.length).toBeGreaterThan(0);
+  });
+
+  it("refuses a wss:// coordinator whose certificate is not the pinned one, and wss:// without a pin", async () => {
+    const b = { cert: fixture("b.crt"), key: fixture("b.key") };
+    const server = await WsServer.listen({
+      host: "127.0.0.1",
+      onConnection: () => {},
+      tls: b,
+      logger: silentLogger(),
+    });
+    cleanup.push(() => server.close());
+    server.accept(1024);
+    const join = `${server.address}/?run=run-x`;
+    const options = { join, secret: "0123456789abcdef0123456789abcdef", index: 0, logger: silentLogger() };
+    await expect(runIsland({ ...options, tls: { pin: tlsPinOf(fixture("a.crt")) } })).rejects.toThrow(
+      /cannot reach the coordinator at wss:.*is not the pinned .*\(after 1 attempt\)/,
+    );
+    await expect(runIsland(options)).rejects.toThrow(/is wss:\/\/ but no certificate pin/);
   });
 });
 

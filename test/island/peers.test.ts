@@ -2,9 +2,15 @@ import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
 import { masksEqual, randomMask } from "../../src/core/mask.ts";
-import { decode, type Message, type Migrant, maxFrameBytes } from "../../src/core/protocol/index.ts";
+import {
+  decode,
+  type Message,
+  type Migrant,
+  maxFrameBytes,
+  TAG_BYTES,
+} from "../../src/core/protocol/index.ts";
 import { Rng } from "../../src/core/rng.ts";
-import { Link, type LinkSelf } from "../../src/io/link.ts";
+import { Link, type LinkSelf, maxPayloadFor } from "../../src/io/link.ts";
 import { silentLogger } from "../../src/io/log.ts";
 import { PeerSender, PeerSenders } from "../../src/island/peers.ts";
 import { migrantOf } from "../core/protocol/fixtures.ts";
@@ -33,7 +39,7 @@ async function receiver(maxMigrants: number, genomeLength = GENOME) {
   const wss = new WebSocketServer({
     host: "127.0.0.1",
     port: 0,
-    maxPayload: maxFrameBytes(genomeLength, maxMigrants),
+    maxPayload: maxPayloadFor(maxFrameBytes(genomeLength, maxMigrants)),
     perMessageDeflate: false,
   });
   await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
@@ -123,13 +129,14 @@ describe("PeerSender → peer server Link", () => {
     expect(counters).toEqual({ sent: migrants.length, dropped: 0 });
 
     // the frame on the wire: FIN + binary, the mask bit set, a 16-bit length (the batch is 15 kB), a
-    // zero key, then the msgpack map in the clear
+    // zero key, then the msgpack map in the clear and its tag (core/protocol/auth.ts)
     const raw = Buffer.concat(r.state.chunks);
     expect(raw[0]).toBe(0x82);
     expect(raw[1]).toBe(0x80 | 126);
     expect(raw.length).toBe(8 + raw.readUInt16BE(2));
     expect([...raw.subarray(4, 8)]).toEqual([0, 0, 0, 0]);
-    const payload = decode(raw.subarray(8), { runId: "peers-test", genomeLength: GENOME, maxMigrants: 6 });
+    const untagged = raw.subarray(8, raw.length - TAG_BYTES);
+    const payload = decode(untagged, { runId: "peers-test", genomeLength: GENOME, maxMigrants: 6 });
     expect(payload.ok && payload.message).toEqual(m);
   });
 

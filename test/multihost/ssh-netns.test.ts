@@ -167,6 +167,10 @@ describe.skipIf(skipReason !== null)("islands on two network namespaces through 
         workdir: REPO_ROOT,
         listen: "auto",
         hostKey: fingerprint,
+        agent: false,
+        passphraseEnv: null,
+        knownHosts: null,
+        acceptNewHostKeys: false,
       });
     }
   });

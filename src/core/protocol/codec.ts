@@ -27,6 +27,7 @@ import { checkSnapshotJSON, type IslandSnapshotJSON } from "../island-snapshot.t
 import { type Mask, maskBytesView, maskFromBytesInto, maskHashAndZeros } from "../mask.ts";
 import {
   type AssignBody,
+  type AssignTls,
   type Bodies,
   type ChallengeBody,
   type CheckpointBody,
@@ -54,6 +55,7 @@ import {
   MAX_LOG_TIME_MS,
   MAX_MIGRANTS,
   MAX_NEIGHBOURS,
+  MAX_PEM_CHARS,
   MAX_REASON_CHARS,
   MAX_SNAPSHOT_BYTES,
   MESSAGE_TYPES,
@@ -527,6 +529,7 @@ function readAssign(f: Fields, checks: Checks): AssignBody {
   const resume = nullable(resumeRaw, (v) => readSnapshot(v, "body.resume", genomeLength));
   if (resume !== null && (resume.island !== island || resume.mode !== mode))
     fail(R_BAD_FIELD, `body.resume is island ${resume.island} (${resume.mode}), not ${island} (${mode})`);
+  const tls = nullable(f.has("tls") ? f.take("tls") : null, readAssignTls);
   return {
     island,
     seedStream,
@@ -541,7 +544,18 @@ function readAssign(f: Fields, checks: Checks): AssignBody {
     weights,
     ...(checkpointEvery !== null ? { checkpointEvery } : {}),
     ...(resume !== null ? { resume } : {}),
+    ...(tls !== null ? { tls } : {}),
   };
+}
+
+function readAssignTls(raw: unknown): AssignTls {
+  const t = new Fields(raw, "body.tls");
+  const tls = {
+    cert: str(t.take("cert"), "body.tls.cert", MAX_PEM_CHARS),
+    key: str(t.take("key"), "body.tls.key", MAX_PEM_CHARS),
+  };
+  t.end();
+  return tls;
 }
 
 function readReport(f: Fields): ReportBody {
@@ -704,6 +718,7 @@ function bodyToWire(message: Message): Record<string, unknown> {
         weights: b.weights,
         ...(b.checkpointEvery != null ? { checkpointEvery: b.checkpointEvery } : {}),
         ...(b.resume != null ? { resume: jsonToWire(b.resume) } : {}),
+        ...(b.tls != null ? { tls: { cert: b.tls.cert, key: b.tls.key } } : {}),
       };
     }
     case "report": {
@@ -768,11 +783,13 @@ function bodyToWire(message: Message): Record<string, unknown> {
 }
 
 /**
- * One binary frame for a message (a fresh Uint8Array, not a view of a shared buffer). Throws
+ * One binary frame for a message (a fresh Uint8Array, not a view of a shared buffer), followed by `room`
+ * zero bytes (for a tag: auth.ts FrameSigner; the copy out of the pack buffer is made once). Throws
  * SltError(E_PROTOCOL) for a message decode would refuse: wrong types, non-finite or out-of-range
  * numbers, long strings, inconsistent masks, hashes or zero counts, unknown types.
  */
-export function encode(message: Message): Uint8Array {
+export function encode(message: Message, room = 0): Uint8Array {
+  let out: Uint8Array;
   let frame: Uint8Array;
   try {
     const wire = {
@@ -786,7 +803,9 @@ export function encode(message: Message): Uint8Array {
     };
     packr.useBuffer(packBuffer);
     const packed = packr.pack(wire);
-    frame = new Uint8Array(packed); // a fresh copy of exactly the frame
+    out = new Uint8Array(packed.length + room); // a fresh copy of exactly the frame, and the room
+    out.set(packed);
+    frame = out.subarray(0, packed.length);
     // msgpackr moved to a bigger buffer of its own (up to 4x the frame): have room for this one next time
     if (packed.buffer !== packBuffer.buffer) {
       packBuffer = Buffer.allocUnsafeSlow(
@@ -813,5 +832,5 @@ export function encode(message: Message): Uint8Array {
       `cannot encode a ${String(message.type)} message: ${check.code}: ${check.reason}`,
     );
   }
-  return frame;
+  return out;
 }

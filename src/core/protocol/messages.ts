@@ -7,10 +7,11 @@ import type { IslandSnapshotJSON } from "../island-snapshot.ts";
 import type { Mask } from "../mask.ts";
 
 /**
- * 2: assign gained weights, checkpointEvery and resume; checkpoint and log messages are new. Islands of
+ * 3: the handshake proofs bind the transcript, and every frame after the handshake carries an HMAC tag
+ * (auth.ts). 2: assign gained weights, checkpointEvery and resume; checkpoint and log messages are new. Islands of
  * another checkout speaking 1 are refused as a version mismatch, not field by field.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Who speaks on a connection: an island to the coordinator, the coordinator, or an island to an island. */
 export type Role = "island" | "coordinator" | "peer";
@@ -32,6 +33,8 @@ export const MAX_ID_CHARS = 128;
 export const MAX_HOST_CHARS = 255;
 /** addresses (ws://host:port/path) */
 export const MAX_ADDRESS_CHARS = 256;
+/** a PEM certificate (chain) or private key in an assignment's `tls` */
+export const MAX_PEM_CHARS = 65536;
 /** seed stream labels */
 export const MAX_LABEL_CHARS = 256;
 /** stop and error reasons */
@@ -95,13 +98,13 @@ export interface HelloBody {
 export interface ChallengeBody {
   readonly role: Role;
   readonly nonce: Uint8Array;
-  /** authProof(secret, {runId, role, from, theirNonce: hello nonce, myNonce: this nonce}) */
+  /** authProof(secret, {runId, role, from, theirNonce: hello nonce, myNonce: this nonce, transcript: H(hello)}) */
   readonly proof: Uint8Array;
 }
 
 /** The connecting side's proof over the challenge's nonce; the connection is authenticated after it. */
 export interface AuthBody {
-  /** authProof(secret, {runId, role: hello role, from, theirNonce: challenge nonce, myNonce: hello nonce}) */
+  /** authProof(secret, {runId, role: hello role, from, theirNonce: challenge nonce, myNonce: hello nonce, transcript: H(hello, challenge)}) */
   readonly proof: Uint8Array;
 }
 
@@ -140,6 +143,17 @@ export interface AssignBody {
   readonly checkpointEvery?: number | null;
   /** start from this snapshot instead of a fresh population (absent or null: fresh) */
   readonly resume?: IslandSnapshotJSON | null;
+  /**
+   * the run's TLS certificate and private key (PEM) for the island's peer server, when the run uses
+   * wss:// (absent or null: plain ws://); it travels only over the TLS-protected coordinator link
+   */
+  readonly tls?: AssignTls | null;
+}
+
+/** The certificate (chain) and key an island's peer server serves in a wss:// run. */
+export interface AssignTls {
+  readonly cert: string;
+  readonly key: string;
 }
 
 /** Cumulative migration counters of one island. */

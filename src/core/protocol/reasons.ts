@@ -50,6 +50,8 @@ export const R_NOT_AUTHENTICATED = "not-authenticated";
 export const R_UNEXPECTED_TYPE = "unexpected-type";
 /** a handshake or heartbeat deadline passed (used by connection code; core has no clocks) */
 export const R_TIMEOUT = "timeout";
+/** a frame after the handshake whose HMAC tag is missing or wrong (altered, injected, or misdirected) */
+export const R_BAD_TAG = "bad-tag";
 /** an unexpected failure inside validation; never expected, reported rather than thrown */
 export const R_INTERNAL = "internal";
 
@@ -79,6 +81,7 @@ export const CLOSE_CODES = {
   [R_NOT_AUTHENTICATED]: 4022,
   [R_UNEXPECTED_TYPE]: 4023,
   [R_TIMEOUT]: 4024,
+  [R_BAD_TAG]: 4025,
   [R_INTERNAL]: 4099,
 } as const;
 

@@ -31,6 +31,7 @@ import {
   R_AUTH_FAILED,
   R_BAD_FIELD,
   R_BAD_MSGPACK,
+  R_BAD_TAG,
   R_BAD_VERSION,
   R_EXTRA_FIELD,
   R_FRAME_TOO_LARGE,
@@ -315,7 +316,7 @@ describe("protocol codec: each malformed input is refused with its own reason", 
       withRaw("stop", (r) => (r.v = 1)),
       {},
       R_BAD_VERSION,
-      /version 1 is not 2/,
+      /version 1 is not 3/,
     ],
     ["version as a string", withRaw("stop", (r) => (r.v = "1")), {}, R_BAD_VERSION, /a string/],
     ["unknown type", withRaw("stop", (r) => (r.type = "gossip")), {}, R_UNKNOWN_TYPE, /"gossip"/],
@@ -620,7 +621,13 @@ describe("protocol codec: each malformed input is refused with its own reason", 
   }
 
   it("the cases cover every reason decode can give", () => {
-    const connectionLevel = new Set<ReasonCode>([R_AUTH_FAILED, R_NOT_AUTHENTICATED, R_TIMEOUT, R_INTERNAL]);
+    const connectionLevel = new Set<ReasonCode>([
+      R_AUTH_FAILED,
+      R_BAD_TAG, // auth.ts untagFrame, before decode
+      R_NOT_AUTHENTICATED,
+      R_TIMEOUT,
+      R_INTERNAL,
+    ]);
     const covered = new Set(cases.map((c) => c[3]));
     for (const code of REASON_CODES)
       if (!connectionLevel.has(code)) expect([...covered], code).toContain(code);
@@ -862,7 +869,7 @@ describe("protocol codec: large batches (the migration hot path)", () => {
   });
 });
 
-describe("protocol codec: snapshots (assign weights, checkpointEvery, resume; checkpoint)", () => {
+describe("protocol codec: snapshots (assign weights, checkpointEvery, resume, tls; checkpoint)", () => {
   const assignWith = (over: Partial<typeof BODIES.assign>) =>
     makeMessage("assign", header(), { ...BODIES.assign, ...over }) as Message;
 
@@ -871,6 +878,7 @@ describe("protocol codec: snapshots (assign weights, checkpointEvery, resume; ch
       { weights: "probability" as const },
       { checkpointEvery: 10 },
       { resume: snapshotOf(GENOME, 3, 1, "lockstep") },
+      { tls: { cert: "-----BEGIN CERTIFICATE-----\n...", key: "-----BEGIN PRIVATE KEY-----\n..." } },
     ]) {
       const r = safeDecode(encode(assignWith(over)), ctx({ maxSnapshotBytes: 1 << 20 }));
       expect(r.ok).toBe(true);
@@ -878,7 +886,7 @@ describe("protocol codec: snapshots (assign weights, checkpointEvery, resume; ch
     }
   });
 
-  it("refuses a bad weight kind, a checkpointEvery below 1, and a resume of another island, mode or genome", () => {
+  it("refuses a bad weight kind, a checkpointEvery below 1, a malformed tls, and a resume of another island, mode or genome", () => {
     const weights = rawOf(valid("assign"));
     weights.body.weights = "often";
     expectRefused(pack(weights), ctx(), R_BAD_FIELD, /body\.weights/);
@@ -888,6 +896,12 @@ describe("protocol codec: snapshots (assign weights, checkpointEvery, resume; ch
     const every = rawOf(assignWith({ checkpointEvery: 5 }));
     every.body.checkpointEvery = 0;
     expectRefused(pack(every), ctx(), R_OUT_OF_RANGE, /body\.checkpointEvery/);
+    const tls = rawOf(assignWith({ tls: { cert: "c", key: "k" } }));
+    tls.body.tls.extra = 1;
+    expectRefused(pack(tls), ctx(), R_EXTRA_FIELD, /body\.tls/);
+    delete tls.body.tls.extra;
+    tls.body.tls.key = 7;
+    expectRefused(pack(tls), ctx(), R_BAD_FIELD, /body\.tls\.key/);
     const big = ctx({ maxSnapshotBytes: 1 << 20 });
     expect(() => encode(assignWith({ resume: snapshotOf(GENOME, 4, 0, "lockstep") }))).toThrow(/not 3/);
     expect(() => encode(assignWith({ resume: snapshotOf(GENOME, 3, 0, "async") }))).toThrow(/lockstep/);
