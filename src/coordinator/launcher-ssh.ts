@@ -29,7 +29,8 @@
 // The run secret is written to the session's stdin (never argv, and not the SSH environment either,
 // which sshd drops unless AcceptEnv allows it); the shell's `read` is a builtin, so it never shows in
 // ps. LEVEL is the coordinator's log level, as the local launcher gives it. The remote pid is the
-// shell's, kept by `exec`. What the island writes on its remote stdout or stderr (its records from
+// shell's, kept by `exec`; a host that has not sent it within readyTimeoutMs (20 s) of the connection
+// being ready has not started the island (logged, the island ends). What the island writes on its remote stdout or stderr (its records from
 // before its coordinator link was open, a crash trace) becomes one warn record per line on the
 // coordinator's logger, { island, host, stream, line }, as the local launcher does; so do the
 // launcher's own diagnostics (refused or new host keys, SSH errors, the kill fallback), with their fields.
@@ -430,6 +431,9 @@ class RemoteIsland {
     });
     this.#conn.on("close", () => this.#end());
     this.#conn.on("ready", () => {
+      // a server may take the connection and never answer the command: the launcher must not wait forever
+      const deadline = setTimeout(() => this.#noStart(readyTimeoutMs), readyTimeoutMs);
+      void this.started.then(() => clearTimeout(deadline));
       const command = remoteCommand(h, this.#index, joinUrl, this.#logger.level, tlsPin);
       this.#conn.exec(command, (err, channel) => {
         if (this.#ended) channel?.close();
@@ -450,6 +454,16 @@ class RemoteIsland {
       // runs in the key exchange, before authentication: nothing is sent to a refused server
       hostVerifier: (hostKey: Buffer) => this.#verify(hostKeys, hostKey),
     });
+  }
+
+  /** The island printed no pid within `ms` of the connection being ready: it did not start. */
+  #noStart(ms: number): void {
+    if (this.#pid !== null || this.#ended) return;
+    this.#logger.error(
+      { ...this.#fields(), reason: `no answer to the island's command within ${ms / 1000} s` },
+      "island could not start",
+    );
+    this.#end();
   }
 
   #verify(hostKeys: HostKeyChecker, hostKey: Buffer): boolean {

@@ -243,12 +243,13 @@ interface FakeSshd {
  * of other types if given): accepts any client key (or those `allowed`, public blobs)
  * that proves itself with a valid signature (publickey only), and keeps the commands it is given; each exec session reads the secret
  * line, prints the pid line, one line on stdout and one on stderr, and on EOF (the launcher's kill) one
- * more line on stderr before it exits 3.
+ * more line on stderr before it exits 3. With `ignoreExec` it never answers a command.
  */
 async function fakeSshd(
   allowed?: Buffer[],
   hostKeyPem = utils.generateKeyPairSync("ed25519").private,
   moreHostKeys: string[] = [],
+  { ignoreExec = false } = {},
 ): Promise<FakeSshd> {
   const commands: string[] = [];
   const clientKeys: Buffer[] = [];
@@ -274,6 +275,7 @@ async function fakeSshd(
       seen.sessions++;
       accept().on("exec", (accept, _reject, info) => {
         commands.push(info.command);
+        if (ignoreExec) return; // neither accepted nor refused: the client waits for an answer
         const channel = accept();
         channel.once("data", () => {
           channel.write("slt-pid 4242\nhello from stdout\n");
@@ -352,6 +354,30 @@ describe("launcher records", () => {
       ].map((r) => ({ level: 40, ...r, host: "127.0.0.1", msg: "island output" })),
     );
     expect(JSON.stringify(records)).not.toContain("s3cr3t-token");
+  });
+
+  it("gives up on a host that never answers the island's command (readyTimeoutMs), and says so", async () => {
+    const sshd = await fakeSshd(undefined, undefined, [], { ignoreExec: true });
+    const { logger, records } = captureLogger();
+    const knownHosts = knownHostsFile(lineOf(sshd));
+    const launcher = sshLauncher(
+      parseHosts([{ ...entry, host: "127.0.0.1", port: sshd.port, key, islands: 1, knownHosts }]),
+      { logger, readyTimeoutMs: 2000 },
+    );
+    // start() comes back (before the fix it never did), with an island that ended without a pid
+    const [handle] = await launcher.start(1, "ws://127.0.0.1:1/?run=x", "secret");
+    expect(handle.pid).toBeNull();
+    expect(await handle.exited).toEqual({ code: null, signal: null });
+    await launcher.close();
+    await sshd.close();
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        level: 50,
+        msg: "island could not start",
+        island: 0,
+        reason: "no answer to the island's command within 2 s",
+      }),
+    );
   });
 
   it("refuses a host key that is not the pinned one, and says which it got", async () => {
