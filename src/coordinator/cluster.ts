@@ -140,6 +140,8 @@ export async function runCluster(
   const started = performance.now();
   const logger = options.logger ?? createLogger({ holdUntilFile: true });
   const { plan, maxWeight } = checkClusterSettings(resolvedConfig, options.listen);
+  // before anything is created or listens: a bad SLT_TOKEN is a one-line error, nothing left behind
+  const secret = runSecret(options.secret);
   const host = options.listen?.host ?? "127.0.0.1";
   const run = prepareRun(resolvedConfig, started, logger, options.resume);
   if (options.resume) run.dir.appendEvent(resumeEvent(options.resume));
@@ -164,7 +166,6 @@ export async function runCluster(
   // islands' frames: migrants and reports, and checkpoints with a snapshot each
   server.accept(maxPayloadFor(maxFrameBytes(genomeLength, maxMigrants) + checkpoints.maxSnapshotBytes));
   const runId = `run-${randomBytes(8).toString("hex")}`;
-  const secret = runSecret(options.secret);
   // before anything can log it: the secret's value is replaced in every record from here on
   redactSecret(logger, secret);
   coordinator = new Coordinator({

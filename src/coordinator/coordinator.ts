@@ -66,6 +66,7 @@ import {
 import { writeCheckpoint } from "../io/checkpoint-store.ts";
 import { Link, type LinkLimits, type LinkSelf } from "../io/link.ts";
 import { type Logger, RateLimited } from "../io/log.ts";
+import { isWss } from "../io/tls.ts";
 import type { ResumeFrom } from "../run/resume-from.ts";
 import { type ClusterView, finishedBy, renderClusterProgress } from "./cluster-progress.ts";
 import {
@@ -379,6 +380,11 @@ export class Coordinator {
     const hello = link.peerHello;
     if (!hello || hello.island === null || hello.listen === null) {
       link.fail(failure(R_BAD_FIELD, "an island's hello must carry its launcher index and listen address"));
+      return;
+    }
+    if (this.#setup.options.tls && !isWss(hello.listen)) {
+      // its neighbours would send it migrants in the clear
+      link.fail(failure(R_BAD_FIELD, `a wss:// run's islands listen on wss://, not ${hello.listen}`));
       return;
     }
     const index = hello.island;

@@ -84,6 +84,11 @@ export interface LinkOptions {
   readonly limits: LinkLimits;
   /** the role the other side must claim ("island" at the coordinator, "peer" between islands, ...) */
   readonly peerRole: Role;
+  /**
+   * client side: the name the answering side must prove (e.g. "island-4" for a connection to island 4's
+   * peer server), so that a connection relayed to another member of the run fails instead of delivering
+   */
+  readonly expectedPeer?: string;
   /** message types accepted once authenticated */
   readonly accept: readonly MessageType[];
   /** handshake deadline (default 10 s) */
@@ -200,6 +205,9 @@ export class Link {
   /** Sends one message; false when the connection is not open (the message is dropped). */
   send<T extends MessageType>(type: T, body: Bodies[T], options: SendOptions = {}): boolean {
     if (this.ws.readyState !== this.ws.OPEN || this.state === "closed") return false;
+    // before the handshake ends only its own messages go out: anything else would join the transcript
+    // untagged, and the other side would refuse it
+    if (this.state === "handshake" && !HANDSHAKE_TYPES.includes(type)) return false;
     const header = {
       runId: this.#o.self.runId,
       from: this.#o.self.name,
@@ -327,7 +335,8 @@ export class Link {
     });
     // decode copied out everything the message keeps, and ws is done with the frame once it has
     // emitted it: a frame that fills a buffer of its own (not a slice of a socket read that holds more)
-    // is used by nobody else (a Link is the only listener on its socket)
+    // is used by nobody else (a Link is the only listener on its socket). Handshake frames, which join
+    // the transcript after this, are below PRE_AUTH_FRAME_BYTES < RELEASE_BYTES, so never released here.
     if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) release(data);
     if (!r.ok) {
       this.fail(r);
@@ -394,6 +403,11 @@ export class Link {
     const check = this.#checkProof(challenge.role, from, myNonce, challenge.nonce, challenge.proof);
     if (!check.ok) {
       this.fail(check);
+      return;
+    }
+    const expected = this.#o.expectedPeer;
+    if (expected !== undefined && from !== expected) {
+      this.fail(failure(R_AUTH_FAILED, `expected ${expected}, the other side is ${from}`));
       return;
     }
     this.peerName = from;

@@ -19,7 +19,8 @@ import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import type { ClientOptions } from "ws";
-import { E_CONFIG, SltError } from "../core/errors.ts";
+import { E_CLUSTER, E_CONFIG, SltError } from "../core/errors.ts";
+import { MAX_PEM_CHARS } from "../core/protocol/index.ts";
 
 /** A certificate (PEM, possibly a chain: the server's own first) and its private key (PEM). */
 export interface TlsIdentity {
@@ -66,6 +67,18 @@ function readPem(file: string, what: string, flag: string): string {
   }
 }
 
+/**
+ * Whether a WebSocket address is wss://. ws takes the scheme case-insensitively (new URL lowercases it),
+ * so a prefix test would let `WSS://…` connect with TLS while everything else here took it for ws://.
+ */
+export function isWss(url: string): boolean {
+  try {
+    return new URL(url).protocol === "wss:";
+  } catch {
+    return false; // not a URL at all: ws refuses it, and it is no TLS address
+  }
+}
+
 /** Reads and checks a certificate and its key; every failure is one E_CONFIG line naming the file. */
 export function loadTlsIdentity(certFile: string, keyFile: string): TlsIdentity & { readonly pin: string } {
   const cert = readPem(certFile, "certificate", "--tls-cert");
@@ -90,6 +103,16 @@ export function loadTlsIdentity(certFile: string, keyFile: string): TlsIdentity 
   }
   if (!x509.checkPrivateKey(privateKey))
     throw new SltError(E_CONFIG, `--tls-key ${keyFile}: not the private key of the certificate ${certFile}`);
+  // both travel in every island's assignment, whose fields are bounded
+  for (const [flag, file, text] of [
+    ["--tls-cert", certFile, cert],
+    ["--tls-key", keyFile, key],
+  ] as const)
+    if (text.length > MAX_PEM_CHARS)
+      throw new SltError(
+        E_CONFIG,
+        `${flag} ${file}: ${text.length} characters, more than an assignment carries (${MAX_PEM_CHARS}); give a single certificate and its key`,
+      );
   return { cert, key, pin: x509.fingerprint256 };
 }
 
@@ -152,9 +175,15 @@ export function pinnedConnection(pin: string) {
   };
 }
 
-/** The ws client options for a connection to `url` with `trust` (none for ws://). */
+/**
+ * The ws client options for a connection to `url` with `trust` (none for ws:// without trust). A ws://
+ * address with a trust is refused: in a wss:// run every link must be TLS, so a peer that announced a
+ * plain address is not talked to in the clear.
+ */
 export function tlsClientOptions(url: string, trust: TlsTrust | null): ClientOptions {
-  if (!url.startsWith("wss:") || trust === null) return {};
+  if (trust === null) return {};
+  if (!isWss(url))
+    throw new SltError(E_CLUSTER, `${url} is not a wss:// address, but this run's links are all TLS`);
   if ("pin" in trust)
     return { createConnection: pinnedConnection(trust.pin) as unknown as ClientOptions["createConnection"] };
   return { ca: trust.ca };

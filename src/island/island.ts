@@ -40,7 +40,7 @@ import { Link, type LinkLimits, type LinkSelf, maxPayloadFor } from "../io/link.
 import { createLogger, type Logger, RateLimited } from "../io/log.ts";
 import { RateWindow, startSample } from "../io/progress.ts";
 import { WsServer } from "../io/server.ts";
-import { type TlsTrust, tlsClientOptions, tlsPinOf } from "../io/tls.ts";
+import { isWss, type TlsTrust, tlsClientOptions, tlsPinOf } from "../io/tls.ts";
 import { AsyncSynchrony, inboxCapacity } from "./async-synchrony.ts";
 import { Evolution } from "./evolution.ts";
 import { HostStatsSampler } from "./host-stats.ts";
@@ -216,7 +216,7 @@ export class Island {
 
   async #connect(): Promise<void> {
     const o = this.#o;
-    const secure = o.join.startsWith("wss:");
+    const secure = isWss(o.join);
     if (secure && !o.tls)
       throw new SltError(
         E_CONFIG,
@@ -297,6 +297,7 @@ export class Island {
       self,
       limits: this.#coordLimits,
       peerRole: "coordinator",
+      expectedPeer: "coordinator",
       accept: ["assign", "stop", "heartbeat", "error"],
       logger: this.#logger,
       label: o.join,
@@ -515,7 +516,7 @@ export class Island {
 
   /** In a wss:// run: the peer server serves the assignment's certificate, and peers are pinned to it. */
   #peerTls(a: AssignBody): TlsTrust | null {
-    if (!this.#o.join.startsWith("wss:")) return null;
+    if (!isWss(this.#o.join)) return null;
     if (!a.tls)
       throw new SltError(
         E_CLUSTER,

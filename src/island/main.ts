@@ -14,7 +14,7 @@
 import "../runtime-guard.mjs";
 import { SltError } from "../core/errors.ts";
 import { type LogLevel, parseLogLevel } from "../io/log.ts";
-import { loadTlsCa, parseTlsPin, type TlsTrust } from "../io/tls.ts";
+import { isWss, loadTlsCa, parseTlsPin, type TlsTrust } from "../io/tls.ts";
 import { runIsland } from "./island.ts";
 import { islandLogger } from "./log-link.ts";
 
@@ -27,7 +27,7 @@ function usage(text: string): never {
 
 /** How to trust a wss:// coordinator: a pin or a CA, exactly one; none for ws://. */
 function tlsTrustOf(join: string, pin: string | undefined, ca: string | undefined): TlsTrust | null {
-  if (!join.startsWith("wss:")) return null;
+  if (!isWss(join)) return null;
   if (pin && ca)
     throw new Error("give either a certificate pin (--tls-pin, SLT_TLS_PIN) or --tls-ca, not both");
   if (ca) return { ca: loadTlsCa(ca) };

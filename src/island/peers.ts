@@ -2,7 +2,7 @@
 // (the oldest batch is dropped and its migrants counted when it is full) and are written when the link
 // is open and the socket is not backed up; a closed link reconnects with exponential backoff. Nothing
 // here ever waits on the network, so a slow or dead neighbour never holds up evolution.
-import { WebSocket } from "ws";
+import { type ClientOptions, WebSocket } from "ws";
 import { type Migrant, maxFrameBytes, type OutNeighbour } from "../core/protocol/index.ts";
 import { Link, type LinkLimits, type LinkSelf, maxPayloadFor } from "../io/link.ts";
 import type { Logger } from "../io/log.ts";
@@ -111,18 +111,31 @@ export class PeerSender {
   #connect(): void {
     if (this.#stopped) return;
     const maxPayload = maxPayloadFor(maxFrameBytes(this.#limits.genomeLength ?? 0, this.#limits.maxMigrants));
+    let tls: ClientOptions;
+    try {
+      tls = tlsClientOptions(this.target.address, this.#tls);
+    } catch (e) {
+      // a plain address in a TLS run: never sent to in the clear (the coordinator refuses such islands)
+      this.#logger.error(
+        { island: this.target.island, reason: (e as Error).message },
+        "neighbour not contacted",
+      );
+      this.stop();
+      return;
+    }
     const ws = new WebSocket(this.target.address, {
       maxPayload,
       perMessageDeflate: false,
       handshakeTimeout: 10_000,
       generateMask: zeroMask,
-      ...tlsClientOptions(this.target.address, this.#tls),
+      ...tls,
     });
     ws.on("error", () => {}); // reported through close; connection refusals are routine while peers start
     const link = new Link(ws, "client", {
       self: this.#self,
       limits: this.#limits,
       peerRole: "peer",
+      expectedPeer: `island-${this.target.island}`,
       accept: ["heartbeat"],
       logger: this.#logger,
       label: `island ${this.target.island} at ${this.target.address}`,

@@ -1,5 +1,7 @@
 // Issue 10, bad input: each case ends with one `slt: error E_…` line naming the problem, a non-zero exit,
 // within seconds, and leaves nothing behind (no run directory, no stack trace).
+
+import { spawnSync } from "node:child_process";
 import {
   closeSync,
   existsSync,
@@ -14,7 +16,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CliResult, runCli, scratchDir } from "./helpers.ts";
+import { CLI, type CliResult, runCli, scratchDir } from "./helpers.ts";
 
 const work = scratchDir("slt-bad-input-");
 
@@ -59,6 +61,25 @@ describe("slt run: --listen and --out checked before anything starts", () => {
       "E_CONFIG",
       words,
     );
+  });
+
+  it("an SLT_TOKEN too short: E_CONFIG, no run directory, and the process ends (it used to hang)", () => {
+    const out = join(work, "short-token");
+    const args = ["run", "--islands", "2", "--generations", "1", "--out", out];
+    // spawnSync's timeout, not the test's: a hang must fail this test, not block its worker
+    const r = spawnSync(process.execPath, [CLI, ...args], {
+      encoding: "utf8",
+      cwd: work,
+      env: { ...process.env, SLT_TOKEN: "short" },
+      timeout: 60_000,
+    });
+    expect(r.signal, "still running after 60 s").toBeNull();
+    expectOneLineError(
+      { code: r.status, stdout: r.stdout, stderr: r.stderr },
+      "E_CONFIG",
+      /SLT_TOKEN must be at least 32/,
+    );
+    expect(existsSync(out)).toBe(false);
   });
 
   it("--out naming an existing file: E_CONFIG (EEXIST), the file untouched", () => {

@@ -43,17 +43,19 @@ export interface LiveRun {
 
 /**
  * `slt run --json` of 2 islands (moons, 2,20,2, population 20) that would go on for 2 minutes: a test
- * acts on it while it runs and ends it with SIGTERM. `ulimit`: the child's file limit (`ulimit -n`).
+ * acts on it while it runs and ends it with SIGTERM. `ulimit`: the child's file limit (`ulimit -n`);
+ * `args`: more options of `slt run`.
  */
 export function startLongRun(
   out: string,
   name: string,
-  options: { env?: NodeJS.ProcessEnv; ulimit?: number } = {},
+  options: { env?: NodeJS.ProcessEnv; ulimit?: number; args?: readonly string[] } = {},
 ): LiveRun {
   const args = [
     ...["run", "--dataset", "moons", "--arch", "2,20,2", "--population", "20", "--islands", "2"],
     ...["--generations", "1000000", "--termination", "none", "--time-limit", "120", "--json"],
     ...["--out", out, "--name", name],
+    ...(options.args ?? []),
   ];
   const quoted = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(" ");
   // exec: the CLI is the child itself, so that the test's SIGTERM reaches it

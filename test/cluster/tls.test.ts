@@ -3,8 +3,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { tlsPinOf } from "../../src/io/tls.ts";
+import { WebSocket } from "ws";
+import { CLOSE_CODES } from "../../src/core/protocol/index.ts";
+import { Link } from "../../src/io/link.ts";
+import { silentLogger } from "../../src/io/log.ts";
+import { tlsClientOptions, tlsPinOf } from "../../src/io/tls.ts";
 import { type RunEvent, runCli, runEvents, scratchDir } from "../cli/helpers.ts";
+import { startLongRun, underWay } from "./helpers.ts";
 
 const work = scratchDir("slt-cluster-tls-");
 const fixture = (name: string) => new URL(`../fixtures/tls/${name}`, import.meta.url).pathname;
@@ -44,6 +49,13 @@ describe("slt run --tls-cert --tls-key", () => {
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout.trim());
     expect(existsSync(s.ticket)).toBe(true);
+    // the private key went to the islands in their assignments, and nowhere else
+    for (const text of [
+      r.stderr,
+      r.stdout,
+      ...["events.jsonl", "log.jsonl"].map((f) => readFileSync(join(work, "tls", f), "utf8")),
+    ])
+      expect(text).not.toContain("PRIVATE KEY");
     const events = runEvents(work, "tls");
     const of = (type: string) => events.filter((e: RunEvent) => e.type === type);
     const start = of("start")[0] as RunEvent & { coordinator: { address: string; tlsPin: string } };
@@ -93,6 +105,52 @@ describe("slt run --tls-cert --tls-key", () => {
       expect(r.code).toBe(2);
       expect(r.stderr.split("\n")[0]).toMatch(words);
       expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});
+
+describe("a wss:// run's coordinator", () => {
+  it("refuses an island whose peer server is plain ws:// (its neighbours would send migrants in the clear)", async () => {
+    const secret = "tls-test-secret-0123456789abcdef0123";
+    const run = startLongRun(work, "tls-plain-island", {
+      env: { ...process.env, SLT_TOKEN: secret },
+      args: ["--tls-cert", CERT, "--tls-key", KEY],
+    });
+    try {
+      await underWay(run);
+      const start = run.events().find((e) => e.type === "start") as unknown as {
+        runId: string;
+        coordinator: { address: string; tlsPin: string };
+      };
+      const { address, tlsPin } = start.coordinator;
+      const ws = new WebSocket(address, {
+        perMessageDeflate: false,
+        ...tlsClientOptions(address, { pin: tlsPin }),
+      });
+      const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+      const link = new Link(ws, "client", {
+        self: {
+          runId: start.runId,
+          secret,
+          name: "island-0",
+          role: "island",
+          island: 0,
+          host: "test",
+          pid: process.pid,
+          listen: "ws://127.0.0.1:1",
+        },
+        limits: { genomeLength: null, maxMigrants: 0 },
+        peerRole: "coordinator",
+        expectedPeer: "coordinator",
+        accept: ["assign", "stop", "heartbeat", "error"],
+        logger: silentLogger(),
+      });
+      await link.ready; // it holds the secret: the refusal is the coordinator's, of the hello's address
+      expect(await closed).toBe(CLOSE_CODES["bad-field"]);
+      expect(run.child.exitCode).toBeNull(); // the run goes on
+    } finally {
+      run.child.kill("SIGTERM");
+      expect(await run.closed, run.out.stderr.slice(-2000)).toBe(0);
     }
   });
 });

@@ -19,16 +19,14 @@ import {
   parseKnownHosts,
 } from "../../src/coordinator/known-hosts.ts";
 import { captureLogger } from "../../src/io/log.ts";
+import { keyPair } from "./ssh-keys.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-known-hosts-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** A fresh public key blob of `type`. */
 function blob(type: "ed25519" | "ecdsa" = "ed25519"): Buffer {
-  const k =
-    type === "ed25519"
-      ? utils.generateKeyPairSync("ed25519")
-      : utils.generateKeyPairSync("ecdsa", { bits: 256 });
+  const k = type === "ed25519" ? keyPair() : keyPair("ecdsa", { bits: 256 });
   const parsed = utils.parseKey(k.public);
   if (parsed instanceof Error) throw parsed;
   return parsed.getPublicSSH();

@@ -21,6 +21,7 @@ import {
 } from "../../src/coordinator/launcher-ssh.ts";
 import { E_CLUSTER, SltError } from "../../src/core/errors.ts";
 import { captureLogger, silentLogger } from "../../src/io/log.ts";
+import { keyPair } from "./ssh-keys.ts";
 
 const work = mkdtempSync(join(tmpdir(), "slt-ssh-launcher-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -154,7 +155,7 @@ describe("launcher", () => {
     const port = (server.address() as { port: number }).port;
     await new Promise<void>((res) => server.close(() => res()));
     const key = join(work, "key");
-    writeFileSync(key, utils.generateKeyPairSync("ed25519").private);
+    writeFileSync(key, keyPair().private);
     const { logger, records } = captureLogger();
     const launcher = sshLauncher(parseHosts([{ ...entry, host: "127.0.0.1", port, key, islands: 1 }]), {
       logger,
@@ -206,7 +207,7 @@ describe("launcher", () => {
     await new Promise<void>((res) => server.listen(0, "127.0.0.1", () => res()));
     const port = (server.address() as { port: number }).port;
     const key = join(work, "key-restart");
-    writeFileSync(key, utils.generateKeyPairSync("ed25519").private);
+    writeFileSync(key, keyPair().private);
     const launcher = sshLauncher(parseHosts([{ ...entry, host: "127.0.0.1", port, key, islands: 2 }]), {
       logger: silentLogger(),
     });
@@ -247,7 +248,7 @@ interface FakeSshd {
  */
 async function fakeSshd(
   allowed?: Buffer[],
-  hostKeyPem = utils.generateKeyPairSync("ed25519").private,
+  hostKeyPem = keyPair().private,
   moreHostKeys: string[] = [],
   { ignoreExec = false } = {},
 ): Promise<FakeSshd> {
@@ -322,7 +323,7 @@ function hashed(name: string): string {
 
 describe("launcher records", () => {
   const key = join(work, "key-records");
-  writeFileSync(key, utils.generateKeyPairSync("ed25519").private);
+  writeFileSync(key, keyPair().private);
 
   it("relays island output as records of the island, by index and then by id; passes the log level", async () => {
     const sshd = await fakeSshd();
@@ -410,7 +411,7 @@ describe("launcher records", () => {
 
 describe("host keys against known_hosts", () => {
   const key = join(work, "key-known-hosts");
-  writeFileSync(key, utils.generateKeyPairSync("ed25519").private);
+  writeFileSync(key, keyPair().private);
   const host = (sshd: FakeSshd, more: Record<string, unknown>) =>
     parseHosts([{ ...entry, host: "127.0.0.1", port: sshd.port, key, islands: 2, ...more }]);
 
@@ -448,8 +449,8 @@ describe("host keys against known_hosts", () => {
   });
 
   it("asks a host for the key type known_hosts holds for it: a host known by its ECDSA key is not 'changed'", async () => {
-    const ecdsa = utils.generateKeyPairSync("ecdsa", { bits: 256 }).private;
-    const sshd = await fakeSshd(undefined, ecdsa, [utils.generateKeyPairSync("ed25519").private]);
+    const ecdsa = keyPair("ecdsa", { bits: 256 }).private;
+    const sshd = await fakeSshd(undefined, ecdsa, [keyPair().private]);
     const line = `[127.0.0.1]:${sshd.port} ecdsa-sha2-nistp256 ${sshd.hostKey.toString("base64")}`;
     const r = await run(() => ({ knownHosts: knownHostsFile(line) }), {}, sshd);
     expect(r.error).toBeNull();
@@ -542,7 +543,7 @@ describe("authentication", () => {
   /** A new private key file encrypted with `passphrase`, as ssh-keygen -N writes them. */
   function encryptedKey(name: string, passphrase: string): string {
     const key = join(work, name);
-    const pair = utils.generateKeyPairSync("ed25519", { passphrase, cipher: "aes256-ctr", rounds: 4 });
+    const pair = keyPair("ed25519", { passphrase, cipher: "aes256-ctr", rounds: 4 });
     writeFileSync(key, pair.private);
     return key;
   }
@@ -575,7 +576,7 @@ describe("authentication", () => {
   }
 
   it("authenticates with the ssh-agent when the host has no key, or asks for it", async () => {
-    const agent = await testAgent(utils.generateKeyPairSync("ed25519").private);
+    const agent = await testAgent(keyPair().private);
     const sshd = await fakeSshd([agent.public]);
     const { key: _, ...noKey } = entry;
     const knownHosts = knownHostsFile(lineOf(sshd));
@@ -587,7 +588,7 @@ describe("authentication", () => {
     expect(agent.served.signatures).toBe(1);
     // "agent": true beside a key the server does not take: the agent's key gets in
     const stranger = join(work, "key-agent-stranger");
-    writeFileSync(stranger, utils.generateKeyPairSync("ed25519").private);
+    writeFileSync(stranger, keyPair().private);
     const both = parseHosts([
       { ...entry, host: "127.0.0.1", port: sshd.port, islands: 1, knownHosts, key: stranger, agent: true },
     ]);
@@ -603,7 +604,7 @@ describe("authentication", () => {
       /^host 10.0.0.5 has no "key" in the hosts file and there is no ssh-agent \(SSH_AUTH_SOCK is not set\): give a key or start ssh-agent$/,
     );
     const key = join(work, "key-agent-missing");
-    writeFileSync(key, utils.generateKeyPairSync("ed25519").private);
+    writeFileSync(key, keyPair().private);
     await expect(
       call(sshLauncher(parseHosts([{ ...entry, key, agent: true }]), { logger: silentLogger(), env: {} })),
     ).rejects.toThrow(

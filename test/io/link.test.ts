@@ -322,3 +322,22 @@ describe("Link frame integrity after the handshake", () => {
     expect(link.state).not.toBe("open");
   });
 });
+
+describe("Link: who answers, and what goes out before the handshake ends", () => {
+  it("a client that expects another name refuses the server, though its proof is good", async () => {
+    const srv = await server({});
+    const cl = client(srv.url, { expectedPeer: "island-9" });
+    await expect(cl.ready).rejects.toThrow(/auth-failed: expected island-9, the other side is coordinator/);
+    await settled((await srv.link).ready);
+  });
+
+  it("sends nothing but handshake messages before it is open", async () => {
+    const srv = await server({});
+    const cl = client(srv.url, {});
+    await new Promise<void>((resolve) => cl.ws.once("open", () => resolve()));
+    expect(cl.state).toBe("handshake");
+    expect(cl.send("heartbeat", {})).toBe(false); // would join the transcript untagged
+    await cl.ready; // and the handshake still completes
+    expect(cl.send("heartbeat", {})).toBe(true);
+  });
+});

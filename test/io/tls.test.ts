@@ -7,7 +7,7 @@ import { WebSocket } from "ws";
 import { E_CONFIG } from "../../src/core/errors.ts";
 import { silentLogger } from "../../src/io/log.ts";
 import { WsServer } from "../../src/io/server.ts";
-import { loadTlsIdentity, parseTlsPin, tlsClientOptions, tlsPinOf } from "../../src/io/tls.ts";
+import { isWss, loadTlsIdentity, parseTlsPin, tlsClientOptions, tlsPinOf } from "../../src/io/tls.ts";
 
 const fixture = (name: string) => new URL(`../fixtures/tls/${name}`, import.meta.url).pathname;
 const A = { cert: readFileSync(fixture("a.crt"), "utf8"), key: readFileSync(fixture("a.key"), "utf8") };
@@ -32,6 +32,9 @@ describe("loadTlsIdentity", () => {
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const junk = join(dir, "junk.pem");
     writeFileSync(junk, "not a certificate\n");
+    // a valid certificate followed by more text than an assignment carries
+    const long = join(dir, "long.crt");
+    writeFileSync(long, `${A.cert}${"# padding\n".repeat(7000)}`);
     const cases: [string, string, RegExp][] = [
       [
         join(dir, "missing.crt"),
@@ -45,6 +48,11 @@ describe("loadTlsIdentity", () => {
         fixture("a.crt"),
         fixture("b.key"),
         /--tls-key .*b\.key: not the private key of the certificate .*a\.crt/,
+      ],
+      [
+        long,
+        fixture("a.key"),
+        /--tls-cert .*long\.crt: \d+ characters, more than an assignment carries \(65536\)/,
       ],
     ];
     for (const [cert, key, message] of cases) {
@@ -144,5 +152,21 @@ describe("pinned wss:// clients", () => {
     const s = await acceptingServerA();
     expect(await attempt(s.address, tlsClientOptions(s.address, { ca: A.cert }))).toBe("open");
     expect(await attempt(s.address, tlsClientOptions(s.address, { ca: B.cert }))).toMatch(/certificate/);
+  });
+});
+
+describe("isWss and tlsClientOptions", () => {
+  it("take the scheme as ws does, case-insensitively", () => {
+    expect(isWss("wss://127.0.0.1:1")).toBe(true);
+    expect(isWss("WSS://127.0.0.1:1")).toBe(true);
+    expect(isWss("ws://127.0.0.1:1")).toBe(false);
+    expect(isWss("not a url")).toBe(false);
+  });
+
+  it("never give a plain ws:// address to a run whose links are TLS", () => {
+    const pin = { pin: tlsPinOf(A.cert) };
+    expect(() => tlsClientOptions("ws://127.0.0.1:1", pin)).toThrow(/is not a wss:\/\/ address/);
+    expect(Object.keys(tlsClientOptions("WSS://127.0.0.1:1", pin))).toEqual(["createConnection"]);
+    expect(tlsClientOptions("ws://127.0.0.1:1", null)).toEqual({});
   });
 });
