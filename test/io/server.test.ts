@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { captureLogger } from "../../src/io/log.ts";
 import { type AdmissionLimits, AUTHENTICATED, formatWsAddress, WsServer } from "../../src/io/server.ts";
-import { type TlsIdentity, tlsClientOptions, tlsPinOf } from "../../src/io/tls.ts";
+import { isWss, type TlsIdentity, tlsClientOptions, tlsPinOf } from "../../src/io/tls.ts";
 
 /** The throwaway test certificate of test/fixtures/tls. */
 const A: TlsIdentity = {
@@ -33,7 +33,7 @@ function upgrade(address: string, keep = false): Promise<number | "open"> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(address, {
       perMessageDeflate: false,
-      ...tlsClientOptions(address, { pin: tlsPinOf(A.cert) }),
+      ...(isWss(address) ? tlsClientOptions(address, { pin: tlsPinOf(A.cert) }) : {}),
     });
     ws.once("unexpected-response", (_req, res) => {
       resolve(res.statusCode ?? 0);
