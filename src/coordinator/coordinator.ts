@@ -271,6 +271,8 @@ export class Coordinator {
   async run(launcher: Launcher): Promise<void> {
     const { config, plan, genomeLength, self, address, joinUrl } = this.#setup;
     const cluster = config.cluster;
+    // a wss:// run: the certificate's pin, which islands check (public: it only names the certificate)
+    const pin = this.#setup.options.tls ? { tlsPin: this.#setup.options.tls.pin } : {};
     this.event({
       type: "start",
       name: config.name,
@@ -289,14 +291,14 @@ export class Coordinator {
         pid: process.pid,
         address,
         // what an island joined by hand pins (slt island --tls-pin)
-        ...(this.#setup.options.tls ? { tlsPin: this.#setup.options.tls.pin } : {}),
+        ...pin,
       },
     });
     this.#launcher = launcher;
     this.#onIslandsStarted(
       await launcher.start(cluster.islands, joinUrl, self.secret, {
         maxRestarts: cluster.maxRestarts,
-        ...(this.#setup.options.tls ? { tlsPin: this.#setup.options.tls.pin } : {}),
+        ...pin,
       }),
     );
     await this.done;
