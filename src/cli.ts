@@ -622,7 +622,7 @@ addExecutionOptions(
         "most-similar",
       ]),
     )
-    .option("--selection <s>", "emigrant selection: best, random, tournament[:T] (default best)")
+    .option("--selection <s>", "emigrant selection: best, random, diverse (not in the papers), tournament[:T] (default best)")
     .addOption(
       new Option(
         "--mode <mode>",
