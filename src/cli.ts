@@ -28,6 +28,7 @@ import { createLogger, type Logger, type LogLevel, parseLogLevel } from "./io/lo
 import { onStopRequest } from "./io/stop-request.ts";
 import { loadTlsIdentity } from "./io/tls.ts";
 import { versionText } from "./io/versions.ts";
+import { openDashboard, type RunDashboard } from "./run/dashboard.ts";
 import { type PreparedResume, prepareResume } from "./run/resume.ts";
 
 function intArg(value: string): number {
@@ -286,6 +287,10 @@ function addExecutionOptions(cmd: Command): Command {
     .option("--json", "print one JSON summary line on stdout at the end")
     .option("--quiet", "no progress on stderr")
     .option(
+      "--dashboard <[host:]port>",
+      "serve a live dashboard of the run (a port alone: 127.0.0.1; port 0: any free port; another address needs the token printed with its URL)",
+    )
+    .option(
       "--progress-interval <seconds>",
       "at most one progress report on stderr per this many seconds (default 1; 0: every generation or island report)",
       secondsArg("--progress-interval", "every report"),
@@ -394,6 +399,7 @@ interface LaunchFlags extends K8sCliFlags {
   readonly json?: boolean;
   readonly quiet?: boolean;
   readonly progressInterval?: number;
+  readonly dashboard?: string;
   readonly threads?: number;
 }
 
@@ -444,6 +450,24 @@ async function launch(
   logger: Logger,
   resumed?: PreparedResume,
 ): Promise<void> {
+  // the dashboard listens before the run starts (a busy port stops it here) and closes with it
+  const dashboard =
+    o.dashboard === undefined ? undefined : await openDashboard(o.dashboard, process.stderr, logger);
+  try {
+    await launchRun(config, o, cluster, logger, resumed, dashboard);
+  } finally {
+    dashboard?.close();
+  }
+}
+
+async function launchRun(
+  config: ResolvedConfig,
+  o: LaunchFlags,
+  cluster: (Awaited<ReturnType<typeof sshSetup>> & { tls: ClusterOptions["tls"] }) | null,
+  logger: Logger,
+  resumed: PreparedResume | undefined,
+  dashboard: RunDashboard | undefined,
+): Promise<void> {
   const progressIntervalMs = o.progressInterval === undefined ? undefined : o.progressInterval * 1000;
   const abort = new AbortController();
   onStopRequest(() => abort.abort());
@@ -467,6 +491,7 @@ async function launch(
       makeEvaluator,
       signal: abort.signal,
       ...(resumed ? { resume: resumed.resume } : {}),
+      ...(dashboard ? { dashboard } : {}),
     });
     if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else printClusterSummary(summary);
@@ -480,6 +505,7 @@ async function launch(
     ...(o.threads !== undefined && o.threads > 1 ? { makeAsyncEvaluator: poolEvaluator(o.threads) } : {}),
     shouldStop: () => abort.signal.aborted,
     ...(resumed ? { resume: resumed.resume } : {}),
+    ...(dashboard ? { dashboard } : {}),
   });
   if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else printSummary(summary);
