@@ -123,6 +123,11 @@ export class DashboardServer {
     this.#timer ??= setTimeout(() => this.#flush(), BATCH_MS).unref();
   }
 
+  /** The event streams open now. */
+  get streams(): number {
+    return this.#streams.size;
+  }
+
   /** Ends every stream (telling the page the run is over) and the server; waits for nobody. */
   close(): void {
     if (this.#closed) return;
