@@ -43,6 +43,7 @@ export function pageHtml(p: PageParts): string {
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<link rel="icon" href="data:,">
 ${csp}<title>${escapeHtml(p.title)}</title>
 <style>${VIEW_CSS}</style>
 ${p.head}
