@@ -775,6 +775,18 @@ addExecutionOptions(
   });
 
 program
+  .command("report")
+  .argument("<run-dir>", "the run's own directory, runs/<name>")
+  .description(
+    "write one self-contained HTML file of a run (its charts, configuration, ticket and topology; it opens with no network)",
+  )
+  .option("-o, --output <file>", "where to write it (default: RUN_DIR/report.html)")
+  .action(async (runDir: string, o: { output?: string }) => {
+    const { writeRunReport } = await import("./ui/run-report.ts");
+    process.stdout.write(`${writeRunReport(runDir, o.output)}\n`);
+  });
+
+program
   .command("resume")
   .argument("<run-dir>", "the run's own directory, runs/<name>")
   .description(

@@ -22,6 +22,7 @@ tr[data-state="at cap"] td, tr[data-state="done"] td { color: #555; }
 .edge { stroke: #888; stroke-width: 1.5; } .edge-label { font-size: 10px; fill: #444; text-anchor: middle; }
 .node { fill: #1f77b4; stroke: #fff; stroke-width: 2; } .node-label { fill: #fff; font-size: 12px; text-anchor: middle; }
 .node.state-lost { fill: #b00; } .node.state-restarted { fill: #e90; } .node.state-at-cap, .node.state-done { fill: #777; }
+summary h2 { display: inline; }
 pre { background: #f6f6f6; padding: 0.5em; overflow: auto; max-height: 30em; }
 `;
 
@@ -29,8 +30,9 @@ export interface PageParts {
   readonly title: string;
   /** elements for <head> after our stylesheet: uPlot's stylesheet, its script and the view's */
   readonly head: string;
-  /** HTML before the view (a report's configuration and ticket) */
+  /** HTML before the view (a report's ticket) and after it (its configuration) */
   readonly before?: string;
+  readonly after?: string;
   /** module script run once the view exists as `view` */
   readonly start: string;
   /** the Content-Security-Policy of a file opened from disk (the dashboard's server sends its own) */
@@ -52,6 +54,7 @@ ${p.head}
 <h1>${escapeHtml(p.title)}</h1>
 ${p.before ?? ""}
 <div id="slt-view"></div>
+${p.after ?? ""}
 <script type="module">
 const view = window.SltView.create(document.getElementById("slt-view"));
 window.sltView = view;
