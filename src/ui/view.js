@@ -20,6 +20,10 @@ const CHARTS = [
   { key: "rssMB", title: "island process memory (RSS, MB)" },
 ];
 
+/** The most islands the graph draws (the protocol's island ids are bounded far below this anyway). */
+const MAX_DRAWN = 1024;
+const islandCount = (n) => (Number.isInteger(n) && n > 0 ? Math.min(n, MAX_DRAWN) : 0);
+const listOf = (v) => (Array.isArray(v) ? v : []);
 const colour = (id) => COLOURS[id % COLOURS.length];
 
 function el(tag, attrs, text) {
@@ -93,16 +97,21 @@ function edgeOf(model, from, to) {
   return model.edges.get(key);
 }
 
+/** Counts are kept for the topology's edges only, so a forged report cannot grow the page's memory. */
+function inTopology(model, from, to) {
+  return model.topology?.edges.some((e) => e.from === from && e.to === to) ?? false;
+}
+
 function applyEdges(model, id, edges) {
   if (!edges || typeof edges !== "object") return;
-  const list = (v) => (Array.isArray(v) ? v.slice(0, 4096) : []);
+  const list = (v) => (Array.isArray(v) ? v : []);
   for (const o of list(edges.out)) {
-    if (!Number.isInteger(o?.island)) continue;
+    if (!inTopology(model, id, o?.island)) continue;
     const edge = edgeOf(model, id, o.island);
     edge.sent = Math.max(edge.sent, finite(o.sent) ?? 0);
   }
   for (const i of list(edges.in)) {
-    if (!Number.isInteger(i?.island)) continue;
+    if (!inTopology(model, i?.island, id)) continue;
     const edge = edgeOf(model, i.island, id);
     edge.accepted = Math.max(edge.accepted, finite(i.accepted) ?? 0);
     edge.rejected = Math.max(edge.rejected, finite(i.rejected) ?? 0);
@@ -141,15 +150,24 @@ const HANDLERS = {
     island.pid = e.pid;
   },
   topology(model, e) {
-    model.topology = { n: e.n, edges: e.edges || [], removed: e.removed || [], spec: e.spec };
+    model.topology = {
+      n: islandCount(e.n),
+      edges: listOf(e.edges),
+      removed: listOf(e.removed),
+      spec: e.spec,
+    };
   },
   "topology-repaired"(model, e) {
     if (model.topology)
-      model.topology = { ...model.topology, edges: e.edges || [], removed: e.removed || [] };
+      model.topology = { ...model.topology, edges: listOf(e.edges), removed: listOf(e.removed) };
   },
   "island-added"(model, e) {
     if (model.topology)
-      model.topology = { ...model.topology, n: Math.max(model.topology.n, e.island + 1), edges: e.edges };
+      model.topology = {
+        ...model.topology,
+        n: islandCount(Math.max(model.topology.n, e.island + 1)),
+        edges: listOf(e.edges),
+      };
     const island = islandOf(model, e.island);
     island.host = e.host;
     island.pid = e.pid;
@@ -395,6 +413,8 @@ function create(root) {
     add(events) {
       for (const e of Array.isArray(events) ? events : [events]) {
         if (!e || typeof e !== "object" || typeof e.type !== "string") continue;
+        // an island id is a small whole number (the protocol's bound); anything else is no island's
+        if ("island" in e && !(Number.isInteger(e.island) && e.island >= 0 && e.island < MAX_DRAWN)) continue;
         model.count++;
         const handle = Object.hasOwn(HANDLERS, e.type) ? HANDLERS[e.type] : null;
         if (handle) handle(model, e);
