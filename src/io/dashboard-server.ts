@@ -140,6 +140,8 @@ export class DashboardServer {
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
+    // a browser gone mid-response: the response ends there, never as an uncaught error in the run
+    res.on("error", () => res.destroy());
     const url = new URL(req.url ?? "/", "http://dashboard");
     const denied = this.#denied(url.searchParams.get("token"));
     const file = Object.hasOwn(this.#files, url.pathname) ? this.#files[url.pathname] : undefined;
