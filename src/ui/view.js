@@ -124,7 +124,8 @@ function onReport(model, e) {
   island.last = e;
   if (island.state !== "lost" && island.state !== "at cap" && island.state !== "done")
     island.state = "running";
-  island.note = e.verdict ? `verdict: ${e.verdict}` : "";
+  const restarts = island.restarts > 0 ? `restarted ${island.restarts}×` : "";
+  island.note = [e.verdict ? `verdict: ${e.verdict}` : "", restarts].filter(Boolean).join(", ");
   applyEdges(model, e.island, e.edges);
 }
 
