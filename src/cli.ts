@@ -24,6 +24,7 @@ import { E_TOPOLOGY, SltError } from "./core/errors.ts";
 import { PRUNE_ORDERS } from "./core/ga/index.ts";
 import { customTopology } from "./core/topology.ts";
 import { makeEvaluator, poolEvaluator } from "./evaluator/index.ts";
+import { cannotListenReason } from "./io/listen-error.ts";
 import { createLogger, type Logger, type LogLevel, parseLogLevel } from "./io/log.ts";
 import { onStopRequest } from "./io/stop-request.ts";
 import { loadTlsIdentity } from "./io/tls.ts";
@@ -312,17 +313,9 @@ async function checkListen(listen: { host: string; port: number } | undefined): 
     );
   });
   if (code === null) return;
-  const why =
-    code === "EADDRINUSE"
-      ? "the port is in use by another process"
-      : code === "EADDRNOTAVAIL"
-        ? "the address is not one of this machine's"
-        : code === "EACCES"
-          ? "no permission to listen on this port"
-          : `cannot listen there (${code})`;
   throw new SltError(
     "E_CONFIG",
-    `--listen ${where}: ${why}; give a free HOST:PORT of this machine (port 0: any free port)`,
+    `--listen ${where}: ${cannotListenReason(code)}; give a free HOST:PORT of this machine (port 0: any free port)`,
   );
 }
 

@@ -12,6 +12,7 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { isIP } from "node:net";
 import { E_CONFIG, SltError } from "../core/errors.ts";
+import { cannotListenReason } from "./listen-error.ts";
 import type { Logger } from "./log.ts";
 import { REPLAY_LIMITS, ReplayBuffer, type ReplayLimits, type Sequenced } from "./replay-buffer.ts";
 
@@ -220,16 +221,8 @@ function plain(
 }
 
 function listenError(a: DashboardAddress, e: NodeJS.ErrnoException): SltError {
-  const why =
-    e.code === "EADDRINUSE"
-      ? "the port is in use by another process"
-      : e.code === "EADDRNOTAVAIL"
-        ? "the address is not one of this machine's"
-        : e.code === "EACCES"
-          ? "no permission to listen on this port"
-          : `cannot listen there (${e.code ?? e.message})`;
   return new SltError(
     E_CONFIG,
-    `--dashboard ${a.host}:${a.port}: ${why}; give a free [HOST:]PORT of this machine (port 0: any free port)`,
+    `--dashboard ${a.host}:${a.port}: ${cannotListenReason(e.code ?? e.message)}; give a free [HOST:]PORT of this machine (port 0: any free port)`,
   );
 }
