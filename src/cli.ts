@@ -900,6 +900,29 @@ program
     }
   });
 
+program
+  .command("report")
+  .description(
+    "compare runs: mean best training fitness against evaluations with 95% bands, test accuracy with 95% intervals and a final table, as one self-contained HTML file (or --format: the tables as text)",
+  )
+  .argument("<dirs...>", "run directories, or directories of runs (a sweep's)")
+  .option(
+    "-o, --output <file>",
+    "the file to write (default: DIR/report.html for one directory, else ./report.html)",
+  )
+  .addOption(
+    new Option("--format <format>", "print the tables on stdout instead of writing HTML").choices([
+      "md",
+      "csv",
+      "json",
+    ]),
+  )
+  .action(async (dirs: string[], o) => {
+    const { reportCommand } = await import("./report/report.ts");
+    // MERGE(f-dash): one run directory without --format goes to its one-run page, runReportHtml(dirs[0])
+    process.stdout.write(reportCommand(dirs, { output: o.output, format: o.format }));
+  });
+
 function printSummary(s: Awaited<ReturnType<typeof runSingle>> | ClusterSummary): void {
   const f = (v: number | null) => (v === null ? "-" : v.toFixed(4));
   process.stdout.write(
