@@ -149,9 +149,10 @@ const DRAW = `"use strict";
     const bands = [];
     chart.settings.forEach((s, i) => {
       const base = 1 + i * 3;
-      series.push({ label: s.label, stroke: s.colour, width: 2, spanGaps: true });
-      series.push({ label: s.label + " 95% lower", stroke: s.colour, width: 1, dash: [4, 4], spanGaps: true });
-      series.push({ label: s.label + " 95% upper", stroke: s.colour, width: 1, dash: [4, 4], spanGaps: true });
+      const line = { stroke: s.colour, spanGaps: true, points: { show: false } };
+      series.push({ ...line, label: s.label, width: 2 });
+      series.push({ ...line, label: s.label + " 95% lower", width: 1, dash: [4, 4] });
+      series.push({ ...line, label: s.label + " 95% upper", width: 1, dash: [4, 4] });
       bands.push({ series: [base + 2, base + 1], fill: s.colour + "22" });
     });
     const opts = {
@@ -162,7 +163,13 @@ const DRAW = `"use strict";
       series,
       bands,
     };
-    charts.push(new uPlot(opts, chart.data, el));
+    const plot = new uPlot(opts, chart.data, el);
+    // the legend lists the means; the bounds are the dashed lines of the same colour
+    const rows = plot.root.querySelectorAll(".u-legend .u-series");
+    rows.forEach((row, i) => {
+      if (i > 0 && (i - 1) % 3 !== 0) row.style.display = "none";
+    });
+    charts.push(plot);
   }
   // read by tests: how many charts and points the page drew
   window.sltReport = { charts: charts.length, points: () => charts.map((c) => c.data[0].length) };
