@@ -195,7 +195,7 @@ export function compareHtml(c: Comparison): string {
 <p class="note">Each setting groups runs whose configurations differ only in the seed. Curves: the mean over a
 setting's runs of the best training fitness found so far against search evaluations (pruning not counted),
 with its 95% confidence band (Student t, n − 1 degrees of freedom), each run resampled on a common grid up to
-the smallest final evaluation count among them. Only runs that ended count; interrupted runs are listed.</p>
+the smallest final evaluation count among them. Only runs that ended count; failed or interrupted runs are listed.</p>
 <h2>Best training fitness against evaluations</h2>
 ${chartDivs || "<p>No run has a curve.</p>"}
 <h2>Test accuracy</h2>

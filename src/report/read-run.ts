@@ -98,10 +98,14 @@ export function readRun(runDir: string): RunRecord {
 const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
 const isRunDir = (p: string) => existsSync(join(p, "config.json"));
 
+/** `slt sweep`'s name for a run's directory it moved aside to start the run again (`<dir>.partial-<n>`). */
+const SUPERSEDED = /\.partial-\d+$/;
+
 /**
  * The run directories the arguments name: a run directory (it holds config.json) as it is; a directory
- * of runs (a sweep's output, `slt reproduce`'s) as the run directories right below it, in name order.
- * Each directory once, in the order given.
+ * of runs (a sweep's output, `slt reproduce`'s) as the run directories right below it, in name order,
+ * but for the attempts a sweep moved aside and ran again (they would count twice). Each directory once,
+ * in the order given.
  */
 export function expandRunDirs(paths: readonly string[]): string[] {
   const out: string[] = [];
@@ -114,6 +118,7 @@ export function expandRunDirs(paths: readonly string[]): string[] {
       continue;
     }
     const below = readdirSync(dir)
+      .filter((name) => !SUPERSEDED.test(name))
       .sort()
       .map((name) => join(dir, name))
       .filter((d) => isDir(d) && isRunDir(d));

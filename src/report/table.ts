@@ -1,7 +1,7 @@
 // The final table of a comparison as text: Markdown (a settings table and a runs table), CSV (one row per
 // setting, every interval as its two bounds) or JSON (the Comparison record itself, compare.ts: format
 // "slt-report/1", the baseline's label, and per setting its fields, figures, curve, configuration and
-// runs). Pure. The settings table: runs, interrupted runs, medians of evaluations, generations and wall
+// runs). Pure. The settings table: runs, failed or interrupted runs, medians of evaluations, generations and wall
 // seconds, the means of best training fitness, test accuracy and sparsity with their 95% confidence
 // intervals, and the test accuracy's difference to the baseline setting (Welch's 95% interval) with a
 // verdict: better or worse when the interval excludes 0, tie when it contains 0.
@@ -52,7 +52,7 @@ export function settingsRows(c: Comparison): { header: string[]; rows: string[][
   const header = [
     "setting",
     "runs",
-    "interrupted",
+    "failed/interrupted",
     "evaluations (median)",
     "generations (median)",
     "wall s (median)",

@@ -97,6 +97,8 @@ describe("readRun", () => {
 describe("expandRunDirs", () => {
   it("takes run directories as they are and a directory of runs as the runs below it, in name order", () => {
     mkdirSync(join(sweep, "not-a-run"), { recursive: true });
+    // an attempt slt sweep moved aside before running it again
+    writeRunDir(join(sweep, "a-s1.partial-1"), { ended: false });
     expect(expandRunDirs([good, sweep, sweepA])).toEqual([good, sweepA, sweepB]);
   });
 
