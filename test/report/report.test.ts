@@ -1,10 +1,10 @@
 // End to end: real runs (2 settings × 2 seeds, moons, a tiny budget) compared by `slt report` as a user
 // runs it: the HTML page (checked for network addresses, and opened in headless Chromium when there is
 // one), each --format, and the one-line errors.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { writeReport } from "../../src/report/report.ts";
+import { reportCommand, writeReport } from "../../src/report/report.ts";
 import { runCli, scratchDir } from "../cli/helpers.ts";
 
 const work = scratchDir("slt-report-");
@@ -120,4 +120,24 @@ describe("slt report", () => {
       }
     },
   );
+  it("--format with -o writes the table into the file; a file in a missing folder is one error line", () => {
+    const out = join(work, "table.csv");
+    expect(reportCommand([runs], { format: "csv", output: out })).toBe(`report: ${out}\n`);
+    expect(readFileSync(out, "utf8").split("\n")[0]).toMatch(/^setting,baseline,runs,/);
+    const r = runCli(work, ["report", runs, "-o", join(work, "no-such-folder", "r.html")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^slt: error E_REPORT: cannot write .*r\.html: its directory .*no-such-folder does not exist\n$/,
+    );
+  });
+
+  it("labels settings with the names of a sweep.jsonl beside the runs", () => {
+    const lines = dirs.map((d, k) =>
+      JSON.stringify({ setting: k < 2 ? "one population" : "two islands", runDir: d }),
+    );
+    writeFileSync(join(runs, "sweep.jsonl"), `${lines.join("\n")}\n`);
+    const json = JSON.parse(runCli(work, ["report", ...dirs, "--format", "json"]).stdout);
+    expect(json.settings.map((s: { label: string }) => s.label)).toEqual(["one population", "two islands"]);
+    expect(json.baseline).toBe("one population");
+  });
 });
