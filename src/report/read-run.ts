@@ -155,7 +155,7 @@ export function readSweepSettings(sweepDir: string): Map<string, string> {
     } catch {
       continue;
     }
-    const dir = value?.runDir ?? value?.dir;
+    const dir = value?.runDir ?? value?.dir ?? value?.run;
     if (typeof value?.setting === "string" && typeof dir === "string")
       names.set(resolve(sweepDir, dir), value.setting);
   }
