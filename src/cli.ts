@@ -641,7 +641,10 @@ addExecutionOptions(
         "most-similar",
       ]),
     )
-    .option("--selection <s>", "emigrant selection: best, random, diverse (not in the papers), tournament[:T] (default best)")
+    .option(
+      "--selection <s>",
+      "emigrant selection: best, random, diverse (not in the papers), tournament[:T] (default best)",
+    )
     .addOption(
       new Option(
         "--mode <mode>",
@@ -765,18 +768,6 @@ addExecutionOptions(
     const tls = tlsOf(config.cluster.tls, clusterRun);
     checkOutDir(config.out);
     await launch(config, o, clusterRun ? { ssh, sshHosts, tls } : null, commandLogger(o));
-  });
-
-program
-  .command("report")
-  .argument("<run-dir>", "the run's own directory, runs/<name>")
-  .description(
-    "write one self-contained HTML file of a run (its charts, configuration, ticket and topology; it opens with no network)",
-  )
-  .option("-o, --output <file>", "where to write it (default: RUN_DIR/report.html)")
-  .action(async (runDir: string, o: { output?: string }) => {
-    const { writeRunReport } = await import("./ui/run-report.ts");
-    process.stdout.write(`${writeRunReport(runDir, o.output)}\n`);
   });
 
 program
@@ -929,6 +920,28 @@ program
       process.stderr.write(`slt: ${failed} run(s) failed; see the lines marked FAILED above\n`);
       process.exitCode = 1;
     }
+  });
+
+program
+  .command("report")
+  .description(
+    "one run: its charts, configuration, ticket and topology; several runs: mean best training fitness against evaluations with 95% bands, test accuracy with 95% intervals and a final table. One self-contained HTML file that opens with no network (or --format: the tables as text)",
+  )
+  .argument("<dirs...>", "run directories, or directories of runs (a sweep's)")
+  .option(
+    "-o, --output <file>",
+    "the file to write (default: DIR/report.html for one directory, else ./report.html)",
+  )
+  .addOption(
+    new Option("--format <format>", "print the tables on stdout instead of writing HTML").choices([
+      "md",
+      "csv",
+      "json",
+    ]),
+  )
+  .action(async (dirs: string[], o) => {
+    const { reportCommand } = await import("./report/report.ts");
+    process.stdout.write(reportCommand(dirs, { output: o.output, format: o.format }));
   });
 
 function printSummary(s: Awaited<ReturnType<typeof runSingle>> | ClusterSummary): void {

@@ -29,6 +29,8 @@ export const E_CLUSTER = "E_CLUSTER";
 export const E_CHECKPOINT = "E_CHECKPOINT";
 /** a malformed island snapshot (checkpoint or resume): wrong format, fields, genome length or values */
 export const E_SNAPSHOT = "E_SNAPSHOT";
+/** `slt report`: a run directory, or a file in it, that cannot be read or is malformed */
+export const E_REPORT = "E_REPORT";
 
 export const ERROR_CODES = [
   E_CONFIG,
@@ -43,6 +45,7 @@ export const ERROR_CODES = [
   E_CLUSTER,
   E_CHECKPOINT,
   E_SNAPSHOT,
+  E_REPORT,
 ] as const;
 
 export class SltError extends Error {

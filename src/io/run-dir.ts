@@ -16,7 +16,7 @@ import {
   writeSync,
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { E_CHECKPOINT, SltError } from "../core/errors.ts";
+import { E_CHECKPOINT, E_REPORT, SltError } from "../core/errors.ts";
 
 /** Milliseconds since the Unix epoch, never decreasing. */
 export type Clock = () => number;
@@ -157,4 +157,32 @@ function runDirAt(path: string, options: RunDirOptions): RunDir {
       held.fd = null;
     },
   };
+}
+
+/** One line of events.jsonl, as read back. */
+export type RunEvent = Record<string, unknown> & { readonly type: string };
+
+/**
+ * The events of an events.jsonl text, one JSON object with a string `type` per line. A last line without
+ * its newline that does not parse is a write torn by a kill, and is dropped; any other bad line is an
+ * error naming the file and the line.
+ */
+export function parseEvents(text: string, file: string): RunEvent[] {
+  const lines = text.split("\n");
+  const torn = !text.endsWith("\n") && lines.length > 0 ? lines.length - 1 : -1;
+  const events: RunEvent[] = [];
+  for (let k = 0; k < lines.length; k++) {
+    if (lines[k].trim() === "") continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(lines[k]);
+    } catch (e) {
+      if (k === torn) break;
+      throw new SltError(E_REPORT, `${file}:${k + 1}: not a JSON line: ${(e as Error).message}`);
+    }
+    if (typeof value !== "object" || value === null || typeof (value as RunEvent).type !== "string")
+      throw new SltError(E_REPORT, `${file}:${k + 1}: not an event (a JSON object with a "type")`);
+    events.push(value as RunEvent);
+  }
+  return events;
 }

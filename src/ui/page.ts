@@ -10,6 +10,16 @@ export function escapeHtml(text: string): string {
   );
 }
 
+/** JSON inside <script type="application/json">: nothing in it can end the element or the script. */
+export function embeddedJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, "\\u003c")
+    .replace(/>/g, "\\u003e")
+    .replace(/&/g, "\\u0026")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
+}
+
 const VIEW_CSS = `
 body { font: 14px system-ui, sans-serif; margin: 1em 2em; color: #222; }
 h1 { font-size: 1.3em; } h2 { font-size: 1.1em; margin-top: 1.5em; } h3 { font-size: 1em; margin: 0.3em 0; }

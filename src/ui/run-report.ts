@@ -5,31 +5,22 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { E_CONFIG, SltError } from "../core/errors.ts";
+import { parseEvents, type RunEvent } from "../io/run-dir.ts";
 import { chartAssets, inlineScript, viewScript } from "./assets.ts";
-import { escapeHtml, pageHtml } from "./page.ts";
+import { embeddedJson, escapeHtml, pageHtml } from "./page.ts";
 
 /** No network, scripts and styles only from the file itself. */
 const REPORT_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
 
-/** The run's events, complete lines only (a run killed mid-write may end in a partial line). */
-export function readRunEvents(runDir: string): Record<string, unknown>[] {
+/** The events of a run directory's events.jsonl (a torn last line of a run still writing is left out). */
+export function readRunEvents(runDir: string): RunEvent[] {
   const file = join(runDir, "events.jsonl");
   if (!existsSync(file))
     throw new SltError(
       E_CONFIG,
       `${runDir} is not a run directory: it has no events.jsonl (give runs/<name>)`,
     );
-  const events: Record<string, unknown>[] = [];
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    if (line.trim() === "") continue;
-    try {
-      const e = JSON.parse(line);
-      if (e && typeof e === "object" && typeof e.type === "string") events.push(e);
-    } catch {
-      // a partial last line: left out
-    }
-  }
-  return events;
+  return parseEvents(readFileSync(file, "utf8"), file);
 }
 
 function readJson(file: string): unknown {
@@ -39,16 +30,6 @@ function readJson(file: string): unknown {
   } catch {
     return null;
   }
-}
-
-/** JSON inside <script type="application/json">: nothing in it can end the element or the script. */
-export function embeddedJson(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/</g, "\\u003c")
-    .replace(/>/g, "\\u003e")
-    .replace(/&/g, "\\u0026")
-    .replace(/\u2028/g, "\\u2028")
-    .replace(/\u2029/g, "\\u2029");
 }
 
 /** Nested objects as dotted keys; arrays and values as compact JSON. */

@@ -94,6 +94,28 @@ describe("the docs checker (a sample)", () => {
   });
 });
 
+describe("the docs checker and slt report (a sample)", () => {
+  it("passes a report of runs the block makes, fails one of runs it does not, or with a bad option", () => {
+    const run = "npm run slt -- run --islands 1 --dataset moons --seed 1 --out runs/cmp --name a";
+    expect(checkBlock(block([run, "npm run slt -- report runs/cmp --format md"].join("\n")))).toEqual([]);
+    const problems = checkBlock(
+      block(
+        [
+          run,
+          "npm run slt -- report runs/elsewhere",
+          "npm run slt -- report data",
+          "npm run slt -- report runs/cmp --format xml",
+        ].join("\n"),
+      ),
+    );
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toContain("runs/elsewhere does not exist in a fresh clone");
+    // a folder of the repository: the report would be written into it
+    expect(problems[1]).toContain("slt report needs run directories an earlier command of the block makes");
+    expect(problems[2]).toMatch(/slt report fails before reading its directories \(exit 2\)/);
+  });
+});
+
 describe("the commands in the docs run as written", () => {
   const all = DOCS.flatMap((file) => shBlocks(readFileSync(path.join(repoRoot, file), "utf8"), file));
 

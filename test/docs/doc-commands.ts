@@ -235,7 +235,7 @@ function checkSlt(args: readonly string[], made: ReadonlySet<string>, problems: 
       config: { out: string; name: string };
     };
     const dir = rel(path.join(d.config.out, d.config.name));
-    return [dir, ...RUN_FILES.map((f) => path.join(dir, f))];
+    return [rel(d.config.out), dir, ...RUN_FILES.map((f) => path.join(dir, f))];
   }
   if (sub === "reproduce") {
     const r = slt([...args, "--dry-run"]);
@@ -270,8 +270,32 @@ function checkSlt(args: readonly string[], made: ReadonlySet<string>, problems: 
       fail("slt resume fails before reading its run directory", r);
     return [];
   }
+  if (sub === "report") return checkReport(args, made, problems);
   problems.push(`the docs test cannot dry-run "slt ${sub}"; teach test/docs/doc-commands.ts how`);
   return [];
+}
+
+/**
+ * `slt report DIR…` of runs an earlier command of the block makes (a run directory, or the folder that
+ * holds them): the options must parse and the command get as far as reading the first directory, which a
+ * dry run does not make. Returns the HTML file it would write.
+ */
+function checkReport(args: readonly string[], made: ReadonlySet<string>, problems: string[]): string[] {
+  const valued = new Set(["-o", "--output", "--format"]);
+  const dirs = args.slice(1).filter((a, i, all) => !a.startsWith("-") && !valued.has(all[i - 1]));
+  const makes = (d: string) => [...made].some((m) => m === rel(d) || m.startsWith(`${rel(d)}${path.sep}`));
+  if (dirs.length === 0 || !dirs.every(makes) || dirs.some((d) => existsSync(path.join(repoRoot, d)))) {
+    problems.push(
+      `slt report needs run directories an earlier command of the block makes, got ${dirs.join(" ")}`,
+    );
+    return [];
+  }
+  const r = slt(args);
+  if (r.code !== 1 || !r.stderr.includes(`E_REPORT: ${dirs[0]} is not a directory`))
+    problems.push(`slt report fails before reading its directories (exit ${r.code}): ${r.stderr}`);
+  if (args.includes("--format")) return [];
+  const out = optionValue(args, "-o") ?? optionValue(args, "--output");
+  return [rel(out ?? (dirs.length === 1 ? path.join(dirs[0], "report.html") : "report.html"))];
 }
 
 /** What is wrong with a block's commands; [] when every one runs as written. */
@@ -282,9 +306,11 @@ export function checkBlock(block: Block): string[] {
     const mine: string[] = [];
     for (const w of c.argv.filter((w) => /(^|=)\.\.\//.test(w)))
       mine.push(`${w} is outside the repository, which a fresh clone has nothing beside`);
+    // the folder `slt run --out DIR` writes its run into is the run's to make
+    const out = c.argv.includes("run") ? optionValue(c.argv, "--out") : undefined;
     for (const p of repoPaths(c)) {
       const fresh = p.split(path.sep)[0] !== "runs" && existsSync(path.join(repoRoot, p));
-      if (!fresh && !made.has(p))
+      if (!fresh && !made.has(p) && (out === undefined || p !== rel(out)))
         mine.push(`${p} does not exist in a fresh clone and no command before makes it`);
     }
     if (c.argv[0] === "node" && c.argv[1]?.endsWith(".ts"))

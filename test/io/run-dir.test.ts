@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createRunDir, timedEvent, writeJsonAtomic } from "../../src/io/run-dir.ts";
+import { isSltError } from "../../src/core/errors.ts";
+import { createRunDir, parseEvents, timedEvent, writeJsonAtomic } from "../../src/io/run-dir.ts";
 
 const out = mkdtempSync(path.join(os.tmpdir(), "slt-run-dir-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -82,5 +83,34 @@ describe("writeJsonAtomic", () => {
     writeFileSync(path.join(target, "inside"), "x");
     expect(() => writeJsonAtomic(target, { a: 1 })).toThrow();
     expect(readdirSync(dir)).toEqual(["taken.json"]);
+  });
+});
+
+/** The SltError `f` throws (fails the test when it throws none). */
+function errorOf(f: () => unknown): { code: string; message: string } {
+  try {
+    f();
+  } catch (e) {
+    if (isSltError(e)) return e;
+    throw e;
+  }
+  throw new Error("no error thrown");
+}
+
+describe("parseEvents", () => {
+  it("drops a torn last line (no newline) and nothing else", () => {
+    expect(parseEvents('{"type":"start"}\n{"type":"end"', "f")).toEqual([{ type: "start" }]);
+    expect(parseEvents('{"type":"start"}\n\n{"type":"end"}\n', "f")).toHaveLength(2);
+  });
+
+  it("a malformed line is one E_REPORT line naming the file and the line", () => {
+    const file = "/x/events.jsonl";
+    expect(errorOf(() => parseEvents('{"type":"start"}\n{oops}\n{"type":"end"}\n', file))).toMatchObject({
+      code: "E_REPORT",
+      message: expect.stringMatching(/^\/x\/events\.jsonl:2: not a JSON line/),
+    });
+    // a complete last line (it ends in a newline) is not torn
+    expect(errorOf(() => parseEvents('{"type":"start"}\n{oops\n', file)).message).toMatch(/:2: /);
+    expect(errorOf(() => parseEvents('{"type":"start"}\n[1]\n', file)).message).toMatch(/:2: not an event/);
   });
 });
