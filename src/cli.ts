@@ -900,6 +900,66 @@ program
     }
   });
 
+// `slt sweep`: the runs of a spec, each a child `slt run` (src/sweep/). The spec's fields are checked
+// against `slt run`'s own options, read here from its command.
+program
+  .command("sweep")
+  .argument("<spec>", "the sweep's spec, a JSON file (README, Sweeps)")
+  .description(
+    "run a grid of settings times seeds, each an `slt run` with an equal budget, as many at once as the cores allow; one line per finished run in <out>/sweep.jsonl; the same command again skips finished runs and continues unfinished ones",
+  )
+  .option(
+    "--out <dir>",
+    "the sweep's folder: its runs, spec.json and sweep.jsonl (default runs/sweeps/<name>)",
+  )
+  .option("--parallel <n>", "cores the sweep's runs may keep busy at once (default: this machine's)", intArg)
+  .option("--json", "print one JSON summary line on stdout at the end")
+  .option(...LOG_LEVEL_FLAG)
+  .action(async (spec: string, o) => {
+    process.env.SLT_LOG_LEVEL = logLevelOf(o);
+    const parallel = o.parallel ?? availableParallelism();
+    if (parallel < 1) throw new SltError("E_CONFIG", `--parallel ${parallel}: expected at least 1 core`);
+    if (o.out !== undefined) checkOutDir(o.out);
+    const { runSweep } = await import("./sweep/sweep.ts");
+    const run = program.commands.find((c) => c.name() === "run") as Command;
+    const runFlags = run.options.map((opt) => ({
+      name: (opt.long ?? "").replace(/^--/, ""),
+      takesValue: opt.required || opt.optional,
+      choices: opt.argChoices,
+    }));
+    const abort = new AbortController();
+    onStopRequest(
+      () => abort.abort(),
+      (line) =>
+        process.stderr.write(
+          line.includes("aborted")
+            ? "slt: sweep aborted\n"
+            : "slt: stopping the sweep: its running runs checkpoint and stop (Ctrl-C again to abort)\n",
+        ),
+    );
+    const r = await runSweep({
+      spec,
+      out: o.out,
+      parallel,
+      runFlags,
+      progress: process.stderr,
+      logger: createLogger({ level: logLevelOf(o) }),
+      signal: abort.signal,
+    });
+    if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    if (r.interrupted) {
+      process.stderr.write(
+        `slt: sweep stopped with ${r.alreadyDone + r.ok + r.failed} of ${r.runs} runs done; run the same command again to continue (slt sweep ${spec} --out ${r.out})\n`,
+      );
+      process.exitCode = 130;
+    } else if (r.failed > 0) {
+      process.stderr.write(
+        `slt: ${r.failed} of ${r.runs} runs failed; their error lines are in ${r.sweepFile}\n`,
+      );
+      process.exitCode = 1;
+    }
+  });
+
 function printSummary(s: Awaited<ReturnType<typeof runSingle>> | ClusterSummary): void {
   const f = (v: number | null) => (v === null ? "-" : v.toFixed(4));
   process.stdout.write(

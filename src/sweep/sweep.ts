@@ -1,0 +1,289 @@
+// `slt sweep SPEC.json`: the runs of a spec (plan.ts), each a child `slt run --json` (child.ts) in its
+// own directory under the sweep's folder, as many at once as the core budget allows (schedule.ts), each
+// finished run one line of sweep.jsonl (journal.ts). Running the same command again skips the runs
+// recorded ok; a run started but not recorded (the sweep was stopped) continues with `slt resume` from
+// its checkpoint, or, without one, starts again with its partial directory moved aside. A stop
+// (SIGINT, SIGTERM) is passed to the running children as SIGTERM: each stops after its generation and
+// writes its checkpoint; those runs are not recorded, so the next sweep continues them.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { E_CONFIG, SltError } from "../core/errors.ts";
+import type { Logger } from "../io/log.ts";
+import { formatDuration } from "../io/progress.ts";
+import { type ChildResult, startSlt } from "./child.ts";
+import { appendRecord, moveAside, openSweepDir, type RunRecord, readRecords, SWEEP_FILE } from "./journal.ts";
+import { type PlannedRun, planSweep, type Setting } from "./plan.ts";
+import { costOf, startable } from "./schedule.ts";
+import { parseSpec, type RunFlag, type SweepSpec } from "./spec.ts";
+
+export interface SweepOptions {
+  /** the spec file */
+  readonly spec: string;
+  /** the sweep's folder (default runs/sweeps/<name>) */
+  readonly out?: string;
+  /** the core budget: runs start while their costs fit in it (≥ 1) */
+  readonly parallel: number;
+  /** the options of `slt run`, which the spec's fields are checked against */
+  readonly runFlags: readonly RunFlag[];
+  /** one line per started and finished run */
+  readonly progress: NodeJS.WritableStream;
+  readonly logger: Logger;
+  /** stops the sweep: running children are asked to stop and checkpoint; nothing new starts */
+  readonly signal?: AbortSignal;
+}
+
+export interface SweepResult {
+  readonly sweep: string;
+  readonly out: string;
+  /** runs in the plan */
+  readonly runs: number;
+  /** recorded ok before this command */
+  readonly alreadyDone: number;
+  /** recorded ok by this command, and of those how many continued from a checkpoint */
+  readonly ok: number;
+  readonly resumed: number;
+  readonly failed: number;
+  /** stopped by a signal before every run was done */
+  readonly interrupted: boolean;
+  readonly wallSeconds: number;
+  readonly sweepFile: string;
+}
+
+/** Where a sweep's folder goes without --out. */
+export const defaultSweepDir = (name: string): string => join("runs", "sweeps", name);
+
+/** The spec file, read and checked (E_CONFIG in one line naming the file and the field). */
+export function readSpec(path: string, runFlags: readonly RunFlag[]): SweepSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new SltError(
+      E_CONFIG,
+      `sweep spec ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new SltError(E_CONFIG, `sweep spec ${path}: not valid JSON: ${(e as Error).message}`);
+  }
+  return parseSpec(json, path, runFlags);
+}
+
+/**
+ * Leave one call site for the sweep's report (issue 11, part 2: `slt report` over the run directories,
+ * built in src/report/): it will write `<outDir>/report.html` from the runs recorded ok.
+ * TODO(merge): call the report's entry here, e.g. writeReport({ runDirs, out: join(outDir, "report.html") }).
+ */
+export async function writeSweepReport(outDir: string, runDirs: readonly string[], logger: Logger) {
+  logger.info({ outDir, runs: runDirs.length }, "report: not built yet");
+}
+
+/** `f` over `items`, at most `limit` at once, results in order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, f: (t: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let k = next++; k < items.length; k = next++) results[k] = await f(items[k]);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+/**
+ * Each setting's cost in cores, from a dry run of its first waiting run: the dry run resolves the island
+ * count as the run will (a default of one per core included) and checks every value before anything
+ * starts; a setting that would fail is one E_CONFIG line naming it.
+ */
+async function settingCosts(
+  waiting: readonly PlannedRun[],
+  o: SweepOptions,
+  out: string,
+): Promise<Map<Setting, number>> {
+  const firsts = [...new Map(waiting.map((r) => [r.setting, r])).values()];
+  const checked = await mapLimit(firsts, o.parallel, async (run) => ({
+    run,
+    result: await startSlt("run", [...run.args, "--out", out, "--dry-run"]).done,
+  }));
+  const costs = new Map<Setting, number>();
+  for (const { run, result } of checked) {
+    if (!result.ok)
+      throw new SltError(
+        E_CONFIG,
+        `sweep spec ${o.spec}: setting "${run.setting.name}": ${result.error.replace(/^slt: error /, "")}`,
+      );
+    const config = result.summary.config as { cluster: { islands: number } };
+    const f = run.setting.fields;
+    costs.set(
+      run.setting,
+      costOf({
+        islands: result.summary.mode === "islands" ? config.cluster.islands : 1,
+        threads: typeof f.threads === "number" ? f.threads : undefined,
+        remote: f.launcher === "ssh" || f.launcher === "k8s",
+      }),
+    );
+  }
+  return costs;
+}
+
+/** A run's start: fresh, continued from its checkpoint, or again with its partial directory moved aside. */
+function startRun(run: PlannedRun, out: string, lastFailed: boolean) {
+  const path = join(out, run.dir);
+  if (!existsSync(path)) return { child: startSlt("run", [...run.args, "--out", out]), how: "" };
+  const checkpoint = ["checkpoint.json", "checkpoint.prev.json"].some((f) => existsSync(join(path, f)));
+  // a run that failed starts again: its checkpoint may be what failed it
+  if (checkpoint && !lastFailed)
+    return { child: startSlt("resume", [path]), how: " (resuming from its checkpoint)", resumed: true };
+  const aside = moveAside(path);
+  return {
+    child: startSlt("run", [...run.args, "--out", out]),
+    how: ` (again; the partial run is in ${aside})`,
+  };
+}
+
+/** The text after a finished run's name. */
+function outcome(r: ChildResult, seconds: number): string {
+  if (!r.ok) return `FAILED: ${r.error}`;
+  const s = r.summary;
+  const test = typeof s.testAccuracy === "number" ? s.testAccuracy.toFixed(4) : "-";
+  return `ok test ${test}, ${s.evaluations} evaluations (${s.stopReason}) in ${Math.round(seconds)} s`;
+}
+
+interface Session {
+  readonly o: SweepOptions;
+  readonly out: string;
+  readonly total: number;
+  readonly failedBefore: ReadonlySet<string>;
+  readonly started: number;
+  stopping: boolean;
+  done: number;
+  finishedNow: number;
+  ok: number;
+  resumed: number;
+  failed: number;
+  readonly okDirs: string[];
+  readonly kills: Set<(signal: NodeJS.Signals) => void>;
+}
+
+/** Runs one planned run to its end and records it (unless the sweep's stop ended it). */
+async function execute(s: Session, run: PlannedRun): Promise<void> {
+  const began = performance.now();
+  const { child, how, resumed } = startRun(run, s.out, s.failedBefore.has(run.dir));
+  const kill = (signal: NodeJS.Signals) => child.kill(signal);
+  s.kills.add(kill);
+  s.o.progress.write(`start ${run.setting.name} s${run.seed}${how}\n`);
+  const r = await child.done;
+  s.kills.delete(kill);
+  const interrupted = r.ok ? r.summary.stopReason === "interrupted" : s.stopping;
+  if (interrupted) {
+    s.o.progress.write(
+      `stopped ${run.setting.name} s${run.seed}: not recorded; the next sweep continues it\n`,
+    );
+    return;
+  }
+  const runDir = join(s.out, run.dir);
+  const record: RunRecord = {
+    setting: run.setting.name,
+    fields: run.setting.fields,
+    seed: run.seed,
+    run: run.dir,
+    runDir,
+    status: r.ok ? "ok" : "failed",
+    ...(r.ok ? { summary: r.summary } : { error: r.error }),
+    resumed: resumed === true,
+    time: new Date().toISOString(),
+  };
+  appendRecord(s.out, record);
+  s.done++;
+  s.finishedNow++;
+  if (r.ok) {
+    s.ok++;
+    if (resumed) s.resumed++;
+    s.okDirs.push(runDir);
+  } else s.failed++;
+  const elapsed = (performance.now() - s.started) / 1000;
+  const left = s.total - s.done;
+  const eta = left > 0 ? `, eta ${formatDuration((elapsed / s.finishedNow) * left)}` : "";
+  const seconds = (performance.now() - began) / 1000;
+  s.o.progress.write(
+    `[${s.done}/${s.total}] ${run.setting.name} s${run.seed}: ${outcome(r, seconds)}${eta}\n`,
+  );
+}
+
+/** Starts the waiting runs as the core budget allows, until all are done or the sweep is stopped. */
+async function schedule(s: Session, waiting: PlannedRun[], costs: ReadonlyMap<Setting, number>) {
+  const running = new Set<Promise<void>>();
+  let used = 0;
+  const stopped = new Promise<void>((wake) => {
+    const stop = () => {
+      s.stopping = true;
+      for (const kill of s.kills) kill("SIGTERM");
+      wake();
+    };
+    if (s.o.signal?.aborted) stop();
+    else s.o.signal?.addEventListener("abort", stop, { once: true });
+  });
+  while (waiting.length > 0 && !s.stopping) {
+    const cost = (r: PlannedRun) => Math.min(costs.get(r.setting) ?? 1, s.o.parallel);
+    const n = startable(waiting.map(cost), used, s.o.parallel);
+    for (const run of waiting.splice(0, n)) {
+      const c = cost(run);
+      used += c;
+      const p: Promise<void> = execute(s, run).finally(() => {
+        used -= c;
+        running.delete(p);
+      });
+      running.add(p);
+    }
+    await Promise.race([...running, stopped]);
+  }
+  await Promise.all(running);
+}
+
+/** Runs a sweep; see the file's comment. */
+export async function runSweep(o: SweepOptions): Promise<SweepResult> {
+  const spec = readSpec(o.spec, o.runFlags);
+  const plan = planSweep(spec, o.spec);
+  const out = o.out ?? defaultSweepDir(spec.name);
+  openSweepDir(out, spec, o.spec, o.runFlags);
+  const records = readRecords(out, (line) => o.logger.warn(line));
+  const latest = new Map(records.map((r) => [r.run, r]));
+  const planned = new Set(plan.runs.map((r) => r.dir));
+  const okBefore = plan.runs.filter((r) => latest.get(r.dir)?.status === "ok");
+  const waiting = plan.runs.filter((r) => latest.get(r.dir)?.status !== "ok");
+  const s: Session = {
+    o,
+    out,
+    total: plan.runs.length,
+    failedBefore: new Set([...latest.values()].filter((r) => r.status === "failed").map((r) => r.run)),
+    started: performance.now(),
+    stopping: false,
+    done: okBefore.length,
+    finishedNow: 0,
+    ok: 0,
+    resumed: 0,
+    failed: 0,
+    okDirs: [...latest.values()].filter((r) => r.status === "ok" && planned.has(r.run)).map((r) => r.runDir),
+    kills: new Set(),
+  };
+  o.progress.write(
+    `sweep ${spec.name}: ${okBefore.length} of ${plan.runs.length} runs already done${waiting.length > 0 ? `; ${waiting.length} to run in ${out}, ${o.parallel} cores` : ""}\n`,
+  );
+  if (waiting.length > 0) await schedule(s, waiting, await settingCosts(waiting, o, out));
+  const interrupted = s.stopping && s.done < s.total;
+  if (!interrupted) await writeSweepReport(out, s.okDirs, o.logger);
+  return {
+    sweep: spec.name,
+    out,
+    runs: plan.runs.length,
+    alreadyDone: okBefore.length,
+    ok: s.ok,
+    resumed: s.resumed,
+    failed: s.failed,
+    interrupted,
+    wallSeconds: (performance.now() - s.started) / 1000,
+    sweepFile: join(out, SWEEP_FILE),
+  };
+}

@@ -1,0 +1,157 @@
+// `slt sweep` end to end, as a user runs it: a small spec of 2 topologies × 2 seeds on 2 moons islands
+// with a tiny budget; the same command again; a sweep stopped by SIGINT and continued.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { CLI, type CliResult, runCli, scratchDir } from "../cli/helpers.ts";
+
+const work = scratchDir("slt-sweep-");
+
+function writeSpec(file: string, budget: number, extra: Record<string, unknown> = {}): string {
+  const spec = {
+    name: "tiny",
+    base: { dataset: "moons", islands: 2, prune: "none", termination: "none", ...extra },
+    grid: { topology: ["ring", "full"] },
+    seeds: [1, 2],
+    budget: { evaluations: budget },
+  };
+  const path = join(work, file);
+  writeFileSync(path, JSON.stringify(spec));
+  return path;
+}
+
+const records = (out: string) =>
+  readFileSync(join(out, "sweep.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+
+const RUNS = ["topology-ring-s1", "topology-full-s1", "topology-ring-s2", "topology-full-s2"];
+
+/** Modification times of the sweep's folder, its files and every file of its run directories. */
+function mtimes(out: string): Record<string, number> {
+  const times: Record<string, number> = {};
+  const walk = (dir: string) => {
+    times[dir] = statSync(dir).mtimeMs;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else times[p] = statSync(p).mtimeMs;
+    }
+  };
+  walk(out);
+  return times;
+}
+
+function expectOneLineError(r: CliResult, words: RegExp): void {
+  expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+  const errors = r.stderr.split("\n").filter((l) => l.startsWith("slt: error"));
+  expect(errors, r.stderr).toHaveLength(1);
+  expect(errors[0]).toMatch(words);
+  expect(r.code).toBe(2);
+}
+
+describe("slt sweep", () => {
+  it("writes one line per run to sweep.jsonl; the same command again runs nothing", () => {
+    const spec = writeSpec("tiny.json", 300);
+    const out = join(work, "tiny");
+    const r = runCli(work, ["sweep", spec, "--out", out, "--parallel", "2", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = records(out);
+    expect(lines.map((l) => l.run).sort()).toEqual([...RUNS].sort());
+    for (const l of lines) {
+      expect(l).toMatchObject({ status: "ok", resumed: false, runDir: join(out, l.run) });
+      expect(l.setting).toMatch(/^topology=(ring|full)$/);
+      expect(l.fields).toMatchObject({ dataset: "moons", islands: 2, topology: l.setting.slice(9) });
+      expect(l.summary).toMatchObject({
+        stopReason: "max-evaluations",
+        seed: l.seed,
+        topology: l.fields.topology,
+      });
+      expect(l.summary.evaluations).toBeGreaterThanOrEqual(300);
+      expect(existsSync(join(out, l.run, "ticket.json"))).toBe(true);
+    }
+    expect(JSON.parse(r.stdout)).toMatchObject({ sweep: "tiny", runs: 4, alreadyDone: 0, ok: 4, failed: 0 });
+    expect(r.stderr).toMatch(
+      /^\[4\/4\] topology=\w+ s2: ok test 0\.\d{4}, \d+ evaluations \(max-evaluations\) in \d+ s$/m,
+    );
+    expect(JSON.parse(readFileSync(join(out, "spec.json"), "utf8")).name).toBe("tiny");
+
+    const before = mtimes(out);
+    const again = runCli(work, ["sweep", spec, "--out", out, "--json"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain("4 of 4 runs already done");
+    expect(again.stderr).not.toMatch(/^start /m);
+    expect(JSON.parse(again.stdout)).toMatchObject({ runs: 4, alreadyDone: 4, ok: 0, failed: 0 });
+    expect(records(out)).toEqual(lines);
+    // spec.json is written again (the same text); nothing else was touched
+    const after = mtimes(out);
+    for (const [path, t] of Object.entries(before))
+      if (!path.endsWith("spec.json") && path !== out) expect(after[path], path).toBe(t);
+    expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
+  });
+
+  it("a sweep stopped by SIGINT says how to continue; the same command continues it to 4 runs, none twice", async () => {
+    const spec = writeSpec("stopped.json", 1500, { "checkpoint-every": 1 });
+    const out = join(work, "stopped");
+    const child = spawn(process.execPath, [CLI, "sweep", spec, "--out", out, "--parallel", "1"], {
+      cwd: work,
+    });
+    let stderr = "";
+    const code = await new Promise<number | null>((done) => {
+      child.stderr.setEncoding("utf8").on("data", (d: string) => {
+        stderr += d;
+        // the first run is recorded: stop the sweep while the second runs
+        if (/^\[1\/4\]/m.test(stderr) && child.signalCode === null && !child.killed) child.kill("SIGINT");
+      });
+      child.on("close", (c) => done(c));
+    });
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain("run the same command again to continue");
+    expect(records(out).map((l) => l.run)).toEqual(["topology-ring-s1"]);
+
+    const r = runCli(work, ["sweep", spec, "--out", out, "--parallel", "1", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("1 of 4 runs already done");
+    const lines = records(out);
+    expect(lines.map((l) => l.run).sort()).toEqual([...RUNS].sort());
+    expect(lines.every((l) => l.status === "ok")).toBe(true);
+  });
+
+  it("refuses another spec for the same folder, naming the field", () => {
+    const out = join(work, "tiny");
+    const r = runCli(work, ["sweep", writeSpec("other.json", 400), "--out", out]);
+    expectOneLineError(r, /E_CONFIG: --out .*tiny holds the sweep of another spec .* in "budget"/);
+  });
+
+  it.each([
+    [["sweep", "missing.json"], /E_CONFIG: sweep spec missing\.json: cannot read it \(ENOENT\)/],
+    [["sweep", "bad.json"], /E_CONFIG: sweep spec bad\.json: not valid JSON/],
+    [
+      ["sweep", "typo.json"],
+      /E_CONFIG: sweep spec typo\.json: base\.topolgy: "topolgy" is not an option of slt run/,
+    ],
+    [
+      ["sweep", "choice.json"],
+      /E_CONFIG: sweep spec choice\.json: grid\.prune\[0\]: got "some"; --prune is one of none, clean, published/,
+    ],
+    [["sweep", "value.json"], /E_CONFIG: sweep spec value\.json: setting "topology=rnig": .*rnig/],
+    [["sweep", "seeds.json", "--parallel", "0"], /E_CONFIG: --parallel 0: expected at least 1/],
+  ])("a bad spec is one line, exit 2, nothing run (%#)", (args, words) => {
+    writeFileSync(join(work, "bad.json"), "{ name: ");
+    const spec = (fields: object) => JSON.stringify({ name: "bad", seeds: 1, ...fields });
+    writeFileSync(join(work, "typo.json"), spec({ base: { topolgy: "ring" } }));
+    writeFileSync(join(work, "choice.json"), spec({ grid: { prune: ["some"] } }));
+    writeFileSync(
+      join(work, "value.json"),
+      spec({ base: { dataset: "moons" }, grid: { topology: ["rnig", "ring"] } }),
+    );
+    writeFileSync(join(work, "seeds.json"), spec({}));
+    const out = join(work, `bad-${args[1]}`);
+    const r = spawnSync(process.execPath, [CLI, ...args, "--out", out], { cwd: work, encoding: "utf8" });
+    expectOneLineError({ code: r.status, stdout: r.stdout, stderr: r.stderr }, words);
+    // no run directory: at most the sweep's folder with its spec
+    if (existsSync(out)) expect(readdirSync(out).filter((f) => f !== "spec.json")).toEqual([]);
+  });
+});
