@@ -218,11 +218,7 @@ function addDataOptions(cmd: Command, defaultData = "moons"): Command {
  * What the run mode (one population or islands) allows of the flags; throws E_CONFIG for a flag it would
  * ignore, and warns of a run that nothing but a signal ends.
  */
-function checkRunMode(
-  o: { threads?: number; timeLimit?: number },
-  config: ResolvedConfig,
-  clusterRun: boolean,
-): void {
+function checkRunMode(o: { threads?: number }, config: ResolvedConfig, clusterRun: boolean): void {
   if (o.threads !== undefined && (o.threads < 1 || clusterRun || config.ga.fitnessSubset !== undefined))
     throw new SltError(
       "E_CONFIG",
@@ -232,11 +228,6 @@ function checkRunMode(
     throw new SltError(
       "E_CONFIG",
       "ga.fitnessSubset (--batch-size, mini-batch fitness) runs one population in-process only: leave out --topology and --launcher (the island cluster does not support mini-batch fitness)",
-    );
-  if (o.timeLimit !== undefined && !clusterRun)
-    throw new SltError(
-      "E_CONFIG",
-      `--time-limit ${o.timeLimit}: a wall-clock limit is for island runs; one population stops at --generations or --max-evaluations (or Ctrl-C/SIGTERM, which still writes the ticket)`,
     );
   if (runsUntilStopped(config))
     process.stderr.write(
@@ -543,6 +534,26 @@ addExecutionOptions(
       intArg,
     )
     .option(
+      "--mutation-rate <p>",
+      "probability that each individual (parents and children) gets a one-bit-flip mutant (default 0.1, the papers')",
+      probabilityArg,
+    )
+    .option(
+      "--crossover-rate <p>",
+      "recombination: probability that each individual gets a uniform-crossover child (default 0.3, the papers')",
+      probabilityArg,
+    )
+    .option(
+      "--elite-fraction <f>",
+      "mates are drawn from the top ⌊f·N⌋ ranks (0 < f ≤ 1; default 0.3, the papers')",
+      probabilityArg,
+    )
+    .option(
+      "--newcomer-fraction <f>",
+      "⌊f·N⌋ fresh individuals from the generator every generation (default 0.1, the papers')",
+      probabilityArg,
+    )
+    .option(
       "--batch-size <n>",
       "NON-PAPER mini-batch fitness: score on N seeded training rows instead of the whole split (one population only)",
       intArg,
@@ -631,7 +642,7 @@ addExecutionOptions(
     )
     .option(
       "--time-limit <seconds>",
-      "wall-clock limit of a cluster run (islands only; default none)",
+      "wall-clock limit in seconds: one population stops at the end of the generation it passes in, islands when it passes (default none)",
       secondsArg("--time-limit"),
     )
     .option(
@@ -672,6 +683,10 @@ addExecutionOptions(
       network: { architecture: o.arch, init: o.init },
       ga: {
         population: o.population,
+        mutationRate: o.mutationRate,
+        crossoverRate: o.crossoverRate,
+        eliteFraction: o.eliteFraction,
+        newcomerFraction: o.newcomerFraction,
         fitness: o.fitness,
         operators: o.operators,
         generator: o.generator ? { kind: o.generator } : undefined,
@@ -764,7 +779,7 @@ program
   .option("--max-evaluations <n>", "a new evaluation budget of the whole run (default: the run's)", intArg)
   .option(
     "--time-limit <seconds>",
-    "a wall-clock limit for the resumed part (islands only; default: the run's)",
+    "a wall-clock limit for the resumed part (default: the run's)",
     secondsArg("--time-limit"),
   )
   .option("--checkpoint-every <generations>", "a new checkpoint interval (default: the run's)", intArg)

@@ -1,7 +1,7 @@
 // `slt sweep` end to end, as a user runs it: a small spec of 2 topologies × 2 seeds on 2 moons islands
 // with a tiny budget; the same command again; a sweep stopped by SIGINT and continued.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, type CliResult, runCli, scratchDir } from "../cli/helpers.ts";
@@ -42,6 +42,15 @@ function mtimes(out: string): Record<string, number> {
   };
   walk(out);
   return times;
+}
+
+/** Resolves once `condition` holds, looking every 50 ms (a state on disk and in a child's output). */
+async function until(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error("timed out waiting for the condition");
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 function expectOneLineError(r: CliResult, words: RegExp): void {
@@ -93,30 +102,49 @@ describe("slt sweep", () => {
   });
 
   it("a sweep stopped by SIGINT says how to continue; the same command continues it to 4 runs, none twice", async () => {
-    const spec = writeSpec("stopped.json", 1500, { "checkpoint-every": 1 });
+    const spec = writeSpec("stopped.json", 1200, { "checkpoint-every": 1 });
     const out = join(work, "stopped");
+    const second = join(out, "topology-full-s1");
     const child = spawn(process.execPath, [CLI, "sweep", spec, "--out", out, "--parallel", "1"], {
       cwd: work,
     });
     let stderr = "";
-    const code = await new Promise<number | null>((done) => {
-      child.stderr.setEncoding("utf8").on("data", (d: string) => {
-        stderr += d;
-        // the first run is recorded: stop the sweep while the second runs
-        if (/^\[1\/4\]/m.test(stderr) && child.signalCode === null && !child.killed) child.kill("SIGINT");
-      });
-      child.on("close", (c) => done(c));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
     });
+    const closed = new Promise<number | null>((done) => child.on("close", (c) => done(c)));
+    // the first run is recorded and the second has written a checkpoint: stop the sweep there
+    await until(() => /^\[1\/4\]/m.test(stderr) && existsSync(join(second, "checkpoint.json")));
+    child.kill("SIGINT");
+    const code = await closed;
     expect(code, stderr).toBe(130);
+    expect(stderr).toContain("stopped topology=full s1: not recorded; the next sweep continues it");
     expect(stderr).toContain("run the same command again to continue");
     expect(records(out).map((l) => l.run)).toEqual(["topology-ring-s1"]);
+    // a run directory without a checkpoint (a run stopped as it started) is moved aside and run again
+    mkdirSync(join(out, "topology-ring-s2"));
+    writeFileSync(join(out, "topology-ring-s2", "events.jsonl"), "");
 
     const r = runCli(work, ["sweep", spec, "--out", out, "--parallel", "1", "--json"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("1 of 4 runs already done");
+    expect(r.stderr).toContain("start topology=full s1 (resuming from its checkpoint)");
+    expect(r.stderr).toContain(
+      `start topology=ring s2 (again; the partial run is in ${out}/topology-ring-s2.partial-1)`,
+    );
+    expect(existsSync(join(out, "topology-ring-s2.partial-1", "events.jsonl"))).toBe(true);
     const lines = records(out);
     expect(lines.map((l) => l.run).sort()).toEqual([...RUNS].sort());
     expect(lines.every((l) => l.status === "ok")).toBe(true);
+    expect(lines.filter((l) => l.resumed).map((l) => l.run)).toEqual(["topology-full-s1"]);
+    expect(JSON.parse(r.stdout)).toMatchObject({ runs: 4, alreadyDone: 1, ok: 3, resumed: 1, failed: 0 });
+    // the resumed run continued its own events after a resume event, and spent its budget
+    const events = readFileSync(join(second, "events.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(events.filter((e) => e.type === "resume")).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({ type: "end", stopReason: "max-evaluations" });
   });
 
   it("refuses another spec for the same folder, naming the field", () => {
