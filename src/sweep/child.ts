@@ -9,7 +9,7 @@ const CLI = resolve(import.meta.dirname, "..", "cli.ts");
 /** How a child ended: its `--json` line, or the error line it printed (or how it died). */
 export type ChildResult =
   | { readonly ok: true; readonly summary: Record<string, unknown> }
-  | { readonly ok: false; readonly error: string };
+  | { readonly ok: false; readonly error: string; readonly code: number | null };
 
 export interface ChildRun {
   readonly pid: number | undefined;
@@ -46,14 +46,16 @@ export function startSlt(command: "run" | "resume", args: readonly string[]): Ch
     err = (err + d).slice(-STDERR_KEEP);
   });
   const done = new Promise<ChildResult>((settle) => {
-    child.on("error", (e) => settle({ ok: false, error: `cannot start slt ${command}: ${e.message}` }));
+    child.on("error", (e) =>
+      settle({ ok: false, error: `cannot start slt ${command}: ${e.message}`, code: null }),
+    );
     child.on("close", (code, signal) => {
       const last = out.trim().split("\n").pop() ?? "";
-      if (code !== 0) return settle({ ok: false, error: errorLine(err, code, signal) });
+      if (code !== 0) return settle({ ok: false, error: errorLine(err, code, signal), code });
       try {
         settle({ ok: true, summary: JSON.parse(last) as Record<string, unknown> });
       } catch {
-        settle({ ok: false, error: `slt ${command} printed no JSON summary: ${last.slice(0, 200)}` });
+        settle({ ok: false, error: `slt ${command} printed no JSON summary: ${last.slice(0, 200)}`, code });
       }
     });
   });
@@ -66,9 +68,9 @@ export function startSlt(command: "run" | "resume", args: readonly string[]): Ch
   };
 }
 
-/** `slt run ARGS --json --quiet`: its one JSON line, or an Error with its error line. */
+/** `slt run ARGS --json --quiet`: its one JSON line, or an Error with its exit code and error line. */
 export async function runJson(args: readonly string[]): Promise<unknown> {
   const r = await startSlt("run", args).done;
-  if (!r.ok) throw new Error(`slt run ${args.join(" ")}: ${r.error}`);
+  if (!r.ok) throw new Error(`slt run ${args.join(" ")} exited with ${r.code}: ${r.error}`);
   return r.summary;
 }

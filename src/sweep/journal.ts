@@ -14,7 +14,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { E_CONFIG, SltError } from "../core/errors.ts";
-import { type Fields, parseSpec, type RunFlag, type SweepSpec, specDifference } from "./spec.ts";
+import { type Fields, parseSpec, type SweepSpec, specDifference } from "./spec.ts";
 
 export const SWEEP_FILE = "sweep.jsonl";
 export const SPEC_FILE = "spec.json";
@@ -79,18 +79,13 @@ export function appendRecord(dir: string, record: RunRecord): void {
  * refused in one line naming the field that differs (more seeds are the same sweep, extended); then
  * spec.json is written.
  */
-export function openSweepDir(
-  dir: string,
-  spec: SweepSpec,
-  source: string,
-  runFlags: readonly RunFlag[],
-): void {
+export function openSweepDir(dir: string, spec: SweepSpec, source: string): void {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, SPEC_FILE);
   if (existsSync(file)) {
     let recorded: SweepSpec;
     try {
-      recorded = parseSpec(JSON.parse(readFileSync(file, "utf8")), file, runFlags);
+      recorded = parseSpec(JSON.parse(readFileSync(file, "utf8")), file);
     } catch (e) {
       throw new SltError(
         E_CONFIG,

@@ -15,6 +15,8 @@ export interface Setting {
   readonly fields: Fields;
   /** the fields that set this setting apart (the grid point's varying keys, or the entry's own) */
   readonly own: Fields;
+  /** `slt run` arguments of every run of the setting: its fields and the budget */
+  readonly args: readonly string[];
 }
 
 export interface PlannedRun {
@@ -77,7 +79,12 @@ function settingsOf(spec: SweepSpec): Setting[] {
     made.push({ name: typeof name === "string" ? name : nameOf(own), own, fields: { ...spec.base, ...own } });
   }
   if (made.length === 0) made.push({ name: "base", own: {}, fields: spec.base });
-  return made.map((s) => ({ ...s, slug: slugOf(s.name) }));
+  const budget = budgetArgs(spec.budget);
+  return made.map((s) => ({
+    ...s,
+    slug: slugOf(s.name),
+    args: [...Object.entries(s.fields).flatMap(([k, v]) => flagArgs(k, v)), ...budget],
+  }));
 }
 
 /** Refuses two settings of one name or slug, naming both, so no two runs share a directory. */
@@ -130,16 +137,10 @@ export function planSweep(spec: SweepSpec, source: string): Plan {
   const settings = settingsOf(spec);
   checkUnique(settings, source);
   checkBudget(spec, settings, source);
-  const budget = budgetArgs(spec.budget);
   const runs = spec.seeds.flatMap((seed) =>
     settings.map((setting) => {
       const dir = `${setting.slug}-s${seed}`;
-      const args = [
-        ...Object.entries(setting.fields).flatMap(([k, v]) => flagArgs(k, v)),
-        ...budget,
-        ...["--seed", String(seed), "--name", dir],
-      ];
-      return { setting, seed, dir, args };
+      return { setting, seed, dir, args: [...setting.args, "--seed", String(seed), "--name", dir] };
     }),
   );
   return { settings, runs };

@@ -152,12 +152,16 @@ function checkFields(source: string, spec: SweepSpec, runFlags: readonly RunFlag
   }
 }
 
-/** The spec in `json` (read from `source`, for messages), checked; see the file's comment. */
-export function parseSpec(json: unknown, source: string, runFlags: readonly RunFlag[]): SweepSpec {
+/**
+ * The spec in `json` (read from `source`, for messages), checked; see the file's comment. Without
+ * `runFlags` only its form is checked (a spec the sweep wrote itself; the dry run of every setting
+ * before a sweep starts still refuses a field `slt run` does not take).
+ */
+export function parseSpec(json: unknown, source: string, runFlags?: readonly RunFlag[]): SweepSpec {
   const parsed = specSchema.safeParse(json);
   if (!parsed.success) firstIssue(json, parsed.error, source);
   const spec = parsed.data as SweepSpec;
-  checkFields(source, spec, runFlags);
+  if (runFlags !== undefined) checkFields(source, spec, runFlags);
   return spec;
 }
 

@@ -16,20 +16,27 @@ import { type PlannedRun, planSweep, type Setting } from "./plan.ts";
 import { costOf, startable } from "./schedule.ts";
 import { parseSpec, type RunFlag, type SweepSpec } from "./spec.ts";
 
-export interface SweepOptions {
-  /** the spec file */
-  readonly spec: string;
+/** How a spec is run. */
+export interface SweepRunOptions {
   /** the sweep's folder (default runs/sweeps/<name>) */
   readonly out?: string;
   /** the core budget: runs start while their costs fit in it (≥ 1) */
   readonly parallel: number;
-  /** the options of `slt run`, which the spec's fields are checked against */
-  readonly runFlags: readonly RunFlag[];
   /** one line per started and finished run */
   readonly progress: NodeJS.WritableStream;
   readonly logger: Logger;
   /** stops the sweep: running children are asked to stop and checkpoint; nothing new starts */
   readonly signal?: AbortSignal;
+  /** called with each record as it is appended to sweep.jsonl */
+  readonly onRecord?: (record: RunRecord) => void;
+}
+
+/** `slt sweep SPEC.json`. */
+export interface SweepOptions extends SweepRunOptions {
+  /** the spec file */
+  readonly spec: string;
+  /** the options of `slt run`, which the spec's fields are checked against */
+  readonly runFlags: readonly RunFlag[];
 }
 
 export interface SweepResult {
@@ -82,7 +89,11 @@ export async function writeSweepReport(outDir: string, runDirs: readonly string[
 }
 
 /** `f` over `items`, at most `limit` at once, results in order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, f: (t: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  f: (t: T) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
@@ -99,7 +110,8 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, f: (t: T) => P
  */
 async function settingCosts(
   waiting: readonly PlannedRun[],
-  o: SweepOptions,
+  o: SweepRunOptions,
+  source: string,
   out: string,
 ): Promise<Map<Setting, number>> {
   const firsts = [...new Map(waiting.map((r) => [r.setting, r])).values()];
@@ -112,7 +124,7 @@ async function settingCosts(
     if (!result.ok)
       throw new SltError(
         E_CONFIG,
-        `sweep spec ${o.spec}: setting "${run.setting.name}": ${result.error.replace(/^slt: error /, "")}`,
+        `sweep spec ${source}: setting "${run.setting.name}": ${result.error.replace(/^slt: error /, "")}`,
       );
     const config = result.summary.config as { cluster: { islands: number } };
     const f = run.setting.fields;
@@ -152,7 +164,7 @@ function outcome(r: ChildResult, seconds: number): string {
 }
 
 interface Session {
-  readonly o: SweepOptions;
+  readonly o: SweepRunOptions;
   readonly out: string;
   readonly total: number;
   readonly failedBefore: ReadonlySet<string>;
@@ -196,6 +208,7 @@ async function execute(s: Session, run: PlannedRun): Promise<void> {
     time: new Date().toISOString(),
   };
   appendRecord(s.out, record);
+  s.o.onRecord?.(record);
   s.done++;
   s.finishedNow++;
   if (r.ok) {
@@ -242,12 +255,16 @@ async function schedule(s: Session, waiting: PlannedRun[], costs: ReadonlyMap<Se
   await Promise.all(running);
 }
 
-/** Runs a sweep; see the file's comment. */
-export async function runSweep(o: SweepOptions): Promise<SweepResult> {
-  const spec = readSpec(o.spec, o.runFlags);
-  const plan = planSweep(spec, o.spec);
+/** `slt sweep SPEC.json`: the spec file read, checked and run. */
+export function runSweep(o: SweepOptions): Promise<SweepResult> {
+  return sweepSpec(readSpec(o.spec, o.runFlags), o.spec, o);
+}
+
+/** Runs the sweep of a spec (read from `source`, for messages); see the file's comment. */
+export async function sweepSpec(spec: SweepSpec, source: string, o: SweepRunOptions): Promise<SweepResult> {
+  const plan = planSweep(spec, source);
   const out = o.out ?? defaultSweepDir(spec.name);
-  openSweepDir(out, spec, o.spec, o.runFlags);
+  openSweepDir(out, spec, source);
   const records = readRecords(out, (line) => o.logger.warn(line));
   const latest = new Map(records.map((r) => [r.run, r]));
   const planned = new Set(plan.runs.map((r) => r.dir));
@@ -271,7 +288,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   o.progress.write(
     `sweep ${spec.name}: ${okBefore.length} of ${plan.runs.length} runs already done${waiting.length > 0 ? `; ${waiting.length} to run in ${out}, ${o.parallel} cores` : ""}\n`,
   );
-  if (waiting.length > 0) await schedule(s, waiting, await settingCosts(waiting, o, out));
+  if (waiting.length > 0) await schedule(s, waiting, await settingCosts(waiting, o, source, out));
   const interrupted = s.stopping && s.done < s.total;
   if (!interrupted) await writeSweepReport(out, s.okDirs, o.logger);
   return {
