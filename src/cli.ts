@@ -929,19 +929,34 @@ program
   )
   .option("--parallel <n>", "cores the sweep's runs may keep busy at once (default: this machine's)", intArg)
   .option("--json", "print one JSON summary line on stdout at the end")
+  .option(
+    "--dry-run",
+    "check the spec and every setting (as `slt run --dry-run`), list the settings; run and write nothing",
+  )
   .option(...LOG_LEVEL_FLAG)
   .action(async (spec: string, o) => {
     process.env.SLT_LOG_LEVEL = logLevelOf(o);
     const parallel = o.parallel ?? availableParallelism();
     if (parallel < 1) throw new SltError("E_CONFIG", `--parallel ${parallel}: expected at least 1 core`);
-    if (o.out !== undefined) checkOutDir(o.out);
-    const { runSweep } = await import("./sweep/sweep.ts");
+    if (o.out !== undefined && !o.dryRun) checkOutDir(o.out);
+    const { dryRunSweep, formatSweepDryRun, readSpec, runSweep } = await import("./sweep/sweep.ts");
     const run = program.commands.find((c) => c.name() === "run") as Command;
     const runFlags = run.options.map((opt) => ({
       name: (opt.long ?? "").replace(/^--/, ""),
       takesValue: opt.required || opt.optional,
       choices: opt.argChoices,
     }));
+    const logger = createLogger({ level: logLevelOf(o) });
+    if (o.dryRun) {
+      const d = await dryRunSweep(readSpec(spec, runFlags), spec, {
+        out: o.out,
+        parallel,
+        progress: process.stderr,
+        logger,
+      });
+      process.stdout.write(o.json ? `${JSON.stringify(d)}\n` : formatSweepDryRun(d));
+      return;
+    }
     const abort = new AbortController();
     onStopRequest(
       () => abort.abort(),
@@ -958,7 +973,7 @@ program
       parallel,
       runFlags,
       progress: process.stderr,
-      logger: createLogger({ level: logLevelOf(o) }),
+      logger,
       signal: abort.signal,
     });
     if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);

@@ -75,12 +75,23 @@ export function appendRecord(dir: string, record: RunRecord): void {
 }
 
 /**
- * Makes the sweep's folder for `spec` (read from `source`): a folder holding another spec's sweep is
- * refused in one line naming the field that differs (more seeds are the same sweep, extended); then
- * spec.json is written.
+ * Makes the sweep's folder for `spec` (read from `source`), after `checkSweepDir`; then spec.json is
+ * written.
  */
 export function openSweepDir(dir: string, spec: SweepSpec, source: string): void {
+  checkSweepDir(dir, spec, source);
   mkdirSync(dir, { recursive: true });
+  const file = join(dir, SPEC_FILE);
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(spec, null, 2)}\n`);
+  renameSync(tmp, file);
+}
+
+/**
+ * A folder holding another spec's sweep is refused in one line naming the field that differs (more seeds
+ * are the same sweep, extended). Writes nothing.
+ */
+export function checkSweepDir(dir: string, spec: SweepSpec, source: string): void {
   const file = join(dir, SPEC_FILE);
   if (existsSync(file)) {
     let recorded: SweepSpec;
@@ -99,9 +110,6 @@ export function openSweepDir(dir: string, spec: SweepSpec, source: string): void
         `--out ${dir} holds the sweep of another spec (its ${SPEC_FILE} differs from ${source} in "${field}"); give another --out, or run that spec again`,
       );
   }
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(spec, null, 2)}\n`);
-  renameSync(tmp, file);
 }
 
 /** Moves a run directory aside as `<dir>.partial-<n>` (the first n free) and returns the new path. */

@@ -11,7 +11,15 @@ import { E_CONFIG, SltError } from "../core/errors.ts";
 import type { Logger } from "../io/log.ts";
 import { formatDuration } from "../io/progress.ts";
 import { type ChildResult, startSlt } from "./child.ts";
-import { appendRecord, moveAside, openSweepDir, type RunRecord, readRecords, SWEEP_FILE } from "./journal.ts";
+import {
+  appendRecord,
+  checkSweepDir,
+  moveAside,
+  openSweepDir,
+  type RunRecord,
+  readRecords,
+  SWEEP_FILE,
+} from "./journal.ts";
 import { type PlannedRun, planSweep, type Setting } from "./plan.ts";
 import { costOf, startable } from "./schedule.ts";
 import { parseSpec, type RunFlag, type SweepSpec } from "./spec.ts";
@@ -253,6 +261,62 @@ async function schedule(s: Session, waiting: PlannedRun[], costs: ReadonlyMap<Se
     await Promise.race([...running, stopped]);
   }
   await Promise.all(running);
+}
+
+/** What `slt sweep --dry-run` found: every setting valid, and what would run. */
+export interface SweepDryRun {
+  readonly dryRun: true;
+  readonly sweep: string;
+  readonly out: string;
+  readonly runs: number;
+  readonly alreadyDone: number;
+  readonly settings: readonly {
+    readonly name: string;
+    readonly slug: string;
+    /** cores each of its runs would keep busy */
+    readonly cost: number;
+    readonly runs: number;
+    readonly args: readonly string[];
+  }[];
+}
+
+/**
+ * The spec checked as a sweep checks it before it starts (every setting with `slt run --dry-run`, and the
+ * folder's spec.json), and what would run; nothing is run or written.
+ */
+export async function dryRunSweep(spec: SweepSpec, source: string, o: SweepRunOptions): Promise<SweepDryRun> {
+  const plan = planSweep(spec, source);
+  const out = o.out ?? defaultSweepDir(spec.name);
+  checkSweepDir(out, spec, source);
+  const latest = new Map(readRecords(out, (line) => o.logger.warn(line)).map((r) => [r.run, r]));
+  const costs = await settingCosts(plan.runs, o, source, out);
+  return {
+    dryRun: true,
+    sweep: spec.name,
+    out,
+    runs: plan.runs.length,
+    alreadyDone: plan.runs.filter((r) => latest.get(r.dir)?.status === "ok").length,
+    settings: plan.settings.map((s) => ({
+      name: s.name,
+      slug: s.slug,
+      cost: costs.get(s) ?? 1,
+      runs: plan.runs.filter((r) => r.setting === s).length,
+      args: s.args,
+    })),
+  };
+}
+
+/** A dry run as lines for people. */
+export function formatSweepDryRun(d: SweepDryRun): string {
+  return [
+    `slt: sweep dry run: the spec and its ${d.settings.length} settings are valid; nothing was run or written`,
+    `  folder    ${d.out} (${d.alreadyDone} of ${d.runs} runs done)`,
+    ...d.settings.map(
+      (s) =>
+        `  ${s.name}: ${s.runs} runs of ${s.cost} core${s.cost === 1 ? "" : "s"} in ${s.slug}-s<seed>: slt run ${s.args.join(" ")}`,
+    ),
+    "",
+  ].join("\n");
 }
 
 /** `slt sweep SPEC.json`: the spec file read, checked and run. */

@@ -147,6 +147,24 @@ describe("slt sweep", () => {
     expect(events.at(-1)).toMatchObject({ type: "end", stopReason: "max-evaluations" });
   });
 
+  it("--dry-run checks every setting and lists the runs, writing nothing", () => {
+    const spec = writeSpec("dry.json", 300);
+    const out = join(work, "dry");
+    const r = runCli(work, ["sweep", spec, "--out", out, "--dry-run", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      dryRun: true,
+      out,
+      runs: 4,
+      alreadyDone: 0,
+      settings: [
+        { name: "topology=ring", slug: "topology-ring", cost: 2, runs: 2 },
+        { name: "topology=full", slug: "topology-full", cost: 2, runs: 2 },
+      ],
+    });
+    expect(existsSync(out)).toBe(false);
+  });
+
   it("refuses another spec for the same folder, naming the field", () => {
     const out = join(work, "tiny");
     const r = runCli(work, ["sweep", writeSpec("other.json", 400), "--out", out]);
