@@ -9,6 +9,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
@@ -18,6 +19,7 @@ import { type Fields, parseSpec, type SweepSpec, specDifference } from "./spec.t
 
 export const SWEEP_FILE = "sweep.jsonl";
 export const SPEC_FILE = "spec.json";
+export const LOCK_FILE = "sweep.lock";
 
 /** One line of sweep.jsonl. */
 export interface RunRecord {
@@ -120,5 +122,41 @@ export function moveAside(path: string): string {
       renameSync(path, to);
       return to;
     }
+  }
+}
+
+/** Whether process `pid` exists on this host. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Takes the sweep's folder for this process (`sweep.lock`, holding its pid): two sweeps in one folder
+ * would run the same runs twice. A lock whose process is gone (a sweep killed with SIGKILL) is taken
+ * over. Returns the release.
+ */
+export function lockSweepDir(dir: string): () => void {
+  const file = join(dir, LOCK_FILE);
+  for (;;) {
+    try {
+      const fd = openSync(file, "wx");
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    const pid = Number.parseInt(readFileSync(file, "utf8"), 10);
+    if (Number.isInteger(pid) && pid > 0 && alive(pid))
+      throw new SltError(
+        E_CONFIG,
+        `--out ${dir}: another slt sweep (pid ${pid}) is running in this folder; wait for it to end or stop it (its ${LOCK_FILE} says so)`,
+      );
+    rmSync(file, { force: true });
   }
 }

@@ -5,7 +5,7 @@
 // its checkpoint, or, without one, starts again with its partial directory moved aside. A stop
 // (SIGINT, SIGTERM) is passed to the running children as SIGTERM: each stops after its generation and
 // writes its checkpoint; those runs are not recorded, so the next sweep continues them.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { E_CONFIG, SltError } from "../core/errors.ts";
 import type { Logger } from "../io/log.ts";
@@ -14,13 +14,14 @@ import { type ChildResult, startSlt } from "./child.ts";
 import {
   appendRecord,
   checkSweepDir,
+  lockSweepDir,
   moveAside,
   openSweepDir,
   type RunRecord,
   readRecords,
   SWEEP_FILE,
 } from "./journal.ts";
-import { type PlannedRun, planSweep, type Setting } from "./plan.ts";
+import { type Plan, type PlannedRun, planSweep, type Setting } from "./plan.ts";
 import { costOf, startable } from "./schedule.ts";
 import { parseSpec, type RunFlag, type SweepSpec } from "./spec.ts";
 
@@ -328,7 +329,26 @@ export function runSweep(o: SweepOptions): Promise<SweepResult> {
 export async function sweepSpec(spec: SweepSpec, source: string, o: SweepRunOptions): Promise<SweepResult> {
   const plan = planSweep(spec, source);
   const out = o.out ?? defaultSweepDir(spec.name);
-  openSweepDir(out, spec, source);
+  // refused before anything is made; checked again once the folder is this sweep's, then spec.json written
+  checkSweepDir(out, spec, source);
+  mkdirSync(out, { recursive: true });
+  const unlock = lockSweepDir(out);
+  try {
+    openSweepDir(out, spec, source);
+    return await sweepLocked(spec, source, plan, out, o);
+  } finally {
+    unlock();
+  }
+}
+
+/** The sweep, once its folder is its own. */
+async function sweepLocked(
+  spec: SweepSpec,
+  source: string,
+  plan: Plan,
+  out: string,
+  o: SweepRunOptions,
+): Promise<SweepResult> {
   const records = readRecords(out, (line) => o.logger.warn(line));
   const latest = new Map(records.map((r) => [r.run, r]));
   const planned = new Set(plan.runs.map((r) => r.dir));

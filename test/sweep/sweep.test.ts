@@ -165,6 +165,24 @@ describe("slt sweep", () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it("one sweep per folder: a running sweep's lock is refused, a dead one's taken over", () => {
+    const out = join(work, "tiny");
+    const spec = join(work, "tiny.json");
+    writeFileSync(join(out, "sweep.lock"), `${process.pid}\n`);
+    expectOneLineError(
+      runCli(work, ["sweep", spec, "--out", out]),
+      new RegExp(
+        `E_CONFIG: --out .*tiny: another slt sweep \\(pid ${process.pid}\\) is running in this folder`,
+      ),
+    );
+    const gone = spawnSync(process.execPath, ["-e", "process.pid"]).pid;
+    writeFileSync(join(out, "sweep.lock"), `${gone}\n`);
+    const r = runCli(work, ["sweep", spec, "--out", out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("4 of 4 runs already done");
+    expect(existsSync(join(out, "sweep.lock"))).toBe(false);
+  });
+
   it("refuses another spec for the same folder, naming the field", () => {
     const out = join(work, "tiny");
     const r = runCli(work, ["sweep", writeSpec("other.json", 400), "--out", out]);
