@@ -11,6 +11,7 @@ import { E_CONFIG, SltError } from "../core/errors.ts";
 import type { Logger } from "../io/log.ts";
 import { formatDuration } from "../io/progress.ts";
 import { type ChildResult, startSlt } from "./child.ts";
+import { remainingSeconds, runningSeconds } from "./elapsed.ts";
 import {
   appendRecord,
   checkSweepDir,
@@ -150,13 +151,24 @@ async function settingCosts(
 }
 
 /** A run's start: fresh, continued from its checkpoint, or again with its partial directory moved aside. */
-function startRun(run: PlannedRun, out: string, lastFailed: boolean) {
+function startRun(run: PlannedRun, out: string, lastFailed: boolean, seconds: number | undefined) {
   const path = join(out, run.dir);
   if (!existsSync(path)) return { child: startSlt("run", [...run.args, "--out", out]), how: "" };
   const checkpoint = ["checkpoint.json", "checkpoint.prev.json"].some((f) => existsSync(join(path, f)));
   // a run that failed starts again: its checkpoint may be what failed it
-  if (checkpoint && !lastFailed)
-    return { child: startSlt("resume", [path]), how: " (resuming from its checkpoint)", resumed: true };
+  if (checkpoint && !lastFailed) {
+    // a wall-clock budget is the whole run's: the continued part gets what is left of it
+    const events = join(path, "events.jsonl");
+    const left =
+      seconds === undefined || !existsSync(events)
+        ? []
+        : ["--time-limit", String(remainingSeconds(seconds, runningSeconds(readFileSync(events, "utf8"))))];
+    return {
+      child: startSlt("resume", [path, ...left]),
+      how: ` (resuming from its checkpoint${left.length ? `, ${left[1]} s left of its time` : ""})`,
+      resumed: true,
+    };
+  }
   const aside = moveAside(path);
   return {
     child: startSlt("run", [...run.args, "--out", out]),
@@ -174,6 +186,8 @@ function outcome(r: ChildResult, seconds: number): string {
 
 interface Session {
   readonly o: SweepRunOptions;
+  /** budget.seconds: a continued run gets what is left of it */
+  readonly budgetSeconds: number | undefined;
   readonly out: string;
   readonly total: number;
   readonly failedBefore: ReadonlySet<string>;
@@ -191,7 +205,7 @@ interface Session {
 /** Runs one planned run to its end and records it (unless the sweep's stop ended it). */
 async function execute(s: Session, run: PlannedRun): Promise<void> {
   const began = performance.now();
-  const { child, how, resumed } = startRun(run, s.out, s.failedBefore.has(run.dir));
+  const { child, how, resumed } = startRun(run, s.out, s.failedBefore.has(run.dir), s.budgetSeconds);
   const kill = (signal: NodeJS.Signals) => child.kill(signal);
   s.kills.add(kill);
   s.o.progress.write(`start ${run.setting.name} s${run.seed}${how}\n`);
@@ -356,6 +370,7 @@ async function sweepLocked(
   const waiting = plan.runs.filter((r) => latest.get(r.dir)?.status !== "ok");
   const s: Session = {
     o,
+    budgetSeconds: spec.budget?.seconds,
     out,
     total: plan.runs.length,
     failedBefore: new Set([...latest.values()].filter((r) => r.status === "failed").map((r) => r.run)),
