@@ -24,10 +24,12 @@ import { E_TOPOLOGY, SltError } from "./core/errors.ts";
 import { PRUNE_ORDERS } from "./core/ga/index.ts";
 import { customTopology } from "./core/topology.ts";
 import { makeEvaluator, poolEvaluator } from "./evaluator/index.ts";
+import { cannotListenReason } from "./io/listen-error.ts";
 import { createLogger, type Logger, type LogLevel, parseLogLevel } from "./io/log.ts";
 import { onStopRequest } from "./io/stop-request.ts";
 import { loadTlsIdentity } from "./io/tls.ts";
 import { versionText } from "./io/versions.ts";
+import { openDashboard, type RunDashboard } from "./run/dashboard.ts";
 import { type PreparedResume, prepareResume } from "./run/resume.ts";
 
 function intArg(value: string): number {
@@ -277,6 +279,10 @@ function addExecutionOptions(cmd: Command): Command {
     .option("--json", "print one JSON summary line on stdout at the end")
     .option("--quiet", "no progress on stderr")
     .option(
+      "--dashboard <[host:]port>",
+      "serve a live dashboard of the run (a port alone: 127.0.0.1; port 0: any free port; another address needs the token printed with its URL)",
+    )
+    .option(
       "--progress-interval <seconds>",
       "at most one progress report on stderr per this many seconds (default 1; 0: every generation or island report)",
       secondsArg("--progress-interval", "every report"),
@@ -298,17 +304,9 @@ async function checkListen(listen: { host: string; port: number } | undefined): 
     );
   });
   if (code === null) return;
-  const why =
-    code === "EADDRINUSE"
-      ? "the port is in use by another process"
-      : code === "EADDRNOTAVAIL"
-        ? "the address is not one of this machine's"
-        : code === "EACCES"
-          ? "no permission to listen on this port"
-          : `cannot listen there (${code})`;
   throw new SltError(
     "E_CONFIG",
-    `--listen ${where}: ${why}; give a free HOST:PORT of this machine (port 0: any free port)`,
+    `--listen ${where}: ${cannotListenReason(code)}; give a free HOST:PORT of this machine (port 0: any free port)`,
   );
 }
 
@@ -385,6 +383,7 @@ interface LaunchFlags extends K8sCliFlags {
   readonly json?: boolean;
   readonly quiet?: boolean;
   readonly progressInterval?: number;
+  readonly dashboard?: string;
   readonly threads?: number;
 }
 
@@ -435,6 +434,24 @@ async function launch(
   logger: Logger,
   resumed?: PreparedResume,
 ): Promise<void> {
+  // the dashboard listens before the run starts (a busy port stops it here) and closes with it
+  const dashboard =
+    o.dashboard === undefined ? undefined : await openDashboard(o.dashboard, process.stderr, logger);
+  try {
+    await launchRun(config, o, cluster, logger, resumed, dashboard);
+  } finally {
+    dashboard?.close();
+  }
+}
+
+async function launchRun(
+  config: ResolvedConfig,
+  o: LaunchFlags,
+  cluster: (Awaited<ReturnType<typeof sshSetup>> & { tls: ClusterOptions["tls"] }) | null,
+  logger: Logger,
+  resumed: PreparedResume | undefined,
+  dashboard: RunDashboard | undefined,
+): Promise<void> {
   const progressIntervalMs = o.progressInterval === undefined ? undefined : o.progressInterval * 1000;
   const abort = new AbortController();
   onStopRequest(() => abort.abort());
@@ -458,6 +475,7 @@ async function launch(
       makeEvaluator,
       signal: abort.signal,
       ...(resumed ? { resume: resumed.resume } : {}),
+      ...(dashboard ? { dashboard } : {}),
     });
     if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else printClusterSummary(summary);
@@ -471,6 +489,7 @@ async function launch(
     ...(o.threads !== undefined && o.threads > 1 ? { makeAsyncEvaluator: poolEvaluator(o.threads) } : {}),
     shouldStop: () => abort.signal.aborted,
     ...(resumed ? { resume: resumed.resume } : {}),
+    ...(dashboard ? { dashboard } : {}),
   });
   if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else printSummary(summary);
@@ -633,7 +652,7 @@ addExecutionOptions(
         "most-similar",
       ]),
     )
-    .option("--selection <s>", "emigrant selection: best, random, tournament[:T] (default best)")
+    .option("--selection <s>", "emigrant selection: best, random, diverse (not in the papers), tournament[:T] (default best)")
     .addOption(
       new Option(
         "--mode <mode>",
@@ -761,6 +780,18 @@ addExecutionOptions(
     const tls = tlsOf(config.cluster.tls, clusterRun);
     checkOutDir(config.out);
     await launch(config, o, clusterRun ? { ssh, sshHosts, tls } : null, commandLogger(o));
+  });
+
+program
+  .command("report")
+  .argument("<run-dir>", "the run's own directory, runs/<name>")
+  .description(
+    "write one self-contained HTML file of a run (its charts, configuration, ticket and topology; it opens with no network)",
+  )
+  .option("-o, --output <file>", "where to write it (default: RUN_DIR/report.html)")
+  .action(async (runDir: string, o: { output?: string }) => {
+    const { writeRunReport } = await import("./ui/run-report.ts");
+    process.stdout.write(`${writeRunReport(runDir, o.output)}\n`);
   });
 
 program

@@ -22,6 +22,7 @@ import { maxPayloadFor } from "../io/link.ts";
 import { createLogger, type Logger, redactSecret } from "../io/log.ts";
 import { DEFAULT_ADMISSION, WsServer } from "../io/server.ts";
 import type { TlsIdentity } from "../io/tls.ts";
+import type { RunDashboard } from "../run/dashboard.ts";
 import { finishRun, type RunSummary } from "../run/finish.ts";
 import { type PreparedRun, prepareRun } from "../run/prepare.ts";
 import { type ResumeFrom, resumeEvent } from "../run/resume-from.ts";
@@ -62,6 +63,8 @@ export interface ClusterOptions extends CoordinatorOptions {
    * peer servers get certificate and key in their assignments; default: plain ws://
    */
   readonly tls?: TlsIdentity & { readonly pin: string };
+  /** the live dashboard (run/dashboard.ts): it gets every event the run writes */
+  readonly dashboard?: RunDashboard;
 }
 
 export interface ClusterIslandSummary {
@@ -143,7 +146,7 @@ export async function runCluster(
   // before anything is created or listens: a bad SLT_TOKEN is a one-line error, nothing left behind
   const secret = runSecret(options.secret);
   const host = options.listen?.host ?? "127.0.0.1";
-  const run = prepareRun(resolvedConfig, started, logger, options.resume);
+  const run = prepareRun(resolvedConfig, started, logger, options.resume, options.dashboard);
   if (options.resume) run.dir.appendEvent(resumeEvent(options.resume));
   const { config, network } = run;
   const genomeLength = network.genomeLength;

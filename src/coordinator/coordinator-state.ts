@@ -8,7 +8,7 @@
 import type { JsonObject } from "../core/checkpoint.ts";
 import { E_CHECKPOINT, SltError } from "../core/errors.ts";
 import type { IslandSnapshotJSON } from "../core/island-snapshot.ts";
-import type { ReportBody, TicketBody } from "../core/protocol/index.ts";
+import type { EdgeReport, ReportBody, TicketBody } from "../core/protocol/index.ts";
 import { type Topology as IslandTopology, validateTopology } from "../core/topology.ts";
 import type { IslandStopView, PolicyStopReason, StopDecision } from "./decide-stop.ts";
 
@@ -124,6 +124,20 @@ export function migrationDelta(now: MigrationTotals, before: MigrationTotals | u
     rejected: now.rejected - (before?.rejected ?? 0),
     dropped: now.dropped - (before?.dropped ?? 0),
   };
+}
+
+/**
+ * An island's counts by neighbour as the report event keeps them: entries naming an island of the run
+ * (id below `islands`), each island once, so a forged report cannot make the event or the dashboard grow
+ * beyond the run's size.
+ */
+export function edgesOfReport(edges: EdgeReport | undefined, islands: number): EdgeReport | null {
+  if (!edges) return null;
+  const keep = <T extends { island: number }>(list: readonly T[]): T[] => {
+    const seen = new Set<number>();
+    return list.filter((e) => e.island < islands && !seen.has(e.island) && seen.add(e.island));
+  };
+  return { out: keep(edges.out), in: keep(edges.in) };
 }
 
 /** An island as the termination policy sees it. */

@@ -73,6 +73,7 @@ import {
   type ClusterStopReason,
   type CoordinatorState,
   coordinatorCheckpoint,
+  edgesOfReport,
   initialState,
   type MigrationTotals,
   migrationDelta,
@@ -481,6 +482,7 @@ export class Coordinator {
       stalledGenerations: r.stalledGenerations,
       verdict: r.verdict ?? null,
       migration: r.migration,
+      edges: edgesOfReport(r.edges, this.#members.length),
       host: r.host,
     });
     const delta = migrationDelta(r.migration, before);

@@ -58,6 +58,7 @@ import { writeCheckpoint } from "../io/checkpoint-store.ts";
 import { yieldToEventLoop } from "../io/event-loop.ts";
 import { type Logger, stderrLogger } from "../io/log.ts";
 import { createProgress } from "../io/progress.ts";
+import type { RunDashboard } from "../run/dashboard.ts";
 import { type Candidate, type RunSummary as FinishSummary, finishRun, pickBest } from "../run/finish.ts";
 import { type PreparedRun, prepareRun } from "../run/prepare.ts";
 import { type ResumeFrom, resumeEvent } from "../run/resume-from.ts";
@@ -89,6 +90,8 @@ export interface RunOptions {
    * in the run's own directory
    */
   readonly resume?: ResumeFrom;
+  /** the live dashboard (run/dashboard.ts): it gets every event the run writes */
+  readonly dashboard?: RunDashboard;
 }
 
 /** One population checkpoints every this many generations when the configuration does not say (checkpointEvery). */
@@ -414,7 +417,13 @@ function rescoreOnFullSplit(run: PreparedRun, ev: SingleEvaluators, state: GaSta
 }
 
 export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOptions): Promise<RunSummary> {
-  const run = prepareRun(resolvedConfig, performance.now(), options.logger, options.resume);
+  const run = prepareRun(
+    resolvedConfig,
+    performance.now(),
+    options.logger,
+    options.resume,
+    options.dashboard,
+  );
   const { config, dataset, dir } = run;
   const ev = new SingleEvaluators(run, options);
   const subset = config.ga.fitnessSubset;

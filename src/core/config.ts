@@ -153,7 +153,7 @@ const ClusterSchema = z.strictObject({
   /** migrants per out-edge and migration (times a count edge's weight) */
   migrants: z.number().int().min(0).max(1024).default(2),
   mode: z.enum(["async", "lockstep"]).default("async"),
-  /** emigrant selection: best, random, tournament, tournament:T */
+  /** emigrant selection: best, random, diverse, tournament, tournament:T */
   selection: z.string().min(1).default("best"),
   replacement: z.enum(["worst", "random", "only-if-better", "most-similar"]).default("worst"),
   /** "staggered" spreads the islands' migration generations over the interval */

@@ -41,23 +41,26 @@ export function copyIndividual(ind: Individual): Individual {
 // ---------------------------------------------------------------------------------------------
 // Emigration
 
-export type SelectionPolicyName = "best" | "random" | "tournament";
+export type SelectionPolicyName = "best" | "random" | "tournament" | "diverse";
 
 export type SelectionPolicy =
   | { readonly kind: "best" }
   | { readonly kind: "random" }
+  | { readonly kind: "diverse" }
   | { readonly kind: "tournament"; readonly size: number };
 
 /** Binary tournament unless a size is given. */
 export const DEFAULT_TOURNAMENT_SIZE = 2;
 
-const SELECTION_FORMS = "best, random, tournament, tournament:T (T ≥ 1 contestants; default 2)";
+const SELECTION_FORMS = "best, random, diverse, tournament, tournament:T (T ≥ 1 contestants; default 2)";
+
+const PLAIN_SELECTIONS: readonly string[] = ["best", "random", "diverse"];
 
 function normaliseSelection(policy: SelectionPolicy | SelectionPolicyName): SelectionPolicy {
-  if (policy === "best" || policy === "random") return { kind: policy };
+  if (policy === "best" || policy === "random" || policy === "diverse") return { kind: policy };
   if (policy === "tournament") return { kind: "tournament", size: DEFAULT_TOURNAMENT_SIZE };
   if (typeof policy === "object" && policy !== null) {
-    if (policy.kind === "best" || policy.kind === "random") return { kind: policy.kind };
+    if (PLAIN_SELECTIONS.includes(policy.kind)) return { kind: policy.kind as "best" | "random" | "diverse" };
     if (policy.kind === "tournament") {
       const size = (policy as { size?: unknown }).size ?? DEFAULT_TOURNAMENT_SIZE;
       if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 1)
@@ -68,13 +71,14 @@ function normaliseSelection(policy: SelectionPolicy | SelectionPolicyName): Sele
   return fail(`emigrant selection policy ${show(policy)} is unknown; allowed: ${SELECTION_FORMS}`);
 }
 
-/** Parses "best", "random", "tournament" or "tournament:3". */
+/** Parses "best", "random", "diverse", "tournament" or "tournament:3". */
 export function parseSelectionPolicy(text: string): SelectionPolicy {
   const s = typeof text === "string" ? text.trim() : text;
   if (typeof s === "string") {
     const m = /^tournament:(\d+)$/.exec(s);
     if (m) return normaliseSelection({ kind: "tournament", size: Number(m[1]) });
-    if (s === "best" || s === "random" || s === "tournament") return normaliseSelection(s);
+    if (s === "tournament" || PLAIN_SELECTIONS.includes(s))
+      return normaliseSelection(s as SelectionPolicyName);
   }
   return fail(`emigrant selection policy ${show(text)} is unknown; allowed: ${SELECTION_FORMS}`);
 }
@@ -85,7 +89,13 @@ export function parseSelectionPolicy(text: string): SelectionPolicy {
  *   best        the first k in survivor order (fitness, then sparsity, then list order);
  *   random      k distinct individuals, uniformly (partial Fisher–Yates);
  *   tournament  k rounds; each draws `size` distinct contestants uniformly from those not yet chosen
- *               (all of them when fewer remain) and the best in survivor order wins (list order on ties).
+ *               (all of them when fewer remain) and the best in survivor order wins (list order on ties);
+ *   diverse     NOT IN THE PAPERS (an island-model option, for diversity): the best, then each next the
+ *               one of the fitter half farthest in Hamming distance from those already chosen (the
+ *               smallest distance to any of them; ties: survivor order); past half the population, the
+ *               same over the rest. It
+ *               sends neighbours several distinct good masks instead of the best few near-copies of
+ *               one, which is what `best` sends once a small island has converged. No draws.
  * The result is in selection order, so any prefix of it is itself a valid selection under the policy
  * (planEmigration relies on this when edges carry different migrant counts).
  */
@@ -105,6 +115,8 @@ export function selectEmigrants(
       .map((_, i) => i)
       .sort((a, b) => cmp(population[a], population[b]) || a - b)
       .slice(0, take);
+  } else if (p.kind === "diverse") {
+    chosen = selectDiverse(population, take, cmp);
   } else if (p.kind === "random") {
     const idx = population.map((_, i) => i);
     for (let i = 0; i < take; i++) {
@@ -132,6 +144,34 @@ export function selectEmigrants(
     }
   }
   return chosen.map((i) => copyIndividual(population[i]));
+}
+
+/**
+ * `diverse` selection (see selectEmigrants): greedy farthest-point, over the fitter half while any of
+ * it is left, then over the rest. The candidates never depend on k, so every prefix of a selection is
+ * the selection of its own length (planEmigration relies on that).
+ */
+function selectDiverse(
+  population: readonly Individual[],
+  take: number,
+  cmp: (a: Individual, b: Individual) => number,
+): number[] {
+  const ranked = population.map((_, i) => i).sort((a, b) => cmp(population[a], population[b]) || a - b);
+  const half = Math.ceil(ranked.length / 2);
+  const chosen: number[] = [];
+  // nearest[j]: the Hamming distance from ranked[j] to the nearest individual chosen so far
+  const nearest = ranked.map(() => Number.POSITIVE_INFINITY);
+  for (let round = 0; round < take; round++) {
+    const end = round < half ? half : ranked.length;
+    let w = -1;
+    for (let j = 0; j < end; j++) if (nearest[j] >= 0 && (w < 0 || nearest[j] > nearest[w])) w = j;
+    chosen.push(ranked[w]);
+    nearest[w] = -1; // chosen: never again
+    const m = population[ranked[w]].mask;
+    for (let j = 0; j < ranked.length; j++)
+      if (nearest[j] >= 0) nearest[j] = Math.min(nearest[j], hamming(m, population[ranked[j]].mask));
+  }
+  return chosen;
 }
 
 /**

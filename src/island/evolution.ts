@@ -192,9 +192,10 @@ export class Evolution {
    * are only its sender's claim: each is evaluated here by this island's own evaluator first (one batch,
    * counted in the island's evaluations), so a forged accuracy never competes. The evaluation is a
    * deterministic function of the mask, so a lockstep run still gives the same ticket for a seed.
+   * Returns the mask hashes of the immigrants that entered the population.
    */
-  async integrate(arrivals: readonly Individual[]): Promise<void> {
-    if (arrivals.length === 0) return;
+  async integrate(arrivals: readonly Individual[]): Promise<ReadonlySet<string>> {
+    if (arrivals.length === 0) return new Set();
     const measured = await this.#deps.evaluate(arrivals.map((a) => a.mask));
     const genuine = arrivals.map((a, k) => ({
       ...a,
@@ -209,6 +210,9 @@ export class Evolution {
       this.#migrationRng,
       { born: this.#state.generation },
     );
+    const before = new Set(this.#state.population);
+    // the immigrants placed: the population's new members (the counts by neighbour read their masks)
+    const placed = new Set(r.population.filter((ind) => !before.has(ind)).map((ind) => ind.hash));
     this.counters.accepted += r.accepted;
     this.counters.rejected += r.rejected + r.duplicates;
     const evaluations = this.#state.evaluations + arrivals.length;
@@ -221,6 +225,7 @@ export class Evolution {
       this.#s.fitness,
       this.#deps.lossOf,
     );
+    return placed;
   }
 
   /** The complete state now, with the immigrants waiting in the synchrony. */

@@ -42,6 +42,7 @@ import { RateWindow, startSample } from "../io/progress.ts";
 import { WsServer } from "../io/server.ts";
 import { isWss, type TlsTrust, tlsClientOptions, tlsPinOf } from "../io/tls.ts";
 import { AsyncSynchrony, inboxCapacity } from "./async-synchrony.ts";
+import { EdgeCounters } from "./edge-counters.ts";
 import { Evolution } from "./evolution.ts";
 import { HostStatsSampler } from "./host-stats.ts";
 import { Latch } from "./latch.ts";
@@ -178,6 +179,7 @@ export class Island {
     ),
   );
   #sync: Synchrony | null = null;
+  readonly #edges = new EdgeCounters();
   #senders: PeerSenders | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
   /** the watch on the coordinator, and when it was last heard from */
@@ -448,6 +450,7 @@ export class Island {
       }
     }
     const arrivals = m.body.migrants.map((mig) => individualFromMigrant(mig, 0));
+    if (from !== null) this.#edges.arrived(from, arrivals);
     this.#sync?.arrive(from, m.epoch, arrivals);
   }
 
@@ -499,6 +502,7 @@ export class Island {
         new PeerSender(n, peerSelf, this.#peerLimits, counters, this.#logger, {
           lossless: a.mode === "lockstep",
           tls,
+          onSent: (count) => this.#edges.sent(n.island, count),
         }),
       counters,
     );
@@ -568,7 +572,8 @@ export class Island {
     const outs = this.#assign?.outNeighbours ?? [];
     const { epoch, emission } = evo.emigrate(outs);
     sync.emit(epoch, emission);
-    await evo.integrate(await sync.collect(epoch));
+    const arrivals = await sync.collect(epoch);
+    this.#edges.integrated(arrivals, await evo.integrate(arrivals));
   }
 
   #checkpointDue(epoch: number): boolean {
@@ -607,6 +612,10 @@ export class Island {
       stalledGenerations: evo.stalledGenerations,
       verdict: evo.verdict,
       migration: { ...evo.counters },
+      edges: this.#edges.report(
+        (this.#assign?.outNeighbours ?? []).map((n) => n.island),
+        this.#assign?.inNeighbours ?? [],
+      ),
       host: { ...(this.#hostStats as HostStatsSampler).latest(), rssBytes: process.memoryUsage().rss },
     };
     this.#coord?.send("report", body, { epoch: evo.epoch });

@@ -52,6 +52,7 @@ export class PeerSender {
   #stopped = false;
   #lossless: boolean;
   #tls: TlsTrust | null;
+  #onSent: (count: number) => void;
 
   constructor(
     target: OutNeighbour,
@@ -59,9 +60,10 @@ export class PeerSender {
     limits: LinkLimits,
     counters: SenderCounters,
     logger: Logger,
-    options: { lossless?: boolean; tls?: TlsTrust | null } = {},
+    options: { lossless?: boolean; tls?: TlsTrust | null; onSent?: (count: number) => void } = {},
   ) {
     this.target = target;
+    this.#onSent = options.onSent ?? (() => {});
     this.#lossless = options.lossless ?? false;
     this.#tls = options.tls ?? null;
     this.#self = self;
@@ -99,9 +101,10 @@ export class PeerSender {
     if (link?.state !== "open") return;
     while (this.#queue.length > 0 && link.ws.bufferedAmount < BACKLOG_BYTES) {
       const b = this.#queue.shift() as Batch;
-      if (link.send("migrants", { migrants: b.migrants }, { epoch: b.epoch }))
+      if (link.send("migrants", { migrants: b.migrants }, { epoch: b.epoch })) {
         this.#counters.sent += b.migrants.length;
-      else {
+        this.#onSent(b.migrants.length);
+      } else {
         this.#queue.unshift(b);
         return;
       }

@@ -31,3 +31,11 @@ export function chartAssets(): ChartAssets {
 export function inlineScript(text: string): string {
   return text.replace(/<\/(script)/gi, "<\\/$1");
 }
+
+let view: string | undefined;
+
+/** The view (src/ui/view.js): the one script both the dashboard and a report draw a run with. */
+export function viewScript(): string {
+  view ??= readFileSync(new URL("./view.js", import.meta.url), "utf8");
+  return view;
+}

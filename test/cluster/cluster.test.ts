@@ -82,7 +82,9 @@ describe("island cluster on loopback", () => {
     const probes: Record<string, Closed> = {};
     const c = config("ring4", {
       termination: { maxGenerations: 12 },
-      cluster: { islands: 4, topology: "ring", interval: 2, migrants: 2 },
+      // lockstep: every island takes in its neighbour's migrants at each barrier, so that some are
+      // accepted does not depend on timing (async under load, an island could reach its cap first)
+      cluster: { islands: 4, topology: "ring", interval: 2, migrants: 2, mode: "lockstep" },
     });
     const summary = await runCluster(c, {
       makeEvaluator,

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import {
   coordinatorCheckpoint,
+  edgesOfReport,
   initialState,
   migrationDelta,
   migrationTotals,
@@ -153,5 +154,20 @@ describe("coordinator state", () => {
       /cp\.json: the coordinator's state: format is "x"/,
     );
     expect(() => restoreCoordinator({ ...json, offsets: [-1] }, 3, "cp.json")).toThrow(/offsets\[0\]/);
+  });
+});
+
+describe("edgesOfReport", () => {
+  it("keeps entries naming an island of the run, each island once", () => {
+    const edges = {
+      out: [
+        { island: 1, sent: 3 },
+        { island: 1, sent: 9 },
+        { island: 40, sent: 1 },
+      ],
+      in: [{ island: 2, accepted: 1, rejected: 2 }],
+    };
+    expect(edgesOfReport(edges, 3)).toEqual({ out: [{ island: 1, sent: 3 }], in: edges.in });
+    expect(edgesOfReport(undefined, 3)).toBeNull();
   });
 });

@@ -109,6 +109,7 @@ function expectNoRankWorse(before: readonly Individual[], after: readonly Indivi
 const selectionArb = fc.oneof(
   fc.constant<SelectionPolicy>({ kind: "best" }),
   fc.constant<SelectionPolicy>({ kind: "random" }),
+  fc.constant<SelectionPolicy>({ kind: "diverse" }),
   fc.integer({ min: 1, max: 6 }).map((size): SelectionPolicy => ({ kind: "tournament", size })),
 );
 
@@ -172,6 +173,43 @@ describe("selectEmigrants", () => {
     for (const c of counts) expect(Math.abs(c - 900)).toBeLessThan(125);
   });
 
+  it("diverse: the best first, then each pick the farthest from those chosen, the fitter half first", () => {
+    fc.assert(
+      fc.property(popArb(), fc.integer({ min: 1, max: 20 }), modeArb, (pop, k, mode) => {
+        const out = selectEmigrants(pop, k, "diverse", mode, Rng.derive(0, "unused"));
+        const ranked = selectSurvivors(pop, pop.length, mode);
+        expect(out[0].born).toBe(ranked[0].born);
+        const half = Math.ceil(pop.length / 2);
+        const fitter = new Set(tags(ranked.slice(0, half)));
+        // the fitter half is used up before any of the rest is sent
+        for (const [r, e] of out.entries()) expect(fitter.has(e.born), `pick ${r}`).toBe(r < half);
+        // greedy farthest point: each pick is at least as far from the earlier picks as any other
+        // candidate still in the pool; any prefix is the diverse selection of its own length
+        for (let r = 1; r < out.length; r++) {
+          const spread = (x: Individual) => Math.min(...out.slice(0, r).map((c) => hamming(c.mask, x.mask)));
+          const pool = r < half ? ranked.slice(0, half) : ranked;
+          const left = pool.filter((x) => !tags(out.slice(0, r)).includes(x.born));
+          for (const x of left) expect(spread(out[r])).toBeGreaterThanOrEqual(spread(x));
+          expect(tags(selectEmigrants(pop, r, "diverse", mode, Rng.derive(1, "u")))).toEqual(
+            tags(out.slice(0, r)),
+          );
+        }
+      }),
+    );
+    // the best two are near-copies: best sends both, diverse sends the best and a distant good mask
+    const pop = [
+      ind(0.9, withBits([0, 1, 2]), 0),
+      ind(0.89, withBits([0, 1]), 1),
+      ind(0.88, withBits([3, 4, 5]), 2),
+      ind(0.1, withBits([]), 3),
+      ind(0.1, withBits([0, 1, 2, 3, 4, 5]), 4),
+      ind(0.1, withBits([5]), 5),
+    ];
+    expect(tags(selectEmigrants(pop, 2, "best", "accuracy", Rng.derive(0, "u")))).toEqual([0, 1]);
+    expect(tags(selectEmigrants(pop, 2, "diverse", "accuracy", Rng.derive(0, "u")))).toEqual([0, 2]);
+    expect(parseSelectionPolicy("diverse")).toEqual({ kind: "diverse" });
+  });
+
   it("tournament: winners are the best of their draw, so a full-size tournament is best-k and size 2 never picks the worst", () => {
     fc.assert(
       fc.property(popArb(2), fc.integer({ min: 1, max: 20 }), modeArb, seedArb, (pop, k, mode, seed) => {
@@ -208,7 +246,7 @@ describe("selectEmigrants", () => {
     expect(parseSelectionPolicy("tournament:5")).toEqual({ kind: "tournament", size: 5 });
     expectMigrationError(
       () => parseSelectionPolicy("elite"),
-      /policy "elite" is unknown; allowed: best, random, tournament/,
+      /policy "elite" is unknown; allowed: best, random, diverse, tournament/,
     );
     expectMigrationError(
       () => parseSelectionPolicy("tournament:0"),

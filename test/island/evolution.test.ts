@@ -176,7 +176,9 @@ describe("immigrants' claimed metrics never compete", () => {
     const before = evo.state.evaluations;
     const mask = randomMask(net.genomeLength, Rng.derive(9, "forged"));
     const forged = makeIndividual(mask, { accuracy: 1, loss: 0 }, "immigrant", 0);
-    await evo.integrate([forged]);
+    const placed = await evo.integrate([forged]);
+    // what integrate says entered the population is what did
+    expect([...placed]).toEqual(counters.accepted === 1 ? [forged.hash] : []);
     expect(evo.state.evaluations).toBe(before + 1);
     expect(evo.state.history[evo.state.history.length - 1].evaluations).toBe(before + 1);
     const held = evo.state.population.filter((ind) => ind.hash === forged.hash);

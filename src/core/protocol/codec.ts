@@ -32,6 +32,7 @@ import {
   type ChallengeBody,
   type CheckpointBody,
   EDGE_WEIGHTS,
+  type EdgeReport,
   type ErrorBody,
   type HelloBody,
   type JsonObject,
@@ -584,6 +585,7 @@ function readReport(f: Fields): ReportBody {
     dropped: int(m.take("dropped"), "body.migration.dropped"),
   };
   m.end();
+  const edges = f.has("edges") ? readEdgeReport(f.take("edges")) : null;
   const h = new Fields(f.take("host"), "body.host");
   const stat = (name: string) => nullable(h.take(name), (v) => num(v, `body.host.${name}`, 0));
   const host = {
@@ -594,7 +596,26 @@ function readReport(f: Fields): ReportBody {
     rssBytes: stat("rssBytes"),
   };
   h.end();
-  return { ...body, migration, host };
+  return { ...body, migration, ...(edges ? { edges } : {}), host };
+}
+
+function readEdgeReport(raw: unknown): EdgeReport {
+  const e = new Fields(raw, "body.edges");
+  const entries = (name: string, counts: readonly string[]) =>
+    array(e.take(name), `body.edges.${name}`, MAX_NEIGHBOURS).map((item, i) => {
+      const path = `body.edges.${name}[${i}]`;
+      const n = new Fields(item, path);
+      const entry: Record<string, number> = { island: islandId(n.take("island"), `${path}.island`) };
+      for (const c of counts) entry[c] = int(n.take(c), `${path}.${c}`);
+      n.end();
+      return entry;
+    });
+  const report = {
+    out: entries("out", ["sent"]) as unknown as EdgeReport["out"],
+    in: entries("in", ["accepted", "rejected"]) as unknown as EdgeReport["in"],
+  };
+  e.end();
+  return report;
 }
 
 const HASH_PATTERN = /^[0-9a-f]{16}$/;
@@ -745,6 +766,14 @@ function bodyToWire(message: Message): Record<string, unknown> {
           rejected: m.rejected,
           dropped: m.dropped,
         },
+        ...(b.edges
+          ? {
+              edges: {
+                out: b.edges.out.map((x) => ({ island: x.island, sent: x.sent })),
+                in: b.edges.in.map((x) => ({ island: x.island, accepted: x.accepted, rejected: x.rejected })),
+              },
+            }
+          : {}),
         host: {
           loadAverage: h.loadAverage,
           cpuPercent: h.cpuPercent,

@@ -165,6 +165,16 @@ export interface MigrationCounts {
   readonly dropped: number;
 }
 
+/**
+ * Migration counts split by neighbour, since the island's process started: per current out-neighbour the
+ * migrants written to it, per current in-neighbour those accepted or rejected at integration (the
+ * totals in MigrationCounts stay the authority). At most MAX_NEIGHBOURS entries each.
+ */
+export interface EdgeReport {
+  readonly out: readonly { readonly island: number; readonly sent: number }[];
+  readonly in: readonly { readonly island: number; readonly accepted: number; readonly rejected: number }[];
+}
+
 /** Host figures sampled off the hot path; null where not available. */
 export interface HostStats {
   readonly loadAverage: number | null;
@@ -198,6 +208,8 @@ export interface ReportBody {
    */
   readonly verdict?: string | null;
   readonly migration: MigrationCounts;
+  /** the counts by neighbour (absent: an island that does not split them) */
+  readonly edges?: EdgeReport;
   readonly host: HostStats;
 }
 

@@ -416,6 +416,29 @@ describe("protocol codec: each malformed input is refused with its own reason", 
       /body\.bestFitness/,
     ],
     [
+      "report edges beyond the most neighbours",
+      withRaw("report", (r) => {
+        r.body.edges.out = Array.from({ length: 1025 }, (_, island) => ({ island, sent: 1 }));
+      }),
+      {},
+      R_OUT_OF_RANGE,
+      /body\.edges\.out has 1025 entries/,
+    ],
+    [
+      "report edge with an extra field",
+      withRaw("report", (r) => (r.body.edges.in[0].dropped = 1)),
+      {},
+      R_EXTRA_FIELD,
+      /body\.edges\.in\[0\]\."dropped"/,
+    ],
+    [
+      "negative edge count",
+      withRaw("report", (r) => (r.body.edges.in[0].accepted = -1)),
+      {},
+      R_OUT_OF_RANGE,
+      /body\.edges\.in\[0\]\.accepted/,
+    ],
+    [
       "NaN in config",
       withRaw("assign", (r) => (r.body.config.ga.rate = Number.NaN)),
       {},

@@ -160,6 +160,7 @@ export const BODIES: { [T in MessageType]: Bodies[T] } = {
     diversity: 123.25,
     stalledGenerations: 3,
     migration: { sent: 10, received: 9, accepted: 4, rejected: 5, dropped: 1 },
+    edges: { out: [{ island: 4, sent: 10 }], in: [{ island: 2, accepted: 4, rejected: 5 }] },
     host: { loadAverage: 1.5, cpuPercent: 93.2, memoryUsedBytes: 1e9, memoryTotalBytes: 8e9, rssBytes: null },
   },
   migrants: { migrants: [migrantOf(patternMask(GENOME, 1)), migrantOf(patternMask(GENOME, 2), 0.5, 0.7)] },
