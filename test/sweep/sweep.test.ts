@@ -2,6 +2,7 @@
 // with a tiny budget; the same command again; a sweep stopped by SIGINT and continued.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, type CliResult, runCli, scratchDir } from "../cli/helpers.ts";
@@ -145,6 +146,46 @@ describe("slt sweep", () => {
       .map((l) => JSON.parse(l));
     expect(events.filter((e) => e.type === "resume")).toHaveLength(1);
     expect(events.at(-1)).toMatchObject({ type: "end", stopReason: "max-evaluations" });
+  });
+
+  it("a failed run is recorded with its error line and the sweep goes on; the next sweep tries it again", async () => {
+    // a port in use passes the dry run (which does not listen) and fails the run at once
+    const busy = createServer();
+    await new Promise<void>((done) => busy.listen(0, "127.0.0.1", done));
+    try {
+      const port = (busy.address() as { port: number }).port;
+      const spec = join(work, "failing.json");
+      writeFileSync(
+        spec,
+        JSON.stringify({
+          name: "failing",
+          base: { dataset: "moons", islands: 2, prune: "none", termination: "none" },
+          grid: { listen: ["127.0.0.1:0", `127.0.0.1:${port}`] },
+          seeds: 1,
+          budget: { evaluations: 300 },
+        }),
+      );
+      const out = join(work, "failing");
+      const r = runCli(work, ["sweep", spec, "--out", out, "--json"]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/FAILED: slt: error E_CONFIG: --listen 127\.0\.0\.1:\d+: the port is in use/);
+      expect(r.stderr).toContain("slt: 1 of 2 runs failed; their error lines are in");
+      expect(JSON.parse(r.stdout)).toMatchObject({ runs: 2, ok: 1, failed: 1 });
+      const lines = records(out);
+      expect(lines.map((l) => [l.setting, l.status])).toEqual(
+        expect.arrayContaining([
+          ["listen=127.0.0.1:0", "ok"],
+          [`listen=127.0.0.1:${port}`, "failed"],
+        ]),
+      );
+      expect(lines.find((l) => l.status === "failed").error).toMatch(/the port is in use .*\(exit code 2\)$/);
+      const again = runCli(work, ["sweep", spec, "--out", out]);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain("1 of 2 runs already done");
+      expect(records(out)).toHaveLength(3);
+    } finally {
+      await new Promise<void>((done) => busy.close(() => done()));
+    }
   });
 
   it("--dry-run checks every setting and lists the runs, writing nothing", () => {
