@@ -387,7 +387,15 @@ async function sweepLocked(
   o.progress.write(
     `sweep ${spec.name}: ${okBefore.length} of ${plan.runs.length} runs already done${waiting.length > 0 ? `; ${waiting.length} to run in ${out}, ${o.parallel} cores` : ""}\n`,
   );
-  if (waiting.length > 0) await schedule(s, waiting, await settingCosts(waiting, o, source, out));
+  if (waiting.length > 0) {
+    const settings = new Set(waiting.map((r) => r.setting)).size;
+    o.progress.write(`checking ${settings} setting${settings === 1 ? "" : "s"} with slt run --dry-run\n`);
+    await schedule(s, waiting, await settingCosts(waiting, o, source, out));
+    const time = formatDuration((performance.now() - s.started) / 1000);
+    o.progress.write(
+      `sweep ${spec.name}: ${s.ok} ok${s.failed > 0 ? `, ${s.failed} failed` : ""} in ${time}; ${s.done} of ${s.total} runs recorded in ${join(out, SWEEP_FILE)}\n`,
+    );
+  }
   const interrupted = s.stopping && s.done < s.total;
   if (!interrupted) await writeSweepReport(out, s.okDirs, o.logger);
   return {
