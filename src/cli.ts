@@ -11,7 +11,7 @@ import { checkTicket } from "./coordinator/check.ts";
 import { type ClusterOptions, type ClusterSummary, runCluster } from "./coordinator/cluster.ts";
 import { dryRun, formatDryRun } from "./coordinator/dry-run.ts";
 import type { K8sCliFlags } from "./coordinator/launcher-k8s.ts";
-import { reproduce } from "./coordinator/reproduce.ts";
+import { defaultReproduceOut, reproduce } from "./coordinator/reproduce.ts";
 import { runSingle } from "./coordinator/single-population.ts";
 import {
   type ConfigPatch,
@@ -652,7 +652,10 @@ addExecutionOptions(
         "most-similar",
       ]),
     )
-    .option("--selection <s>", "emigrant selection: best, random, diverse (not in the papers), tournament[:T] (default best)")
+    .option(
+      "--selection <s>",
+      "emigrant selection: best, random, diverse (not in the papers), tournament[:T] (default best)",
+    )
     .addOption(
       new Option(
         "--mode <mode>",
@@ -916,7 +919,10 @@ program
       "post-evolutionary pruning of every run (default: published for the papers grid, none for the topology grid)",
     ).choices(["none", "clean", "published"]),
   )
-  .option("--out <dir>", "where runs and the table go", "runs/reproduce")
+  .option(
+    "--out <dir>",
+    "where runs and the table go (default runs/reproduce; the topology grid: runs/reproduce/<its spec's name>, topology or topology-quick)",
+  )
   .option(
     "--dry-run",
     "check every setting as `slt run --dry-run` does and list the grid; run and write nothing",
@@ -926,7 +932,8 @@ program
     // every `slt run` of the grid inherits the level
     process.env.SLT_LOG_LEVEL = logLevelOf(o);
     // as `slt run` does: a bad --out fails in one line before any run starts (a dry run writes nothing)
-    if (!o.dryRun) checkOutDir(o.out);
+    const out = o.out ?? defaultReproduceOut(o.grid, o.level);
+    if (!o.dryRun) checkOutDir(out);
     const { table, failed } = await reproduce({
       dryRun: o.dryRun,
       grid: o.grid,
@@ -936,7 +943,7 @@ program
       generations: o.generations,
       only: o.only,
       prune: o.prune,
-      out: o.out,
+      out,
       progress: process.stderr,
     });
     process.stdout.write(table);

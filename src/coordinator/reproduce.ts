@@ -91,6 +91,16 @@ function topologySpec(level: "quick" | "full"): SweepSpec {
   return parseSpec(JSON.parse(readFileSync(file, "utf8")), file);
 }
 
+/**
+ * Where a grid goes without --out: runs/reproduce, and the topology grid in a folder of its spec's name
+ * under it (a sweep's folder belongs to one spec, so the quick and the full grid each have their own).
+ */
+export function defaultReproduceOut(grid: GridName, level: "quick" | "full"): string {
+  return grid === "topology"
+    ? join("runs", "reproduce", topologySpec(level).name)
+    : join("runs", "reproduce");
+}
+
 const num = (v: FieldValue | undefined) => Number(v);
 
 /** What the topology grid runs at a level: everything its header states, as its spec says. */
