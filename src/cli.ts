@@ -11,7 +11,7 @@ import { checkTicket } from "./coordinator/check.ts";
 import { type ClusterOptions, type ClusterSummary, runCluster } from "./coordinator/cluster.ts";
 import { dryRun, formatDryRun } from "./coordinator/dry-run.ts";
 import type { K8sCliFlags } from "./coordinator/launcher-k8s.ts";
-import { reproduce } from "./coordinator/reproduce.ts";
+import { defaultReproduceOut, reproduce } from "./coordinator/reproduce.ts";
 import { runSingle } from "./coordinator/single-population.ts";
 import {
   type ConfigPatch,
@@ -220,11 +220,7 @@ function addDataOptions(cmd: Command, defaultData = "moons"): Command {
  * What the run mode (one population or islands) allows of the flags; throws E_CONFIG for a flag it would
  * ignore, and warns of a run that nothing but a signal ends.
  */
-function checkRunMode(
-  o: { threads?: number; timeLimit?: number },
-  config: ResolvedConfig,
-  clusterRun: boolean,
-): void {
+function checkRunMode(o: { threads?: number }, config: ResolvedConfig, clusterRun: boolean): void {
   if (o.threads !== undefined && (o.threads < 1 || clusterRun || config.ga.fitnessSubset !== undefined))
     throw new SltError(
       "E_CONFIG",
@@ -234,11 +230,6 @@ function checkRunMode(
     throw new SltError(
       "E_CONFIG",
       "ga.fitnessSubset (--batch-size, mini-batch fitness) runs one population in-process only: leave out --topology and --launcher (the island cluster does not support mini-batch fitness)",
-    );
-  if (o.timeLimit !== undefined && !clusterRun)
-    throw new SltError(
-      "E_CONFIG",
-      `--time-limit ${o.timeLimit}: a wall-clock limit is for island runs; one population stops at --generations or --max-evaluations (or Ctrl-C/SIGTERM, which still writes the ticket)`,
     );
   if (runsUntilStopped(config))
     process.stderr.write(
@@ -562,6 +553,26 @@ addExecutionOptions(
       intArg,
     )
     .option(
+      "--mutation-rate <p>",
+      "probability that each individual (parents and children) gets a one-bit-flip mutant (default 0.1, the papers')",
+      probabilityArg,
+    )
+    .option(
+      "--crossover-rate <p>",
+      "recombination: probability that each individual gets a uniform-crossover child (default 0.3, the papers')",
+      probabilityArg,
+    )
+    .option(
+      "--elite-fraction <f>",
+      "mates are drawn from the top ⌊f·N⌋ ranks (0 < f ≤ 1; default 0.3, the papers')",
+      probabilityArg,
+    )
+    .option(
+      "--newcomer-fraction <f>",
+      "⌊f·N⌋ fresh individuals from the generator every generation (default 0.1, the papers')",
+      probabilityArg,
+    )
+    .option(
       "--batch-size <n>",
       "NON-PAPER mini-batch fitness: score on N seeded training rows instead of the whole split (one population only)",
       intArg,
@@ -653,7 +664,7 @@ addExecutionOptions(
     )
     .option(
       "--time-limit <seconds>",
-      "wall-clock limit of a cluster run (islands only; default none)",
+      "wall-clock limit in seconds: one population stops at the end of the generation it passes in, islands when it passes (default none)",
       secondsArg("--time-limit"),
     )
     .option(
@@ -694,6 +705,10 @@ addExecutionOptions(
       network: { architecture: o.arch, init: o.init },
       ga: {
         population: o.population,
+        mutationRate: o.mutationRate,
+        crossoverRate: o.crossoverRate,
+        eliteFraction: o.eliteFraction,
+        newcomerFraction: o.newcomerFraction,
         fitness: o.fitness,
         operators: o.operators,
         generator: o.generator ? { kind: o.generator } : undefined,
@@ -786,7 +801,7 @@ program
   .option("--max-evaluations <n>", "a new evaluation budget of the whole run (default: the run's)", intArg)
   .option(
     "--time-limit <seconds>",
-    "a wall-clock limit for the resumed part (islands only; default: the run's)",
+    "a wall-clock limit for the resumed part (default: the run's)",
     secondsArg("--time-limit"),
   )
   .option("--checkpoint-every <generations>", "a new checkpoint interval (default: the run's)", intArg)
@@ -892,7 +907,10 @@ program
       "post-evolutionary pruning of every run (default: published for the papers grid, none for the topology grid)",
     ).choices(["none", "clean", "published"]),
   )
-  .option("--out <dir>", "where runs and the table go", "runs/reproduce")
+  .option(
+    "--out <dir>",
+    "where runs and the table go (default runs/reproduce; the topology grid: runs/reproduce/<its spec's name>, topology or topology-quick)",
+  )
   .option(
     "--dry-run",
     "check every setting as `slt run --dry-run` does and list the grid; run and write nothing",
@@ -902,7 +920,8 @@ program
     // every `slt run` of the grid inherits the level
     process.env.SLT_LOG_LEVEL = logLevelOf(o);
     // as `slt run` does: a bad --out fails in one line before any run starts (a dry run writes nothing)
-    if (!o.dryRun) checkOutDir(o.out);
+    const out = o.out ?? defaultReproduceOut(o.grid, o.level);
+    if (!o.dryRun) checkOutDir(out);
     const { table, failed } = await reproduce({
       dryRun: o.dryRun,
       grid: o.grid,
@@ -912,7 +931,7 @@ program
       generations: o.generations,
       only: o.only,
       prune: o.prune,
-      out: o.out,
+      out,
       progress: process.stderr,
     });
     process.stdout.write(table);
@@ -942,6 +961,81 @@ program
   .action(async (dirs: string[], o) => {
     const { reportCommand } = await import("./report/report.ts");
     process.stdout.write(reportCommand(dirs, { output: o.output, format: o.format }));
+  });
+
+// `slt sweep`: the runs of a spec, each a child `slt run` (src/sweep/). The spec's fields are checked
+// against `slt run`'s own options, read here from its command.
+program
+  .command("sweep")
+  .argument("<spec>", "the sweep's spec, a JSON file (README, Sweeps)")
+  .description(
+    "run a grid of settings times seeds, each an `slt run` with an equal budget, as many at once as the cores allow; one line per finished run in <out>/sweep.jsonl; the same command again skips finished runs and continues unfinished ones",
+  )
+  .option(
+    "--out <dir>",
+    "the sweep's folder: its runs, spec.json and sweep.jsonl (default runs/sweeps/<name>)",
+  )
+  .option("--parallel <n>", "cores the sweep's runs may keep busy at once (default: this machine's)", intArg)
+  .option("--json", "print one JSON summary line on stdout at the end")
+  .option(
+    "--dry-run",
+    "check the spec and every setting (as `slt run --dry-run`), list the settings; run and write nothing",
+  )
+  .option(...LOG_LEVEL_FLAG)
+  .action(async (spec: string, o) => {
+    process.env.SLT_LOG_LEVEL = logLevelOf(o);
+    const parallel = o.parallel ?? availableParallelism();
+    if (parallel < 1) throw new SltError("E_CONFIG", `--parallel ${parallel}: expected at least 1 core`);
+    if (o.out !== undefined && !o.dryRun) checkOutDir(o.out);
+    const { dryRunSweep, formatSweepDryRun, readSpec, runSweep } = await import("./sweep/sweep.ts");
+    const run = program.commands.find((c) => c.name() === "run") as Command;
+    const runFlags = run.options.map((opt) => ({
+      name: (opt.long ?? "").replace(/^--/, ""),
+      takesValue: opt.required || opt.optional,
+      choices: opt.argChoices,
+    }));
+    const logger = createLogger({ level: logLevelOf(o) });
+    if (o.dryRun) {
+      const d = await dryRunSweep(readSpec(spec, runFlags), spec, {
+        out: o.out,
+        parallel,
+        progress: process.stderr,
+        logger,
+      });
+      process.stdout.write(o.json ? `${JSON.stringify(d)}\n` : formatSweepDryRun(d));
+      return;
+    }
+    const abort = new AbortController();
+    onStopRequest(
+      () => abort.abort(),
+      (line) =>
+        process.stderr.write(
+          line.includes("aborted")
+            ? "slt: sweep aborted\n"
+            : "slt: stopping the sweep: its running runs checkpoint and stop (Ctrl-C again to abort)\n",
+        ),
+    );
+    const r = await runSweep({
+      spec,
+      out: o.out,
+      parallel,
+      runFlags,
+      progress: process.stderr,
+      logger,
+      signal: abort.signal,
+    });
+    if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    if (r.interrupted) {
+      process.stderr.write(
+        `slt: sweep stopped with ${r.alreadyDone + r.ok + r.failed} of ${r.runs} runs done; run the same command again to continue (slt sweep ${spec} --out ${r.out})\n`,
+      );
+      process.exitCode = 130;
+    } else if (r.failed > 0) {
+      process.stderr.write(
+        `slt: ${r.failed} of ${r.runs} runs failed; their error lines are in ${r.sweepFile}\n`,
+      );
+      process.exitCode = 1;
+    }
   });
 
 function printSummary(s: Awaited<ReturnType<typeof runSingle>> | ClusterSummary): void {

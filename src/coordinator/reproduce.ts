@@ -1,12 +1,20 @@
 // `slt reproduce`: an experiment grid over several seeds, each run a child `slt run --json`, summarised
 // as a Markdown table. Grids: `papers` (the papers' settings) and `topology` (one population against
 // island topologies at an equal evaluation budget). Runs go at once as far as the cores allow: a run
-// of k islands takes k cores' worth of slots.
-import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+// of k islands takes k cores' worth of slots. The topology grid is a sweep spec shipped in the
+// repository (sweeps/topology.json; sweeps/topology-quick.json at --level quick), run by the sweep
+// machinery (src/sweep/): its folder gets spec.json and sweep.jsonl, and running it again skips the
+// runs already done.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { PRESETS } from "../core/config.ts";
+import { stderrLogger } from "../io/log.ts";
+import { runJson } from "../sweep/child.ts";
+import { type RunRecord, readRecords } from "../sweep/journal.ts";
+import { planSweep } from "../sweep/plan.ts";
+import { type Fields, type FieldValue, parseSpec, type SweepSpec } from "../sweep/spec.ts";
+import { mapLimit, sweepSpec } from "../sweep/sweep.ts";
 import type { DryRun } from "./dry-run.ts";
 import type { RunSummary } from "./single-population.ts";
 
@@ -21,8 +29,6 @@ export interface Setting {
 }
 
 export type GridName = "papers" | "topology";
-
-const CLI = resolve(import.meta.dirname, "..", "cli.ts");
 
 const BINARY_ARCHS = ["2,20,2", "2,75,2", "2,100,2", "2,50,50,2"];
 const GA_VARIANTS = [
@@ -69,25 +75,56 @@ export function experimentGrid(level: "quick" | "full"): Setting[] {
   return settings;
 }
 
-/** The topology grid's default evaluation budget per run. */
-export const TOPOLOGY_BUDGET = { quick: 400, full: 50_000 } as const;
+/** The topology grid's spec at a level: the file shipped in sweeps/. */
+export function topologySpecFile(level: "quick" | "full"): string {
+  return resolve(
+    import.meta.dirname,
+    "..",
+    "..",
+    "sweeps",
+    `topology${level === "quick" ? "-quick" : ""}.json`,
+  );
+}
 
-/** What the topology grid runs at a level: everything its header states. */
+function topologySpec(level: "quick" | "full"): SweepSpec {
+  const file = topologySpecFile(level);
+  return parseSpec(JSON.parse(readFileSync(file, "utf8")), file);
+}
+
+/**
+ * Where a grid goes without --out: runs/reproduce, and the topology grid in a folder of its spec's name
+ * under it (a sweep's folder belongs to one spec, so the quick and the full grid each have their own).
+ */
+export function defaultReproduceOut(grid: GridName, level: "quick" | "full"): string {
+  return grid === "topology"
+    ? join("runs", "reproduce", topologySpec(level).name)
+    : join("runs", "reproduce");
+}
+
+const num = (v: FieldValue | undefined) => Number(v);
+
+/** What the topology grid runs at a level: everything its header states, as its spec says. */
 export function topologyStudy(level: "quick" | "full") {
-  const classes = level === "quick" ? 3 : 10;
+  const spec = topologySpec(level);
+  const fields = spec.settings.map((s) => ({ ...spec.base, ...s }));
+  const single = fields.find((f) => num(f.islands) === 1) as Fields;
+  const islands = fields.filter((f) => f !== single);
+  const first = islands[0];
   return {
-    dataset: `digits-${classes}`,
-    architecture: [64, 75, classes],
-    preset: "2025-multiclass",
+    dataset: String(spec.base.dataset),
+    architecture: spec.base.arch as readonly number[],
+    preset: String(spec.base.preset),
     /** the single population's size, split evenly over the islands */
-    total: level === "quick" ? 20 : 100,
-    islands: level === "quick" ? 2 : 4,
-    topologies: ["isolated", "ring", "full"],
-    interval: 5,
-    migrants: 2,
-    policy: "worst",
-    selection: "best",
-    mode: "async",
+    total: num(single.population),
+    islands: num(first.islands),
+    topologies: islands.map((f) => String(f.topology)),
+    interval: num(first.interval),
+    migrants: num(first.migrants),
+    policy: String(first.policy),
+    selection: String(first.selection),
+    mode: String(first.mode),
+    seeds: spec.seeds,
+    budget: spec.budget?.evaluations as number,
   } as const;
 }
 
@@ -97,41 +134,50 @@ const TOPOLOGY_LABELS: Record<string, string> = {
   full: "fully connected",
 };
 
+/** A topology setting's row label: "digits-10 [64,75,10] ring (4×25)". */
+function topologyLabel(f: Fields): string {
+  const what =
+    num(f.islands) === 1
+      ? `single population (1×${f.population})`
+      : `${TOPOLOGY_LABELS[String(f.topology)] ?? f.topology} (${f.islands}×${f.population})`;
+  return `${f.dataset} [${(f.arch as readonly number[]).join(",")}] ${what}`;
+}
+
+/** The topology grid's spec with the command's overrides. */
+function topologyRuns(
+  level: "quick" | "full",
+  o: { budget?: number; seeds?: number; prune?: string; generations?: number; only?: string },
+): SweepSpec {
+  const spec = topologySpec(level);
+  return {
+    ...spec,
+    base: {
+      ...spec.base,
+      ...(o.prune !== undefined ? { prune: o.prune } : {}),
+      ...(o.generations !== undefined ? { generations: o.generations } : {}),
+    },
+    settings: spec.settings.filter((s) => !o.only || topologyLabel({ ...spec.base, ...s }).includes(o.only)),
+    seeds: o.seeds !== undefined ? Array.from({ length: o.seeds }, (_, k) => k + 1) : spec.seeds,
+    budget: { evaluations: o.budget ?? (spec.budget?.evaluations as number) },
+  };
+}
+
 /**
  * Single population against islands at an equal evaluation budget: the same total population (N, or
  * k islands of N/k), and every run stops at the same budget of evaluations (`--max-evaluations`; each
  * island at its share), with no early termination rule. Equal generations would not do: small
  * populations converge and re-create masks they have already evaluated, which the fitness cache does
  * not count, so they spend fewer evaluations per generation. Islands run async (the default mode), as
- * budgets need.
+ * budgets need. The settings are those of the grid's spec (sweeps/topology.json).
  */
-export function topologyGrid(level: "quick" | "full", budget: number = TOPOLOGY_BUDGET[level]): Setting[] {
-  const t = topologyStudy(level);
-  const base = [
-    ...["--dataset", t.dataset, "--preset", t.preset, "--termination", "none"],
-    ...["--max-evaluations", String(budget), "--generations", "1000000"],
-  ];
-  const arch = `[${t.architecture.join(",")}]`;
-  const each = t.total / t.islands;
-  const cluster = (topology: string) => [
-    ...base,
-    ...["--islands", String(t.islands), "--population", String(each), "--topology", topology],
-    ...["--mode", t.mode, "--interval", String(t.interval), "--migrants", String(t.migrants)],
-    ...["--policy", t.policy, "--selection", t.selection],
-  ];
-  return [
-    {
-      label: `${t.dataset} ${arch} single population (1×${t.total})`,
-      name: settingName(t.dataset, t.architecture, "single", `1x${t.total}`),
-      args: [...base, "--islands", "1", "--population", String(t.total)],
-    },
-    ...t.topologies.map((topology) => ({
-      label: `${t.dataset} ${arch} ${TOPOLOGY_LABELS[topology]} (${t.islands}×${each})`,
-      name: settingName(t.dataset, t.architecture, topology, `${t.islands}x${each}`),
-      args: cluster(topology),
-      processes: t.islands,
-    })),
-  ];
+export function topologyGrid(level: "quick" | "full", budget?: number): Setting[] {
+  const spec = topologyRuns(level, { budget });
+  return planSweep(spec, topologySpecFile(level)).settings.map((s) => ({
+    label: topologyLabel(s.fields),
+    name: s.slug,
+    args: s.args,
+    ...(num(s.fields.islands) > 1 ? { processes: num(s.fields.islands) } : {}),
+  }));
 }
 
 /** Each preset's own generation cap, for a header: "2024-ga none, 2024-adaptive 200, …". */
@@ -178,28 +224,6 @@ export interface ReproduceOptions {
   readonly dryRun?: boolean;
 }
 
-/** `slt run ARGS --json --quiet` in a child process; its one JSON line */
-function runJson(args: string[]): Promise<unknown> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, "run", ...args, "--json", "--quiet"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    child.stderr.on("data", (d) => {
-      err += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code !== 0) reject(new Error(`slt run ${args.join(" ")} exited with ${code}: ${err.trim()}`));
-      else resolvePromise(JSON.parse(out.trim().split("\n").pop() as string));
-    });
-  });
-}
-
 const runOne = (args: string[]) => runJson(args) as Promise<RunSummary>;
 
 /**
@@ -212,26 +236,18 @@ async function dryRunGrid(
   intro: string,
   capacity: number,
 ): Promise<{ table: string; failed: number }> {
-  const firsts = jobs.filter((j) => j.seed === 1);
-  const rows: string[] = new Array(firsts.length);
+  const firsts = jobs.filter((j) => j.seed === jobs[0]?.seed);
   let failed = 0;
-  let next = 0;
-  const worker = async () => {
-    for (let k = next++; k < firsts.length; k = next++) {
-      const { setting, args } = firsts[k];
-      const runs = jobs.filter((j) => j.setting === setting).length;
-      try {
-        const d = (await runJson([...args, "--dry-run"])) as DryRun;
-        rows[k] =
-          `| ${setting.label} | ${runs} | ${d.dataset.name}: ${d.dataset.trainRows} / ${d.dataset.testRows} rows | ${d.mode === "islands" ? d.config.cluster.islands : 1} | \`${args.join(" ")}\` |`;
-      } catch (e) {
-        failed++;
-        rows[k] =
-          `| ${setting.label} | ${runs} | FAILED: ${(e as Error).message.replaceAll("|", "\\|")} | | \`${args.join(" ")}\` |`;
-      }
+  const rows = await mapLimit(firsts, capacity, async ({ setting, args }) => {
+    const runs = jobs.filter((j) => j.setting === setting).length;
+    try {
+      const d = (await runJson([...args, "--dry-run"])) as DryRun;
+      return `| ${setting.label} | ${runs} | ${d.dataset.name}: ${d.dataset.trainRows} / ${d.dataset.testRows} rows | ${d.mode === "islands" ? d.config.cluster.islands : 1} | \`${args.join(" ")}\` |`;
+    } catch (e) {
+      failed++;
+      return `| ${setting.label} | ${runs} | FAILED: ${(e as Error).message.replaceAll("|", "\\|")} | | \`${args.join(" ")}\` |`;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(capacity, firsts.length) }, worker));
+  });
   const table = [
     intro,
     "",
@@ -310,62 +326,138 @@ export function markdownTable(rows: readonly SettingResults[], header: string): 
   return `${lines.join("\n")}\n`;
 }
 
-export async function reproduce(o: ReproduceOptions): Promise<{ table: string; failed: number }> {
-  const gridName = o.grid ?? "papers";
-  const seeds = o.seeds ?? (o.level === "quick" ? 1 : 5);
+/** What a grid runs: its settings, its runs' arguments and the facts its header states. */
+interface GridRuns {
+  readonly name: GridName;
+  readonly grid: readonly Setting[];
+  readonly jobs: readonly { setting: Setting; seed: number; args: string[] }[];
+  readonly seeds: number;
+  readonly generations: number | undefined;
+  readonly prune: string;
+  readonly budget: number;
+  /** the topology grid's spec, which the sweep machinery runs */
+  readonly spec?: SweepSpec;
+}
+
+function gridRuns(o: ReproduceOptions): GridRuns {
+  const name = o.grid ?? "papers";
   // the topology grid's runs end at their evaluation budget, not at a generation cap
   const generations =
-    o.generations ?? (gridName === "topology" ? undefined : o.level === "quick" ? 5 : undefined);
+    o.generations ?? (name === "topology" ? undefined : o.level === "quick" ? 5 : undefined);
   // The topology grid compares searches: selecting and pruning on the test split has no place in it.
-  const prune = o.prune ?? (gridName === "topology" ? "none" : "published");
-  const budget = o.evaluations ?? TOPOLOGY_BUDGET[o.level];
-  const grid = (gridName === "topology" ? topologyGrid(o.level, budget) : experimentGrid(o.level)).filter(
-    (s) => !o.only || s.label.includes(o.only),
-  );
+  const prune = o.prune ?? (name === "topology" ? "none" : "published");
+  if (name === "topology") {
+    const spec = topologyRuns(o.level, { ...o, budget: o.evaluations, prune });
+    const plan = planSweep(spec, topologySpecFile(o.level));
+    const grid = topologyGrid(o.level, o.evaluations).filter((s) => !o.only || s.label.includes(o.only));
+    const bySlug = new Map(grid.map((g) => [g.name, g]));
+    const jobs = plan.runs.map((r) => ({
+      setting: bySlug.get(r.setting.slug) as Setting,
+      seed: r.seed,
+      args: [...r.args, "--out", o.out],
+    }));
+    const budget = spec.budget?.evaluations as number;
+    return { name, grid, jobs, seeds: spec.seeds.length, generations, prune, budget, spec };
+  }
+  const seeds = o.seeds ?? (o.level === "quick" ? 1 : 5);
+  const grid = experimentGrid(o.level).filter((s) => !o.only || s.label.includes(o.only));
   const jobs = grid.flatMap((setting) =>
     Array.from({ length: seeds }, (_, k) => ({
       setting,
       seed: k + 1,
       args: [
         ...setting.args,
-        "--seed",
-        String(k + 1),
-        "--name",
-        `${setting.name}-s${k + 1}`,
-        "--prune",
-        prune,
-        "--out",
-        o.out,
+        ...["--seed", String(k + 1), "--name", `${setting.name}-s${k + 1}`, "--prune", prune, "--out", o.out],
         ...(generations !== undefined ? ["--generations", String(generations)] : []),
       ],
     })),
   );
-  const results: SettingResults[] = grid.map((setting) => ({ setting, runs: [], failures: [] }));
-  const byLabel = new Map(results.map((r) => [r.setting, r]));
+  return { name, grid, jobs, seeds, generations, prune, budget: 0 };
+}
+
+/** The grid's Markdown table of `results` under a header that states the command and what was run. */
+function gridTable(o: ReproduceOptions, g: GridRuns, results: readonly SettingResults[], started: number) {
+  return (finished: boolean) => {
+    const minutes = ((performance.now() - started) / 60_000).toFixed(1);
+    const what =
+      g.name === "topology"
+        ? `${topologyHeader(o.level, g.seeds, g.budget, g.prune)}${g.generations !== undefined ? `; generation cap ${g.generations}` : ""}`
+        : `seeds 1…${g.seeds}, generation cap ${g.generations ?? `each preset's own (${presetCaps()})`}, pruning \`${g.prune}\`${g.prune === "published" ? " (selected and pruned on the test split, as published: optimistic)" : ""}`;
+    const header = [
+      `### ${g.name === "topology" ? "Topology study" : "Reproduction grid"} (${o.level})${finished ? "" : " — in progress"}`,
+      "",
+      `Command: \`${commandOf(o, g)}\` — ${what}; ${minutes} min on ${availableParallelism()} cores.`,
+    ].join("\n");
+    return markdownTable(results, header);
+  };
+}
+
+function commandOf(o: ReproduceOptions, g: GridRuns): string {
+  return `slt reproduce${g.name === "papers" ? "" : ` --grid ${g.name}`} --level ${o.level} --seeds ${g.seeds}${o.generations !== undefined ? ` --generations ${o.generations}` : ""}${g.name === "topology" && o.evaluations !== undefined ? ` --evaluations ${o.evaluations}` : ""}${o.only ? ` --only "${o.only}"` : ""} --prune ${g.prune}`;
+}
+
+/**
+ * The topology grid through the sweep machinery: its spec run in `o.out` (runs already recorded ok in
+ * its sweep.jsonl are not run again), the table rebuilt from the records after every run.
+ */
+async function topologySweep(
+  o: ReproduceOptions,
+  g: GridRuns,
+  capacity: number,
+  table: (results: SettingResults[], finished: boolean) => string,
+): Promise<{ table: string; failed: number }> {
+  const spec = g.spec as SweepSpec;
+  const latest = new Map<string, RunRecord>();
+  const logger = stderrLogger();
+  for (const r of readRecords(o.out, (line) => logger.warn(line))) latest.set(r.run, r);
+  const results = () =>
+    g.grid.map((setting) => {
+      const records = g.jobs
+        .filter((j) => j.setting === setting)
+        .map((j) => latest.get(`${setting.name}-s${j.seed}`))
+        .filter((r) => r !== undefined);
+      return {
+        setting,
+        runs: records.filter((r) => r.status === "ok").map((r) => r.summary as unknown as RunSummary),
+        failures: records.filter((r) => r.status === "failed").map((r) => r.error ?? "failed"),
+      };
+    });
+  const onRecord = (r: RunRecord) => {
+    latest.set(r.run, r);
+    // The table so far, after every run, so a long grid that is stopped still leaves its results.
+    writeFileSync(join(o.out, "results.md"), table(results(), false));
+  };
+  const progress = o.progress ?? { write: () => true };
+  await sweepSpec(spec, topologySpecFile(o.level), {
+    out: o.out,
+    parallel: capacity,
+    progress: progress as NodeJS.WritableStream,
+    logger,
+    onRecord,
+  });
+  const final = table(results(), true);
+  writeFileSync(join(o.out, "results.md"), final);
+  return { table: final, failed: results().reduce((n, r) => n + r.failures.length, 0) };
+}
+
+export async function reproduce(o: ReproduceOptions): Promise<{ table: string; failed: number }> {
+  const g = gridRuns(o);
+  const { grid, jobs } = g;
   const started = performance.now();
-  const command = `slt reproduce${gridName === "papers" ? "" : ` --grid ${gridName}`} --level ${o.level} --seeds ${seeds}${o.generations !== undefined ? ` --generations ${o.generations}` : ""}${gridName === "topology" && o.evaluations !== undefined ? ` --evaluations ${o.evaluations}` : ""}${o.only ? ` --only "${o.only}"` : ""} --prune ${prune}`;
   // Slots: one per core; a run of k islands waits for k free slots (at most all of them).
   const capacity = Math.max(1, o.concurrency ?? availableParallelism());
   if (o.dryRun)
     return dryRunGrid(
       jobs,
-      `Dry run of \`${command}\`: ${grid.length} settings, ${jobs.length} runs; their run directories and results.md would go to ${resolve(o.out)}. Nothing was run or written.`,
+      `Dry run of \`${commandOf(o, g)}\`: ${grid.length} settings, ${jobs.length} runs; their run directories and results.md would go to ${resolve(o.out)}. Nothing was run or written.`,
       capacity,
     );
   mkdirSync(o.out, { recursive: true });
-  const table = (finished: boolean) => {
-    const minutes = ((performance.now() - started) / 60_000).toFixed(1);
-    const what =
-      gridName === "topology"
-        ? `${topologyHeader(o.level, seeds, budget, prune)}${generations !== undefined ? `; generation cap ${generations}` : ""}`
-        : `seeds 1…${seeds}, generation cap ${generations ?? `each preset's own (${presetCaps()})`}, pruning \`${prune}\`${prune === "published" ? " (selected and pruned on the test split, as published: optimistic)" : ""}`;
-    const header = [
-      `### ${gridName === "topology" ? "Topology study" : "Reproduction grid"} (${o.level})${finished ? "" : " — in progress"}`,
-      "",
-      `Command: \`${command}\` — ${what}; ${minutes} min on ${availableParallelism()} cores.`,
-    ].join("\n");
-    return markdownTable(results, header);
-  };
+  if (g.spec)
+    return topologySweep(o, g, capacity, (results, finished) => gridTable(o, g, results, started)(finished));
+  const results: SettingResults[] = grid.map((setting) => ({ setting, runs: [], failures: [] }));
+  const byLabel = new Map(results.map((r) => [r.setting, r]));
+  const table = gridTable(o, g, results, started);
   let free = capacity;
   const waiting: (() => void)[] = [];
   const acquire = async (n: number) => {

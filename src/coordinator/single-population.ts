@@ -11,6 +11,10 @@
 // Every result says `fitnessMode: "mini-batch (non-paper)"`; the subset evaluator derives from the
 // generation, so such a run resumes like any other.
 //
+// A wall-clock limit (`--time-limit S`, cluster.timeLimitSeconds) stops the run at the first generation
+// boundary after S seconds, stop reason "wall-clock" as for islands, so one population and islands can be
+// compared at equal time.
+//
 // Checkpoints (docs/architecture.md, "Checkpoints"): every `checkpointEvery` generations (default 50)
 // and at every stop (cap, rule, Ctrl-C/SIGTERM), a run checkpoint of mode "single" whose one island is the
 // GA state as island 0's snapshot, written by io/checkpoint-store.ts (atomic, checksummed, the previous
@@ -55,7 +59,7 @@ import { yieldToEventLoop } from "../io/event-loop.ts";
 import { type Logger, stderrLogger } from "../io/log.ts";
 import { createProgress } from "../io/progress.ts";
 import type { RunDashboard } from "../run/dashboard.ts";
-import { type Candidate, finishRun, pickBest, type RunSummary } from "../run/finish.ts";
+import { type Candidate, type RunSummary as FinishSummary, finishRun, pickBest } from "../run/finish.ts";
 import { type PreparedRun, prepareRun } from "../run/prepare.ts";
 import { type ResumeFrom, resumeEvent } from "../run/resume-from.ts";
 
@@ -100,7 +104,13 @@ export type AsyncEvaluatorFactory = (
   options: { loss: boolean },
 ) => Promise<{ readonly batch: AsyncBatchEvaluator; close(): Promise<void> }>;
 
-export type { RunSummary };
+/**
+ * Why one population stops: its termination rule or limits, a stop request, or the wall-clock limit
+ * (`--time-limit`, cluster.timeLimitSeconds: at the first generation's end after it, as islands name it).
+ */
+export type SingleStopReason = TerminationReason | "interrupted" | "wall-clock";
+
+export type RunSummary = FinishSummary<SingleStopReason>;
 
 export function terminationParams(config: ResolvedConfig): TerminationParams {
   // The configured cap is the only cap: it replaces the rule's own (which the presets set to the papers').
@@ -333,12 +343,15 @@ async function evolve(
   report: (s: GenerationStats, force?: boolean) => void,
   checkpoints: SingleCheckpoints,
   resumed: GaState | null,
-): Promise<{ state: GaState; stopReason: TerminationReason | "interrupted" }> {
+): Promise<{ state: GaState; stopReason: SingleStopReason }> {
   const { config, network, dataset, dir } = run;
   const depsFor = (generation: number) => ({ evaluate: ev.fitness(generation), network });
   const stepOptions = { rescore: ev.subset?.mode === "rotating" };
   const termination = terminationParams(config);
   const gaRng = Rng.derive(config.seed, "ga");
+  // the limit counts from this process's start, so a resumed run gets it afresh (as islands do)
+  const limit = config.cluster.timeLimitSeconds;
+  const deadline = limit === undefined ? Number.POSITIVE_INFINITY : run.started + limit * 1000;
   const makePool = ev.subset ? undefined : options.makeAsyncEvaluator;
   const gaPool = makePool ? await makePool(network, dataset.train, { loss: ev.searchLoss }) : null;
   const poolDeps = gaPool ? { evaluate: gaPool.batch, network } : null;
@@ -358,6 +371,7 @@ async function evolve(
       fresh = true;
       const reason = terminationReason(state.history, termination);
       if (reason !== null) return { state, stopReason: reason };
+      if (performance.now() >= deadline) return { state, stopReason: "wall-clock" };
       // Let signals and I/O (a checkpoint being written) through between generations, so Ctrl-C can
       // end the run cleanly.
       await yieldToEventLoop();

@@ -148,11 +148,44 @@ describe("limits a run is checked for before it starts", () => {
     expect(ruled.stderr).not.toMatch(/warning/);
   });
 
-  it("refuses --time-limit for one population (it would be ignored) with E_CONFIG", () => {
-    const r = slt(emptyDir("time-limit"), "run", "--islands", "1", "--time-limit", "5", "--dry-run");
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/E_CONFIG.*--time-limit 5: a wall-clock limit is for island runs/);
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  it("--mutation-rate, --crossover-rate, --elite-fraction and --newcomer-fraction set the GA's rates", () => {
+    const rates = ["--mutation-rate", "0.2", "--crossover-rate", "0.5", "--elite-fraction", "0.4"];
+    const r = slt(
+      emptyDir("rates"),
+      "run",
+      "--islands",
+      "2",
+      ...rates,
+      "--newcomer-fraction",
+      "0",
+      "--dry-run",
+      "--json",
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).config.ga).toMatchObject({
+      mutationRate: 0.2,
+      crossoverRate: 0.5,
+      eliteFraction: 0.4,
+      newcomerFraction: 0,
+    });
+    const bad = slt(emptyDir("rates-bad"), "run", "--islands", "1", "--elite-fraction", "0", "--dry-run");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/E_CONFIG[\s\S]*ga\.eliteFraction: got 0/);
+  });
+
+  it("--time-limit is for one population too (issue 11: equal wall-clock); a bad value is E_CONFIG", () => {
+    const r = slt(
+      emptyDir("time-limit"),
+      "run",
+      "--islands",
+      "1",
+      "--time-limit",
+      "5",
+      "--dry-run",
+      "--json",
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).config.cluster.timeLimitSeconds).toBe(5);
     // and a value that is no time at all, with the flag named (it used to reach the schema as NaN)
     const bad = slt(emptyDir("time-limit-nan"), "run", "--islands", "2", "--time-limit", "soon", "--dry-run");
     expect(bad.code).toBe(2);

@@ -137,9 +137,22 @@ describe("slt reproduce", () => {
       "pruning `none`",
     ])
       expect(r.stdout).toContain(fact);
+    // the grid is a sweep (sweeps/topology-quick.json): its folder also holds the sweep's spec and records
     expect(readdirSync(out).sort()).toEqual(
-      [...topologyGrid("quick").map((s) => `${s.name}-s1`), "results.md"].sort(),
+      [...topologyGrid("quick").map((s) => `${s.name}-s1`), "results.md", "spec.json", "sweep.jsonl"].sort(),
     );
+    const records = readFileSync(join(out, "sweep.jsonl"), "utf8").trim().split("\n");
+    expect(records.map((l) => JSON.parse(l).status)).toEqual(["ok", "ok", "ok", "ok"]);
+    // the same command again runs nothing and prints the same table
+    const again = spawnSync(
+      process.execPath,
+      [CLI, "reproduce", "--grid", "topology", "--level", "quick", "--out", out],
+      { encoding: "utf8" },
+    );
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toContain("4 of 4 runs already done");
+    const rows = (t: string) => t.split("\n").filter((l) => l.startsWith("| digits-3"));
+    expect(rows(again.stdout)).toEqual(rows(r.stdout));
   });
 
   it("a pruned topology run counts pruning's evaluations apart from the search's budget", () => {

@@ -243,6 +243,15 @@ function checkSlt(args: readonly string[], made: ReadonlySet<string>, problems: 
     const out = rel(optionValue(rest, "--out") ?? "runs/reproduce");
     return [out, path.join(out, "results.md")];
   }
+  if (sub === "sweep") {
+    const r = slt([...args, "--dry-run", "--json"]);
+    if (r.code !== 0) {
+      fail("slt sweep --dry-run fails", r);
+      return [];
+    }
+    const out = rel((JSON.parse(r.stdout.trim().split("\n").pop() as string) as { out: string }).out);
+    return [out, path.join(out, "sweep.jsonl"), path.join(out, "spec.json")];
+  }
   if (sub === "check") {
     // A ticket an earlier command of the block makes: the options must get as far as reading it.
     const ticket = rest.find((a) => !a.startsWith("-"));

@@ -1,0 +1,36 @@
+// Which of a sweep's waiting runs start now. Each run costs cores (costOf); the sweep's --parallel N is
+// its core budget. Runs start in plan order while the running costs and the next run's fit in N; a run
+// costing more than N counts as N, so it runs alone. In order, with no overtaking: a large run is never
+// starved by small ones slipping past it. Pure.
+
+/** What a run's cost is made of. */
+export interface RunShape {
+  /** island processes; 1 for one population */
+  readonly islands: number;
+  /** one population's worker threads (--threads), default 1 */
+  readonly threads?: number;
+  /** islands on other hosts (ssh, k8s launchers): only the coordinator runs here */
+  readonly remote?: boolean;
+}
+
+/** Cores a run keeps busy on this machine: its islands, or its threads for one population; at least 1. */
+export function costOf(shape: RunShape): number {
+  if (shape.remote) return 1;
+  return Math.max(1, shape.islands > 1 ? shape.islands : (shape.threads ?? 1));
+}
+
+/**
+ * How many runs from the head of `waiting` (their costs, in order) start now, given the cost of the runs
+ * already running and the core budget `capacity` (≥ 1).
+ */
+export function startable(waiting: readonly number[], running: number, capacity: number): number {
+  let used = running;
+  let n = 0;
+  for (const cost of waiting) {
+    const c = Math.min(cost, capacity);
+    if (used + c > capacity) break;
+    used += c;
+    n++;
+  }
+  return n;
+}

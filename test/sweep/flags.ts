@@ -1,0 +1,23 @@
+// The run options the pure sweep tests check specs against: a few of `slt run`'s, as the CLI describes
+// them (the end-to-end tests use the real list, which the CLI reads from its `run` command).
+import type { RunFlag } from "../../src/sweep/spec.ts";
+
+export const RUN_FLAGS: readonly RunFlag[] = [
+  { name: "dataset", takesValue: true },
+  { name: "arch", takesValue: true },
+  { name: "islands", takesValue: true },
+  { name: "topology", takesValue: true },
+  { name: "interval", takesValue: true },
+  { name: "migrants", takesValue: true },
+  { name: "population", takesValue: true },
+  { name: "mode", takesValue: true, choices: ["async", "lockstep"] },
+  { name: "fitness", takesValue: true, choices: ["accuracy", "loss"] },
+  { name: "prune", takesValue: true, choices: ["none", "clean", "published"] },
+  { name: "generations", takesValue: true },
+  { name: "max-evaluations", takesValue: true },
+  { name: "time-limit", takesValue: true },
+  { name: "accept-new-host-keys", takesValue: false },
+  { name: "name", takesValue: true },
+  { name: "seed", takesValue: true },
+  { name: "out", takesValue: true },
+];
