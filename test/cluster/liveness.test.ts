@@ -146,7 +146,10 @@ describe("liveness both ways", () => {
     const after = performance.now() - stoppedAt;
     expect(stoppedAt).toBeGreaterThan(0);
     expect(codes).toEqual([1, 1]); // given up, not stopped
-    expect(after).toBeGreaterThanOrEqual(2500);
+    // not before the timeout: it counts from the last message an island heard, which can come up to a
+    // heartbeat (1 s) before the SIGSTOP, and a loaded machine delays that heartbeat further (2468 ms
+    // was seen against a bound of 2500), so the bound is the timeout less 1.5 s
+    expect(after).toBeGreaterThanOrEqual(1500);
     expect(after).toBeLessThan(15_000);
     run.child.kill("SIGKILL");
     await run.end;
