@@ -137,9 +137,13 @@ describe("slt reproduce", () => {
       "pruning `none`",
     ])
       expect(r.stdout).toContain(fact);
-    // the grid is a sweep (sweeps/topology-quick.json): its folder also holds the sweep's spec and records
+    // the grid is a sweep (sweeps/topology-quick.json): its folder also holds the sweep's spec, records
+    // and report
     expect(readdirSync(out).sort()).toEqual(
-      [...topologyGrid("quick").map((s) => `${s.name}-s1`), "results.md", "spec.json", "sweep.jsonl"].sort(),
+      [
+        ...topologyGrid("quick").map((s) => `${s.name}-s1`),
+        ...["report.html", "results.md", "spec.json", "sweep.jsonl"],
+      ].sort(),
     );
     const records = readFileSync(join(out, "sweep.jsonl"), "utf8").trim().split("\n");
     expect(records.map((l) => JSON.parse(l).status)).toEqual(["ok", "ok", "ok", "ok"]);
