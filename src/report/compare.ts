@@ -50,6 +50,11 @@ export interface SettingSummary {
   readonly prunedTestAccuracy: MeanCi | null;
   /** test accuracy minus the baseline's (Welch 95% interval); null for the baseline itself */
   readonly testAccuracyVsBaseline: (Difference & { readonly verdict: Verdict }) | null;
+  /**
+   * best training fitness minus the baseline's (Welch 95% interval), what the search optimises; the
+   * verdict says better for a lower loss; null for the baseline and when the fitness kinds differ
+   */
+  readonly trainingFitnessVsBaseline: (Difference & { readonly verdict: Verdict }) | null;
   readonly curve: SettingCurve;
   readonly config: Config;
   readonly runList: readonly RunRow[];
@@ -90,11 +95,15 @@ export function compareRuns(
   const base = settings.length > 1 ? baselineIndex(settings) : -1;
   const okRows = settings.map((s) => s.runs.filter((r) => r.row.status === "ok").map((r) => r.row));
   const baseTest = base >= 0 ? values(okRows[base], (r) => r.testAccuracy) : [];
+  const baseFitness = base >= 0 ? values(okRows[base], (r) => r.bestTrainingFitness) : [];
   const summaries = settings.map((s, k): SettingSummary => {
     const ok = okRows[k];
     const okCurves = s.runs.filter((r) => r.row.status === "ok").map((r) => r.curve);
     const test = values(ok, (r) => r.testAccuracy);
     const diff = base >= 0 && k !== base ? welchDifference(test, baseTest) : null;
+    const fitness = values(ok, (r) => r.bestTrainingFitness);
+    const sameKind = base >= 0 && s.config.ga.fitness === settings[base].config.ga.fitness;
+    const fitDiff = sameKind && k !== base ? welchDifference(fitness, baseFitness) : null;
     const pruned = values(ok, (r) => r.prunedTestAccuracy);
     return {
       label: s.label,
@@ -106,11 +115,14 @@ export function compareRuns(
       evaluationsMedian: medianOrNull(values(ok, (r) => r.evaluations)),
       generationsMedian: medianOrNull(values(ok, (r) => r.generations)),
       wallSecondsMedian: medianOrNull(values(ok, (r) => r.wallSeconds)),
-      bestTrainingFitness: meanCi(values(ok, (r) => r.bestTrainingFitness)),
+      bestTrainingFitness: meanCi(fitness),
       testAccuracy: meanCi(test),
       sparsity: meanCi(values(ok, (r) => r.sparsity)),
       prunedTestAccuracy: pruned.length > 0 ? meanCi(pruned) : null,
       testAccuracyVsBaseline: diff ? { ...diff, verdict: verdictOf(diff) } : null,
+      trainingFitnessVsBaseline: fitDiff
+        ? { ...fitDiff, verdict: verdictOf(fitDiff, s.config.ga.fitness === "loss" ? "lower" : "higher") }
+        : null,
       curve: settingCurve(okCurves, undefined, curvePoints),
       config: s.config,
       runList: s.runs.map((r) => r.row),

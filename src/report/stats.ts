@@ -141,10 +141,14 @@ export function welchDifference(a: readonly number[], b: readonly number[]): Dif
 
 export type Verdict = "better" | "worse" | "tie" | "unknown";
 
-/** better: the interval lies above 0; worse: below; tie: it contains 0; unknown: no interval. */
-export function verdictOf(d: Difference): Verdict {
+/**
+ * better: the interval lies above 0 (below 0 when lower is better, a loss); worse: on the other side;
+ * tie: it contains 0; unknown: no interval.
+ */
+export function verdictOf(d: Difference, better: "higher" | "lower" = "higher"): Verdict {
   if (d.lower === null || d.upper === null) return "unknown";
-  if (d.lower > 0) return "better";
-  if (d.upper < 0) return "worse";
+  const sign = better === "higher" ? 1 : -1;
+  if (d.lower > 0) return sign > 0 ? "better" : "worse";
+  if (d.upper < 0) return sign > 0 ? "worse" : "better";
   return "tie";
 }

@@ -21,10 +21,9 @@ export function meanCiText(c: MeanCi): string {
   return `${c.mean.toFixed(4)} ± ${((c.upper - c.lower) / 2).toFixed(4)}`;
 }
 
-/** The vs-baseline cell: "+0.0123 [−0.0010, +0.0256]", "baseline", or "–". */
-export function differenceText(s: SettingSummary): string {
+/** A vs-baseline cell (test accuracy, or `d`): "+0.0123 [−0.0010, +0.0256]", "baseline", or "–". */
+export function differenceText(s: SettingSummary, d = s.testAccuracyVsBaseline): string {
   if (s.baseline) return "baseline";
-  const d = s.testAccuracyVsBaseline;
   if (d === null || d.difference === null) return "–";
   if (d.lower === null || d.upper === null) return signed(d.difference);
   return `${signed(d.difference)} [${signed(d.lower)}, ${signed(d.upper)}]`;
@@ -61,6 +60,7 @@ export function settingsRows(c: Comparison): { header: string[]; rows: string[][
     "sparsity",
     ...(pruned ? ["pruned test accuracy"] : []),
     ...(c.baseline !== null ? ["test accuracy − baseline", "verdict"] : []),
+    ...(c.baseline !== null ? ["training fitness − baseline", "verdict (training)"] : []),
   ];
   const rows = c.settings.map((s) => [
     s.label,
@@ -74,12 +74,19 @@ export function settingsRows(c: Comparison): { header: string[]; rows: string[][
     meanCiText(s.sparsity),
     ...(pruned ? [s.prunedTestAccuracy ? meanCiText(s.prunedTestAccuracy) : "–"] : []),
     ...(c.baseline !== null ? [differenceText(s), s.baseline ? "" : verdictText(s)] : []),
+    ...(c.baseline !== null
+      ? [
+          differenceText(s, s.trainingFitnessVsBaseline),
+          s.baseline ? "" : verdictText(s, s.trainingFitnessVsBaseline),
+        ]
+      : []),
   ]);
   return { header, rows };
 }
 
-function verdictText(s: SettingSummary): string {
-  const v = s.testAccuracyVsBaseline?.verdict ?? "unknown";
+function verdictText(s: SettingSummary, d = s.testAccuracyVsBaseline): string {
+  if (d === null && s.testAccuracyVsBaseline !== null) return "– (another fitness)";
+  const v = d?.verdict ?? "unknown";
   return v === "unknown" ? "– (fewer than 2 runs)" : v;
 }
 
@@ -118,8 +125,9 @@ function markdown(c: Comparison): string {
   ];
   if (c.baseline !== null)
     lines.push(
-      `Baseline: ${c.baseline}. The difference in test accuracy to it has Welch's 95% interval; verdict better`,
-      "or worse when the interval excludes 0, tie when it contains 0.",
+      `Baseline: ${c.baseline}. The differences in test accuracy and in best training fitness to it have Welch's`,
+      "95% interval; verdict better or worse when the interval excludes 0 (for a loss, lower is better), tie when",
+      "it contains 0.",
     );
   const runTable = runsRows(c);
   lines.push("", mdRow(header), `|${" --- |".repeat(header.length)}`, ...rows.map(mdRow), "", "## Runs", "");
@@ -144,9 +152,11 @@ function csv(c: Comparison): string {
     "test_accuracy_vs_baseline_lower",
     "test_accuracy_vs_baseline_upper",
   );
-  header.push("verdict");
+  header.push("verdict", "training_fitness_vs_baseline");
+  header.push("training_fitness_vs_baseline_lower", "training_fitness_vs_baseline_upper", "training_verdict");
   const rows = c.settings.map((s) => {
     const d = s.testAccuracyVsBaseline;
+    const f = s.trainingFitnessVsBaseline;
     return [
       s.label,
       s.baseline ? "yes" : "no",
@@ -164,6 +174,10 @@ function csv(c: Comparison): string {
       d?.lower ?? null,
       d?.upper ?? null,
       d?.verdict ?? "",
+      f?.difference ?? null,
+      f?.lower ?? null,
+      f?.upper ?? null,
+      f?.verdict ?? "",
     ];
   });
   return `${[header, ...rows].map((r) => r.map(csvCell).join(",")).join("\n")}\n`;

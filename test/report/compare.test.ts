@@ -51,6 +51,27 @@ describe("compareRuns", () => {
     expect(base.curve.evaluations).toEqual([100, 150, 200]);
   });
 
+  it("compares best training fitness with the baseline too; for a loss, lower is better", () => {
+    const loss = (islands: number, finals: number[]) =>
+      finals.map((f, k) =>
+        fakeRecord({
+          seed: k + 1,
+          islands,
+          fitness: "loss",
+          points: [
+            [100, 2],
+            [200, f],
+          ],
+        }),
+      );
+    const c = compareRuns([...loss(1, [0.5, 0.52, 0.54]), ...loss(4, [0.3, 0.31, 0.33])]);
+    const islands = c.settings.find((s) => !s.baseline);
+    expect(islands?.trainingFitnessVsBaseline?.difference).toBeCloseTo(0.3133 - 0.52, 4);
+    expect(islands?.trainingFitnessVsBaseline?.verdict).toBe("better");
+    const base = c.settings.find((s) => s.baseline);
+    expect(base?.trainingFitnessVsBaseline).toBeNull();
+  });
+
   it("one setting has no baseline and no differences", () => {
     const c = compareRuns(one);
     expect(c.baseline).toBeNull();

@@ -67,6 +67,10 @@ describe("stats", () => {
 
   it("verdicts: better above 0, worse below, tie across 0, unknown without an interval", () => {
     expect(verdictOf(welchDifference([5, 6, 7], [1, 2, 3]))).toBe("better");
+    // a loss: lower is better
+    expect(verdictOf(welchDifference([5, 6, 7], [1, 2, 3]), "lower")).toBe("worse");
+    expect(verdictOf(welchDifference([1, 2, 3], [5, 6, 7]), "lower")).toBe("better");
+    expect(verdictOf(welchDifference([1, 2, 3], [1, 2, 4]), "lower")).toBe("tie");
     expect(verdictOf(welchDifference([1, 2, 3], [5, 6, 7]))).toBe("worse");
     expect(verdictOf(welchDifference([1, 3, 5], [2, 3, 4]))).toBe("tie");
     expect(verdictOf(welchDifference([1], [2, 3]))).toBe("unknown");
