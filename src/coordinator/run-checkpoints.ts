@@ -15,9 +15,11 @@
 //   search and waits for `stop` counts with its latest); the cut is each one's latest. Migrants in
 //   flight at the cut are not in any snapshot: they are lost on resume and counted as dropped.
 //
-// When: with an explicit `checkpointEvery` every cut is written; by default at most one write per
-// `minIntervalMs` of wall clock (a newer cut replaces one that waits), and the final one always. Never
-// two writes at once: a cut that is ready while one is being written waits for it. A failed write
+// When: with an explicit `checkpointEvery` every cut is written as soon as no other write is under way;
+// by default at most one write per `minIntervalMs` of wall clock; the final one always. Never two writes
+// at once: a cut that is ready while one is being written waits for it, and a newer cut replaces one that
+// waits (a checkpoint is a resume point: the newest is the one that matters), so on a slow disk or a
+// loaded machine an intermediate cut can be skipped. A failed write
 // (full disk, read-only directory) is logged and the run goes on; the previous checkpoint is kept.
 import { basename } from "node:path";
 import type { ResolvedConfig } from "../core/config.ts";

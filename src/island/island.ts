@@ -629,8 +629,15 @@ export class Island {
     // arrivals for later epochs are not in a lockstep snapshot (their senders send them again on
     // resume), so they are not counted as received in it either: a resumed run's totals stay exact
     const held = sync.heldForLater();
-    const counters = { ...taken.counters, received: taken.counters.received - held };
-    const snapshot = snapshotToJSON(held === 0 ? taken : { ...taken, counters });
+    // lockstep: this epoch's emigrants still queued (a link not open yet) are written by this process
+    // and never again by one resumed from the snapshot, so the snapshot counts them as sent already
+    const queued = this.#assign?.mode === "lockstep" ? (this.#senders?.queuedUpTo(evo.epoch) ?? 0) : 0;
+    const counters = {
+      ...taken.counters,
+      received: taken.counters.received - held,
+      sent: taken.counters.sent + queued,
+    };
+    const snapshot = snapshotToJSON(held === 0 && queued === 0 ? taken : { ...taken, counters });
     this.#coord?.send("checkpoint", { island: snapshot.island, final, snapshot }, { epoch: evo.epoch });
   }
 

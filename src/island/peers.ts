@@ -73,6 +73,11 @@ export class PeerSender {
     this.#connect();
   }
 
+  /** Migrants queued for epochs up to `epoch`, not yet written to the link. */
+  queuedUpTo(epoch: number): number {
+    return this.#queue.reduce((n, b) => (b.epoch <= epoch ? n + b.migrants.length : n), 0);
+  }
+
   /** Queues one batch (never blocks); drops the oldest batch when the queue is full. */
   enqueue(epoch: number, migrants: readonly Migrant[]): void {
     if (this.#stopped || migrants.length === 0) return;
@@ -207,6 +212,13 @@ export class PeerSenders {
     const sender = this.#senders.get(neighbour);
     if (sender) sender.enqueue(epoch, migrants);
     else this.#counters.dropped += migrants.length;
+  }
+
+  /** Migrants queued for epochs up to `epoch` over every out-edge, not yet written. */
+  queuedUpTo(epoch: number): number {
+    let n = 0;
+    for (const s of this.#senders.values()) n += s.queuedUpTo(epoch);
+    return n;
   }
 
   stop(): void {

@@ -167,6 +167,28 @@ describe("PeerSender → peer server Link", () => {
   });
 });
 
+describe("PeerSender queue", () => {
+  it("counts what is queued up to an epoch and not yet written (a lockstep snapshot counts it as sent)", () => {
+    const counters = { sent: 0, dropped: 0 };
+    // nothing listens on port 1: the link never opens and the batches stay queued
+    const sender = new PeerSender(
+      { island: 1, address: "ws://127.0.0.1:1", weight: 1 },
+      self(0),
+      { genomeLength: GENOME, maxMigrants: 8 },
+      counters,
+      silentLogger(),
+      { lossless: true },
+    );
+    cleanup.push(() => sender.stop());
+    const rng = Rng.derive(6, "peers-test-queued");
+    const some = (n: number) => Array.from({ length: n }, () => migrantOf(randomMask(GENOME, rng)));
+    sender.enqueue(1, some(2));
+    sender.enqueue(2, some(3));
+    expect([sender.queuedUpTo(0), sender.queuedUpTo(1), sender.queuedUpTo(2)]).toEqual([0, 2, 5]);
+    expect(counters).toEqual({ sent: 0, dropped: 0 });
+  });
+});
+
 describe("PeerSenders", () => {
   it("counts a batch for a neighbour that is no longer wired as dropped", () => {
     const counters = { sent: 0, dropped: 0 };
