@@ -958,9 +958,13 @@ program
       "json",
     ]),
   )
+  .option(
+    "--baseline <setting>",
+    "the setting the others are compared with, by its label (default: the first one-population setting, else the first)",
+  )
   .action(async (dirs: string[], o) => {
     const { reportCommand } = await import("./report/report.ts");
-    process.stdout.write(reportCommand(dirs, { output: o.output, format: o.format }));
+    process.stdout.write(reportCommand(dirs, { output: o.output, format: o.format, baseline: o.baseline }));
   });
 
 // `slt sweep`: the runs of a spec, each a child `slt run` (src/sweep/). The spec's fields are checked

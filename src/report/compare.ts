@@ -90,9 +90,11 @@ export function compareRuns(
   runs: readonly RunRecord[],
   sweepNames: ReadonlyMap<string, string> = new Map(),
   curvePoints = 50,
+  /** the baseline setting's label (default: the first one-population setting, else the first) */
+  baseline?: string,
 ): Comparison {
   const settings = groupSettings(runs.map(prepare), sweepNames);
-  const base = settings.length > 1 ? baselineIndex(settings) : -1;
+  const base = settings.length > 1 || baseline !== undefined ? baselineIndex(settings, baseline) : -1;
   const okRows = settings.map((s) => s.runs.filter((r) => r.row.status === "ok").map((r) => r.row));
   const baseTest = base >= 0 ? values(okRows[base], (r) => r.testAccuracy) : [];
   const baseFitness = base >= 0 ? values(okRows[base], (r) => r.bestTrainingFitness) : [];

@@ -15,7 +15,9 @@
 // topology, interval, migrants ... of a run without islands are unused defaults, and keeping them would
 // label a one-population baseline "topology=ring". Dataset file paths (dataset.train/test) are kept: other
 // files are other data.
+
 import type { Config } from "../core/config.ts";
+import { E_REPORT, SltError } from "../core/errors.ts";
 
 const IGNORED = new Set([
   "seed",
@@ -147,7 +149,16 @@ export function groupSettings<R extends { readonly dir: string; readonly config:
 }
 
 /** The setting the others are compared with: the first with one population (islands = 1), else the first. */
-export function baselineIndex(settings: readonly Setting<unknown>[]): number {
+export function baselineIndex(settings: readonly Setting<unknown>[], label?: string): number {
+  if (label !== undefined) {
+    const named = settings.findIndex((s) => s.label === label);
+    if (named === -1)
+      throw new SltError(
+        E_REPORT,
+        `baseline "${label}" is not a setting of these runs; they are: ${settings.map((s) => `"${s.label}"`).join(", ")}`,
+      );
+    return named;
+  }
   const k = settings.findIndex((s) => s.config.cluster.islands === 1);
   return k === -1 ? 0 : k;
 }

@@ -14,12 +14,12 @@ import { formatTable, type TableFormat } from "./table.ts";
  * The comparison of the runs the paths name (run directories, or directories of runs). Setting names
  * come from a sweep.jsonl in a directory given or beside the runs, when there is one.
  */
-export function loadComparison(paths: readonly string[]): Comparison {
+export function loadComparison(paths: readonly string[], baseline?: string): Comparison {
   const dirs = expandRunDirs(paths);
   const sweepNames = new Map<string, string>();
   const places = new Set([...paths.map((p) => resolve(p)), ...dirs.map((d) => dirname(d))]);
   for (const place of places) for (const [dir, name] of readSweepSettings(place)) sweepNames.set(dir, name);
-  return compareRuns(dirs.map(readRun), sweepNames);
+  return compareRuns(dirs.map(readRun), sweepNames, undefined, baseline);
 }
 
 /** Where the HTML goes unless -o says: inside the directory when one is given, else ./report.html. */
@@ -40,11 +40,13 @@ export interface WriteReportOptions {
   readonly runDirs: readonly string[];
   /** the HTML file; default defaultOutput(runDirs) */
   readonly out?: string;
+  /** the label of the setting the others are compared with (see compareRuns) */
+  readonly baseline?: string;
 }
 
 /** Writes the comparison page of the runs and returns its path. */
 export function writeReport(options: WriteReportOptions): string {
-  const html = compareHtml(loadComparison(options.runDirs));
+  const html = compareHtml(loadComparison(options.runDirs, options.baseline));
   return writeText(options.out ?? defaultOutput(options.runDirs), html);
 }
 
@@ -54,14 +56,15 @@ export function writeReport(options: WriteReportOptions): string {
  */
 export function reportCommand(
   paths: readonly string[],
-  options: { readonly output?: string; readonly format?: TableFormat },
+  options: { readonly output?: string; readonly format?: TableFormat; readonly baseline?: string },
 ): string {
   // one run's own directory: its page, the dashboard's view of that run (ui/run-report.ts)
-  if (options.format === undefined && paths.length === 1 && existsSync(join(paths[0], "config.json")))
+  const oneRun = paths.length === 1 && existsSync(join(paths[0], "config.json"));
+  if (options.format === undefined && oneRun && options.baseline === undefined)
     return `report: ${writeRunReport(paths[0], options.output)}\n`;
   if (options.format === undefined)
-    return `report: ${writeReport({ runDirs: paths, out: options.output })}\n`;
-  const text = formatTable(loadComparison(paths), options.format);
+    return `report: ${writeReport({ runDirs: paths, out: options.output, baseline: options.baseline })}\n`;
+  const text = formatTable(loadComparison(paths, options.baseline), options.format);
   if (options.output === undefined) return text;
   return `report: ${writeText(options.output, text)}\n`;
 }

@@ -137,6 +137,11 @@ export function planSweep(spec: SweepSpec, source: string): Plan {
   const settings = settingsOf(spec);
   checkUnique(settings, source);
   checkBudget(spec, settings, source);
+  if (spec.baseline !== undefined && !settings.some((s) => s.name === spec.baseline))
+    throw new SltError(
+      E_CONFIG,
+      `sweep spec ${source}: baseline: "${spec.baseline}" is not a setting's name; the settings: ${settings.map((s) => `"${s.name}"`).join(", ")}`,
+    );
   const runs = spec.seeds.flatMap((seed) =>
     settings.map((setting) => {
       const dir = `${setting.slug}-s${seed}`;

@@ -55,6 +55,8 @@ const specSchema = z
         "a folder name: letters, digits, '.', '_' and '-', at most 80, not starting with '.' or '-'",
       ),
     description: z.string().optional(),
+    /** the setting the report compares the others with, by name (default: as `slt report`) */
+    baseline: z.string().min(1).optional(),
     base: fields.default({}),
     grid: z.record(z.string(), z.array(value).min(1, "a list of at least one value")).default({}),
     /** each a partial override of base; `name` names the setting */
@@ -73,6 +75,7 @@ const specSchema = z
 export interface SweepSpec {
   readonly name: string;
   readonly description?: string;
+  readonly baseline?: string;
   readonly base: Fields;
   readonly grid: Readonly<Record<string, readonly FieldValue[]>>;
   /** each with an optional `name` (a string) */
@@ -93,7 +96,7 @@ function firstIssue(input: unknown, error: z.ZodError, source: string): never {
     return fail(
       source,
       issue.keys.map((k) => (at ? `${at}.${k}` : k)).join(", "),
-      "unknown field; a spec has name, description, base, grid, settings, seeds and budget",
+      "unknown field; a spec has name, description, baseline, base, grid, settings, seeds and budget",
     );
   let v: unknown = input;
   for (const key of issue.path) v = (v as Record<PropertyKey, unknown> | undefined)?.[key as string];
@@ -183,7 +186,8 @@ export function hashOf(v: unknown, chars = 64): string {
 
 /**
  * The first top-level field in which two specs differ for what their runs are, or null when they make
- * the same runs. The seeds and the description may change: a sweep may be extended with more seeds.
+ * the same runs. The seeds, the description and the baseline may change: a sweep may be extended with more seeds, and
+ * the baseline only chooses what its report compares with.
  */
 export function specDifference(a: SweepSpec, b: SweepSpec): string | null {
   const keys = ["name", "base", "grid", "settings", "budget"] as const;

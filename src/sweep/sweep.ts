@@ -97,10 +97,15 @@ export function readSpec(path: string, runFlags: readonly RunFlag[]): SweepSpec 
  * there is no run to report. A report that cannot be written is logged, never a failed sweep: the runs
  * and sweep.jsonl are what matter, and `slt report` can make it again.
  */
-export function writeSweepReport(outDir: string, runDirs: readonly string[], logger: Logger): string | null {
+export function writeSweepReport(
+  outDir: string,
+  runDirs: readonly string[],
+  logger: Logger,
+  baseline?: string,
+): string | null {
   if (runDirs.length === 0) return null;
   try {
-    return writeReport({ runDirs, out: join(outDir, "report.html") });
+    return writeReport({ runDirs, out: join(outDir, "report.html"), baseline });
   } catch (e) {
     logger.warn({ outDir, reason: (e as Error).message }, "the sweep's report was not written");
     return null;
@@ -412,7 +417,7 @@ async function sweepLocked(
     ? null
     : unchanged
       ? join(out, "report.html")
-      : writeSweepReport(out, s.okDirs, o.logger);
+      : writeSweepReport(out, s.okDirs, o.logger, spec.baseline);
   if (report !== null) o.progress.write(`report: ${report}\n`);
   return {
     sweep: spec.name,

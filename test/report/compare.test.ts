@@ -72,6 +72,18 @@ describe("compareRuns", () => {
     expect(base?.trainingFitnessVsBaseline).toBeNull();
   });
 
+  it("a baseline given by its label; an unknown label is one E_REPORT line listing the labels", () => {
+    const runs = [0.8, 0.82, 0.9, 0.92].map((t, k) =>
+      fakeRecord({ seed: (k % 2) + 1, islands: k < 2 ? 1 : 4, testAccuracy: t }),
+    );
+    const c = compareRuns(runs, new Map(), 50, "islands=4");
+    expect(c.baseline).toBe("islands=4");
+    expect(c.settings.find((s) => !s.baseline)?.testAccuracyVsBaseline?.difference).toBeCloseTo(-0.1, 10);
+    expect(() => compareRuns(runs, new Map(), 50, "islands=2")).toThrow(
+      /baseline "islands=2" is not a setting of these runs; they are: "islands=1", "islands=4"/,
+    );
+  });
+
   it("one setting has no baseline and no differences", () => {
     const c = compareRuns(one);
     expect(c.baseline).toBeNull();

@@ -82,6 +82,14 @@ describe("sweep plan", () => {
     expect(() => plan(slugs)).toThrow(/both named "a\/b" \(folder a-b\)/);
   });
 
+  it("a baseline names one of the settings; another name is refused, listing them", () => {
+    const spec = { name: "t", grid: { topology: ["ring", "full"] }, seeds: 1 };
+    expect(plan({ ...spec, baseline: "topology=full" }).settings).toHaveLength(2);
+    expect(() => plan({ ...spec, baseline: "ring" })).toThrow(
+      /baseline: "ring" is not a setting's name; the settings: "topology=ring", "topology=full"/,
+    );
+  });
+
   it("refuses an evaluation budget for lockstep islands (they stop only at their cap)", () => {
     try {
       plan({
