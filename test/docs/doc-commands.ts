@@ -290,7 +290,7 @@ function checkSlt(args: readonly string[], made: ReadonlySet<string>, problems: 
  * dry run does not make. Returns the HTML file it would write.
  */
 function checkReport(args: readonly string[], made: ReadonlySet<string>, problems: string[]): string[] {
-  const valued = new Set(["-o", "--output", "--format"]);
+  const valued = new Set(["-o", "--output", "--format", "--baseline"]);
   const dirs = args.slice(1).filter((a, i, all) => !a.startsWith("-") && !valued.has(all[i - 1]));
   const makes = (d: string) => [...made].some((m) => m === rel(d) || m.startsWith(`${rel(d)}${path.sep}`));
   if (dirs.length === 0 || !dirs.every(makes) || dirs.some((d) => existsSync(path.join(repoRoot, d)))) {
