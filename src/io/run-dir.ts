@@ -10,8 +10,10 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
+  readFileSync,
   renameSync,
   rmSync,
+  truncateSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
@@ -126,7 +128,22 @@ export function createRunDir(out: string, name: string, options: RunDirOptions =
 export function openRunDir(path: string, options: RunDirOptions = {}): RunDir {
   if (!existsSync(join(path, "events.jsonl")))
     throw new SltError(E_CHECKPOINT, `${path} is not a run directory: it has no events.jsonl`);
+  dropTornLine(join(path, "events.jsonl"));
   return runDirAt(resolve(path), options);
+}
+
+/**
+ * Drops a torn last line of a JSON-lines file (a write cut by a kill: no newline at its end) before lines
+ * are appended to it, so that the next line stands alone; the torn bytes are part of no whole record.
+ * Returns how many bytes went (0: the file ended in a newline, is empty or is absent).
+ */
+export function dropTornLine(path: string): number {
+  if (!existsSync(path)) return 0;
+  const text = readFileSync(path);
+  if (text.length === 0 || text[text.length - 1] === 0x0a) return 0;
+  const keep = text.lastIndexOf(0x0a) + 1;
+  truncateSync(path, keep);
+  return text.length - keep;
 }
 
 function runDirAt(path: string, options: RunDirOptions): RunDir {

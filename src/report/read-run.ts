@@ -131,7 +131,8 @@ export function readSweepSettings(sweepDir: string): Map<string, string> {
     } catch {
       continue;
     }
-    const dir = value?.runDir ?? value?.dir ?? value?.run;
+    // `run` is the run's folder in the sweep's; `runDir` may be relative to where the sweep was started
+    const dir = value?.run ?? value?.runDir ?? value?.dir;
     if (typeof value?.setting === "string" && typeof dir === "string")
       names.set(resolve(sweepDir, dir), value.setting);
   }

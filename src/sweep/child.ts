@@ -34,15 +34,17 @@ function errorLine(stderr: string, code: number | null, signal: NodeJS.Signals |
 
 /** Starts `slt COMMAND ARGS --json --quiet` (command "run" or "resume"). */
 export function startSlt(command: "run" | "resume", args: readonly string[]): ChildRun {
+  // an IPC channel, unused but for its end: it closes however the sweep ends, SIGKILL included, and a run
+  // takes that as a stop request (io/stop-request.ts), so no run outlives its sweep
   const child = spawn(process.execPath, [CLI, command, ...args, "--json", "--quiet"], {
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   let out = "";
   let err = "";
-  child.stdout.setEncoding("utf8").on("data", (d: string) => {
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
     out += d;
   });
-  child.stderr.setEncoding("utf8").on("data", (d: string) => {
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
     err = (err + d).slice(-STDERR_KEEP);
   });
   const done = new Promise<ChildResult>((settle) => {

@@ -15,6 +15,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { E_CONFIG, SltError } from "../core/errors.ts";
+import { dropTornLine } from "../io/run-dir.ts";
 import { type Fields, parseSpec, type SweepSpec, specDifference } from "./spec.ts";
 
 export const SWEEP_FILE = "sweep.jsonl";
@@ -67,6 +68,7 @@ export function readRecords(dir: string, warn: (line: string) => void): RunRecor
 
 /** Appends one record to sweep.jsonl and waits for the disk. */
 export function appendRecord(dir: string, record: RunRecord): void {
+  dropTornLine(join(dir, SWEEP_FILE)); // a record torn by a kill: its run is done again
   const fd = openSync(join(dir, SWEEP_FILE), "a");
   try {
     writeSync(fd, `${JSON.stringify(record)}\n`);

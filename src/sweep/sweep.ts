@@ -6,7 +6,7 @@
 // (SIGINT, SIGTERM) is passed to the running children as SIGTERM: each stops after its generation and
 // writes its checkpoint; those runs are not recorded, so the next sweep continues them.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { E_CONFIG, SltError } from "../core/errors.ts";
 import type { Logger } from "../io/log.ts";
 import { formatDuration } from "../io/progress.ts";
@@ -212,7 +212,6 @@ interface Session {
   ok: number;
   resumed: number;
   failed: number;
-  readonly okDirs: string[];
   readonly kills: Set<(signal: NodeJS.Signals) => void>;
 }
 
@@ -232,7 +231,8 @@ async function execute(s: Session, run: PlannedRun): Promise<void> {
     );
     return;
   }
-  const runDir = join(s.out, run.dir);
+  // absolute, so the record names the run wherever the sweep was started from (--out may be relative)
+  const runDir = resolve(s.out, run.dir);
   const record: RunRecord = {
     setting: run.setting.name,
     fields: run.setting.fields,
@@ -251,7 +251,6 @@ async function execute(s: Session, run: PlannedRun): Promise<void> {
   if (r.ok) {
     s.ok++;
     if (resumed) s.resumed++;
-    s.okDirs.push(runDir);
   } else s.failed++;
   const elapsed = (performance.now() - s.started) / 1000;
   const left = s.total - s.done;
@@ -379,7 +378,6 @@ async function sweepLocked(
 ): Promise<SweepResult> {
   const records = readRecords(out, (line) => o.logger.warn(line));
   const latest = new Map(records.map((r) => [r.run, r]));
-  const planned = new Set(plan.runs.map((r) => r.dir));
   const okBefore = plan.runs.filter((r) => latest.get(r.dir)?.status === "ok");
   const waiting = plan.runs.filter((r) => latest.get(r.dir)?.status !== "ok");
   const s: Session = {
@@ -395,7 +393,6 @@ async function sweepLocked(
     ok: 0,
     resumed: 0,
     failed: 0,
-    okDirs: [...latest.values()].filter((r) => r.status === "ok" && planned.has(r.run)).map((r) => r.runDir),
     kills: new Set(),
   };
   o.progress.write(
@@ -410,14 +407,12 @@ async function sweepLocked(
       `sweep ${spec.name}: ${s.ok} ok${s.failed > 0 ? `, ${s.failed} failed` : ""} in ${time}; ${s.done} of ${s.total} runs recorded in ${join(out, SWEEP_FILE)}\n`,
     );
   }
-  const interrupted = s.stopping && s.done < s.total;
-  // a sweep that ran nothing new keeps the report it has (the same command again finishes at once)
-  const unchanged = s.ok + s.failed === 0 && existsSync(join(out, "report.html"));
-  const report = interrupted
-    ? null
-    : unchanged
-      ? join(out, "report.html")
-      : writeSweepReport(out, s.okDirs, o.logger, spec.baseline);
+  // a run stopped by a signal (to the sweep, or to the run alone) is not recorded: the sweep is not done
+  const interrupted = s.done < s.total;
+  // the report is made again every time (about a second): a changed baseline shows, and it lists the
+  // failed and unfinished runs of the plan too
+  const dirs = plan.runs.map((r) => resolve(out, r.dir)).filter((d) => existsSync(d));
+  const report = interrupted ? null : writeSweepReport(out, dirs, o.logger, spec.baseline);
   if (report !== null) o.progress.write(`report: ${report}\n`);
   return {
     sweep: spec.name,

@@ -4,7 +4,14 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { isSltError } from "../../src/core/errors.ts";
-import { createRunDir, parseEvents, timedEvent, writeJsonAtomic } from "../../src/io/run-dir.ts";
+import {
+  createRunDir,
+  dropTornLine,
+  openRunDir,
+  parseEvents,
+  timedEvent,
+  writeJsonAtomic,
+} from "../../src/io/run-dir.ts";
 
 const out = mkdtempSync(path.join(os.tmpdir(), "slt-run-dir-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -96,6 +103,22 @@ function errorOf(f: () => unknown): { code: string; message: string } {
   }
   throw new Error("no error thrown");
 }
+
+describe("dropTornLine", () => {
+  it("a resumed run's first event follows a torn last line on a line of its own", () => {
+    const dir = createRunDir(out, "torn", {});
+    dir.appendEvent({ type: "start" });
+    dir.close();
+    const file = path.join(out, "torn", "events.jsonl");
+    writeFileSync(file, `${readFileSync(file, "utf8")}{"type":"gener`);
+    const again = openRunDir(path.join(out, "torn"));
+    again.appendEvent({ type: "resume" });
+    again.close();
+    expect(parseEvents(readFileSync(file, "utf8"), file).map((e) => e.type)).toEqual(["start", "resume"]);
+    expect(dropTornLine(file)).toBe(0);
+    expect(dropTornLine(path.join(out, "absent.jsonl"))).toBe(0);
+  });
+});
 
 describe("parseEvents", () => {
   it("drops a torn last line (no newline) and nothing else", () => {

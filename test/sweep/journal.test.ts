@@ -41,6 +41,13 @@ describe("sweep journal", () => {
     const back = readRecords(dir, (w) => warnings.push(w));
     expect(back).toEqual([record("a-s1", "ok"), record("b-s1", "failed")]);
     expect(warnings).toEqual([`${join(dir, "sweep.jsonl")}:3 is not a run record; it is ignored`]);
+    // the next record after a torn one stands on its own line: the torn bytes go, nothing else
+    appendRecord(dir, record("c-s1", "ok"));
+    expect(readRecords(dir, () => expect.unreachable())).toEqual([
+      record("a-s1", "ok"),
+      record("b-s1", "failed"),
+      record("c-s1", "ok"),
+    ]);
   });
 
   it("a folder keeps its spec: more seeds are the same sweep, another budget is refused", () => {
