@@ -147,6 +147,7 @@ export class DashboardServer {
     const denied = this.#denied(url.searchParams.get("token"));
     const file = Object.hasOwn(this.#files, url.pathname) ? this.#files[url.pathname] : undefined;
     if (req.method !== "GET") plain(res, 405, "only GET", { Allow: "GET" });
+    else if (this.#foreignHost(req.headers.host)) plain(res, 403, "Host must be a loopback name");
     else if (denied !== null) plain(res, denied, denied === 401 ? "token required" : "wrong token");
     else if (url.pathname === "/events") this.#openStream(req, res);
     else if (!file) plain(res, 404, "not found");
@@ -154,6 +155,16 @@ export class DashboardServer {
       res.writeHead(200, { ...SECURITY_HEADERS, "Content-Type": file.type });
       res.end(file.body);
     }
+  }
+
+  /**
+   * A loopback dashboard (no token) answers only requests that name a loopback host: a page elsewhere that
+   * points its own name at 127.0.0.1 (DNS rebinding) sends its name in Host, and is refused.
+   */
+  #foreignHost(host: string | undefined): boolean {
+    if (this.#token !== null || host === undefined) return false;
+    const name = host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d*$/, "");
+    return !isLoopback(name.toLowerCase());
   }
 
   #denied(given: string | null): number | null {

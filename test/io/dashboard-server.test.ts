@@ -32,9 +32,10 @@ function fetchText(
   port: number,
   path: string,
   method = "GET",
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; body: string; headers: IncomingMessage["headers"] }> {
   return new Promise((done, fail) => {
-    const req = request({ host: "127.0.0.1", port, path, method }, (res) => {
+    const req = request({ host: "127.0.0.1", port, path, method, headers }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (c) => (body += c));
@@ -135,7 +136,7 @@ describe("DashboardServer", () => {
     const s = await open("127.0.0.1", 64 * 1024);
     const socket = connect(portOf(s), "127.0.0.1");
     await once(socket, "connect");
-    socket.write("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+    socket.write("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     await once(socket, "data"); // its stream is open
     socket.pause(); // and from now on never read: the kernel's buffers fill, then the server's
     // a stream that reads: each event reaching it means the server has flushed that batch to both
@@ -163,6 +164,17 @@ describe("DashboardServer", () => {
     expect((await fetchText(portOf(s), "/events")).status).toBe(401);
     expect((await fetchText(portOf(s), `/?token=${"0".repeat(48)}`)).status).toBe(403);
     expect((await fetchText(portOf(s), `/?token=${token}`)).status).toBe(200);
+  });
+
+  it("on loopback, refuses a request that names another host (DNS rebinding)", async () => {
+    const s = await open();
+    const port = portOf(s);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, "LOCALHOST"])
+      expect((await fetchText(port, "/", "GET", { Host: host })).status, host).toBe(200);
+    for (const host of [`evil.example:${port}`, "evil.example", `127.0.0.1.evil.example:${port}`]) {
+      const r = await fetchText(port, "/events", "GET", { Host: host });
+      expect([r.status, r.body], host).toEqual([403, "Host must be a loopback name\n"]);
+    }
   });
 
   it("a busy port is one E_CONFIG error", async () => {
