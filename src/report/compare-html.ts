@@ -6,8 +6,9 @@
 // a curve); the final table (table.ts); and each setting's differing fields and full configuration.
 import { chartAssets, inlineScript } from "../ui/assets.ts";
 import { embeddedJson, escapeHtml } from "../ui/page.ts";
+import { REPORT_CSP } from "../ui/run-report.ts";
 import type { Comparison, SettingSummary } from "./compare.ts";
-import { fitnessColumn, runsRows, settingsRows } from "./table.ts";
+import { fitnessColumn, multiplicityNote, runsRows, settingsRows } from "./table.ts";
 
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
 const colour = (k: number) => PALETTE[k % PALETTE.length];
@@ -176,7 +177,9 @@ export function compareHtml(c: Comparison): string {
     .map((ch) => `<h3>${escapeHtml(ch.yLabel)}</h3><div class="chart" id="chart-${ch.fitness}"></div>`)
     .join("\n");
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(REPORT_CSP)}">
+<title>${escapeHtml(title)}</title>
 <style>${assets.css}</style><style>${STYLE}</style></head>
 <body>
 <h1>${escapeHtml(title)}</h1>
@@ -196,7 +199,7 @@ ${testAccuracySvg(c)}
 <p class="note">Means ± the half width of the 95% confidence interval. ${escapeHtml(fitness.header)}: the
 best-so-far at each run's end.${
     c.baseline !== null
-      ? " Test accuracy − baseline: Welch's 95% interval; better or worse when it excludes 0, tie when it contains 0."
+      ? ` Differences with the baseline: Welch's 95% interval; better or worse when it excludes 0 (for a loss, lower is better), tie when it contains 0. ${escapeHtml(multiplicityNote(c))}`
       : ""
   }</p>
 ${tableHtml(header, rows)}

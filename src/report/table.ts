@@ -111,6 +111,16 @@ export function runsRows(c: Comparison): { header: string[]; rows: string[][] } 
   return { header, rows };
 }
 
+/**
+ * Each setting is compared with the baseline at 95%: with many settings, some verdicts are chance. Said
+ * beside the verdicts rather than corrected, so the intervals stay the plain ones the table shows.
+ */
+export function multiplicityNote(c: Comparison): string {
+  const k = c.settings.length - 1;
+  if (k < 2) return "";
+  return `${k} settings are each compared with the baseline at 95%: about ${(k / 20).toFixed(1)} "better" or "worse" verdicts are expected by chance alone even when no setting differs.`;
+}
+
 const mdRow = (cells: readonly string[]) => `| ${cells.map((c) => c.replaceAll("|", "\\|")).join(" | ")} |`;
 
 function markdown(c: Comparison): string {
@@ -128,6 +138,7 @@ function markdown(c: Comparison): string {
       `Baseline: ${c.baseline}. The differences in test accuracy and in best training fitness to it have Welch's`,
       "95% interval; verdict better or worse when the interval excludes 0 (for a loss, lower is better), tie when",
       "it contains 0.",
+      multiplicityNote(c),
     );
   const runTable = runsRows(c);
   lines.push("", mdRow(header), `|${" --- |".repeat(header.length)}`, ...rows.map(mdRow), "", "## Runs", "");

@@ -31,6 +31,7 @@ const RESERVED: Readonly<Record<string, string>> = {
   quiet: "runs are quiet; the sweep prints one line per run",
   "dry-run": "the sweep checks every setting with a dry run itself",
   "progress-interval": "runs are quiet",
+  dashboard: "runs run side by side; watch one with slt report, or run it alone with slt run --dashboard",
   help: "not a run setting",
 };
 

@@ -10,7 +10,9 @@ import { chartAssets, inlineScript, viewScript } from "./assets.ts";
 import { embeddedJson, escapeHtml, pageHtml } from "./page.ts";
 
 /** No network, scripts and styles only from the file itself. */
-const REPORT_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
+/** A self-contained page's policy: it may run and style what it holds, and request nothing at all. */
+export const REPORT_CSP =
+  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
 
 /** The events of a run directory's events.jsonl (a torn last line of a run still writing is left out). */
 export function readRunEvents(runDir: string): RunEvent[] {

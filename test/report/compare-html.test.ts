@@ -91,6 +91,7 @@ describe("compare-html", () => {
     const html = compareHtml(c);
     for (const link of links(html)) expect(link).not.toMatch(/^(https?:)?\/\//i);
     expect(html).not.toMatch(/<link\b/i);
+    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;;`);
     expect(html).toContain('<script type="application/json" id="slt-data">');
     expect(html).toContain("uPlot");
     for (const s of c.settings) expect(html).toContain(`></span>${s.label}`);

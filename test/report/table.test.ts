@@ -18,6 +18,9 @@ describe("formatTable", () => {
     expect(rows.length).toBe(2 + 3 + 6);
     expect(md).toContain("| islands=1 | 2 | 0 |");
     expect(md).toContain("Baseline: islands=1.");
+    expect(md).toContain(
+      '2 settings are each compared with the baseline at 95%: about 0.1 "better" or "worse"',
+    );
     const ring = rows.find((r) => r.startsWith("| islands=4, topology=ring | 2 |")) as string;
     // test accuracy against the baseline, then best training fitness against it (the fixtures' curves
     // are equal: a difference of exactly 0, a tie)
