@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import { PRESETS } from "../core/config.ts";
 import { stderrLogger } from "../io/log.ts";
 import { runJson } from "../sweep/child.ts";
-import { type RunRecord, readRecords } from "../sweep/journal.ts";
+import { readRecords, type SweepRecord } from "../sweep/journal.ts";
 import { planSweep } from "../sweep/plan.ts";
 import { type Fields, type FieldValue, parseSpec, type SweepSpec } from "../sweep/spec.ts";
 import { mapLimit, sweepSpec } from "../sweep/sweep.ts";
@@ -407,7 +407,7 @@ async function topologySweep(
   table: (results: SettingResults[], finished: boolean) => string,
 ): Promise<{ table: string; failed: number }> {
   const spec = g.spec as SweepSpec;
-  const latest = new Map<string, RunRecord>();
+  const latest = new Map<string, SweepRecord>();
   const logger = stderrLogger();
   for (const r of readRecords(o.out, (line) => logger.warn(line))) latest.set(r.run, r);
   const results = () =>
@@ -422,7 +422,7 @@ async function topologySweep(
         failures: records.filter((r) => r.status === "failed").map((r) => r.error ?? "failed"),
       };
     });
-  const onRecord = (r: RunRecord) => {
+  const onRecord = (r: SweepRecord) => {
     latest.set(r.run, r);
     // The table so far, after every run, so a long grid that is stopped still leaves its results.
     writeFileSync(join(o.out, "results.md"), table(results(), false));

@@ -23,7 +23,7 @@ export const SPEC_FILE = "spec.json";
 export const LOCK_FILE = "sweep.lock";
 
 /** One line of sweep.jsonl. */
-export interface RunRecord {
+export interface SweepRecord {
   /** the setting's name: "topology=ring,interval=5" */
   readonly setting: string;
   /** every run field of the setting (base and its own) */
@@ -47,16 +47,16 @@ export interface RunRecord {
  * The records of sweep.jsonl (none when it does not exist). A line that is not a record (a write cut
  * short by a crash) is skipped and reported through `warn`.
  */
-export function readRecords(dir: string, warn: (line: string) => void): RunRecord[] {
+export function readRecords(dir: string, warn: (line: string) => void): SweepRecord[] {
   const file = join(dir, SWEEP_FILE);
   if (!existsSync(file)) return [];
-  const records: RunRecord[] = [];
+  const records: SweepRecord[] = [];
   readFileSync(file, "utf8")
     .split("\n")
     .forEach((line, i) => {
       if (line.trim() === "") return;
       try {
-        const r = JSON.parse(line) as RunRecord;
+        const r = JSON.parse(line) as SweepRecord;
         if (typeof r.run !== "string" || (r.status !== "ok" && r.status !== "failed")) throw new Error();
         records.push(r);
       } catch {
@@ -67,7 +67,7 @@ export function readRecords(dir: string, warn: (line: string) => void): RunRecor
 }
 
 /** Appends one record to sweep.jsonl and waits for the disk. */
-export function appendRecord(dir: string, record: RunRecord): void {
+export function appendRecord(dir: string, record: SweepRecord): void {
   dropTornLine(join(dir, SWEEP_FILE)); // a record torn by a kill: its run is done again
   const fd = openSync(join(dir, SWEEP_FILE), "a");
   try {

@@ -6,7 +6,7 @@
 import { E_CONFIG, SltError } from "../core/errors.ts";
 import { type Fields, type FieldValue, hashOf, type SweepSpec } from "./spec.ts";
 
-export interface Setting {
+export interface SweepSetting {
   /** readable, unique within the sweep: "topology=ring,interval=5" */
   readonly name: string;
   /** the name as a folder name: "topology-ring_interval-5" */
@@ -20,7 +20,7 @@ export interface Setting {
 }
 
 export interface PlannedRun {
-  readonly setting: Setting;
+  readonly setting: SweepSetting;
   readonly seed: number;
   /** the run directory's name under the sweep's folder */
   readonly dir: string;
@@ -29,7 +29,7 @@ export interface PlannedRun {
 }
 
 export interface Plan {
-  readonly settings: readonly Setting[];
+  readonly settings: readonly SweepSetting[];
   readonly runs: readonly PlannedRun[];
 }
 
@@ -64,7 +64,7 @@ function gridPoints(grid: SweepSpec["grid"]): Fields[] {
 }
 
 /** The grid's points and the settings entries, each with its name; base alone when there are none. */
-function settingsOf(spec: SweepSpec): Setting[] {
+function settingsOf(spec: SweepSpec): SweepSetting[] {
   const varying = new Set(
     Object.entries(spec.grid)
       .filter(([, vs]) => vs.length > 1)
@@ -88,9 +88,9 @@ function settingsOf(spec: SweepSpec): Setting[] {
 }
 
 /** Refuses two settings of one name or slug, naming both, so no two runs share a directory. */
-function checkUnique(settings: readonly Setting[], source: string): void {
-  const byName = new Map<string, Setting>();
-  const bySlug = new Map<string, Setting>();
+function checkUnique(settings: readonly SweepSetting[], source: string): void {
+  const byName = new Map<string, SweepSetting>();
+  const bySlug = new Map<string, SweepSetting>();
   for (const s of settings) {
     const other = byName.get(s.name) ?? bySlug.get(s.slug);
     if (other !== undefined)
@@ -122,7 +122,7 @@ function budgetArgs(budget: SweepSpec["budget"]): string[] {
  * Lockstep islands stop only at their generation cap (core/config.ts refuses an evaluation budget for
  * them), so a spec whose setting is lockstep on several islands cannot have budget.evaluations.
  */
-function checkBudget(spec: SweepSpec, settings: readonly Setting[], source: string): void {
+function checkBudget(spec: SweepSpec, settings: readonly SweepSetting[], source: string): void {
   if (spec.budget?.evaluations === undefined) return;
   const lockstep = settings.find((s) => s.fields.mode === "lockstep" && s.fields.islands !== 1);
   if (lockstep !== undefined)

@@ -19,11 +19,11 @@ import {
   lockSweepDir,
   moveAside,
   openSweepDir,
-  type RunRecord,
   readRecords,
   SWEEP_FILE,
+  type SweepRecord,
 } from "./journal.ts";
-import { type Plan, type PlannedRun, planSweep, type Setting } from "./plan.ts";
+import { type Plan, type PlannedRun, planSweep, type SweepSetting } from "./plan.ts";
 import { costOf, startable } from "./schedule.ts";
 import { parseSpec, type RunFlag, type SweepSpec } from "./spec.ts";
 
@@ -39,7 +39,7 @@ export interface SweepRunOptions {
   /** stops the sweep: running children are asked to stop and checkpoint; nothing new starts */
   readonly signal?: AbortSignal;
   /** called with each record as it is appended to sweep.jsonl */
-  readonly onRecord?: (record: RunRecord) => void;
+  readonly onRecord?: (record: SweepRecord) => void;
 }
 
 /** `slt sweep SPEC.json`. */
@@ -137,13 +137,13 @@ async function settingCosts(
   o: SweepRunOptions,
   source: string,
   out: string,
-): Promise<Map<Setting, number>> {
+): Promise<Map<SweepSetting, number>> {
   const firsts = [...new Map(waiting.map((r) => [r.setting, r])).values()];
   const checked = await mapLimit(firsts, o.parallel, async (run) => ({
     run,
     result: await startSlt("run", [...run.args, "--out", out, "--dry-run"]).done,
   }));
-  const costs = new Map<Setting, number>();
+  const costs = new Map<SweepSetting, number>();
   for (const { run, result } of checked) {
     if (!result.ok)
       throw new SltError(
@@ -233,7 +233,7 @@ async function execute(s: Session, run: PlannedRun): Promise<void> {
   }
   // absolute, so the record names the run wherever the sweep was started from (--out may be relative)
   const runDir = resolve(s.out, run.dir);
-  const record: RunRecord = {
+  const record: SweepRecord = {
     setting: run.setting.name,
     fields: run.setting.fields,
     seed: run.seed,
@@ -262,7 +262,7 @@ async function execute(s: Session, run: PlannedRun): Promise<void> {
 }
 
 /** Starts the waiting runs as the core budget allows, until all are done or the sweep is stopped. */
-async function schedule(s: Session, waiting: PlannedRun[], costs: ReadonlyMap<Setting, number>) {
+async function schedule(s: Session, waiting: PlannedRun[], costs: ReadonlyMap<SweepSetting, number>) {
   const running = new Set<Promise<void>>();
   let used = 0;
   const stopped = new Promise<void>((wake) => {

@@ -8,15 +8,15 @@ import {
   lockSweepDir,
   moveAside,
   openSweepDir,
-  type RunRecord,
   readRecords,
+  type SweepRecord,
 } from "../../src/sweep/journal.ts";
 import { parseSpec } from "../../src/sweep/spec.ts";
 import { scratchDir } from "../cli/helpers.ts";
 
 const work = scratchDir("slt-journal-");
 
-const record = (run: string, status: "ok" | "failed"): RunRecord => ({
+const record = (run: string, status: "ok" | "failed"): SweepRecord => ({
   setting: "topology=ring",
   fields: { topology: "ring" },
   seed: 1,
