@@ -107,7 +107,8 @@ function fieldNames(paths: readonly string[]): Map<string, string> {
 /**
  * The runs grouped into settings, in the order their first runs come; labels name only the fields that
  * differ between settings. `sweepNames` (run directory → a sweep's setting name, from sweep.jsonl) gives
- * a setting its sweep name instead when all its runs carry the same one and no other setting does.
+ * a setting its sweep name instead when the runs that have one (a run not recorded yet has none) carry the
+ * same one and no other setting does.
  */
 export function groupSettings<R extends { readonly dir: string; readonly config: Config }>(
   runs: readonly R[],
@@ -124,8 +125,9 @@ export function groupSettings<R extends { readonly dir: string; readonly config:
   const list = [...groups.values()];
   const differing = differingFields(list.map((g) => g.fields));
   const names = fieldNames(differing);
+  // runs of a sweep still running (or stopped) have no record yet: the named runs decide
   const sweepName = (g: { runs: R[] }) => {
-    const found = new Set(g.runs.map((r) => sweepNames.get(r.dir)));
+    const found = new Set(g.runs.map((r) => sweepNames.get(r.dir)).filter((n) => n !== undefined));
     return found.size === 1 ? [...found][0] : undefined;
   };
   const sweepLabels = list.map(sweepName);

@@ -79,6 +79,11 @@ describe("groupSettings", () => {
       [runs[1].dir, "ring-4"],
     ]);
     expect(groupSettings(runs, names).map((s) => s.label)).toEqual(["ring-4", "islands=1"]);
+    // a run not recorded yet (its sweep still running) has no name: the recorded ones name the setting
+    expect(groupSettings(runs, new Map([[runs[0].dir, "ring-4"]])).map((s) => s.label)).toEqual([
+      "ring-4",
+      "islands=1",
+    ]);
     // one name for two settings is no name
     names.set(runs[2].dir, "ring-4");
     expect(groupSettings(runs, names).map((s) => s.label)).toEqual(["islands=4", "islands=1"]);
