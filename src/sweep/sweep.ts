@@ -137,13 +137,13 @@ async function settingCosts(
   o: SweepRunOptions,
   source: string,
   out: string,
-): Promise<Map<SweepSetting, number>> {
+): Promise<Map<SweepSetting, SettingCost>> {
   const firsts = [...new Map(waiting.map((r) => [r.setting, r])).values()];
   const checked = await mapLimit(firsts, o.parallel, async (run) => ({
     run,
     result: await startSlt("run", [...run.args, "--out", out, "--dry-run"]).done,
   }));
-  const costs = new Map<SweepSetting, number>();
+  const costs = new Map<SweepSetting, SettingCost>();
   for (const { run, result } of checked) {
     if (!result.ok)
       throw new SltError(
@@ -152,14 +152,14 @@ async function settingCosts(
       );
     const config = result.summary.config as { cluster: { islands: number } };
     const f = run.setting.fields;
-    costs.set(
-      run.setting,
-      costOf({
-        islands: result.summary.mode === "islands" ? config.cluster.islands : 1,
-        threads: typeof f.threads === "number" ? f.threads : undefined,
-        remote: f.launcher === "ssh" || f.launcher === "k8s",
-      }),
-    );
+    const cores = costOf({
+      islands: result.summary.mode === "islands" ? config.cluster.islands : 1,
+      threads: typeof f.threads === "number" ? f.threads : undefined,
+      remote: f.launcher === "ssh" || f.launcher === "k8s",
+    });
+    // ssh islands go to the hosts file's hosts, first ones first: one run at a time per file
+    const hosts = f.launcher === "ssh" && typeof f.hosts === "string" ? resolve(f.hosts) : undefined;
+    costs.set(run.setting, { cores, hosts });
   }
   return costs;
 }
@@ -261,9 +261,16 @@ async function execute(s: Session, run: PlannedRun): Promise<void> {
   );
 }
 
+/** A setting's runs' share of the machine: cores here, and the ssh hosts file whose hosts they hold. */
+interface SettingCost {
+  readonly cores: number;
+  readonly hosts?: string;
+}
+
 /** Starts the waiting runs as the core budget allows, until all are done or the sweep is stopped. */
-async function schedule(s: Session, waiting: PlannedRun[], costs: ReadonlyMap<SweepSetting, number>) {
+async function schedule(s: Session, waiting: PlannedRun[], costs: ReadonlyMap<SweepSetting, SettingCost>) {
   const running = new Set<Promise<void>>();
+  const busy = new Set<string>();
   let used = 0;
   const stopped = new Promise<void>((wake) => {
     const stop = () => {
@@ -275,13 +282,17 @@ async function schedule(s: Session, waiting: PlannedRun[], costs: ReadonlyMap<Sw
     else s.o.signal?.addEventListener("abort", stop, { once: true });
   });
   while (waiting.length > 0 && !s.stopping) {
-    const cost = (r: PlannedRun) => Math.min(costs.get(r.setting) ?? 1, s.o.parallel);
-    const n = startable(waiting.map(cost), used, s.o.parallel);
+    const cost = (r: PlannedRun) => Math.min(costs.get(r.setting)?.cores ?? 1, s.o.parallel);
+    const hosts = waiting.map((r) => costs.get(r.setting)?.hosts);
+    const n = startable(waiting.map(cost), used, s.o.parallel, hosts, busy);
     for (const run of waiting.splice(0, n)) {
       const c = cost(run);
+      const h = costs.get(run.setting)?.hosts;
       used += c;
+      if (h !== undefined) busy.add(h);
       const p: Promise<void> = execute(s, run).finally(() => {
         used -= c;
+        if (h !== undefined) busy.delete(h);
         running.delete(p);
       });
       running.add(p);
@@ -327,7 +338,7 @@ export async function dryRunSweep(spec: SweepSpec, source: string, o: SweepRunOp
     settings: plan.settings.map((s) => ({
       name: s.name,
       slug: s.slug,
-      cost: costs.get(s) ?? 1,
+      cost: costs.get(s)?.cores ?? 1,
       runs: plan.runs.filter((r) => r.setting === s).length,
       args: s.args,
     })),

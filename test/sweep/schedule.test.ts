@@ -45,6 +45,49 @@ describe("sweep schedule", () => {
     expect(startable([], 0, 2)).toBe(0);
   });
 
+  it("runs on one ssh hosts file take turns; runs on another file or on this machine go beside them", () => {
+    const a = "/hosts/a.json";
+    const b = "/hosts/b.json";
+    expect(startable([1, 1], 0, 8, [a, a])).toBe(1); // the second waits for the first's hosts
+    expect(startable([1, 1, 1], 0, 8, [a, b, undefined])).toBe(3);
+    expect(startable([1, 1], 1, 8, [a, b], new Set([a]))).toBe(0); // a is held: no overtaking either
+    expect(startable([1, 1], 1, 8, [b, a], new Set([a]))).toBe(1);
+  });
+
+  it("property: no two runs hold one hosts file at once, and none is stuck", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(undefined, "a", "b"), { maxLength: 20 }),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 10 }),
+        (hosts, picks) => {
+          const waiting = hosts.map((h, id) => ({ id, h }));
+          const running: { id: number; h: string | undefined }[] = [];
+          let k = 0;
+          let started = 0;
+          while (waiting.length > 0 || running.length > 0) {
+            const busy = new Set(running.flatMap((r) => (r.h === undefined ? [] : [r.h])));
+            const n = startable(
+              waiting.map(() => 1),
+              running.length,
+              4,
+              waiting.map((w) => w.h),
+              busy,
+            );
+            for (const w of waiting.splice(0, n)) {
+              expect(w.h === undefined || !busy.has(w.h)).toBe(true);
+              if (w.h !== undefined) busy.add(w.h);
+              running.push(w);
+              started++;
+            }
+            if (running.length === 0) throw new Error("stuck");
+            running.splice(picks[k++ % picks.length] % running.length, 1);
+          }
+          expect(started).toBe(hosts.length);
+        },
+      ),
+    );
+  });
+
   it("property: every run starts once, in order, within the budget (a run larger than it alone), never stuck", () => {
     fc.assert(
       fc.property(
