@@ -24,6 +24,7 @@ import { E_TOPOLOGY, SltError } from "./core/errors.ts";
 import { PRUNE_ORDERS } from "./core/ga/index.ts";
 import { customTopology } from "./core/topology.ts";
 import { makeEvaluator, poolEvaluator } from "./evaluator/index.ts";
+import { parseDashboardAddress } from "./io/dashboard-server.ts";
 import { cannotListenReason } from "./io/listen-error.ts";
 import { createLogger, type Logger, type LogLevel, parseLogLevel } from "./io/log.ts";
 import { onStopRequest } from "./io/stop-request.ts";
@@ -775,6 +776,8 @@ addExecutionOptions(
     if (o.dryRun) {
       // the k8s launcher's settings are checked as a real run checks them, before anything starts
       if (o.launcher === "k8s") (await import("./coordinator/launcher-k8s.ts")).k8sOptionsFromFlags(o);
+      // so is the dashboard's address (a dry run binds no port, so a busy one shows only in the run)
+      if (o.dashboard !== undefined) parseDashboardAddress(o.dashboard);
       const d = dryRun(config, clusterRun ? { listen: o.listen } : null);
       process.stdout.write(o.json ? `${JSON.stringify(d)}\n` : formatDryRun(d));
       return;

@@ -55,5 +55,11 @@ describe("slt run --dashboard", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^slt: error E_CONFIG: --dashboard "localhost:": expected \[HOST:\]PORT/);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    // a dry run checks it too
+    const dry = runCli(work, ["run", "--dashboard", "nope:1:2", "--dry-run"]);
+    expect([dry.code, dry.stderr]).toEqual([
+      2,
+      'slt: error E_CONFIG: --dashboard "nope:1:2": expected [HOST:]PORT such as 8080 or 0.0.0.0:8080 (port 0: any free port)\n',
+    ]);
   });
 });
