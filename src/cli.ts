@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, rmdirSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError, Option, type OptionValues } from "commander";
 import { checkTicket } from "./coordinator/check.ts";
 import { type ClusterOptions, type ClusterSummary, runCluster } from "./coordinator/cluster.ts";
 import { dryRun, formatDryRun } from "./coordinator/dry-run.ts";
@@ -25,6 +25,7 @@ import { PRUNE_ORDERS } from "./core/ga/index.ts";
 import { customTopology } from "./core/topology.ts";
 import { makeEvaluator, poolEvaluator } from "./evaluator/index.ts";
 import { parseDashboardAddress } from "./io/dashboard-server.ts";
+import { readJsonFile } from "./io/json-file.ts";
 import { cannotListenReason } from "./io/listen-error.ts";
 import { createLogger, type Logger, type LogLevel, parseLogLevel } from "./io/log.ts";
 import { onStopRequest } from "./io/stop-request.ts";
@@ -72,20 +73,7 @@ function initArg(
 }
 
 function readConfigFile(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new SltError(
-      "E_CONFIG",
-      `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new SltError("E_CONFIG", `config file ${path} is not valid JSON: ${(e as Error).message}`);
-  }
+  return readJsonFile(path, "config file");
 }
 
 /** A number in (0, 1]; the range itself is the config schema's to check. */
@@ -424,6 +412,97 @@ async function sshSetup(o: {
   return { ssh, sshHosts: ssh && o.hosts ? ssh.readHostsFile(o.hosts) : null };
 }
 
+/** `slt run`'s flags as a configuration layer (undefined where a flag was not given). */
+function runFlagsPatch(
+  o: OptionValues,
+  topology: ReturnType<typeof topologySetting<undefined>>,
+  customN: number | undefined,
+  sshHosts: Awaited<ReturnType<typeof sshSetup>>["sshHosts"],
+): ConfigPatch {
+  return {
+    name: o.name,
+    preset: o.preset,
+    seed: o.seed,
+    out: o.out,
+    prune: o.prune,
+    pruneOrder: o.pruneOrder,
+    dataset: dataPatch(o),
+    network: { architecture: o.arch, init: o.init },
+    ga: {
+      population: o.population,
+      mutationRate: o.mutationRate,
+      crossoverRate: o.crossoverRate,
+      eliteFraction: o.eliteFraction,
+      newcomerFraction: o.newcomerFraction,
+      fitness: o.fitness,
+      operators: o.operators,
+      generator: o.generator ? { kind: o.generator } : undefined,
+      boundSecondsPerTry: o.boundSecondsPerTry,
+      fitnessSubset:
+        o.batchSize !== undefined || o.batchMode !== undefined
+          ? { size: o.batchSize, mode: o.batchMode }
+          : undefined,
+    },
+    termination: { maxGenerations: o.generations, maxEvaluations: o.maxEvaluations, rule: o.termination },
+    cluster: {
+      // ssh: as many islands as the hosts file has room for, unless --islands says otherwise
+      // a custom topology: its own island count
+      islands: o.islands ?? customN ?? sshHosts?.reduce((n, h) => n + h.islands, 0),
+      topology,
+      migrationProbability: o.migrationProbability,
+      interval: o.interval,
+      migrants: o.migrants,
+      replacement: o.policy,
+      selection: o.selection,
+      mode: o.mode,
+      timeLimitSeconds: o.timeLimit,
+      maxRestarts: o.maxRestarts,
+      coordinatorTimeoutSeconds: o.coordinatorTimeout,
+      tls: tlsFlags(o),
+    },
+    checkpointEvery: o.checkpointEvery,
+  };
+}
+
+/**
+ * The configuration layers of `slt run`: a config file (its relative paths taken from where it is), the
+ * flags, and, first, the default island count when neither names one.
+ */
+function runConfigLayers(o: OptionValues, flags: ConfigPatch): { source: string; patch: unknown }[] {
+  const layers: { source: string; patch: unknown }[] = [];
+  if (o.config) {
+    const patch = readConfigFile(o.config) as ConfigPatch;
+    // a config file's custom:FILE is relative to the config file
+    if (typeof patch?.cluster?.topology === "string")
+      patch.cluster.topology = topologySetting(patch.cluster.topology, dirname(resolve(o.config)));
+    // and so are its certificate and key
+    const tls = patch?.cluster?.tls;
+    if (typeof tls?.cert === "string" && typeof tls.key === "string")
+      patch.cluster = {
+        ...patch.cluster,
+        tls: { cert: resolve(dirname(o.config), tls.cert), key: resolve(dirname(o.config), tls.key) },
+      };
+    layers.push({ source: o.config, patch });
+  }
+  layers.push({ source: "command line", patch: flags });
+  // Islands default to one per core, unless the flags, the config file or its custom topology name
+  // a count (a config.json fed back keeps its own, so a run replays as it ran).
+  const named = layers.some(({ patch }) => {
+    const c = (patch as ConfigPatch | undefined)?.cluster;
+    return c?.islands !== undefined || (c?.topology !== undefined && typeof c.topology === "object");
+  });
+  // Mini-batch fitness runs one population only, so it defaults to one island.
+  const miniBatch = layers.some(
+    ({ patch }) => (patch as ConfigPatch | undefined)?.ga?.fitnessSubset !== undefined,
+  );
+  if (!named)
+    layers.unshift({
+      source: miniBatch ? "one island (mini-batch fitness)" : "one island per core",
+      patch: { cluster: { islands: miniBatch ? 1 : availableParallelism() } },
+    });
+  return layers;
+}
+
 /**
  * Runs a resolved configuration, fresh or resumed: the island cluster when `cluster` is given (local
  * processes unless --launcher says otherwise), else one population in-process; prints the summary.
@@ -695,80 +774,8 @@ addExecutionOptions(
         "E_CONFIG",
         `--islands ${o.islands} disagrees with the topology file ${o.topology.slice("custom:".length)}, which has n = ${customN} islands; leave --islands out or make them agree`,
       );
-    const flags: ConfigPatch = {
-      name: o.name,
-      preset: o.preset,
-      seed: o.seed,
-      out: o.out,
-      prune: o.prune,
-      pruneOrder: o.pruneOrder,
-      dataset: dataPatch(o),
-      network: { architecture: o.arch, init: o.init },
-      ga: {
-        population: o.population,
-        mutationRate: o.mutationRate,
-        crossoverRate: o.crossoverRate,
-        eliteFraction: o.eliteFraction,
-        newcomerFraction: o.newcomerFraction,
-        fitness: o.fitness,
-        operators: o.operators,
-        generator: o.generator ? { kind: o.generator } : undefined,
-        boundSecondsPerTry: o.boundSecondsPerTry,
-        fitnessSubset:
-          o.batchSize !== undefined || o.batchMode !== undefined
-            ? { size: o.batchSize, mode: o.batchMode }
-            : undefined,
-      },
-      termination: { maxGenerations: o.generations, maxEvaluations: o.maxEvaluations, rule: o.termination },
-      cluster: {
-        // ssh: as many islands as the hosts file has room for, unless --islands says otherwise
-        // a custom topology: its own island count
-        islands: o.islands ?? customN ?? sshHosts?.reduce((n, h) => n + h.islands, 0),
-        topology,
-        migrationProbability: o.migrationProbability,
-        interval: o.interval,
-        migrants: o.migrants,
-        replacement: o.policy,
-        selection: o.selection,
-        mode: o.mode,
-        timeLimitSeconds: o.timeLimit,
-        maxRestarts: o.maxRestarts,
-        coordinatorTimeoutSeconds: o.coordinatorTimeout,
-        tls: tlsFlags(o),
-      },
-      checkpointEvery: o.checkpointEvery,
-    };
-    const layers = [];
-    if (o.config) {
-      const patch = readConfigFile(o.config) as ConfigPatch;
-      // a config file's custom:FILE is relative to the config file
-      if (typeof patch?.cluster?.topology === "string")
-        patch.cluster.topology = topologySetting(patch.cluster.topology, dirname(resolve(o.config)));
-      // and so are its certificate and key
-      const tls = patch?.cluster?.tls;
-      if (typeof tls?.cert === "string" && typeof tls.key === "string")
-        patch.cluster = {
-          ...patch.cluster,
-          tls: { cert: resolve(dirname(o.config), tls.cert), key: resolve(dirname(o.config), tls.key) },
-        };
-      layers.push({ source: o.config, patch });
-    }
-    layers.push({ source: "command line", patch: flags });
-    // Islands default to one per core, unless the flags, the config file or its custom topology name
-    // a count (a config.json fed back keeps its own, so a run replays as it ran).
-    const named = layers.some(({ patch }) => {
-      const c = (patch as ConfigPatch | undefined)?.cluster;
-      return c?.islands !== undefined || (c?.topology !== undefined && typeof c.topology === "object");
-    });
-    // Mini-batch fitness runs one population only, so it defaults to one island.
-    const miniBatch = layers.some(
-      ({ patch }) => (patch as ConfigPatch | undefined)?.ga?.fitnessSubset !== undefined,
-    );
-    if (!named)
-      layers.unshift({
-        source: miniBatch ? "one island (mini-batch fitness)" : "one island per core",
-        patch: { cluster: { islands: miniBatch ? 1 : availableParallelism() } },
-      });
+    const flags = runFlagsPatch(o, topology, customN, sshHosts);
+    const layers = runConfigLayers(o, flags);
     const config = resolveConfig(...layers);
     const clusterRun =
       config.cluster.islands > 1 || o.topology !== undefined || o.launcher === "k8s" || sshHosts !== null;

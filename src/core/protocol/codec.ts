@@ -707,6 +707,72 @@ function jsonToWire(v: unknown): unknown {
   return v;
 }
 
+/** The assignment's body with its fields in the schema's order and nothing else. */
+function assignToWire(b: AssignBody): Record<string, unknown> {
+  return {
+    island: b.island,
+    seedStream: b.seedStream,
+    config: jsonToWire(b.config),
+    genomeLength: b.genomeLength,
+    interval: b.interval,
+    offset: b.offset,
+    mode: b.mode,
+    maxMigrants: b.maxMigrants,
+    outNeighbours: b.outNeighbours.map((n) => ({
+      island: n.island,
+      address: n.address,
+      weight: n.weight,
+    })),
+    inNeighbours: [...b.inNeighbours],
+    weights: b.weights,
+    ...(b.checkpointEvery != null ? { checkpointEvery: b.checkpointEvery } : {}),
+    ...(b.resume != null ? { resume: jsonToWire(b.resume) } : {}),
+    ...(b.tls != null ? { tls: { cert: b.tls.cert, key: b.tls.key } } : {}),
+  };
+}
+
+/** A report's body with its fields in the schema's order and nothing else. */
+function reportToWire(b: ReportBody): Record<string, unknown> {
+  const m = b.migration;
+  const h = b.host;
+  return {
+    island: b.island,
+    generation: b.generation,
+    evaluations: b.evaluations,
+    evaluationsPerSecond: b.evaluationsPerSecond,
+    bestFitness: b.bestFitness,
+    bestAccuracy: b.bestAccuracy,
+    bestLoss: b.bestLoss,
+    bestSparsity: b.bestSparsity,
+    meanFitness: b.meanFitness,
+    diversity: b.diversity,
+    stalledGenerations: b.stalledGenerations,
+    ...(b.verdict !== undefined ? { verdict: b.verdict } : {}),
+    migration: {
+      sent: m.sent,
+      received: m.received,
+      accepted: m.accepted,
+      rejected: m.rejected,
+      dropped: m.dropped,
+    },
+    ...(b.edges
+      ? {
+          edges: {
+            out: b.edges.out.map((x) => ({ island: x.island, sent: x.sent })),
+            in: b.edges.in.map((x) => ({ island: x.island, accepted: x.accepted, rejected: x.rejected })),
+          },
+        }
+      : {}),
+    host: {
+      loadAverage: h.loadAverage,
+      cpuPercent: h.cpuPercent,
+      memoryUsedBytes: h.memoryUsedBytes,
+      memoryTotalBytes: h.memoryTotalBytes,
+      rssBytes: h.rssBytes,
+    },
+  };
+}
+
 function bodyToWire(message: Message): Record<string, unknown> {
   switch (message.type) {
     case "hello": {
@@ -719,70 +785,10 @@ function bodyToWire(message: Message): Record<string, unknown> {
     }
     case "auth":
       return { proof: message.body.proof };
-    case "assign": {
-      const b = message.body;
-      return {
-        island: b.island,
-        seedStream: b.seedStream,
-        config: jsonToWire(b.config),
-        genomeLength: b.genomeLength,
-        interval: b.interval,
-        offset: b.offset,
-        mode: b.mode,
-        maxMigrants: b.maxMigrants,
-        outNeighbours: b.outNeighbours.map((n) => ({
-          island: n.island,
-          address: n.address,
-          weight: n.weight,
-        })),
-        inNeighbours: [...b.inNeighbours],
-        weights: b.weights,
-        ...(b.checkpointEvery != null ? { checkpointEvery: b.checkpointEvery } : {}),
-        ...(b.resume != null ? { resume: jsonToWire(b.resume) } : {}),
-        ...(b.tls != null ? { tls: { cert: b.tls.cert, key: b.tls.key } } : {}),
-      };
-    }
-    case "report": {
-      const b = message.body;
-      const m = b.migration;
-      const h = b.host;
-      return {
-        island: b.island,
-        generation: b.generation,
-        evaluations: b.evaluations,
-        evaluationsPerSecond: b.evaluationsPerSecond,
-        bestFitness: b.bestFitness,
-        bestAccuracy: b.bestAccuracy,
-        bestLoss: b.bestLoss,
-        bestSparsity: b.bestSparsity,
-        meanFitness: b.meanFitness,
-        diversity: b.diversity,
-        stalledGenerations: b.stalledGenerations,
-        ...(b.verdict !== undefined ? { verdict: b.verdict } : {}),
-        migration: {
-          sent: m.sent,
-          received: m.received,
-          accepted: m.accepted,
-          rejected: m.rejected,
-          dropped: m.dropped,
-        },
-        ...(b.edges
-          ? {
-              edges: {
-                out: b.edges.out.map((x) => ({ island: x.island, sent: x.sent })),
-                in: b.edges.in.map((x) => ({ island: x.island, accepted: x.accepted, rejected: x.rejected })),
-              },
-            }
-          : {}),
-        host: {
-          loadAverage: h.loadAverage,
-          cpuPercent: h.cpuPercent,
-          memoryUsedBytes: h.memoryUsedBytes,
-          memoryTotalBytes: h.memoryTotalBytes,
-          rssBytes: h.rssBytes,
-        },
-      };
-    }
+    case "assign":
+      return assignToWire(message.body);
+    case "report":
+      return reportToWire(message.body);
     case "migrants":
       return { migrants: message.body.migrants.map(migrantToWire) };
     case "heartbeat":
