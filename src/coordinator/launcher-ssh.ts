@@ -47,6 +47,7 @@ import { homedir } from "node:os";
 import { createInterface } from "node:readline";
 import ssh2, { type ClientChannel, type ServerHostKeyAlgorithm } from "ssh2";
 import { E_CLUSTER, E_CONFIG, SltError } from "../core/errors.ts";
+import { readJsonFile } from "../io/json-file.ts";
 import { type Logger, stderrLogger } from "../io/log.ts";
 import { expandHome, fingerprint, HostKeyChecker, type HostKeyPolicy } from "./known-hosts.ts";
 import { type IslandExit, type IslandHandle, type Launcher, labelFields } from "./launcher.ts";
@@ -161,22 +162,7 @@ export function parseHosts(value: unknown, source = "hosts file"): SshHost[] {
 
 /** Reads and validates a hosts file. */
 export function readHostsFile(path: string): SshHost[] {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new SltError(
-      E_CONFIG,
-      `cannot read hosts file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new SltError(E_CONFIG, `hosts file ${path} is not valid JSON: ${(e as Error).message}`);
-  }
-  return parseHosts(value, `hosts file ${path}`);
+  return parseHosts(readJsonFile(path, "hosts file"), `hosts file ${path}`);
 }
 
 /** Single-quotes a word for a POSIX shell. */

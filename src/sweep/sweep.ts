@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { E_CONFIG, SltError } from "../core/errors.ts";
+import { readJsonFile } from "../io/json-file.ts";
 import type { Logger } from "../io/log.ts";
 import { formatDuration } from "../io/progress.ts";
 import { writeReport } from "../report/report.ts";
@@ -74,22 +75,7 @@ export const defaultSweepDir = (name: string): string => join("runs", "sweeps", 
 
 /** The spec file, read and checked (E_CONFIG in one line naming the file and the field). */
 export function readSpec(path: string, runFlags: readonly RunFlag[]): SweepSpec {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new SltError(
-      E_CONFIG,
-      `sweep spec ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new SltError(E_CONFIG, `sweep spec ${path}: not valid JSON: ${(e as Error).message}`);
-  }
-  return parseSpec(json, path, runFlags);
+  return parseSpec(readJsonFile(path, "sweep spec"), path, runFlags);
 }
 
 /**

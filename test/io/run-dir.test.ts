@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { isSltError } from "../../src/core/errors.ts";
 import {
   createRunDir,
   dropTornLine,
@@ -12,6 +11,7 @@ import {
   timedEvent,
   writeJsonAtomic,
 } from "../../src/io/run-dir.ts";
+import { errorOf } from "./helpers.ts";
 
 const out = mkdtempSync(path.join(os.tmpdir(), "slt-run-dir-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -93,16 +93,8 @@ describe("writeJsonAtomic", () => {
   });
 });
 
-/** The SltError `f` throws (fails the test when it throws none). */
-function errorOf(f: () => unknown): { code: string; message: string } {
-  try {
-    f();
-  } catch (e) {
-    if (isSltError(e)) return e;
-    throw e;
-  }
-  throw new Error("no error thrown");
-}
+/** The E_REPORT error `f` throws. */
+const reportError = (f: () => unknown) => errorOf(f, "E_REPORT");
 
 describe("dropTornLine", () => {
   it("a resumed run's first event follows a torn last line on a line of its own", () => {
@@ -128,12 +120,14 @@ describe("parseEvents", () => {
 
   it("a malformed line is one E_REPORT line naming the file and the line", () => {
     const file = "/x/events.jsonl";
-    expect(errorOf(() => parseEvents('{"type":"start"}\n{oops}\n{"type":"end"}\n', file))).toMatchObject({
+    expect(reportError(() => parseEvents('{"type":"start"}\n{oops}\n{"type":"end"}\n', file))).toMatchObject({
       code: "E_REPORT",
       message: expect.stringMatching(/^\/x\/events\.jsonl:2: not a JSON line/),
     });
     // a complete last line (it ends in a newline) is not torn
-    expect(errorOf(() => parseEvents('{"type":"start"}\n{oops\n', file)).message).toMatch(/:2: /);
-    expect(errorOf(() => parseEvents('{"type":"start"}\n[1]\n', file)).message).toMatch(/:2: not an event/);
+    expect(reportError(() => parseEvents('{"type":"start"}\n{oops\n', file)).message).toMatch(/:2: /);
+    expect(reportError(() => parseEvents('{"type":"start"}\n[1]\n', file)).message).toMatch(
+      /:2: not an event/,
+    );
   });
 });

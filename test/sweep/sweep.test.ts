@@ -237,8 +237,8 @@ describe("slt sweep", () => {
   });
 
   it.each([
-    [["sweep", "missing.json"], /E_CONFIG: sweep spec missing\.json: cannot read it \(ENOENT\)/],
-    [["sweep", "bad.json"], /E_CONFIG: sweep spec bad\.json: not valid JSON/],
+    [["sweep", "missing.json"], /E_CONFIG: cannot read sweep spec missing\.json: ENOENT/],
+    [["sweep", "bad.json"], /E_CONFIG: sweep spec bad\.json is not valid JSON/],
     [
       ["sweep", "typo.json"],
       /E_CONFIG: sweep spec typo\.json: base\.topolgy: "topolgy" is not an option of slt run/,
