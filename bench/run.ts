@@ -28,13 +28,14 @@ const BENCHES: readonly Entry[] = [
     name: "full-eval",
     file: "full-eval.ts",
     description:
-      "full evaluations/s of random masks: moons, digits-10, mnist; in-process and 1-2 worker threads",
+      "full evaluations/s of random masks: moons, digits-10, mnist; in-process, 1-2 worker threads, NumPy peer",
     standard: true,
   },
   {
     name: "offspring-eval",
     file: "offspring-eval.ts",
-    description: "evaluations/s of one-bit mutants and crossover children (batch, pool, delta API)",
+    description:
+      "offspring evaluations: mutants and children (batch, pool, delta API); cost by Hamming distance 1-256 (moons, digits-10, mnist); a generation; mnist targets",
     standard: true,
   },
   {
