@@ -310,7 +310,7 @@ interface DistanceSetup {
   readonly windows: WindowOptions;
   /** untimed sets before the first window (the first set checked against the reference is one of them) */
   readonly warmupSets: number;
-  /** masks checked against the reference evaluator: the first parent's offspring at these distances */
+  /** masks checked against the reference evaluator: the first parent's offspring at these distances (0: the parent) */
   readonly referenceDistances: readonly number[];
   /** timed generations of figure "generation" */
   readonly generations: number;
