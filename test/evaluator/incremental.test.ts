@@ -3,11 +3,16 @@
 // Hamming distance, along long chains of deltas (past the drift cap), on exact ties, and the path must
 // actually be taken (so these tests fail if it goes dead).
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { evaluate } from "../../src/core/evaluate.ts";
 import { flipBit, type Mask, randomMask } from "../../src/core/mask.ts";
 import { Rng } from "../../src/core/rng.ts";
-import { createFastEvaluator, type FastEvaluatorOptions } from "../../src/evaluator/index.ts";
+import {
+  createFastEvaluator,
+  createSharedEvaluator,
+  type FastEvaluatorOptions,
+  type SharedEvaluator,
+} from "../../src/evaluator/index.ts";
 import { gaBatches, INITS, randomSplit, setup, withLayers } from "./helpers.ts";
 
 const ACCURACY_ONLY: FastEvaluatorOptions = { loss: false };
@@ -153,5 +158,23 @@ describe("incremental logits give the reference's accuracy", () => {
     expect(on.cacheStats().incremental.deltas).toBeGreaterThan(0);
     expect(off.cacheStats().incremental.deltas).toBe(0);
     expect(lossy.cacheStats().incremental.deltas).toBe(0);
+  });
+
+  const open: SharedEvaluator[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((p) => p.close()));
+  });
+
+  it("in the worker pool (two threads, nearest-parent affinity)", async () => {
+    const { net, split } = setup([2, 75, 2], 600, 55, INITS[2]);
+    const pool = await createSharedEvaluator(net, split, { threads: 2, evaluator: ACCURACY_ONLY });
+    open.push(pool);
+    for (const batch of gaBatches(net.genomeLength, 55, { population: 16, generations: 6 })) {
+      const got = await pool.batch(batch);
+      batch.forEach((m, k) => {
+        expect(got[k].accuracy).toBe(evaluate(net, m, split).accuracy);
+        expect(got[k].loss).toBeNaN();
+      });
+    }
   });
 });
