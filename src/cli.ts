@@ -31,6 +31,7 @@ import { createLogger, type Logger, type LogLevel, parseLogLevel } from "./io/lo
 import { onStopRequest } from "./io/stop-request.ts";
 import { loadTlsIdentity } from "./io/tls.ts";
 import { versionText } from "./io/versions.ts";
+import { addBaselineCommands } from "./run/baseline-command.ts";
 import { openDashboard, type RunDashboard } from "./run/dashboard.ts";
 import { type PreparedResume, prepareResume } from "./run/resume.ts";
 
@@ -794,6 +795,8 @@ addExecutionOptions(
     checkOutDir(config.out);
     await launch(config, o, clusterRun ? { ssh, sshHosts, tls } : null, commandLogger(o));
   });
+
+addBaselineCommands(program, { logger: commandLogger, dataPatch, makeEvaluator });
 
 program
   .command("resume")

@@ -1,0 +1,184 @@
+// Forward and backward passes of the fully connected ReLU network on a mini-batch, for the gradient
+// baselines (`slt baseline`). Pure: every buffer is the caller's (a Workspace made once per run), so a
+// training step allocates nothing. Layout as core/network.ts: weight [out][in] row-major; ReLU after
+// every hidden layer; raw logits out. Each unit's sum is accumulated in double from its bias, in input
+// order, and stored in the workspace's float type, as the reference evaluator (core/evaluate.ts) does,
+// so a Float32 forward pass gives the evaluator's logits bit for bit. The kernels take Float32 (training)
+// or Float64 arrays (the gradient tests, which compare with finite differences in double).
+import type { Architecture } from "../network.ts";
+
+export type Floats = Float32Array | Float64Array;
+
+/** The buffers of one mini-batch of up to `capacity` rows. */
+export interface Workspace {
+  readonly capacity: number;
+  /** acts[0]: the batch's inputs; acts[l]: layer l's outputs (ReLU applied, raw logits for the last) */
+  readonly acts: Floats[];
+  /** acts-shaped: the loss's gradient wrt each layer's pre-activation (deltas[0] unused) */
+  readonly deltas: Floats[];
+}
+
+export function makeWorkspace(
+  arch: Architecture,
+  capacity: number,
+  precision: "f32" | "f64" = "f32",
+): Workspace {
+  const make = (n: number) => (precision === "f32" ? new Float32Array(n) : new Float64Array(n));
+  return {
+    capacity,
+    acts: arch.map((w) => make(w * capacity)),
+    deltas: arch.map((w) => make(w * capacity)),
+  };
+}
+
+/** One layer's parameters as the passes read them (the effective weights: masked for edge-popup). */
+export interface LayerParams {
+  readonly weight: Floats;
+  readonly bias: Floats;
+}
+
+/** Copies rows `order[start … start+count)` of a row-major [n][features] matrix into acts[0]. */
+export function loadBatch(
+  ws: Workspace,
+  x: Floats,
+  features: number,
+  order: Int32Array,
+  start: number,
+  count: number,
+): void {
+  const a = ws.acts[0];
+  for (let r = 0; r < count; r++) {
+    const src = order[start + r] * features;
+    const dst = r * features;
+    for (let f = 0; f < features; f++) a[dst + f] = x[src + f];
+  }
+}
+
+/** The forward pass of the first `count` rows of acts[0], filling every layer's outputs. */
+export function forward(
+  arch: Architecture,
+  params: readonly LayerParams[],
+  ws: Workspace,
+  count: number,
+): void {
+  const last = params.length - 1;
+  for (let l = 0; l <= last; l++) {
+    const inputs = arch[l];
+    const outputs = arch[l + 1];
+    const { weight, bias } = params[l];
+    const x = ws.acts[l];
+    const y = ws.acts[l + 1];
+    const hidden = l < last;
+    for (let r = 0; r < count; r++) {
+      const xr = r * inputs;
+      const yr = r * outputs;
+      for (let o = 0; o < outputs; o++) {
+        let acc = bias[o];
+        const row = o * inputs;
+        for (let i = 0; i < inputs; i++) acc += weight[row + i] * x[xr + i];
+        y[yr + o] = hidden && acc < 0 ? 0 : acc;
+      }
+    }
+  }
+}
+
+/**
+ * Mean softmax cross-entropy (natural log) of the batch's logits against `labels[order[start + r]]`,
+ * its correct predictions (argmax, first index on ties, as the evaluator), and the loss's gradient wrt
+ * the logits into the last deltas: (softmax − one-hot) / count.
+ */
+export function crossEntropy(
+  arch: Architecture,
+  ws: Workspace,
+  labels: Int32Array,
+  order: Int32Array,
+  start: number,
+  count: number,
+): { loss: number; correct: number } {
+  const L = arch.length - 1;
+  const classes = arch[L];
+  const z = ws.acts[L];
+  const d = ws.deltas[L];
+  let lossSum = 0;
+  let correct = 0;
+  for (let r = 0; r < count; r++) {
+    const base = r * classes;
+    const label = labels[order[start + r]];
+    let max = z[base];
+    let best = 0;
+    for (let c = 1; c < classes; c++) {
+      if (z[base + c] > max) {
+        max = z[base + c];
+        best = c;
+      }
+    }
+    if (best === label) correct++;
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += Math.exp(z[base + c] - max);
+    lossSum += max + Math.log(sum) - z[base + label];
+    for (let c = 0; c < classes; c++)
+      d[base + c] = (Math.exp(z[base + c] - max) / sum - (c === label ? 1 : 0)) / count;
+  }
+  return { loss: lossSum / count, correct };
+}
+
+/**
+ * The backward pass after `forward` and `crossEntropy` on the same `count` rows: the gradients wrt
+ * every layer's (effective) weights into `gradWeight[l]`, and wrt its biases into `gradBias[l]` when
+ * given (overwritten, not added to). A hidden unit's ReLU passes the gradient where its output is > 0.
+ */
+export function backward(
+  arch: Architecture,
+  params: readonly LayerParams[],
+  ws: Workspace,
+  count: number,
+  gradWeight: readonly Floats[],
+  gradBias: readonly Floats[] | null,
+): void {
+  for (let l = params.length - 1; l >= 0; l--) {
+    const inputs = arch[l];
+    const outputs = arch[l + 1];
+    const x = ws.acts[l];
+    const delta = ws.deltas[l + 1];
+    const gw = gradWeight[l];
+    gw.fill(0);
+    const gb = gradBias?.[l];
+    gb?.fill(0);
+    for (let r = 0; r < count; r++) {
+      const xr = r * inputs;
+      for (let o = 0; o < outputs; o++) {
+        const dv = delta[r * outputs + o];
+        if (dv === 0) continue;
+        if (gb) gb[o] += dv;
+        const row = o * inputs;
+        for (let i = 0; i < inputs; i++) gw[row + i] += dv * x[xr + i];
+      }
+    }
+    if (l > 0) backToInputs(params[l].weight, ws, l, inputs, outputs, count);
+  }
+}
+
+/** deltas[l] = (deltas[l+1] · W) ⊙ [acts[l] > 0]: the gradient through layer l's weights and the ReLU below. */
+function backToInputs(
+  weight: Floats,
+  ws: Workspace,
+  l: number,
+  inputs: number,
+  outputs: number,
+  count: number,
+): void {
+  const x = ws.acts[l];
+  const up = ws.deltas[l + 1];
+  const down = ws.deltas[l];
+  for (let r = 0; r < count; r++) {
+    const xr = r * inputs;
+    for (let i = 0; i < inputs; i++) down[xr + i] = 0;
+    for (let o = 0; o < outputs; o++) {
+      const dv = up[r * outputs + o];
+      if (dv === 0) continue;
+      const row = o * inputs;
+      for (let i = 0; i < inputs; i++) down[xr + i] += dv * weight[row + i];
+    }
+    for (let i = 0; i < inputs; i++) if (!(x[xr + i] > 0)) down[xr + i] = 0;
+  }
+}
