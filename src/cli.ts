@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option, type OptionValues } from "commander";
+import { addBaselineCommands } from "./coordinator/baseline-command.ts";
 import { checkTicket } from "./coordinator/check.ts";
 import { type ClusterOptions, type ClusterSummary, runCluster } from "./coordinator/cluster.ts";
 import { dryRun, formatDryRun } from "./coordinator/dry-run.ts";
@@ -31,7 +32,6 @@ import { createLogger, type Logger, type LogLevel, parseLogLevel } from "./io/lo
 import { onStopRequest } from "./io/stop-request.ts";
 import { loadTlsIdentity } from "./io/tls.ts";
 import { versionText } from "./io/versions.ts";
-import { addBaselineCommands } from "./run/baseline-command.ts";
 import { openDashboard, type RunDashboard } from "./run/dashboard.ts";
 import { type PreparedResume, prepareResume } from "./run/resume.ts";
 

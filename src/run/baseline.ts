@@ -140,6 +140,11 @@ async function train(
   return { state, stopReason: "epochs" };
 }
 
+/** The run's configuration, as config.json records it: no post-pruning, and the `baseline` field. */
+export function baselineConfig(resolved: ResolvedConfig, settings: BaselineSettings): ResolvedConfig {
+  return { ...resolved, prune: "none", baseline: settingsRecord(settings) };
+}
+
 /** Runs a baseline on a resolved configuration (its name, data, network and seed) and returns the summary. */
 export async function runBaseline(
   resolved: ResolvedConfig,
@@ -148,7 +153,7 @@ export async function runBaseline(
 ): Promise<BaselineSummary> {
   checkBaselineSettings(settings);
   const started = performance.now();
-  const config = { ...resolved, prune: "none" as const, baseline: settingsRecord(settings) };
+  const config = baselineConfig(resolved, settings);
   const run = prepareRun(config, started, options.logger);
   run.dir.appendEvent({
     type: "start",

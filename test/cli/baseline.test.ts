@@ -1,7 +1,7 @@
 // `slt baseline edge-popup|dense` as a user runs them: tickets that `slt check` (and the NumPy checker)
 // confirm, the summary line, and bad options in one line.
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.ts";
@@ -92,6 +92,31 @@ describe("slt baseline", () => {
       expect(JSON.parse(py.stdout).accuracy).toBe(s.testAccuracy);
     },
   );
+
+  it("--dry-run checks the settings and the data, names the run directory and writes nothing", () => {
+    const r = runCli(work, [
+      "baseline",
+      "dense",
+      "--dataset",
+      "digits-3",
+      "--dry-run",
+      "--json",
+      "--out",
+      join(work, "dry"),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const d = JSON.parse(r.stdout);
+    expect(d.runDir).toBe(join(work, "dry", "digits-3-64x75x3-s1-dense"));
+    expect(d.config.baseline).toEqual({
+      method: "dense",
+      epochs: 100,
+      batchSize: 128,
+      lr: 0.1,
+      momentum: 0.9,
+      weightDecay: 1e-4,
+    });
+    expect(existsSync(join(work, "dry"))).toBe(false);
+  });
 
   for (const [args, message] of [
     [

@@ -1,6 +1,7 @@
-// The `slt baseline edge-popup|dense` commands (baseline.ts runs them). They take `slt run`'s own data,
-// network, seed and output options (the very Option objects of its command, so the two cannot drift
-// apart) and add the training settings. cli.ts registers them with addBaselineCommands.
+// The `slt baseline edge-popup|dense` commands (run/baseline.ts runs them). They take `slt run`'s own
+// data, network, seed and output options (the very Option objects of its command, so the two cannot
+// drift apart) and add the training settings; `--dry-run` checks as `slt run --dry-run` does
+// (dry-run.ts). cli.ts registers them with addBaselineCommands.
 import type { Command, Option, OptionValues } from "commander";
 import { type ConfigPatch, resolveConfig } from "../core/config.ts";
 import { E_CONFIG, SltError } from "../core/errors.ts";
@@ -12,8 +13,11 @@ import {
   BASELINE_METHODS,
   type BaselineEvaluatorFactory,
   type BaselineSummary,
+  baselineConfig,
+  checkBaselineSettings,
   runBaseline,
-} from "./baseline.ts";
+} from "../run/baseline.ts";
+import { dryRun } from "./dry-run.ts";
 
 /** `slt run`'s options a baseline takes as they are. */
 const RUN_FLAGS = [
@@ -100,6 +104,16 @@ async function baselineAction(
   const resolved = resolveConfig({ source: "command line", patch });
   // a GA run of the same data and seed is named without the suffix: the two never share a directory name
   const config = o.name === undefined ? { ...resolved, name: `${resolved.name}-${method}` } : resolved;
+  if (o.dryRun) {
+    checkBaselineSettings(settings);
+    const d = { ...dryRun(baselineConfig(config, settings), null), mode: `baseline ${method}` };
+    process.stdout.write(
+      o.json
+        ? `${JSON.stringify(d)}\n`
+        : `slt: dry run: the settings and the data are valid; nothing was written\n  would create   ${d.runDir}\n  network        [${d.config.network.architecture}], ${d.genomeLength} weights; init ${JSON.stringify(d.config.network.init)}, weight seed ${d.config.network.seed}\n  training       ${JSON.stringify(d.config.baseline)}\n`,
+    );
+    return;
+  }
   let stop = false;
   onStopRequest(() => {
     stop = true;
@@ -150,6 +164,7 @@ export function addBaselineCommands(program: Command, deps: BaselineCommandDeps)
         `L2 weight decay (default ${d.weightDecay}; ${method === "dense" ? "on weights and biases" : "on the scores"})`,
         numberArg("--weight-decay"),
       )
+      .option("--dry-run", "check the settings and the data, print what would run and where; write nothing")
       .action((o: OptionValues) => baselineAction(method, o, deps));
   }
 }
