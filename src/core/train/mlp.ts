@@ -54,7 +54,11 @@ export function loadBatch(
   }
 }
 
-/** The forward pass of the first `count` rows of acts[0], filling every layer's outputs. */
+/**
+ * The forward pass of the first `count` rows of acts[0], filling every layer's outputs. Rows go four at
+ * a time, so each weight row is read once per four rows (the weights of MNIST's first layer, 0.9 MB,
+ * do not stay in cache across rows); each unit's sum is still its bias plus its products in input order.
+ */
 export function forward(
   arch: Architecture,
   params: readonly LayerParams[],
@@ -69,14 +73,39 @@ export function forward(
     const x = ws.acts[l];
     const y = ws.acts[l + 1];
     const hidden = l < last;
-    for (let r = 0; r < count; r++) {
+    let r = 0;
+    for (; r + 4 <= count; r += 4) {
+      const x0 = r * inputs;
+      const x1 = x0 + inputs;
+      const x2 = x1 + inputs;
+      const x3 = x2 + inputs;
+      for (let o = 0; o < outputs; o++) {
+        let a0 = bias[o];
+        let a1 = a0;
+        let a2 = a0;
+        let a3 = a0;
+        const row = o * inputs;
+        for (let i = 0; i < inputs; i++) {
+          const w = weight[row + i];
+          a0 += w * x[x0 + i];
+          a1 += w * x[x1 + i];
+          a2 += w * x[x2 + i];
+          a3 += w * x[x3 + i];
+        }
+        const y0 = r * outputs + o;
+        y[y0] = hidden && a0 < 0 ? 0 : a0;
+        y[y0 + outputs] = hidden && a1 < 0 ? 0 : a1;
+        y[y0 + 2 * outputs] = hidden && a2 < 0 ? 0 : a2;
+        y[y0 + 3 * outputs] = hidden && a3 < 0 ? 0 : a3;
+      }
+    }
+    for (; r < count; r++) {
       const xr = r * inputs;
-      const yr = r * outputs;
       for (let o = 0; o < outputs; o++) {
         let acc = bias[o];
         const row = o * inputs;
         for (let i = 0; i < inputs; i++) acc += weight[row + i] * x[xr + i];
-        y[yr + o] = hidden && acc < 0 ? 0 : acc;
+        y[r * outputs + o] = hidden && acc < 0 ? 0 : acc;
       }
     }
   }
@@ -138,23 +167,51 @@ export function backward(
   for (let l = params.length - 1; l >= 0; l--) {
     const inputs = arch[l];
     const outputs = arch[l + 1];
-    const x = ws.acts[l];
-    const delta = ws.deltas[l + 1];
-    const gw = gradWeight[l];
-    gw.fill(0);
-    const gb = gradBias?.[l];
-    gb?.fill(0);
-    for (let r = 0; r < count; r++) {
-      const xr = r * inputs;
-      for (let o = 0; o < outputs; o++) {
-        const dv = delta[r * outputs + o];
-        if (dv === 0) continue;
-        if (gb) gb[o] += dv;
-        const row = o * inputs;
-        for (let i = 0; i < inputs; i++) gw[row + i] += dv * x[xr + i];
-      }
-    }
+    weightGradient(ws.acts[l], ws.deltas[l + 1], inputs, outputs, count, gradWeight[l], gradBias?.[l]);
     if (l > 0) backToInputs(params[l].weight, ws, l, inputs, outputs, count);
+  }
+}
+
+/**
+ * gw[o][i] = Σ_r delta[r][o] · x[r][i] and gb[o] = Σ_r delta[r][o]: output by output, so a row of gw
+ * stays in cache while the batch's rows pass, four at a time.
+ */
+function weightGradient(
+  x: Floats,
+  delta: Floats,
+  inputs: number,
+  outputs: number,
+  count: number,
+  gw: Floats,
+  gb: Floats | undefined,
+): void {
+  gw.fill(0);
+  for (let o = 0; o < outputs; o++) {
+    const row = o * inputs;
+    let bias = 0;
+    let r = 0;
+    for (; r + 4 <= count; r += 4) {
+      const d0 = delta[r * outputs + o];
+      const d1 = delta[(r + 1) * outputs + o];
+      const d2 = delta[(r + 2) * outputs + o];
+      const d3 = delta[(r + 3) * outputs + o];
+      bias += d0 + d1 + d2 + d3;
+      if (d0 === 0 && d1 === 0 && d2 === 0 && d3 === 0) continue;
+      const x0 = r * inputs;
+      const x1 = x0 + inputs;
+      const x2 = x1 + inputs;
+      const x3 = x2 + inputs;
+      for (let i = 0; i < inputs; i++)
+        gw[row + i] += d0 * x[x0 + i] + d1 * x[x1 + i] + d2 * x[x2 + i] + d3 * x[x3 + i];
+    }
+    for (; r < count; r++) {
+      const dv = delta[r * outputs + o];
+      bias += dv;
+      if (dv === 0) continue;
+      const xr = r * inputs;
+      for (let i = 0; i < inputs; i++) gw[row + i] += dv * x[xr + i];
+    }
+    if (gb) gb[o] = bias;
   }
 }
 
@@ -170,15 +227,37 @@ function backToInputs(
   const x = ws.acts[l];
   const up = ws.deltas[l + 1];
   const down = ws.deltas[l];
-  for (let r = 0; r < count; r++) {
+  down.fill(0, 0, count * inputs);
+  let r = 0;
+  for (; r + 4 <= count; r += 4) {
+    const x0 = r * inputs;
+    const x1 = x0 + inputs;
+    const x2 = x1 + inputs;
+    const x3 = x2 + inputs;
+    for (let o = 0; o < outputs; o++) {
+      const d0 = up[r * outputs + o];
+      const d1 = up[(r + 1) * outputs + o];
+      const d2 = up[(r + 2) * outputs + o];
+      const d3 = up[(r + 3) * outputs + o];
+      if (d0 === 0 && d1 === 0 && d2 === 0 && d3 === 0) continue;
+      const row = o * inputs;
+      for (let i = 0; i < inputs; i++) {
+        const w = weight[row + i];
+        down[x0 + i] += d0 * w;
+        down[x1 + i] += d1 * w;
+        down[x2 + i] += d2 * w;
+        down[x3 + i] += d3 * w;
+      }
+    }
+  }
+  for (; r < count; r++) {
     const xr = r * inputs;
-    for (let i = 0; i < inputs; i++) down[xr + i] = 0;
     for (let o = 0; o < outputs; o++) {
       const dv = up[r * outputs + o];
       if (dv === 0) continue;
       const row = o * inputs;
       for (let i = 0; i < inputs; i++) down[xr + i] += dv * weight[row + i];
     }
-    for (let i = 0; i < inputs; i++) if (!(x[xr + i] > 0)) down[xr + i] = 0;
   }
+  for (let k = 0; k < count * inputs; k++) if (!(x[k] > 0)) down[k] = 0;
 }

@@ -14,10 +14,11 @@ export function keptCount(n: number, keep: number): number {
 
 /**
  * Writes into `mask` (0 or 1 per weight) the top `keptCount(n, keep)` of |scores| (ties: lower index
- * first). `scratch` holds at least scores.length values; the selection is quickselect, O(n) on average,
- * so that MNIST's 235 200-weight layer takes milliseconds per batch, not a sort's tens.
+ * first). `scratch` holds at least scores.length values of the scores' precision (Float32 scratch for
+ * Float32 scores: half the memory traffic of double, and |score| exactly). The selection is quickselect,
+ * O(n) on average, so MNIST's 235 200-weight layer takes milliseconds per batch, not a sort's tens.
  */
-export function topKMask(scores: Floats, keep: number, mask: Floats, scratch: Float64Array): void {
+export function topKMask(scores: Floats, keep: number, mask: Floats, scratch: Floats): void {
   const n = scores.length;
   const k = keptCount(n, keep);
   if (k >= n) {
@@ -45,7 +46,7 @@ export function topKMask(scores: Floats, keep: number, mask: Floats, scratch: Fl
 }
 
 /** The value of rank `rank` (0: the smallest) among a[0 … n), reordering a; Hoare's selection, median-of-three pivots. */
-function selectKth(a: Float64Array, n: number, rank: number): number {
+function selectKth(a: Floats, n: number, rank: number): number {
   let lo = 0;
   let hi = n - 1;
   while (hi > lo) {

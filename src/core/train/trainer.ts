@@ -204,7 +204,7 @@ function edgePopupStep(
   const effective = weights.map((w) => new Float32Array(w.length));
   const gradWeight = weights.map((w) => new Float32Array(w.length));
   const gradScore = weights.map((w) => new Float32Array(w.length));
-  const scratch = new Float64Array(Math.max(...weights.map((w) => w.length)));
+  const scratch = new Float32Array(Math.max(...weights.map((w) => w.length)));
   return {
     layers: effective.map((weight, l) => ({ weight, bias: biases[l] })),
     gradWeight,
@@ -233,7 +233,7 @@ function edgePopupStep(
  */
 export function finalMask(state: TrainState, net: Network, settings: BaselineSettings): Mask {
   const mask = emptyMask(net.genomeLength);
-  const scratch = new Float64Array(Math.max(...net.layers.map((l) => l.weight.length)));
+  const scratch = new Float32Array(Math.max(...net.layers.map((l) => l.weight.length)));
   net.layers.forEach((layer, l) => {
     const kept = new Float32Array(layer.weight.length);
     if (state.scores) topKMask(state.scores[l], settings.keep, kept, scratch);

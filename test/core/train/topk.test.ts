@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { keptCount, topKMask } from "../../../src/core/train/topk.ts";
 
 /** The plain definition: rank by |score| descending, ties by index ascending, keep the first k. */
-function bySort(scores: Float64Array, keep: number): number[] {
+function bySort(scores: Float32Array | Float64Array, keep: number): number[] {
   const idx = [...scores.keys()].sort((a, b) => Math.abs(scores[b]) - Math.abs(scores[a]) || a - b);
   const mask = new Array(scores.length).fill(0);
   for (const i of idx.slice(0, keptCount(scores.length, keep))) mask[i] = 1;
@@ -40,11 +40,11 @@ describe("topKMask", () => {
     );
   });
 
-  it("selects on a large layer as a sort does", () => {
+  it("selects on a large Float32 layer with Float32 scratch (as training runs it) as a sort does", () => {
     const n = 5000;
-    const scores = Float64Array.from({ length: n }, (_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1);
-    const mask = new Float64Array(n);
-    topKMask(scores, 0.37, mask, new Float64Array(n));
+    const scores = Float32Array.from({ length: n }, (_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1);
+    const mask = new Float32Array(n);
+    topKMask(scores, 0.37, mask, new Float32Array(n));
     expect([...mask]).toEqual(bySort(scores, 0.37));
   });
 });
