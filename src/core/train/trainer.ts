@@ -16,7 +16,15 @@ import type { Split } from "../dataset.ts";
 import { emptyMask, type Mask, setBit } from "../mask.ts";
 import type { Network } from "../network.ts";
 import { Rng, type RngState } from "../rng.ts";
-import { backward, crossEntropy, forward, type LayerParams, loadBatch, makeWorkspace } from "./mlp.ts";
+import {
+  backward,
+  crossEntropy,
+  type Floats,
+  forward,
+  type LayerParams,
+  loadBatch,
+  makeWorkspace,
+} from "./mlp.ts";
 import { cosineLr, sgdStep } from "./sgd.ts";
 import { topKMask } from "./topk.ts";
 
@@ -183,13 +191,12 @@ function denseStep(
  * dL/dscore = dL/dw_eff ⊙ w ⊙ sign(score) into `out` (see the file comment): the straight-through
  * gradient of edge-popup's mask, through the |score| it ranks. sign(0) = 0, as PyTorch's abs backward.
  */
-export function scoreGradient(
-  gradEff: ArrayLike<number>,
-  weight: ArrayLike<number>,
-  scores: ArrayLike<number>,
-  out: Float32Array | Float64Array,
-): void {
-  for (let k = 0; k < out.length; k++) out[k] = gradEff[k] * weight[k] * Math.sign(scores[k]);
+export function scoreGradient(gradEff: Floats, weight: Floats, scores: Floats, out: Floats): void {
+  for (let k = 0; k < out.length; k++) {
+    const s = scores[k];
+    const g = gradEff[k] * weight[k];
+    out[k] = s > 0 ? g : s < 0 ? -g : 0;
+  }
 }
 
 function edgePopupStep(

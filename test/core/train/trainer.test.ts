@@ -55,7 +55,7 @@ describe("edge-popup's score gradient", () => {
 
   it("is zero where a score is zero (|s| has no slope to pass there, as PyTorch's abs)", () => {
     const out = new Float64Array(3);
-    scoreGradient([1, 2, 3], [1, 1, 1], [0, -2, 0.5], out);
+    scoreGradient(Float64Array.of(1, 2, 3), Float64Array.of(1, 1, 1), Float64Array.of(0, -2, 0.5), out);
     expect([...out]).toEqual([0, -2, 3]);
   });
 });
