@@ -115,9 +115,13 @@ async function baselineAction(
     return;
   }
   let stop = false;
-  onStopRequest(() => {
-    stop = true;
-  });
+  onStopRequest(
+    () => {
+      stop = true;
+    },
+    // the shared stop message speaks of generations; a baseline stops after its epoch
+    (line) => process.stderr.write(line.replace("this generation", "this epoch")),
+  );
   const summary = await runBaseline(config, settings, {
     logger: deps.logger(o),
     progress: o.quiet ? undefined : process.stderr,

@@ -126,6 +126,7 @@ async function train(
   const { network, dataset, dir, config } = run;
   let state = initTraining(network, settings, config.seed);
   const progress = epochProgress(options, settings.epochs, performance.now());
+  let diverged = false;
   while (state.epoch < settings.epochs) {
     if (options.shouldStop?.()) return { state, stopReason: "interrupted" };
     const t = performance.now();
@@ -134,6 +135,13 @@ async function train(
     const seconds = (performance.now() - t) / 1000;
     dir.appendEvent({ type: "epoch", ...stats, seconds });
     progress(stats);
+    if (!Number.isFinite(stats.trainLoss) && !diverged) {
+      diverged = true;
+      options.logger?.warn(
+        { epoch: stats.epoch, trainLoss: stats.trainLoss, lr: settings.lr },
+        "training diverged (the loss is not finite); a smaller --lr may help",
+      );
+    }
     // lets a stop request (a signal) through between epochs
     await yieldToEventLoop();
   }

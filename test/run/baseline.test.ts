@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/core/config.ts";
 import { isSltError } from "../../src/core/errors.ts";
 import { ticketFromJson } from "../../src/core/ticket.ts";
+import { captureLogger } from "../../src/io/log.ts";
 import { groupSettings } from "../../src/report/group.ts";
 import { readRun, runFigures } from "../../src/report/read-run.ts";
 import { BASELINE_DEFAULTS, checkBaselineSettings, runBaseline } from "../../src/run/baseline.ts";
@@ -72,6 +73,15 @@ describe("runBaseline", () => {
     expect(s.stopReason).toBe("interrupted");
     expect(s.epochs).toBe(1);
     expect(readRun(s.runDir).end?.stopReason).toBe("interrupted");
+  });
+
+  it("warns once, in a record, when training diverges, and still writes the ticket", async () => {
+    const { logger, records } = captureLogger("warn");
+    const s = await runBaseline(config("diverged"), { ...settings("dense", 2), lr: 1000 }, { logger });
+    const warnings = records.filter((r) => String(r.msg).startsWith("training diverged"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ epoch: 1, lr: 1000 });
+    expect(s.stopReason).toBe("epochs");
   });
 });
 
