@@ -87,3 +87,16 @@ export function decideStop(islands: readonly IslandStopView[], config: StopConfi
   }
   return null;
 }
+
+/**
+ * Whether a report from island `m` (its view after the report) can be what completes a stop decision,
+ * given that the policy found none before it: the coordinator asks after every change, so a report, which
+ * changes only its own island's generation, verdict and best accuracy, can complete only a rule that
+ * needs this island: the target (this island reaches it) or every island plateaued (this island reports
+ * a plateau). `finished` and `lost` change with tickets and losses, which the coordinator checks in
+ * full. This lets the coordinator skip the whole policy, O(islands), on most reports: O(islands²) per
+ * migration epoch otherwise.
+ */
+export function reportMayStop(m: IslandStopView, config: StopConfig): boolean {
+  return config.cluster.mode === "async" && (reachedTarget(m, config) || m.verdict === "plateau");
+}
