@@ -87,6 +87,8 @@ interface Mark {
   readonly eventBytes: number;
   readonly rss: number;
   readonly heap: number;
+  /** the simulated islands' processes' CPU time, ms (null off Linux) */
+  readonly simCpuMs: number | null;
 }
 
 /** A full garbage collection (V8's gc(), exposed to this process only; no flag on the command line). */
@@ -105,10 +107,12 @@ class Probe {
   #events = "";
   readonly #n: number;
   readonly #w: Windows;
+  readonly #simCpuMs: () => number | null;
 
-  constructor(n: number, w: Windows) {
+  constructor(n: number, w: Windows, simCpuMs: () => number | null) {
     this.#n = n;
     this.#w = w;
+    this.#simCpuMs = simCpuMs;
   }
 
   onEvent(e: Record<string, unknown>, runDir: string): void {
@@ -150,6 +154,7 @@ class Probe {
       eventBytes: this.#events === "" ? 0 : statSync(this.#events).size,
       rss: mem.rss,
       heap: mem.heapUsed,
+      simCpuMs: this.#simCpuMs(),
     };
   }
 }
@@ -159,7 +164,7 @@ function latencies(probe: Probe, sent: readonly SentReport[], from: number, to: 
   const bySender = new Map<number, SentReport[]>();
   for (const s of sent) bySender.set(s.island, [...(bySender.get(s.island) ?? []), s]);
   const all: number[] = [];
-  const epochs = new Map<number, { first: number; last: number; count: number }>();
+  const epochs = new Map<number, { first: number; lastSent: number; last: number; count: number }>();
   let missing = 0;
   for (const [island, mine] of bySender) {
     const done = probe.processed.get(island) ?? [];
@@ -168,9 +173,10 @@ function latencies(probe: Probe, sent: readonly SentReport[], from: number, to: 
       const at = done[k];
       if (at === undefined || at < from || at > to) return;
       all.push(at - s.sentMs);
-      const e = epochs.get(s.generation) ?? { first: s.sentMs, last: at, count: 0 };
+      const e = epochs.get(s.generation) ?? { first: s.sentMs, lastSent: s.sentMs, last: at, count: 0 };
       epochs.set(s.generation, {
         first: Math.min(e.first, s.sentMs),
+        lastSent: Math.max(e.lastSent, s.sentMs),
         last: Math.max(e.last, at),
         count: e.count + 1,
       });
@@ -209,7 +215,7 @@ async function measure(s: Scenario, n: number, w: Windows, procs: number, dir: s
     schedule: { generationMs: s.generationMs, phase: s.phase, idleMs: w.idleMs, seed: 1 },
     logger,
   });
-  const probe = new Probe(n, w);
+  const probe = new Probe(n, w, () => launcher.cpuMs());
   // a real run prints its progress block once a second: rendered here too, into nothing
   const progress = new Writable({ write: (_c, _e, done) => done() });
   const summary = await runCluster(configFor(s, n, w, dir), {
@@ -249,10 +255,13 @@ function figureOf(
   const cpuMs = m.win1.cpuMs - m.win0.cpuMs;
   const reports = m.win1.reports - m.win0.reports;
   const lat = latencies(probe, sent, m.win0.t, m.win1.t);
-  const epochMs = [...lat.epochs.values()]
-    .filter((e) => e.count === n)
-    .map((e) => e.last - e.first)
-    .sort((a, b) => a - b);
+  const whole = [...lat.epochs.values()].filter((e) => e.count === n);
+  const epochMs = whole.map((e) => e.last - e.first).sort((a, b) => a - b);
+  const tailMs = whole.map((e) => e.last - e.lastSent).sort((a, b) => a - b);
+  const simCpu =
+    m.win1.simCpuMs !== null && m.win0.simCpuMs !== null
+      ? (m.win1.simCpuMs - m.win0.simCpuMs) / windowS / 10
+      : null;
   const periodMs = s.interval * s.generationMs;
   return {
     figure: "capacity",
@@ -267,6 +276,8 @@ function figureOf(
     cpu_ms_per_report: round((cpuMs - idleCpuMsPerS * windowS) / reports, 3),
     cpu_ms_per_report_gross: round(cpuMs / reports, 3),
     coordinator_cpu_percent: round(cpuMs / windowS / 10),
+    // at about 100 the simulator, not the coordinator, limits the offered load
+    sim_cpu_percent: simCpu === null ? null : round(simCpu),
     heartbeat_cpu_ms_per_island_s: round(idleCpuMsPerS / n, 4),
     report_latency_ms_p50: round(quantile(lat.all, 0.5), 2),
     report_latency_ms_p99: round(quantile(lat.all, 0.99), 2),
@@ -275,6 +286,8 @@ function figureOf(
       ? {
           epoch_ms_p50: round(quantile(epochMs, 0.5), 2),
           epoch_ms_p99: round(quantile(epochMs, 0.99), 2),
+          epoch_tail_ms_p50: round(quantile(tailMs, 0.5), 2),
+          epoch_tail_ms_p99: round(quantile(tailMs, 0.99), 2),
           epochs: epochMs.length,
         }
       : {}),

@@ -14,6 +14,7 @@
 // when each of its islands called Link.send for each report (process.hrtime, CLOCK_MONOTONIC: one clock
 // for every process of the machine), so the parent can time each report to the coordinator.
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { WebSocket } from "ws";
 import type { IslandExit, IslandHandle, Launcher } from "../src/coordinator/launcher.ts";
@@ -76,6 +77,8 @@ type ToChild = { type: "kill"; index: number };
 export interface SimLauncher extends Launcher {
   /** every report the simulated islands sent (complete once close() has resolved) */
   readonly sent: SentReport[];
+  /** CPU time (user + system, ms) the simulated islands' processes have used so far; null off Linux */
+  cpuMs(): number | null;
 }
 
 /**
@@ -100,6 +103,15 @@ export function simLauncher(options: {
   return {
     name: "simulated",
     sent,
+    cpuMs() {
+      let total = 0;
+      for (const c of children) {
+        const ms = procCpuMs(c.pid);
+        if (ms === null) return null;
+        total += ms;
+      }
+      return total;
+    },
     async start(n, joinUrl, secret) {
       const procs = Math.max(1, Math.min(options.procs, n));
       const handles: IslandHandle[] = [];
@@ -139,6 +151,18 @@ export function simLauncher(options: {
       );
     },
   };
+}
+
+/** A process's CPU time from /proc/PID/stat (utime + stime, in clock ticks of 10 ms); null where unreadable. */
+function procCpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    // the fields after the command name, which is in parentheses and may hold spaces
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
 }
 
 function simHandle(
