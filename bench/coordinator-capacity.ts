@@ -21,6 +21,11 @@
 //   machine). Reports processed in the window; p50/p99/max;
 // - an epoch at a barrier (scenario `barrier`: every island's epoch at the same moment, as lockstep
 //   islands leave a barrier together): from the first report of the epoch sent to the last processed;
+// - checkpoints (scenario `checkpoints`: a snapshot every 5th epoch, every cut written; the default plan
+//   snapshots about every two minutes of work and writes at most every 120 s): the run checkpoints
+//   written, their size, and the CPU per snapshot (what this scenario costs per report beyond `default`'s
+//   at the same N, times reports per snapshot). The snapshot is the GA's generation-0 population (a real
+//   one's history grows by one entry a generation);
 // - memory: the coordinator process's RSS at the end of the window less at the run's start (data loaded,
 //   server listening, no island yet), per island.
 import { statSync } from "node:fs";
@@ -53,6 +58,8 @@ export interface Scenario {
   /** the simulated generation time */
   readonly generationMs: number;
   readonly phase: SimSchedule["phase"];
+  /** islands snapshot every this many generations and every cut is written (default: the run's plan) */
+  readonly checkpointEvery?: number;
   readonly why: string;
 }
 
@@ -66,6 +73,14 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: "default", interval: 5, generationMs: 35, phase: "spread", why: "moons defaults" },
   { name: "stress", interval: 1, generationMs: 10, phase: "spread", why: "moons target, interval 1" },
   { name: "barrier", interval: 5, generationMs: 35, phase: "aligned", why: "all epochs at once" },
+  {
+    name: "checkpoints",
+    interval: 5,
+    generationMs: 35,
+    phase: "spread",
+    checkpointEvery: 25,
+    why: "default pace, a snapshot every 5th epoch, every cut written",
+  },
 ];
 
 export const ISLAND_COUNTS = [8, 32, 128, 256];
@@ -84,6 +99,9 @@ interface Mark {
   readonly cpuMs: number;
   readonly reports: number;
   readonly migrations: number;
+  /** run checkpoints written (`checkpoint` events) and their bytes */
+  readonly cuts: number;
+  readonly cutBytes: number;
   readonly eventBytes: number;
   readonly rss: number;
   readonly heap: number;
@@ -103,6 +121,8 @@ class Probe {
   readonly marks: Partial<Record<"start" | "idle0" | "idle1" | "win0" | "win1", Mark>> = {};
   #reports = 0;
   #migrations = 0;
+  #cuts = 0;
+  #cutBytes = 0;
   #assigned = 0;
   #events = "";
   readonly #n: number;
@@ -124,6 +144,9 @@ class Probe {
       this.#reports++;
     } else if (e.type === "migration") {
       this.#migrations++;
+    } else if (e.type === "checkpoint") {
+      this.#cuts++;
+      this.#cutBytes += e.bytes as number;
     } else if (e.type === "start") {
       this.#events = path.join(runDir, "events.jsonl");
       this.#mark("start");
@@ -151,6 +174,8 @@ class Probe {
       cpuMs: (cpu.user + cpu.system) / 1000,
       reports: this.#reports,
       migrations: this.#migrations,
+      cuts: this.#cuts,
+      cutBytes: this.#cutBytes,
       eventBytes: this.#events === "" ? 0 : statSync(this.#events).size,
       rss: mem.rss,
       heap: mem.heapUsed,
@@ -193,6 +218,7 @@ function configFor(s: Scenario, n: number, w: Windows, dir: string): ReturnType<
     name: `${s.name}-${n}`,
     out: dir,
     prune: "none",
+    ...(s.checkpointEvery !== undefined ? { checkpointEvery: s.checkpointEvery } : {}),
     ga: { population: 100 },
     termination: { rule: "none", maxGenerations: null },
     cluster: {
@@ -291,6 +317,17 @@ function figureOf(
           epochs: epochMs.length,
         }
       : {}),
+    ...(s.checkpointEvery !== undefined
+      ? {
+          checkpoint_every: s.checkpointEvery,
+          snapshots_per_s: round((n * 1000) / (s.checkpointEvery * s.generationMs)),
+          cuts_in_window: m.win1.cuts - m.win0.cuts,
+          cut_mb: round(
+            (m.win1.cutBytes - m.win0.cutBytes) / Math.max(1, m.win1.cuts - m.win0.cuts) / 2 ** 20,
+            2,
+          ),
+        }
+      : {}),
     migration_events_per_report: round((m.win1.migrations - m.win0.migrations) / reports, 3),
     event_bytes_per_report: Math.round((m.win1.eventBytes - m.win0.eventBytes) / reports),
     reports_in_window: reports,
@@ -323,12 +360,34 @@ async function main(args: BenchArgs): Promise<void> {
   const w: Windows = args.quick
     ? { idleMs: 1500, warmMs: 500, windowMs: 2000 }
     : { idleMs: 4000, warmMs: 1000, windowMs: 10_000 };
+  // the default scenario's CPU per report by island count: what the checkpoints scenario adds is the snapshots'
+  const plain = new Map<number, number>();
   await withTempDir("slt-bench-capacity-", async (dir) => {
     for (const s of scenarios) {
       for (const n of counts) {
         out.log(`${s.name} (${s.why}): ${n} islands, a report every ${s.interval * s.generationMs} ms each`);
         const fields = await measure(s, n, w, procs, dir);
-        out.figure({ ...fields, sim_procs: procs, topology: "ring", mode: "async", dataset: "moons" });
+        const perReport = fields.cpu_ms_per_report as number;
+        if (s.name === "default") plain.set(n, perReport);
+        const base = plain.get(n);
+        const perSnapshot =
+          s.checkpointEvery !== undefined && base !== undefined
+            ? {
+                cpu_ms_per_snapshot: round(
+                  ((perReport - base) * (fields.reports_per_s as number)) /
+                    (fields.snapshots_per_s as number),
+                  3,
+                ),
+              }
+            : {};
+        out.figure({
+          ...fields,
+          ...perSnapshot,
+          sim_procs: procs,
+          topology: "ring",
+          mode: "async",
+          dataset: "moons",
+        });
       }
     }
   });
