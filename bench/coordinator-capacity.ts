@@ -26,8 +26,9 @@
 //   written, their size, and the CPU per snapshot (what this scenario costs per report beyond `default`'s
 //   at the same N, times reports per snapshot). The snapshot is the GA's generation-0 population (a real
 //   one's history grows by one entry a generation);
-// - memory: the coordinator process's RSS at the end of the window less at the run's start (data loaded,
-//   server listening, no island yet), per island.
+// - memory: the coordinator process's RSS and V8 heap, each after a full garbage collection, at the end
+//   of the window less 50 ms after the run's start (data loaded, server listening, no island yet), per
+//   island.
 import { statSync } from "node:fs";
 import path from "node:path";
 import { Writable } from "node:stream";
@@ -149,7 +150,8 @@ class Probe {
       this.#cutBytes += e.bytes as number;
     } else if (e.type === "start") {
       this.#events = path.join(runDir, "events.jsonl");
-      this.#mark("start");
+      // once the run's start-up has returned (its temporaries collectable), before any island has joined
+      this.#at(50, "start");
     } else if (e.type === "assigned" && ++this.#assigned === this.#n) {
       // every island has its assignment: the windows count from here (the islands' idle time too)
       const { idleMs, warmMs, windowMs } = this.#w;

@@ -251,6 +251,8 @@ interface ChildContext {
   readonly host: HostFigures;
   readonly rng: Rng;
   shared: Shared | null;
+  /** performance.now() of this child's first assignment: "aligned" epochs count from it */
+  anchor: number | null;
   readonly sends: number[];
   exit(index: number, code: number | null, signal: string | null): void;
 }
@@ -331,8 +333,12 @@ class SimIsland {
     this.#c.shared ??= sharedOf(a, this.#c.schedule.seed);
     const s = this.#c.schedule;
     const periodMs = a.interval * s.generationMs;
-    const phase = s.phase === "aligned" ? 0 : this.#c.rng.next() * periodMs;
-    const begin = performance.now() + s.idleMs + phase;
+    this.#c.anchor ??= performance.now();
+    // aligned: every island of the child on one grid (the assignments reach them over some milliseconds)
+    const begin =
+      s.phase === "aligned"
+        ? this.#c.anchor + s.idleMs
+        : performance.now() + s.idleMs + this.#c.rng.next() * periodMs;
     let k = 0;
     // epochs on a fixed grid from `begin` (no drift): epoch k at begin + k × period
     const next = () => {
@@ -449,6 +455,7 @@ function runChild(): void {
     host: new HostFigures(),
     rng: Rng.derive(schedule.seed, "sim-phase", indices[0] ?? 0),
     shared: null,
+    anchor: null,
     sends: [],
     exit(index, code, signal) {
       send({ type: "exit", index, code, signal });
