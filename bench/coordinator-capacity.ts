@@ -7,7 +7,9 @@
 // coordinator does per migration epoch is take each island's report (its `report` event and, when its
 // migration counters moved, a `migration` event) and re-check the termination policy.
 //   node bench/coordinator-capacity.ts [--json] [--quick] [--islands 8,32] [--scenarios default]
-//                                      [--sim-procs 1]
+//                                      [--sim-procs 1] [--datasets digits-10 --arch 64,4000,10]
+// The run's data and architecture (default moons [2,75,2]) matter to the coordinator only through the
+// genome's length: the size of snapshots and tickets (reports carry no masks).
 // Per scenario and island count N, one run: N islands join and are assigned; for `idle` seconds they
 // only send heartbeats (the coordinator's background cost per island), then their epochs start; after a
 // warm-up, one timed window; then the wall-clock limit stops the run.
@@ -29,7 +31,7 @@
 // - memory: the coordinator process's RSS and V8 heap, each after a full garbage collection, at the end
 //   of the window less 50 ms after the run's start (data loaded, server listening, no island yet), per
 //   island.
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { Writable } from "node:stream";
 import v8 from "node:v8";
@@ -40,6 +42,8 @@ import { makeEvaluator } from "../src/evaluator/index.ts";
 import { captureLogger } from "../src/io/log.ts";
 import {
   type BenchArgs,
+  type BenchDatasetName,
+  benchArch,
   createReporter,
   datasetPatch,
   type Figure,
@@ -108,6 +112,17 @@ interface Mark {
   readonly heap: number;
   /** the simulated islands' processes' CPU time, ms (null off Linux) */
   readonly simCpuMs: number | null;
+  /** how long this process's main thread (the coordinator's event loop) waited, runnable, for a core, ms */
+  readonly runqueueMs: number | null;
+}
+
+/** The main thread's run-queue wait from /proc/self/schedstat (its second field, ns); null off Linux. */
+function runqueueWaitMs(): number | null {
+  try {
+    return Number(readFileSync("/proc/self/schedstat", "utf8").split(" ")[1]) / 1e6;
+  } catch {
+    return null;
+  }
 }
 
 /** A full garbage collection (V8's gc(), exposed to this process only; no flag on the command line). */
@@ -182,6 +197,7 @@ class Probe {
       rss: mem.rss,
       heap: mem.heapUsed,
       simCpuMs: this.#simCpuMs(),
+      runqueueMs: runqueueWaitMs(),
     };
   }
 }
@@ -212,13 +228,25 @@ function latencies(probe: Probe, sent: readonly SentReport[], from: number, to: 
   return { all: all.sort((a, b) => a - b), epochs, missing, sent: sent.length };
 }
 
-function configFor(s: Scenario, n: number, w: Windows, dir: string): ReturnType<typeof resolveConfig> {
-  const { patch: data } = datasetPatch("moons");
+/** What the islands search: the coordinator's data, the genome's length (snapshots, tickets) and a preset. */
+interface Workload {
+  readonly dataset: BenchDatasetName;
+  /** another architecture than the dataset's benchmark one (a larger genome: larger snapshots) */
+  readonly arch: number[] | null;
+  readonly dir: string;
+  readonly w: Windows;
+  readonly procs: number;
+}
+
+function configFor(s: Scenario, n: number, o: Workload): ReturnType<typeof resolveConfig> {
+  const w = o.w;
+  const { patch: data } = datasetPatch(o.dataset);
   const patch = mergeConfig(data, {
-    preset: "2025-binary",
+    preset: o.dataset === "moons" ? "2025-binary" : "2025-multiclass",
+    ...(o.arch !== null ? { network: { architecture: o.arch } } : {}),
     seed: 1,
     name: `${s.name}-${n}`,
-    out: dir,
+    out: o.dir,
     prune: "none",
     ...(s.checkpointEvery !== undefined ? { checkpointEvery: s.checkpointEvery } : {}),
     ga: { population: 100 },
@@ -236,7 +264,8 @@ function configFor(s: Scenario, n: number, w: Windows, dir: string): ReturnType<
 }
 
 /** One run of N islands in scenario `s`: the figure's fields. */
-async function measure(s: Scenario, n: number, w: Windows, procs: number, dir: string): Promise<Figure> {
+async function measure(s: Scenario, n: number, o: Workload): Promise<Figure> {
+  const { w, procs } = o;
   const { logger, records } = captureLogger("warn");
   const launcher = simLauncher({
     procs,
@@ -246,7 +275,8 @@ async function measure(s: Scenario, n: number, w: Windows, procs: number, dir: s
   const probe = new Probe(n, w, () => launcher.cpuMs());
   // a real run prints its progress block once a second: rendered here too, into nothing
   const progress = new Writable({ write: (_c, _e, done) => done() });
-  const summary = await runCluster(configFor(s, n, w, dir), {
+  const config = configFor(s, n, o);
+  const summary = await runCluster(config, {
     makeEvaluator,
     logger,
     launcher,
@@ -306,6 +336,11 @@ function figureOf(
     coordinator_cpu_percent: round(cpuMs / windowS / 10),
     // at about 100 the simulator, not the coordinator, limits the offered load
     sim_cpu_percent: simCpu === null ? null : round(simCpu),
+    // the machine's other work: ms per s the coordinator's event loop was ready to run and had no core
+    coordinator_runqueue_wait_ms_per_s:
+      m.win1.runqueueMs === null || m.win0.runqueueMs === null
+        ? null
+        : round((m.win1.runqueueMs - m.win0.runqueueMs) / windowS),
     heartbeat_cpu_ms_per_island_s: round(idleCpuMsPerS / n, 4),
     report_latency_ms_p50: round(quantile(lat.all, 0.5), 2),
     report_latency_ms_p99: round(quantile(lat.all, 0.99), 2),
@@ -350,6 +385,11 @@ function figureOf(
   };
 }
 
+/** One bit per weight of a fully connected network. */
+function genomeBits(arch: readonly number[]): number {
+  return arch.slice(1).reduce((sum, width, i) => sum + arch[i] * width, 0);
+}
+
 async function main(args: BenchArgs): Promise<void> {
   const out = createReporter("coordinator-capacity", args);
   const argv = process.argv.slice(2);
@@ -359,6 +399,8 @@ async function main(args: BenchArgs): Promise<void> {
   const names = listValue(argv, "--scenarios") ?? (args.quick ? ["default"] : SCENARIOS.map((s) => s.name));
   const scenarios = SCENARIOS.filter((s) => names.includes(s.name));
   const procs = Number(flagValue(argv, "--sim-procs") ?? 1);
+  const dataset = (args.datasets?.[0] ?? "moons") as BenchDatasetName;
+  const arch = listValue(argv, "--arch")?.map(Number) ?? null;
   const w: Windows = args.quick
     ? { idleMs: 1500, warmMs: 500, windowMs: 2000 }
     : { idleMs: 4000, warmMs: 1000, windowMs: 10_000 };
@@ -368,7 +410,7 @@ async function main(args: BenchArgs): Promise<void> {
     for (const s of scenarios) {
       for (const n of counts) {
         out.log(`${s.name} (${s.why}): ${n} islands, a report every ${s.interval * s.generationMs} ms each`);
-        const fields = await measure(s, n, w, procs, dir);
+        const fields = await measure(s, n, { dataset, arch, dir, w, procs });
         const perReport = fields.cpu_ms_per_report as number;
         if (s.name === "default") plain.set(n, perReport);
         const base = plain.get(n);
@@ -388,7 +430,9 @@ async function main(args: BenchArgs): Promise<void> {
           sim_procs: procs,
           topology: "ring",
           mode: "async",
-          dataset: "moons",
+          dataset,
+          arch: arch ?? benchArch(dataset),
+          genome_bits: genomeBits(arch ?? benchArch(dataset)),
         });
       }
     }
