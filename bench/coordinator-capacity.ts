@@ -26,7 +26,7 @@
 // - checkpoints (scenario `checkpoints`: a snapshot every 5th epoch, every cut written; the default plan
 //   snapshots about every two minutes of work and writes at most every 120 s): the run checkpoints
 //   written, their size, and the CPU per snapshot (what this scenario costs per report beyond `default`'s
-//   at the same N, times reports per snapshot). The snapshot is the GA's generation-0 population (a real
+//   at the same N when that had no snapshot, times reports per snapshot sent in the window). The snapshot is the GA's generation-0 population (a real
 //   one's history grows by one entry a generation);
 // - memory: the coordinator process's RSS and V8 heap, each after a full garbage collection, at the end
 //   of the window less 50 ms after the run's start (data loaded, server listening, no island yet), per
@@ -290,7 +290,7 @@ async function measure(s: Scenario, n: number, o: Workload): Promise<Figure> {
     throw new Error(
       `${s.name}, ${n} islands: lost ${JSON.stringify(summary.lost)}: ${JSON.stringify(records)}`,
     );
-  return figureOf(s, n, probe, launcher.sent, {
+  return figureOf(s, n, probe, launcher.sent, launcher.snapshots, {
     start: m.start,
     idle0: m.idle0,
     idle1: m.idle1,
@@ -305,8 +305,10 @@ function figureOf(
   n: number,
   probe: Probe,
   sent: readonly SentReport[],
+  snapshots: readonly number[],
   m: { start: Mark; idle0: Mark; idle1: Mark; win0: Mark; win1: Mark; warnings: number },
 ): Figure {
+  const snapshotsIn = snapshots.filter((t) => t >= m.win0.t && t <= m.win1.t).length;
   const idleS = (m.idle1.t - m.idle0.t) / 1000;
   const idleCpuMsPerS = (m.idle1.cpuMs - m.idle0.cpuMs) / idleS;
   const windowS = (m.win1.t - m.win0.t) / 1000;
@@ -354,10 +356,10 @@ function figureOf(
           epochs: epochMs.length,
         }
       : {}),
+    snapshots_in_window: snapshotsIn,
     ...(s.checkpointEvery !== undefined
       ? {
           checkpoint_every: s.checkpointEvery,
-          snapshots_per_s: round((n * 1000) / (s.checkpointEvery * s.generationMs)),
           cuts_in_window: m.win1.cuts - m.win0.cuts,
           cut_mb: round(
             (m.win1.cutBytes - m.win0.cutBytes) / Math.max(1, m.win1.cuts - m.win0.cuts) / 2 ** 20,
@@ -404,7 +406,8 @@ async function main(args: BenchArgs): Promise<void> {
   const w: Windows = args.quick
     ? { idleMs: 1500, warmMs: 500, windowMs: 2000 }
     : { idleMs: 4000, warmMs: 1000, windowMs: 10_000 };
-  // the default scenario's CPU per report by island count: what the checkpoints scenario adds is the snapshots'
+  // the default scenario's CPU per report by island count, when it had no snapshot in its window: what
+  // the checkpoints scenario adds is the snapshots'
   const plain = new Map<number, number>();
   await withTempDir("slt-bench-capacity-", async (dir) => {
     for (const s of scenarios) {
@@ -412,14 +415,14 @@ async function main(args: BenchArgs): Promise<void> {
         out.log(`${s.name} (${s.why}): ${n} islands, a report every ${s.interval * s.generationMs} ms each`);
         const fields = await measure(s, n, { dataset, arch, dir, w, procs });
         const perReport = fields.cpu_ms_per_report as number;
-        if (s.name === "default") plain.set(n, perReport);
+        if (s.name === "default" && fields.snapshots_in_window === 0) plain.set(n, perReport);
         const base = plain.get(n);
+        const snapshots = fields.snapshots_in_window as number;
         const perSnapshot =
-          s.checkpointEvery !== undefined && base !== undefined
+          s.checkpointEvery !== undefined && base !== undefined && snapshots > 0
             ? {
                 cpu_ms_per_snapshot: round(
-                  ((perReport - base) * (fields.reports_per_s as number)) /
-                    (fields.snapshots_per_s as number),
+                  ((perReport - base) * (fields.reports_in_window as number)) / snapshots,
                   3,
                 ),
               }

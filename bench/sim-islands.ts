@@ -71,12 +71,14 @@ export function monotonicMs(): number {
 
 type ToParent =
   | { type: "exit"; index: number; code: number | null; signal: string | null }
-  | { type: "sends"; records: number[] };
+  | { type: "sends"; records: number[]; snapshots: number[] };
 type ToChild = { type: "kill"; index: number };
 
 export interface SimLauncher extends Launcher {
   /** every report the simulated islands sent (complete once close() has resolved) */
   readonly sent: SentReport[];
+  /** when each snapshot was sent (monotonicMs; complete once close() has resolved) */
+  readonly snapshots: number[];
   /** CPU time (user + system, ms) the simulated islands' processes have used so far; null off Linux */
   cpuMs(): number | null;
 }
@@ -93,16 +95,20 @@ export function simLauncher(options: {
 }): SimLauncher {
   const children: ChildProcess[] = [];
   const sent: SentReport[] = [];
+  const snapshots: number[] = [];
   const exits = new Map<number, (e: IslandExit) => void>();
   const onMessage = (m: ToParent) => {
     if (m.type === "exit") exits.get(m.index)?.({ code: m.code, signal: m.signal });
-    else
+    else {
+      snapshots.push(...m.snapshots);
       for (let k = 0; k + 2 < m.records.length; k += 3)
         sent.push({ island: m.records[k], generation: m.records[k + 1], sentMs: m.records[k + 2] });
+    }
   };
   return {
     name: "simulated",
     sent,
+    snapshots,
     cpuMs() {
       let total = 0;
       for (const c of children) {
@@ -254,6 +260,8 @@ interface ChildContext {
   /** performance.now() of this child's first assignment: "aligned" epochs count from it */
   anchor: number | null;
   readonly sends: number[];
+  /** when each snapshot (checkpoint message) was sent, monotonicMs */
+  readonly snapshots: number[];
   exit(index: number, code: number | null, signal: string | null): void;
 }
 
@@ -407,6 +415,7 @@ class SimIsland {
   #checkpoint(final: boolean): void {
     const a = this.#assign as AssignBody;
     const snapshot = { ...(this.#c.shared as Shared).snapshot, island: a.island, epoch: this.#epoch };
+    this.#c.snapshots.push(monotonicMs());
     this.#link.send("checkpoint", { island: a.island, final, snapshot }, { epoch: this.#epoch });
   }
 
@@ -457,11 +466,12 @@ function runChild(): void {
     shared: null,
     anchor: null,
     sends: [],
+    snapshots: [],
     exit(index, code, signal) {
       send({ type: "exit", index, code, signal });
       if (--left > 0) return;
       // the channel closes once the records are written: nothing keeps the process alive after that
-      send({ type: "sends", records: c.sends }, () => process.disconnect?.());
+      send({ type: "sends", records: c.sends, snapshots: c.snapshots }, () => process.disconnect?.());
     },
   };
   const islands = new Map(indices.map((i) => [i, new SimIsland(i, c)]));
