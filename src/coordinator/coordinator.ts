@@ -464,6 +464,7 @@ export class Coordinator {
       return;
     }
     const before = m.record.lastReport?.migration;
+    const viewBefore = stopViewOf(m.record);
     m.record.lastReport = r;
     m.rates.add({ at: performance.now(), generation: r.generation, evaluations: r.evaluations });
     this.event({
@@ -490,7 +491,7 @@ export class Coordinator {
       this.event({ type: "migration", island: m.id, epoch, ...delta });
     // the policy in full only when this report can complete a decision (not O(islands) per report)
     const running = this.state.phase === "running" && this.state.stop === null;
-    if (!running || reportMayStop(stopViewOf(m.record), this.#setup.config)) this.#afterChange();
+    if (!running || reportMayStop(viewBefore, stopViewOf(m.record), this.#setup.config)) this.#afterChange();
     this.progress();
   }
 

@@ -174,18 +174,23 @@ describe("reportMayStop", () => {
           const i = k % before.length;
           // a report changes its own island's generation, verdict and best accuracy, nothing else
           const after = before.map((v) => (v.id === i ? { ...v, ...r } : v));
-          if (decideStop(after, cfg) !== null) expect(reportMayStop(after[i], cfg)).toBe(true);
+          if (decideStop(after, cfg) !== null) expect(reportMayStop(before[i], after[i], cfg)).toBe(true);
         },
       ),
       { numRuns: 3000 },
     );
   });
 
-  it("is false for an ordinary report, and in lockstep always", () => {
-    expect(reportMayStop(island(0), config({}))).toBe(false);
-    expect(reportMayStop(island(0, { verdict: "plateau" }), config({}))).toBe(true);
-    expect(reportMayStop(island(0, { bestAccuracy: 1 }), config({}))).toBe(true);
-    expect(reportMayStop(island(0, { bestAccuracy: 1 }), config({ rule: "2025-multiclass" }))).toBe(false);
-    expect(reportMayStop(island(0, { verdict: "plateau" }), config({ mode: "lockstep" }))).toBe(false);
+  it("is false for an ordinary report, for a plateau reported before, and in lockstep always", () => {
+    const plain = island(0);
+    const plateau = island(0, { verdict: "plateau" });
+    expect(reportMayStop(plain, island(0, { generation: 15 }), config({}))).toBe(false);
+    expect(reportMayStop(plain, plateau, config({}))).toBe(true);
+    expect(reportMayStop(plateau, island(0, { verdict: "plateau", generation: 15 }), config({}))).toBe(false);
+    expect(reportMayStop(plain, island(0, { bestAccuracy: 1 }), config({}))).toBe(true);
+    expect(reportMayStop(plain, island(0, { bestAccuracy: 1 }), config({ rule: "2025-multiclass" }))).toBe(
+      false,
+    );
+    expect(reportMayStop(plain, plateau, config({ mode: "lockstep" }))).toBe(false);
   });
 });
