@@ -59,7 +59,7 @@ const BENCHES: readonly Entry[] = [
     name: "coordinator-capacity",
     file: "coordinator-capacity.ts",
     description:
-      "one coordinator against 8-256 simulated islands: CPU per report, report latency, memory (about 3 minutes)",
+      "one coordinator against 8-256 simulated islands: CPU per report, report latency, memory (about 6 minutes)",
     standard: true,
   },
   {
