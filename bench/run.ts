@@ -57,6 +57,13 @@ const BENCHES: readonly Entry[] = [
     standard: true,
   },
   {
+    name: "coordinator-capacity",
+    file: "coordinator-capacity.ts",
+    description:
+      "one coordinator against 8-256 simulated islands: CPU per report, report latency, memory (about 6 minutes)",
+    standard: true,
+  },
+  {
     name: "kernels",
     file: "evaluator.ts",
     description: "micro: fast-evaluator kernels on synthetic data (reference, memo, mutants)",

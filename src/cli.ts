@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option, type OptionValues } from "commander";
+import { addBaselineCommands } from "./coordinator/baseline-command.ts";
 import { checkTicket } from "./coordinator/check.ts";
 import { type ClusterOptions, type ClusterSummary, runCluster } from "./coordinator/cluster.ts";
 import { dryRun, formatDryRun } from "./coordinator/dry-run.ts";
@@ -794,6 +795,8 @@ addExecutionOptions(
     checkOutDir(config.out);
     await launch(config, o, clusterRun ? { ssh, sshHosts, tls } : null, commandLogger(o));
   });
+
+addBaselineCommands(program, { logger: commandLogger, dataPatch, makeEvaluator });
 
 program
   .command("resume")

@@ -70,7 +70,7 @@ export async function checkTicket(path: string, dataset?: ConfigPatch["dataset"]
     `ticket ${path}: [${ticket.network.architecture}] ${ticket.mask.length} weights, prune mode ${ticket.pruneMode}`,
     `  training accuracy  recomputed ${fmt(train.accuracy)}  recorded ${fmt(recTrain)}`,
     `  test accuracy      recomputed ${fmt(test.accuracy)}  recorded ${fmt(recTest)}`,
-    `  weights regenerate from (architecture, init, seed): ${weightsRegenerate ? "yes" : "no"}`,
+    `  weights regenerate from (architecture, init, seed): ${weightsRegenerate ? "yes" : ticket.metrics.weights === "trained" ? "no: trained (slt baseline dense)" : "no"}`,
     ok
       ? "OK: the ticket reproduces its recorded accuracy"
       : "MISMATCH: recomputed accuracy differs from the recorded one",

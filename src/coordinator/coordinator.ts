@@ -83,7 +83,7 @@ import {
   restoreCoordinator,
   stopViewOf,
 } from "./coordinator-state.ts";
-import { decideStop } from "./decide-stop.ts";
+import { decideStop, reportMayStop } from "./decide-stop.ts";
 import { logIslandRecord } from "./island-log.ts";
 import type { IslandExit, IslandHandle, Launcher } from "./launcher.ts";
 import { Member } from "./member.ts";
@@ -464,6 +464,7 @@ export class Coordinator {
       return;
     }
     const before = m.record.lastReport?.migration;
+    const viewBefore = stopViewOf(m.record);
     m.record.lastReport = r;
     m.rates.add({ at: performance.now(), generation: r.generation, evaluations: r.evaluations });
     this.event({
@@ -488,7 +489,9 @@ export class Coordinator {
     const delta = migrationDelta(r.migration, before);
     if (Object.values(delta).some((v) => v !== 0))
       this.event({ type: "migration", island: m.id, epoch, ...delta });
-    this.#afterChange();
+    // the policy in full only when this report can complete a decision (not O(islands) per report)
+    const running = this.state.phase === "running" && this.state.stop === null;
+    if (!running || reportMayStop(viewBefore, stopViewOf(m.record), this.#setup.config)) this.#afterChange();
     this.progress();
   }
 

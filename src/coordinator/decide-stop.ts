@@ -87,3 +87,19 @@ export function decideStop(islands: readonly IslandStopView[], config: StopConfi
   }
   return null;
 }
+
+/**
+ * Whether a report can be what completes a stop decision, given that the policy found none before it:
+ * the coordinator asks after every change, so a report, which changes only its own island's generation,
+ * verdict and best accuracy (from `before` to `after`), can complete only a rule that needs this island
+ * to change: the target (it reaches it) or every island plateaued (it reports a plateau it did not
+ * report before). `finished` and `lost` change with tickets and losses, which the coordinator checks in
+ * full. This lets the coordinator skip the whole policy, O(islands), on almost every report: O(islands²)
+ * per migration epoch otherwise, also while most islands sit at a plateau waiting for the rest.
+ */
+export function reportMayStop(before: IslandStopView, after: IslandStopView, config: StopConfig): boolean {
+  return (
+    config.cluster.mode === "async" &&
+    (reachedTarget(after, config) || (after.verdict === "plateau" && before.verdict !== "plateau"))
+  );
+}

@@ -220,6 +220,11 @@ export const ConfigSchema = z.strictObject({
   /** the run's start, ISO 8601 UTC with milliseconds (events.jsonl's `time` minus its `t`) */
   startTime: z.string().optional(),
   versions: z.record(z.string(), z.string().nullable()).optional(),
+  /**
+   * written by `slt baseline` into its config.json: the method and its training settings, so that a
+   * report sets its runs apart from the GA's; `slt run` does not read it
+   */
+  baseline: z.record(z.string(), z.unknown()).optional(),
 });
 
 export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -47,6 +47,20 @@
 // the cost of caching every mask (its columns written to the pool, page faults on first use of the
 // pool) is paid by the mutants.
 //
+// Incremental logits (accuracy-only evaluators, `loss: false`). A recomputed logit is a sum over every
+// kept input, so a child a few hidden units from its parent would still pay for whole logits, which on
+// moons [2,75,2] is most of a pass. When only accuracy is read, a dirty logit is instead updated from
+// the parent's stored one: Z' = fl32(Z + Σ (w·h' − w·h)) over the terms that differ (the unit kernel
+// does it, with the parent's logit as a term of weight 1), so its cost follows the changed units. Z'
+// is not the reference's value (its sum runs in another order) but is within a proven bound `drift` of
+// it: every stored logit of an entry is within entry.drift of the reference's, 0 after a full pass, and
+// each incremental step adds at most 4·2^-24·A (A: a mask-independent bound on |bias| + Σ|w·h| of any
+// logit, from `activationBounds`; the reference itself is within ~2^-24·A of the exact sum, and so is
+// the rounding of Z'). A row's prediction is then certain when its top stored logit beats every other
+// by more than 2·drift (margin.ts); the other rows are recomputed exactly in the reference's order.
+// Accuracy is therefore the reference's, bit for bit. A chain of such deltas is cut at DRIFT_STEPS
+// steps (the dirty logits are then recomputed in full, drift 0), so uncertain rows stay rare.
+//
 // Memory: the pool holds the memo's columns, one in-progress mask (units columns) and
 // ⌊cacheBytes / (4·rows)⌋ more for entries; when it is full the least recently used entry is evicted
 // (its columns freed once no other entry or the memo references them). Entries are also capped at
@@ -62,7 +76,15 @@ import { cloneMask, type Mask, maskHash, masksEqual, withFlipped } from "../core
 import type { Network } from "../core/network.ts";
 import { ColumnMemo, EXACT_KEY_BITS, type MemoStats } from "./column-memo.ts";
 import { scoreRows, type Totals, unitColumn } from "./kernel.ts";
-import { allocPlan, compilePlan, finiteBound, type Plan, type PlanMode } from "./plan.ts";
+import { marginScore } from "./margin.ts";
+import {
+  activationBounds,
+  allocPlan,
+  compilePlan,
+  type LayerPlan,
+  type Plan,
+  type PlanMode,
+} from "./plan.ts";
 import { createScoreKernel, SCORE_TOTALS_BYTES, type ScoreKernel } from "./score-kernel.ts";
 import {
   createSimdKernel,
@@ -106,6 +128,11 @@ export interface FastEvaluatorOptions {
    * whose fitness is accuracy only.
    */
   readonly loss?: boolean;
+  /**
+   * incremental logits in deltas when the loss is off (default true; see "Incremental logits" above).
+   * False recomputes every dirty logit in full, for comparison. Results are identical either way.
+   */
+  readonly incrementalLogits?: boolean;
   /**
    * the unit-column kernel (default "auto": WebAssembly relaxed SIMD, else SIMD, else JavaScript; see
    * simd-kernel.ts). Every kernel gives the same results; an explicit kind the runtime lacks is an error.
@@ -155,6 +182,8 @@ export interface CacheStats {
     /** sum of the Hamming distances to the parent over `delta` */
     readonly distanceSum: number;
   };
+  /** incremental logits: deltas that updated a logit from the parent's, and rows recomputed exactly */
+  readonly incremental: { readonly deltas: number; readonly exactRows: number };
   /** full passes, and delta passes (nearest-parent and explicit), including no-work deltas */
   readonly fullEvaluations: number;
   readonly deltaEvaluations: number;
@@ -230,43 +259,52 @@ const REACH_MEMORY = 64;
 const REACH_FACTOR = 2;
 const REACH_SLACK = 2;
 const REACH_PROBE = 16;
+/** incremental logit steps after which the dirty logits are recomputed in full (drift back to 0) */
+const DRIFT_STEPS = 64;
 
 /**
  * The evaluator options the CLI and the island pool take from the environment: SLT_DELTA=0 (or false,
- * off, no) turns nearest-parent delta evaluation off; SLT_DELTA_CACHE_MB sets each evaluator's
- * `cacheBytes` in MiB (each worker thread of a pool has its own); SLT_SIMD=0 selects the JavaScript
- * kernels (simd-kernel.ts).
+ * off, no) turns nearest-parent delta evaluation off; SLT_INCREMENTAL=0 turns incremental logits off;
+ * SLT_DELTA_CACHE_MB sets each evaluator's `cacheBytes` in MiB (each worker thread of a pool has its
+ * own); SLT_SIMD=0 selects the JavaScript kernels (simd-kernel.ts).
  */
 export function evaluatorOptionsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
-): Pick<FastEvaluatorOptions, "delta" | "cacheBytes" | "kernel"> {
-  const v = env.SLT_DELTA?.trim().toLowerCase();
-  const delta = !(v === "0" || v === "false" || v === "off" || v === "no");
+): Pick<FastEvaluatorOptions, "delta" | "cacheBytes" | "kernel" | "incrementalLogits"> {
+  const off = (name: string) => {
+    const v = env[name]?.trim().toLowerCase();
+    return v === "0" || v === "false" || v === "off" || v === "no";
+  };
+  const delta = !off("SLT_DELTA");
+  const incrementalLogits = !off("SLT_INCREMENTAL");
   const kernel = kernelChoiceFromEnv(env);
   const mb = env.SLT_DELTA_CACHE_MB?.trim();
-  if (mb === undefined || mb === "") return { delta, kernel };
+  if (mb === undefined || mb === "") return { delta, kernel, incrementalLogits };
   const cacheBytes = Number(mb) * 1024 * 1024;
   if (!(cacheBytes >= 0 && Number.isFinite(cacheBytes))) {
     throw new RangeError(`SLT_DELTA_CACHE_MB must be a number of MiB ≥ 0, got "${mb}"`);
   }
-  return { delta, kernel, cacheBytes: Math.floor(cacheBytes) };
+  return { delta, kernel, incrementalLogits, cacheBytes: Math.floor(cacheBytes) };
 }
 
 class CacheEntry implements ParentCache {
   readonly mask: Mask;
   readonly hash: string;
   readonly metrics: Metrics;
+  /** every stored logit is within this of the reference's (incremental logits; 0: exact) */
+  readonly drift: number;
   /** per unit (activation layers in order, logits last): its pool column, −1 unknown; null: evicted */
   cols: Int32Array | null;
   /** recency list: prev is more recent */
   prev: CacheEntry | null = null;
   next: CacheEntry | null = null;
 
-  constructor(mask: Mask, hash: string, metrics: Metrics, cols: Int32Array | null) {
+  constructor(mask: Mask, hash: string, metrics: Metrics, cols: Int32Array | null, drift = 0) {
     this.mask = mask;
     this.hash = hash;
     this.metrics = metrics;
     this.cols = cols;
+    this.drift = drift;
   }
 
   get cached(): boolean {
@@ -399,8 +437,8 @@ function memoSlotsFor(net: Network, n: number, F: number, room: number, bytes: n
  * (two Float64).
  */
 function kernelMemory(net: Network, n: number, arenaFloats: number) {
-  const terms = net.layers.reduce((sum, L) => sum + L.inputs * L.outputs, 0);
   const classes = net.architecture[net.architecture.length - 1];
+  const terms = net.layers.reduce((sum, L) => sum + L.inputs * L.outputs, 0) + updateTerms(net);
   const weightsAt = 16 * Math.ceil((4 * arenaFloats) / 16);
   const columnsAt = weightsAt + 8 * terms;
   const labelsAt = weightsAt + 12 * terms;
@@ -449,6 +487,12 @@ class KernelArrays {
     if (this.#simd === null || !scored) return new Int32Array(classes);
     return new Int32Array(this.#simd.memory.buffer, clsAt, classes);
   }
+}
+
+/** Terms of the incremental-logit run: per class its parent's logit and two per input unit. */
+function updateTerms(net: Network): number {
+  const L = net.layers[net.layers.length - 1];
+  return L.outputs * (2 * L.inputs + 1);
 }
 
 function layerRun(terms: number, outputs: number, arrays: KernelArrays): LayerRun {
@@ -510,6 +554,29 @@ class Fast implements FastEvaluator {
   /** per activation layer: unit computed in the current pass */
   readonly #rec: Uint8Array[];
   readonly #changedList: Int32Array;
+
+  // incremental logits (see the file's comment)
+  readonly #incremental: boolean;
+  /** the most one incremental step adds to a logit's drift, and the drift beyond which it is not taken */
+  readonly #driftStep: number;
+  readonly #driftCap: number;
+  /** per class: updated incrementally in the current delta, and that update's term count */
+  readonly #incr: Uint8Array;
+  readonly #incrTerms: Int32Array;
+  /** the dirty logits computed in full in the current delta */
+  readonly #fullLogits: Uint8Array;
+  /** the update's terms as a plan layer (start, weights, zero biases) and its run */
+  readonly #upd: LayerPlan;
+  readonly #updRun: LayerRun;
+  /** parent columns the update reads, referenced for the pass */
+  readonly #held: Int32Array;
+  #heldCount = 0;
+  /** rows of the current block whose prediction the margin leaves uncertain */
+  readonly #uncertain: Int32Array;
+  /** drift of the logits of the current pass (0: exact) */
+  #passDrift = 0;
+  #incrDeltas = 0;
+  #exactRows = 0;
 
   // column pool
   readonly #poolBase: number;
@@ -583,7 +650,8 @@ class Fast implements FastEvaluator {
     const x = split.x;
     const xT = this.#arena;
     for (let r = 0; r < n; r++) for (let f = 0; f < F; f++) xT[f * n + r] = x[r * F + f];
-    this.fast = finiteBound(net, xT, n, F);
+    const bounds = activationBounds(net, xT, n, F);
+    this.fast = bounds !== null;
     this.loss = options.loss ?? true;
     this.delta = (options.delta ?? true) && this.#maxEntries > 0 && this.fast;
     this.#memo = layout.memoSlots > 0 && this.fast ? new ColumnMemo(layout.memoSlots, F) : null;
@@ -599,6 +667,30 @@ class Fast implements FastEvaluator {
     this.#changed = net.layers.map((L) => new Uint8Array(L.outputs));
     this.#rec = net.layers.map((L) => new Uint8Array(L.outputs));
     this.#changedList = new Int32Array(Math.max(0, ...arch.slice(1)));
+    const A = bounds === null ? 0 : Math.max(0, ...bounds[this.#last]);
+    // 2^-140 covers the absolute error of a subnormal rounding
+    this.#driftStep = 4 * 2 ** -24 * A + 2 ** -140;
+    this.#driftCap = DRIFT_STEPS * this.#driftStep;
+    const Lout = net.layers[this.#last];
+    this.#held = new Int32Array(this.#classes + Lout.inputs);
+    // the pass holds the parent's changed columns besides the child's: the pool must have room for them
+    const spare = layout.poolCols - layout.memoSlots - this.#units - this.#held.length;
+    this.#incremental =
+      this.delta && !this.loss && this.#last > 0 && (options.incrementalLogits ?? true) && spare >= 0;
+    this.#incr = new Uint8Array(this.#classes);
+    this.#incrTerms = new Int32Array(this.#classes);
+    this.#fullLogits = new Uint8Array(this.#classes);
+    const cap = updateTerms(net);
+    this.#upd = {
+      count: 0,
+      units: new Int32Array(this.#classes),
+      start: new Int32Array(this.#classes + 1),
+      idx: new Int32Array(0),
+      w: arrays.weights(cap),
+      bias: new Float64Array(this.#classes),
+    };
+    this.#updRun = layerRun(cap, this.#classes, arrays);
+    this.#uncertain = new Int32Array(this.blockRows);
     this.batch = (masks) => this.evaluateBatch(masks);
   }
 
@@ -781,50 +873,85 @@ class Fast implements FastEvaluator {
   #run(from: number): Metrics {
     const n = this.#n;
     if (n === 0) return { accuracy: 0, loss: this.loss ? 0 : Number.NaN };
-    const B = this.blockRows;
-    const arena = this.#arena;
-    const acc = this.#acc;
-    const simd = this.#simd;
     const last = this.#last;
-    const layers = this.#plan.layers;
-    const runs = this.#runs;
-    const cls = this.#cls;
-    const score = this.#score;
-    const clsAt = cls.byteOffset;
-    const labelsAt = this.#labelsAt;
-    const totalsAt = this.#totalsAt;
-    const { base: lgBase, shift: lgShift } = this.#loc[last];
-    const classes = this.#classes;
-    const y = this.split.y;
-    const loss = this.loss;
     const totals: Totals = { correct: 0, lossSum: 0 };
-    for (let s = 0; s < n; s += B) {
-      const len = Math.min(B, n - s);
-      for (let l = from; l <= last; l++) {
-        const P = layers[l];
-        const R = runs[l];
-        const relu = l < last;
-        const { cb, cs, col, us, db, ds, uc } = R;
-        const colAt = col.byteOffset;
-        const start = P.start;
-        for (let q = 0; q < uc; q++) {
-          const u = us[q];
-          const k0 = start[u];
-          const k1 = start[u + 1];
-          for (let t = k0; t < k1; t++) col[t] = cs[t] === 1 ? cb[t] + s : cb[t];
-          const d = ds[u] === 1 ? db[u] + s : db[u];
-          if (simd !== null && k1 > k0) {
-            simd.unit(colAt + 4 * k0, P.w.byteOffset + 8 * k0, k1 - k0, P.bias[u], 4 * d, len, relu ? 1 : 0);
-          } else {
-            unitColumn(arena, col, P.w, k0, k1, P.bias[u], arena, d, len, relu, acc);
-          }
-        }
-      }
-      for (let c = 0; c < classes; c++) cls[c] = lgShift[c] === 1 ? lgBase[c] + s : lgBase[c];
-      if (score !== null) score.scoreRows(clsAt, classes, labelsAt + 4 * s, len, loss, totalsAt, totals);
-      else scoreRows(arena, cls, classes, y, s, len, loss, totals);
+    for (let s = 0; s < n; s += this.blockRows) {
+      const len = Math.min(this.blockRows, n - s);
+      for (let l = from; l <= last; l++)
+        this.#computeUnits(this.#plan.layers[l], this.#runs[l], l < last, s, len);
+      if (this.#updRun.uc > 0) this.#computeUnits(this.#upd, this.#updRun, false, s, len);
+      this.#scoreBlock(s, len, totals);
     }
-    return { accuracy: totals.correct / n, loss: loss ? totals.lossSum / n : Number.NaN };
+    return { accuracy: totals.correct / n, loss: this.loss ? totals.lossSum / n : Number.NaN };
+  }
+
+  /** The units R lists, of plan layer P, on the block of `len` rows from row s. */
+  #computeUnits(P: LayerPlan, R: LayerRun, relu: boolean, s: number, len: number): void {
+    const simd = this.#simd;
+    const { cb, cs, col, us, db, ds, uc } = R;
+    const colAt = col.byteOffset;
+    const start = P.start;
+    for (let q = 0; q < uc; q++) {
+      const u = us[q];
+      const k0 = start[u];
+      const k1 = start[u + 1];
+      for (let t = k0; t < k1; t++) col[t] = cs[t] === 1 ? cb[t] + s : cb[t];
+      const d = ds[u] === 1 ? db[u] + s : db[u];
+      if (simd !== null && k1 > k0) {
+        simd.unit(colAt + 4 * k0, P.w.byteOffset + 8 * k0, k1 - k0, P.bias[u], 4 * d, len, relu ? 1 : 0);
+      } else {
+        unitColumn(this.#arena, col, P.w, k0, k1, P.bias[u], this.#arena, d, len, relu, this.#acc);
+      }
+    }
+  }
+
+  /** Scores the block's logits: exactly, or by margin when they may have drifted. */
+  #scoreBlock(s: number, len: number, totals: Totals): void {
+    const cls = this.#cls;
+    const classes = this.#classes;
+    const { base, shift } = this.#loc[this.#last];
+    for (let c = 0; c < classes; c++) cls[c] = shift[c] === 1 ? base[c] + s : base[c];
+    if (this.#passDrift > 0) {
+      // the difference of two stored logits is exact in double up to a relative 2^-53: 2^-30 covers it
+      const gap = 2 * this.#passDrift * (1 + 2 ** -30) + 2 ** -140;
+      const y = this.split.y;
+      const m = marginScore(this.#arena, cls, classes, y, s, len, gap, this.#uncertain, totals);
+      for (let k = 0; k < m; k++) this.#exactRow(s, this.#uncertain[k], totals);
+      this.#exactRows += m;
+      return;
+    }
+    const score = this.#score;
+    if (score !== null) {
+      score.scoreRows(
+        cls.byteOffset,
+        classes,
+        this.#labelsAt + 4 * s,
+        len,
+        this.loss,
+        this.#totalsAt,
+        totals,
+      );
+    } else scoreRows(this.#arena, cls, classes, this.split.y, s, len, this.loss, totals);
+  }
+
+  /** Row s + r's logits summed in the reference's order (the child's plan), and its prediction scored. */
+  #exactRow(s: number, r: number, totals: Totals): void {
+    const P = this.#plan.layers[this.#last];
+    const { cb, cs } = this.#runs[this.#last];
+    const arena = this.#arena;
+    let best = -1;
+    let max = 0;
+    for (let u = 0; u < P.count; u++) {
+      let acc = P.bias[u];
+      for (let t = P.start[u]; t < P.start[u + 1]; t++)
+        acc += P.w[t] * arena[(cs[t] === 1 ? cb[t] + s : cb[t]) + r];
+      const v = Math.fround(acc);
+      if (best < 0 || v > max) {
+        max = v;
+        best = P.units[u];
+      }
+    }
+    if (best === this.split.y[s + r]) totals.correct++;
   }
 
   /**
@@ -875,6 +1002,8 @@ class Fast implements FastEvaluator {
    */
   #full(mask: Mask, cols: Int32Array | null): Metrics {
     this.#fulls++;
+    this.#passDrift = 0;
+    this.#updRun.uc = 0;
     const last = this.#last;
     const P0 = this.#plan.layers[0];
     this.#fresh.length = 0;
@@ -950,6 +1079,9 @@ class Fast implements FastEvaluator {
         }
       }
     }
+    // a parent whose logits drifted too far: every logit is recomputed in full (the child's drift is 0)
+    if (this.#incremental && parent.drift > this.#driftCap) changed[last].fill(1);
+    this.#chooseIncrements(child, parent, pcols);
     // what to recompute, and the work of the delta against a full pass
     const memoed = this.#memo !== null && last > 0;
     let lmin = last + 1;
@@ -968,7 +1100,8 @@ class Fast implements FastEvaluator {
         if (counted) full += cost;
         if (cur[o] === 1 || pcols[off + o] < 0) {
           rec[o] = 1;
-          if (counted) work += cost;
+          const incremental = l === last && this.#incr[o] === 1;
+          if (counted) work += incremental ? this.#incrTerms[o] + UNIT_COST : cost;
           if (l < lmin) lmin = l;
         }
       }
@@ -980,15 +1113,141 @@ class Fast implements FastEvaluator {
   }
 
   /**
-   * Delta pass of `child` (compiled, analysed: #changed, #rec, first layer `lmin` ≤ last) from the
-   * cached `parent`. With `cols`, the child's columns are recorded there: the parent's unchanged known
-   * columns (with a reference each) and new columns for the recomputed units.
+   * Which dirty logits of `child` are updated from the parent's (#incr, with their term counts in
+   * #incrTerms): those whose update has fewer terms than the logit itself, when the parent's drift allows.
    */
-  #deltaPass(child: Mask, pcols: Int32Array, lmin: number, cols: Int32Array | null): Metrics {
+  #chooseIncrements(child: Mask, parent: CacheEntry, pcols: Int32Array): void {
+    this.#incr.fill(0);
+    if (!this.#incremental || parent.drift > this.#driftCap) return;
+    const last = this.#last;
+    const P = this.#plan.layers[last];
+    const dirty = this.#changed[last];
+    const zOff = this.#aOff[last];
+    for (let u = 0; u < P.count; u++) {
+      const c = P.units[u];
+      if (dirty[c] === 0 || pcols[zOff + c] < 0) continue;
+      const terms = this.#updateTerms(c, child, parent, pcols, -1);
+      if (terms < P.start[u + 1] - P.start[u]) {
+        this.#incr[c] = 1;
+        this.#incrTerms[c] = terms;
+      }
+    }
+  }
+
+  /**
+   * The terms updating logit c from the parent's: the parent's logit (weight 1), then for every input
+   * unit j whose term differs (its bit flipped, or its activation changed) −w·h (the parent's, if the
+   * parent kept it) and +w·h' (the child's, if the child keeps it). With `at` ≥ 0 they are written to
+   * the update run from term `at`; returns the end (with `at` < 0: the count).
+   */
+  #updateTerms(c: number, child: Mask, parent: CacheEntry, pcols: Int32Array, at: number): number {
+    const last = this.#last;
+    const L = this.net.layers[last];
+    const hidden = this.#changed[last - 1];
+    const zero = this.#plan.zero[last - 1];
+    const { base, shift } = this.#loc[last - 1];
+    const hOff = this.#aOff[last - 1];
+    const cw = child.words;
+    const pw = parent.mask.words;
+    const R = this.#updRun;
+    const w = this.#upd.w;
+    const colBase = this.#poolBase;
+    const n = this.#n;
+    const emit = at >= 0;
+    let t = emit ? at : 0;
+    if (emit) {
+      R.cb[t] = colBase + pcols[this.#aOff[last] + c] * n;
+      R.cs[t] = 1;
+      w[t] = 1;
+    }
+    t++;
+    const row = L.offset + c * L.inputs;
+    for (let j = 0; j < L.inputs; j++) {
+      const g = row + j;
+      const bNew = (cw[g >>> 5] >>> (g & 31)) & 1;
+      const bOld = (pw[g >>> 5] >>> (g & 31)) & 1;
+      if (bNew === bOld && hidden[j] === 0) continue;
+      const weight = L.weight[c * L.inputs + j];
+      const pc = pcols[hOff + j];
+      if (bOld === 1 && pc >= 0) {
+        if (emit) {
+          R.cb[t] = colBase + pc * n;
+          R.cs[t] = 1;
+          w[t] = -weight;
+        }
+        t++;
+      }
+      if (bNew === 1 && zero[j] === 0) {
+        if (emit) {
+          R.cb[t] = base[j];
+          R.cs[t] = shift[j];
+          w[t] = weight;
+        }
+        t++;
+      }
+    }
+    return t;
+  }
+
+  /** The update run of the logits in #incr, into their locations (#loc of the logits). */
+  #buildUpdate(child: Mask, parent: CacheEntry, pcols: Int32Array): void {
+    const U = this.#upd;
+    const R = this.#updRun;
+    const { base, shift } = this.#loc[this.#last];
+    let t = 0;
+    let q = 0;
+    for (let c = 0; c < this.#classes; c++) {
+      if (this.#incr[c] === 0) continue;
+      U.start[q] = t;
+      t = this.#updateTerms(c, child, parent, pcols, t);
+      R.us[q] = q;
+      R.db[q] = base[c];
+      R.ds[q] = shift[c];
+      q++;
+    }
+    U.start[q] = t;
+    U.count = q;
+    R.uc = q;
+    if (q > 0) this.#incrDeltas++;
+  }
+
+  /** References, for the pass, the parent's columns an update reads that the child does not inherit. */
+  #hold(pcols: Int32Array): void {
+    this.#heldCount = 0;
+    const last = this.#last;
+    const zOff = this.#aOff[last];
+    const hOff = this.#aOff[last - 1];
+    const hidden = this.#changed[last - 1];
+    let any = false;
+    for (let c = 0; c < this.#classes; c++) {
+      if (this.#incr[c] === 0) continue;
+      any = true;
+      this.#held[this.#heldCount++] = pcols[zOff + c];
+    }
+    if (!any) return;
+    for (let j = 0; j < hidden.length; j++) {
+      if (hidden[j] === 1 && pcols[hOff + j] >= 0) this.#held[this.#heldCount++] = pcols[hOff + j];
+    }
+    for (let k = 0; k < this.#heldCount; k++) this.#ref[this.#held[k]]++;
+  }
+
+  #unhold(): void {
+    for (let k = 0; k < this.#heldCount; k++) this.#release(this.#held[k]);
+    this.#heldCount = 0;
+  }
+
+  /**
+   * Delta pass of `child` (compiled, analysed: #changed, #rec, #incr, first layer `lmin` ≤ last) from
+   * the cached `parent`. With `cols`, the child's columns are recorded there: the parent's unchanged
+   * known columns (with a reference each) and new columns for the recomputed units.
+   */
+  #deltaPass(child: Mask, parent: CacheEntry, lmin: number, cols: Int32Array | null): Metrics {
     this.#deltas++;
     const last = this.#last;
+    const pcols = parent.cols as Int32Array;
     // references first: allocating below may evict the parent
     if (cols !== null) this.#inherit(pcols, cols);
+    this.#hold(pcols);
     this.#fresh.length = 0;
     this.#memo?.begin();
     try {
@@ -1005,13 +1264,39 @@ class Fast implements FastEvaluator {
       }
       for (let l = lmin; l <= last; l++) {
         this.#setTerms(l);
-        this.#setUnits(l, this.#rec[l]);
+        this.#setUnits(l, l < last ? this.#rec[l] : this.#fullOnly());
       }
+      this.#passDrift = this.#childDrift(parent);
+      if (this.#heldCount > 0) this.#buildUpdate(child, parent, pcols);
+      else this.#updRun.uc = 0;
       return this.#run(lmin);
     } catch (e) {
       this.#dropFresh();
       throw e;
+    } finally {
+      this.#unhold();
     }
+  }
+
+  /** The dirty logits computed in full: recomputed and not incremental. */
+  #fullOnly(): Uint8Array {
+    const rec = this.#rec[this.#last];
+    const only = this.#fullLogits;
+    for (let c = 0; c < only.length; c++) only[c] = rec[c] === 1 && this.#incr[c] === 0 ? 1 : 0;
+    return only;
+  }
+
+  /** The drift of the child's logits: the parent's, one step more if any is updated, 0 if all are recomputed. */
+  #childDrift(parent: CacheEntry): number {
+    const rec = this.#rec[this.#last];
+    let incremental = false;
+    let all = true;
+    for (let c = 0; c < this.#classes; c++) {
+      if (this.#incr[c] === 1) incremental = true;
+      else if (rec[c] === 0) all = false;
+    }
+    if (incremental) return parent.drift * (1 + 2 ** -23) + this.#driftStep;
+    return all ? 0 : parent.drift;
   }
 
   /**
@@ -1090,6 +1375,7 @@ class Fast implements FastEvaluator {
     this.#compile(mask, "sparse");
     const cols = new Int32Array(this.#units).fill(-1);
     let metrics: Metrics | null = null;
+    let drift = 0;
     try {
       if (near !== null) {
         const parent = near.entry;
@@ -1103,8 +1389,10 @@ class Fast implements FastEvaluator {
             this.#deltas++;
             this.#inherit(pcols, cols);
             metrics = parent.metrics;
+            drift = parent.drift;
           } else {
-            metrics = this.#deltaPass(mask, pcols, lmin, cols);
+            metrics = this.#deltaPass(mask, parent, lmin, cols);
+            drift = this.#passDrift;
           }
         } else this.#nCostly++;
         // the nearest entry stays near the front: later masks are likely near it too
@@ -1118,7 +1406,7 @@ class Fast implements FastEvaluator {
       this.#releaseAll(cols);
       throw e;
     }
-    this.#insert(new CacheEntry(cloneMask(mask), hash, metrics, cols));
+    this.#insert(new CacheEntry(cloneMask(mask), hash, metrics, cols, drift));
     return metrics;
   }
 
@@ -1194,7 +1482,7 @@ class Fast implements FastEvaluator {
       this.#deltas++;
       return parent.metrics;
     }
-    return this.#deltaPass(child, pcols, lmin, null);
+    return this.#deltaPass(child, parent, lmin, null);
   }
 
   cacheStats(): CacheStats {
@@ -1211,6 +1499,7 @@ class Fast implements FastEvaluator {
       },
       pool: { columns: this.#poolCols, used: this.#usedCols, bytesPerColumn: this.#n * 4 },
       columns: { ...memo, bytesPerColumn: this.#n * 4 },
+      incremental: { deltas: this.#incrDeltas, exactRows: this.#exactRows },
       nearest: {
         exact: this.#nExact,
         delta: this.#nDelta,

@@ -137,31 +137,47 @@ export function compilePlan(net: Network, mask: Mask, plan: Plan, mode: PlanMode
 export const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
- * True when every activation of every mask is guaranteed finite on this data: the data, weights and
- * biases are finite and a mask-independent bound on each unit's |pre-activation| stays well below the
- * largest Float32 (so no activation or logit can overflow to ±∞ and no 0·∞ can occur).
+ * A mask-independent bound on every unit's |pre-activation| (and so on its activation), per weight
+ * layer, for any mask on this data: |bias| + Σ |weight| · (bound of the input), every weight kept. Null
+ * when the data, weights or biases are not finite or a bound comes near the largest Float32 (then an
+ * activation or logit could overflow to ±∞, and 0·∞ could occur).
  */
-export function finiteBound(net: Network, xT: Float32Array, n: number, features: number): boolean {
+export function activationBounds(
+  net: Network,
+  xT: Float32Array,
+  n: number,
+  features: number,
+): Float64Array[] | null {
   let bound = new Float64Array(features);
   for (let f = 0; f < features; f++) {
     let m = 0;
     for (let r = 0; r < n; r++) {
       const v = Math.abs(xT[f * n + r]);
-      if (!(v <= FLOAT32_MAX)) return false;
+      if (!(v <= FLOAT32_MAX)) return null;
       if (v > m) m = v;
     }
     bound[f] = m;
   }
+  const bounds: Float64Array[] = [];
   for (const L of net.layers) {
     const next = new Float64Array(L.outputs);
     for (let o = 0; o < L.outputs; o++) {
       let b = Math.abs(L.bias[o]);
       for (let i = 0; i < L.inputs; i++) b += Math.abs(L.weight[o * L.inputs + i]) * bound[i];
       // 1e-3 relative headroom covers Float32 rounding of stored activations and double summation error
-      if (!(b * 1.001 < FLOAT32_MAX)) return false;
+      if (!(b * 1.001 < FLOAT32_MAX)) return null;
       next[o] = b * (1 + 2 ** -20);
     }
+    bounds.push(next);
     bound = next;
   }
-  return true;
+  return bounds;
+}
+
+/**
+ * True when every activation of every mask is guaranteed finite on this data (`activationBounds`
+ * exists): the fast kernels' exactness argument needs it.
+ */
+export function finiteBound(net: Network, xT: Float32Array, n: number, features: number): boolean {
+  return activationBounds(net, xT, n, features) !== null;
 }

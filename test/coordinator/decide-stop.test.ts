@@ -1,6 +1,12 @@
 // The cluster's termination policy without processes: plain views of islands in, a decision out.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decideStop, type IslandStopView, type StopConfig } from "../../src/coordinator/decide-stop.ts";
+import {
+  decideStop,
+  type IslandStopView,
+  reportMayStop,
+  type StopConfig,
+} from "../../src/coordinator/decide-stop.ts";
 
 function config(patch: {
   mode?: "async" | "lockstep";
@@ -125,5 +131,66 @@ describe("decideStop", () => {
     expect(decideStop([island(0, { lost: true }), atCap(1), atCap(2)], config({}))).toMatchObject({
       reason: "max-generations",
     });
+  });
+});
+
+describe("reportMayStop", () => {
+  const view = fc.record({
+    lost: fc.boolean(),
+    finished: fc.boolean(),
+    ticketGeneration: fc.constantFrom(null, 50, 100),
+    generation: fc.constantFrom(null, 10, 100),
+    verdict: fc.constantFrom(null, "plateau", "perfect-accuracy"),
+    bestAccuracy: fc.constantFrom(null, 0.8, 1),
+  });
+  const report = fc.record({
+    generation: fc.constantFrom(20, 100),
+    verdict: fc.constantFrom(null, "plateau", "perfect-accuracy"),
+    bestAccuracy: fc.constantFrom(0.8, 0.99, 1),
+  });
+  const settings = fc.record({
+    mode: fc.constantFrom("async" as const, "lockstep" as const),
+    rule: fc.constantFrom(
+      "2024" as const,
+      "2025-binary" as const,
+      "2025-multiclass" as const,
+      "none" as const,
+    ),
+    maxGenerations: fc.constantFrom(null, 100),
+    maxEvaluations: fc.constantFrom(undefined, 5000),
+  });
+
+  it("is true for every report that turns 'go on' into a stop (the coordinator skips the policy otherwise)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(view, { minLength: 1, maxLength: 6 }),
+        fc.nat(),
+        report,
+        settings,
+        (vs, k, r, c) => {
+          const before = vs.map((v, id) => ({ ...v, id }));
+          const cfg = config(c);
+          fc.pre(decideStop(before, cfg) === null);
+          const i = k % before.length;
+          // a report changes its own island's generation, verdict and best accuracy, nothing else
+          const after = before.map((v) => (v.id === i ? { ...v, ...r } : v));
+          if (decideStop(after, cfg) !== null) expect(reportMayStop(before[i], after[i], cfg)).toBe(true);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("is false for an ordinary report, for a plateau reported before, and in lockstep always", () => {
+    const plain = island(0);
+    const plateau = island(0, { verdict: "plateau" });
+    expect(reportMayStop(plain, island(0, { generation: 15 }), config({}))).toBe(false);
+    expect(reportMayStop(plain, plateau, config({}))).toBe(true);
+    expect(reportMayStop(plateau, island(0, { verdict: "plateau", generation: 15 }), config({}))).toBe(false);
+    expect(reportMayStop(plain, island(0, { bestAccuracy: 1 }), config({}))).toBe(true);
+    expect(reportMayStop(plain, island(0, { bestAccuracy: 1 }), config({ rule: "2025-multiclass" }))).toBe(
+      false,
+    );
+    expect(reportMayStop(plain, plateau, config({ mode: "lockstep" }))).toBe(false);
   });
 });

@@ -225,10 +225,10 @@ function checkSlt(args: readonly string[], made: ReadonlySet<string>, problems: 
     return [];
   }
   const [sub, ...rest] = args;
-  if (sub === "run") {
+  if (sub === "run" || sub === "baseline") {
     const r = slt([...args, "--dry-run", "--json"]);
     if (r.code !== 0) {
-      fail("slt run --dry-run fails", r);
+      fail(`slt ${sub} --dry-run fails`, r);
       return [];
     }
     const d = JSON.parse(r.stdout.trim().split("\n").pop() as string) as {

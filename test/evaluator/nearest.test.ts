@@ -265,7 +265,8 @@ describe("nearest-parent delta evaluation equals the reference", () => {
   });
 
   it("SLT_DELTA turns it off with 0, false, off or no; SLT_DELTA_CACHE_MB sets the budget", () => {
-    expect(evaluatorOptionsFromEnv({})).toEqual({ delta: true, kernel: "auto" });
+    expect(evaluatorOptionsFromEnv({})).toEqual({ delta: true, kernel: "auto", incrementalLogits: true });
+    expect(evaluatorOptionsFromEnv({ SLT_INCREMENTAL: "0" }).incrementalLogits).toBe(false);
     for (const v of ["1", "true", "on", ""])
       expect(evaluatorOptionsFromEnv({ SLT_DELTA: v }).delta).toBe(true);
     for (const v of ["0", "false", "OFF", " no "]) {
@@ -274,6 +275,7 @@ describe("nearest-parent delta evaluation equals the reference", () => {
     expect(evaluatorOptionsFromEnv({ SLT_DELTA_CACHE_MB: "16" })).toEqual({
       delta: true,
       kernel: "auto",
+      incrementalLogits: true,
       cacheBytes: 16 << 20,
     });
     expect(evaluatorOptionsFromEnv({ SLT_DELTA_CACHE_MB: "0" }).cacheBytes).toBe(0);
