@@ -48,6 +48,7 @@ import {
   resolveGaParams,
   stepAsync,
 } from "../src/core/ga/index.ts";
+import { searchNeedsLoss } from "../src/core/ga/loss.ts";
 import { hamming, type Mask, withFlipped } from "../src/core/mask.ts";
 import { Rng } from "../src/core/rng.ts";
 import {
@@ -420,20 +421,35 @@ function checkReference(data: BenchDataset, set: DistanceSet, setup: DistanceSet
     masks.push(d === 0 ? set.parents[0] : set.offspring[k][0]);
     expected.push(d === 0 ? set.metrics.parents[0] : set.metrics.offspring[k][0]);
   }
-  const reference = referenceEvaluator(data.net, data.split)(masks);
+  // without the loss (an accuracy search) the evaluators report loss NaN: the reference's is dropped too
+  const reference = referenceEvaluator(
+    data.net,
+    data.split,
+  )(masks).map((m) => (searchLoss(data) ? m : { accuracy: m.accuracy, loss: Number.NaN }));
   if (!sameMetrics(expected, reference))
     throw new Error(`${data.name}: the batch evaluator disagrees with the reference evaluator`);
   return masks.length;
 }
 
+/**
+ * Whether the dataset's GA reads the loss (its preset's fitness and termination rule): evaluators here
+ * compute it only then, as a run's do, so an accuracy search (moons) shows its incremental logits.
+ */
+function searchLoss(data: BenchDataset): boolean {
+  return searchNeedsLoss(data.config.ga.fitness, data.config.termination.rule);
+}
+
 async function poolPath(data: BenchDataset, pools: SharedEvaluator[]): Promise<DistancePath> {
-  const pool = await createSharedEvaluator(data.net, data.split, { threads: DISTANCE_POOL_THREADS });
+  const pool = await createSharedEvaluator(data.net, data.split, {
+    threads: DISTANCE_POOL_THREADS,
+    evaluator: { loss: searchLoss(data) },
+  });
   pools.push(pool);
   return { path: "pool", threads: DISTANCE_POOL_THREADS, run: pool.batch };
 }
 
 async function distancePaths(data: BenchDataset, pools: SharedEvaluator[]): Promise<DistancePath[]> {
-  const batch = makeEvaluator(data.net, data.split);
+  const batch = makeEvaluator(data.net, data.split, { loss: searchLoss(data) });
   return [{ path: "batch", threads: 0, run: async (m) => batch(m) }, await poolPath(data, pools)];
 }
 
@@ -509,7 +525,7 @@ function reportDistances(
         offspring_per_set: setup.parents * setup.perParent,
         offspring_timed: windows.reduce((a, t) => a + t.off[k], 0),
         reference_checked_masks: measured.referenceMasks,
-        loss: true,
+        loss: searchLoss(data),
         data: data.source,
         method: `best of ${setup.windows.windows} windows`,
         windows: setup.windows.windows,
@@ -579,7 +595,9 @@ async function generationFigure(
   let checked = 0;
   if (data.name !== "mnist") {
     const masks = state.population.map((i) => i.mask);
-    if (!sameMetrics(state.population, makeEvaluator(data.net, data.split)(masks)))
+    if (
+      !sameMetrics(state.population, makeEvaluator(data.net, data.split, { loss: searchLoss(data) })(masks))
+    )
       throw new Error(`${data.name}: the generation's metrics disagree with the batch evaluator`);
     checked = masks.length;
   }
@@ -619,7 +637,7 @@ async function generationFigure(
       2,
     ),
     checked_masks: checked,
-    loss: true,
+    loss: searchLoss(data),
     data: data.source,
     method: `best of ${setup.generations} generation${setup.generations > 1 ? "s" : ""}`,
   });

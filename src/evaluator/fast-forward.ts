@@ -104,7 +104,8 @@ export interface FastEvaluatorOptions {
    */
   readonly columnCacheBytes?: number;
   /**
-   * byte budget of the columns of cached masks (default 64 MiB; 0 disables caching and every delta
+   * byte budget of the columns of cached masks (default: 64 MiB, or room for the columns of
+   * DEFAULT_CACHED_MASKS whole masks when that is more, up to 1 GiB; 0 disables caching and every delta
    * path: `evaluateMutant` / `evaluateChild` then evaluate the child in full). One column takes
    * rows · 4 bytes; a mask evaluated in full owns at most (hidden units + classes) of them, a delta
    * only the units it recomputed.
@@ -233,6 +234,13 @@ export interface FastEvaluator {
 const DEFAULT_BLOCK_ROWS = 512;
 const DEFAULT_COLUMN_CACHE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+/**
+ * The default budget holds at least this many whole masks' columns (up to MAX_DEFAULT_CACHE_BYTES): on
+ * MNIST [784,300,100,10] one mask's columns take 98 MB, so 64 MiB held no parent, and a one-bit mutant
+ * of a mask evaluated two masks earlier was evaluated in full.
+ */
+const DEFAULT_CACHED_MASKS = 4;
+const MAX_DEFAULT_CACHE_BYTES = 1024 * 1024 * 1024;
 const DEFAULT_DELTA_SEARCH = 256;
 /** keeps the arena well inside V8's typed-array limits */
 const MAX_ARENA_FLOATS = 2 ** 30;
@@ -405,7 +413,8 @@ function arenaLayout(
   const room = n > 0 ? Math.floor((MAX_ARENA_FLOATS - poolBase) / n) : 0;
   const memoSlots = memoSlotsFor(net, n, F, room, options.columnCacheBytes);
   // entries: the in-progress mask's columns plus the budget's
-  const cacheBytes = budget("cacheBytes", options.cacheBytes, DEFAULT_CACHE_BYTES);
+  const wholeMasks = Math.min(MAX_DEFAULT_CACHE_BYTES, DEFAULT_CACHED_MASKS * 4 * n * cols);
+  const cacheBytes = budget("cacheBytes", options.cacheBytes, Math.max(DEFAULT_CACHE_BYTES, wholeMasks));
   let entryCols = 0;
   if (n > 0 && cols > 0) entryCols = Math.floor(cacheBytes / (4 * n));
   entryCols = Math.max(0, Math.min(entryCols, room - memoSlots - cols));

@@ -3,7 +3,7 @@
 // entry point: the kernels' building blocks below, and the two evaluators the CLI hands to the
 // coordinator (`makeEvaluator`, `poolEvaluator`). Their batches use nearest-parent delta evaluation
 // (fast-forward.ts) unless SLT_DELTA=0 is set in the environment; SLT_DELTA_CACHE_MB sets its cache
-// budget (default 64 MiB); SLT_SIMD=0 selects the JavaScript kernels. test/evaluator checks that the
+// budget (default 64 MiB, more for large networks: 4 masks' columns, up to 1 GiB); SLT_SIMD=0 selects the JavaScript kernels. test/evaluator checks that the
 // results equal the reference evaluator's.
 import type { Split } from "../core/dataset.ts";
 import type { BatchEvaluator } from "../core/evaluate.ts";

@@ -16,7 +16,7 @@
 //
 // Delta evaluation. Each worker evaluates a mask from the nearest mask in its own cache when that is
 // cheaper (`evaluateNearest`, fast-forward.ts; on by default, `SLT_DELTA=0` turns it off, each worker
-// has its own `cacheBytes`, default 64 MiB). Per-worker caches miss when a mask's parent was evaluated
+// has its own `cacheBytes`, by default 64 MiB or 4 whole masks' columns, up to 1 GiB). Per-worker caches miss when a mask's parent was evaluated
 // by another worker, so masks are queued by nearest-parent affinity (class `Affinity` below): the main
 // thread remembers which worker evaluated each of the last 256 masks and queues every new mask to the
 // worker of its nearest one (a mutant of a child in the same batch follows the child). On a GA's mask
@@ -78,7 +78,7 @@ export interface SharedEvaluatorOptions {
   readonly threads?: number;
   /**
    * options of each worker's fast evaluator (each worker has its own cache of `cacheBytes`). `delta`
-   * and `cacheBytes` default to `evaluatorOptionsFromEnv()`: on, 64 MiB, unless SLT_DELTA /
+   * and `cacheBytes` default to `evaluatorOptionsFromEnv()`: on, the default budget, unless SLT_DELTA /
    * SLT_DELTA_CACHE_MB say otherwise.
    */
   readonly evaluator?: FastEvaluatorOptions;
