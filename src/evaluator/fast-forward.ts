@@ -269,6 +269,14 @@ const REACH_SLACK = 2;
 const REACH_PROBE = 16;
 /** incremental logit steps after which the dirty logits are recomputed in full (drift back to 0) */
 const DRIFT_STEPS = 64;
+/**
+ * Incremental logits stop being chosen while the recent share of rows recomputed exactly (an average
+ * over incremental passes) is above EXACT_SHARE_MAX, being tried again every EXACT_PROBE-th delta. On
+ * the GA's networks the share is about 0.04% (moons); a contrived network whose logits all lie within the
+ * bound of each other sent nearly every row to the exact recompute, 16× slower than without.
+ */
+const EXACT_SHARE_MAX = 0.02;
+const EXACT_PROBE = 32;
 
 /**
  * The evaluator options the CLI and the island pool take from the environment: SLT_DELTA=0 (or false,
@@ -586,6 +594,11 @@ class Fast implements FastEvaluator {
   #passDrift = 0;
   #incrDeltas = 0;
   #exactRows = 0;
+  /** rows recomputed exactly in the current pass, and their recent share per incremental pass (EMA) */
+  #passExact = 0;
+  #exactShare = 0;
+  /** deltas since incremental logits were last tried while the exact share was too high */
+  #sinceProbe = 0;
 
   // column pool
   readonly #poolBase: number;
@@ -927,6 +940,7 @@ class Fast implements FastEvaluator {
       const m = marginScore(this.#arena, cls, classes, y, s, len, gap, this.#uncertain, totals);
       for (let k = 0; k < m; k++) this.#exactRow(s, this.#uncertain[k], totals);
       this.#exactRows += m;
+      this.#passExact += m;
       return;
     }
     const score = this.#score;
@@ -1128,6 +1142,10 @@ class Fast implements FastEvaluator {
   #chooseIncrements(child: Mask, parent: CacheEntry, pcols: Int32Array): void {
     this.#incr.fill(0);
     if (!this.#incremental || parent.drift > this.#driftCap) return;
+    // when the margin leaves many rows uncertain (logits close together against the bound A), their
+    // exact recompute costs more than recomputing the logits: try again only every EXACT_PROBE deltas
+    if (this.#exactShare > EXACT_SHARE_MAX && ++this.#sinceProbe < EXACT_PROBE) return;
+    this.#sinceProbe = 0;
     const last = this.#last;
     const P = this.#plan.layers[last];
     const dirty = this.#changed[last];
@@ -1278,7 +1296,10 @@ class Fast implements FastEvaluator {
       this.#passDrift = this.#childDrift(parent);
       if (this.#heldCount > 0) this.#buildUpdate(child, parent, pcols);
       else this.#updRun.uc = 0;
-      return this.#run(lmin);
+      this.#passExact = 0;
+      const metrics = this.#run(lmin);
+      if (this.#updRun.uc > 0) this.#exactShare = 0.9 * this.#exactShare + (0.1 * this.#passExact) / this.#n;
+      return metrics;
     } catch (e) {
       this.#dropFresh();
       throw e;
