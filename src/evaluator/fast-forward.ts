@@ -1102,9 +1102,12 @@ class Fast implements FastEvaluator {
         }
       }
     }
-    // a parent whose logits drifted too far: every logit is recomputed in full (the child's drift is 0)
-    if (this.#incremental && parent.drift > this.#driftCap) changed[last].fill(1);
-    this.#chooseIncrements(child, parent, pcols);
+    this.#incr.fill(0);
+    if (this.#incremental) {
+      // a parent whose logits drifted too far: every logit is recomputed in full (the child's drift is 0)
+      if (parent.drift > this.#driftCap) changed[last].fill(1);
+      else this.#chooseIncrements(child, parent, pcols);
+    }
     // what to recompute, and the work of the delta against a full pass
     const memoed = this.#memo !== null && last > 0;
     let lmin = last + 1;
@@ -1137,11 +1140,9 @@ class Fast implements FastEvaluator {
 
   /**
    * Which dirty logits of `child` are updated from the parent's (#incr, with their term counts in
-   * #incrTerms): those whose update has fewer terms than the logit itself, when the parent's drift allows.
+   * #incrTerms, #incr all 0 on entry): those whose update has fewer terms than the logit itself.
    */
   #chooseIncrements(child: Mask, parent: CacheEntry, pcols: Int32Array): void {
-    this.#incr.fill(0);
-    if (!this.#incremental || parent.drift > this.#driftCap) return;
     // when the margin leaves many rows uncertain (logits close together against the bound A), their
     // exact recompute costs more than recomputing the logits: try again only every EXACT_PROBE deltas
     if (this.#exactShare > EXACT_SHARE_MAX && ++this.#sinceProbe < EXACT_PROBE) return;
@@ -1153,7 +1154,8 @@ class Fast implements FastEvaluator {
     for (let u = 0; u < P.count; u++) {
       const c = P.units[u];
       if (dirty[c] === 0 || pcols[zOff + c] < 0) continue;
-      const terms = this.#updateTerms(c, child, parent, pcols, -1);
+      // the locations are not set yet: the terms written are scratch, only their count is used
+      const terms = this.#updateTerms(c, child, parent, pcols, 0);
       if (terms < P.start[u + 1] - P.start[u]) {
         this.#incr[c] = 1;
         this.#incrTerms[c] = terms;
@@ -1164,8 +1166,8 @@ class Fast implements FastEvaluator {
   /**
    * The terms updating logit c from the parent's: the parent's logit (weight 1), then for every input
    * unit j whose term differs (its bit flipped, or its activation changed) −w·h (the parent's, if the
-   * parent kept it) and +w·h' (the child's, if the child keeps it). With `at` ≥ 0 they are written to
-   * the update run from term `at`; returns the end (with `at` < 0: the count).
+   * parent kept it) and +w·h' (the child's, if the child keeps it), written to the update run from term
+   * `at`; returns the end.
    */
   #updateTerms(c: number, child: Mask, parent: CacheEntry, pcols: Int32Array, at: number): number {
     const last = this.#last;
@@ -1180,14 +1182,10 @@ class Fast implements FastEvaluator {
     const w = this.#upd.w;
     const colBase = this.#poolBase;
     const n = this.#n;
-    const emit = at >= 0;
-    let t = emit ? at : 0;
-    if (emit) {
-      R.cb[t] = colBase + pcols[this.#aOff[last] + c] * n;
-      R.cs[t] = 1;
-      w[t] = 1;
-    }
-    t++;
+    let t = at;
+    R.cb[t] = colBase + pcols[this.#aOff[last] + c] * n;
+    R.cs[t] = 1;
+    w[t++] = 1;
     const row = L.offset + c * L.inputs;
     for (let j = 0; j < L.inputs; j++) {
       const g = row + j;
@@ -1197,20 +1195,14 @@ class Fast implements FastEvaluator {
       const weight = L.weight[c * L.inputs + j];
       const pc = pcols[hOff + j];
       if (bOld === 1 && pc >= 0) {
-        if (emit) {
-          R.cb[t] = colBase + pc * n;
-          R.cs[t] = 1;
-          w[t] = -weight;
-        }
-        t++;
+        R.cb[t] = colBase + pc * n;
+        R.cs[t] = 1;
+        w[t++] = -weight;
       }
       if (bNew === 1 && zero[j] === 0) {
-        if (emit) {
-          R.cb[t] = base[j];
-          R.cs[t] = shift[j];
-          w[t] = weight;
-        }
-        t++;
+        R.cb[t] = base[j];
+        R.cs[t] = shift[j];
+        w[t++] = weight;
       }
     }
     return t;
@@ -1245,13 +1237,9 @@ class Fast implements FastEvaluator {
     const zOff = this.#aOff[last];
     const hOff = this.#aOff[last - 1];
     const hidden = this.#changed[last - 1];
-    let any = false;
-    for (let c = 0; c < this.#classes; c++) {
-      if (this.#incr[c] === 0) continue;
-      any = true;
-      this.#held[this.#heldCount++] = pcols[zOff + c];
-    }
-    if (!any) return;
+    for (let c = 0; c < this.#classes; c++)
+      if (this.#incr[c] === 1) this.#held[this.#heldCount++] = pcols[zOff + c];
+    if (this.#heldCount === 0) return;
     for (let j = 0; j < hidden.length; j++) {
       if (hidden[j] === 1 && pcols[hOff + j] >= 0) this.#held[this.#heldCount++] = pcols[hOff + j];
     }

@@ -10,7 +10,7 @@
 // (exp(±0) = 1 and x − (±0) = x). The same argument covers hidden units whose activation is identically
 // zero (no effective inputs and bias ≤ 0): their outgoing terms are ±0 and are skipped too, and units
 // that feed nothing (no kept outgoing weight to a computed unit) are not computed at all.
-// The argument needs finite activations (0·∞ is NaN): `finiteBound` checks that once per network and
+// The argument needs finite activations (0·∞ is NaN): `activationBounds` checks that once per network and
 // split; when it cannot guarantee them the evaluator hands every mask to the reference evaluator.
 import type { Mask } from "../core/mask.ts";
 import type { Network } from "../core/network.ts";
@@ -172,12 +172,4 @@ export function activationBounds(
     bound = next;
   }
   return bounds;
-}
-
-/**
- * True when every activation of every mask is guaranteed finite on this data (`activationBounds`
- * exists): the fast kernels' exactness argument needs it.
- */
-export function finiteBound(net: Network, xT: Float32Array, n: number, features: number): boolean {
-  return activationBounds(net, xT, n, features) !== null;
 }

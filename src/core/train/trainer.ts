@@ -13,7 +13,7 @@
 // in place batch by batch); the only randomness is two streams derived from the run seed.
 
 import type { Split } from "../dataset.ts";
-import { emptyMask, type Mask, setBit } from "../mask.ts";
+import { emptyMask, fullMask, type Mask, setBit } from "../mask.ts";
 import type { Network } from "../network.ts";
 import { Rng, type RngState } from "../rng.ts";
 import {
@@ -239,12 +239,13 @@ function edgePopupStep(
  * weight kept.
  */
 export function finalMask(state: TrainState, net: Network, settings: BaselineSettings): Mask {
+  const scores = state.scores;
+  if (scores === null) return fullMask(net.genomeLength);
   const mask = emptyMask(net.genomeLength);
   const scratch = new Float32Array(Math.max(...net.layers.map((l) => l.weight.length)));
   net.layers.forEach((layer, l) => {
     const kept = new Float32Array(layer.weight.length);
-    if (state.scores) topKMask(state.scores[l], settings.keep, kept, scratch);
-    else kept.fill(1);
+    topKMask(scores[l], settings.keep, kept, scratch);
     for (let k = 0; k < kept.length; k++) if (kept[k] === 1) setBit(mask, layer.offset + k, true);
   });
   return mask;
