@@ -165,7 +165,7 @@ export interface ProgressLine {
   evaluations: number;
 }
 
-/** One population's progress line. */
+/** One population's progress line; its ETA is the soonest of the cap, the budget and the time limit. */
 export function formatProgressLine(
   p: ProgressLine,
   limits: RunLimits,
@@ -176,7 +176,10 @@ export function formatProgressLine(
     p.fitness === "loss"
       ? `loss ${p.bestFitness.toFixed(5)}  acc ${p.bestAccuracy.toFixed(4)}`
       : `acc ${p.bestAccuracy.toFixed(4)}`;
-  const eta = searchEta(p, rates, limits);
+  const eta = runEta([searchEta(p, rates, limits)], {
+    limitSeconds: limits.timeLimitSeconds,
+    elapsedSeconds,
+  });
   return `gen ${ofLimit(p.generation, limits.maxGenerations, 5)}  best ${fit}  sparsity ${p.sparsity.toFixed(3)}  evals ${ofLimit(p.evaluations, limits.maxEvaluations)}  ${formatRate(rates)}  ${elapsedSeconds.toFixed(1)}s${formatEta(eta)}`;
 }
 

@@ -3,8 +3,9 @@
 // training metrics are full-split ones, and configuration errors name the field and the allowed range.
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { runSingle } from "../../src/coordinator/single-population.ts";
+import { RESCORE_CHUNK, runSingle } from "../../src/coordinator/single-population.ts";
 import { type ConfigPatch, resolveConfig } from "../../src/core/config.ts";
 import { selectRows } from "../../src/core/datasets/index.ts";
 import { E_CONFIG, SltError } from "../../src/core/errors.ts";
@@ -125,6 +126,40 @@ describe("mini-batch fitness in a single-population run", () => {
       ).toEqual(c.ga.fitnessSubset);
     });
   }
+
+  it("a stop during the final evaluation keeps what was re-scored, the subset's best first", async () => {
+    const c = config("rescore-stop", {
+      ga: { population: 16, fitness: "loss", fitnessSubset: { size: 30, mode: "rotating" } },
+    });
+    // the stop is requested once the final evaluation has printed its first progress line
+    let text = "";
+    const progress = new Writable({
+      write(chunk, _encoding, done) {
+        text += String(chunk);
+        done();
+      },
+    });
+    const shouldStop = () => text.includes("final evaluation on the full training split");
+    const s = await runSingle(c, {
+      makeEvaluator: referenceEvaluator,
+      progress,
+      progressIntervalMs: 0,
+      shouldStop,
+    });
+    expect(text).toMatch(new RegExp(`final evaluation on the full training split: ${RESCORE_CHUNK}/\\d+`));
+    expect(s.stopReason).toBe("interrupted");
+    const rescore = events(s.runDir).find((e) => e.type === "full-split-rescore") ?? {};
+    expect(rescore).toMatchObject({ individuals: RESCORE_CHUNK, interrupted: true });
+    expect(rescore.of as number).toBeGreaterThan(RESCORE_CHUNK);
+    // the ticket is the best of those re-scored, its figures are full-split ones
+    const data = loadDataset(c.dataset);
+    const net = initNetwork(c.network.architecture, c.network.init, c.network.seed);
+    const ticket = JSON.parse(readFileSync(s.ticket, "utf8"));
+    const mask = maskFromBase64(ticket.mask.bits, net.genomeLength);
+    expect(s.trainLoss).toBe(evaluate(net, mask, data.train).loss);
+    expect(s.trainLoss).toBeLessThanOrEqual((rescore.subsetBestOnFullSplit as { loss: number }).loss);
+    expect(s.trainLoss).toBe((rescore.best as { loss: number }).loss);
+  });
 
   it("the papers' mode says so too", async () => {
     const s = await run(config("paper"));

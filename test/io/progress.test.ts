@@ -135,6 +135,16 @@ describe("formatting", () => {
     );
   });
 
+  it("a time limit that comes before the cap gives the ETA", () => {
+    const rates = { evaluationsPerSecond: 450, generationsPerSecond: 2 };
+    const limits = { maxGenerations: 11_000, timeLimitSeconds: 120 };
+    expect(formatProgressLine(line, limits, rates, 31.2)).toMatch(/ {2}eta 1m29s \(time limit\)$/);
+    // and the cap, when it comes first
+    expect(formatProgressLine(line, { maxGenerations: 300, timeLimitSeconds: 120 }, rates, 31.2)).toMatch(
+      /eta 1m20s \(generation cap\)$/,
+    );
+  });
+
   it("with no cap or budget: no /N and no ETA; before any rate: no figure", () => {
     const text = formatProgressLine(line, {}, null, 0.1);
     expect(text).toMatch(/^gen {3}140 /);
