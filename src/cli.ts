@@ -211,15 +211,15 @@ function addDataOptions(cmd: Command, defaultData = "moons"): Command {
  * ignore, and warns of a run that nothing but a signal ends.
  */
 function checkRunMode(o: { threads?: number }, config: ResolvedConfig, clusterRun: boolean): void {
-  if (o.threads !== undefined && (o.threads < 1 || clusterRun || config.ga.fitnessSubset !== undefined))
+  if (o.threads !== undefined && (o.threads < 1 || clusterRun))
     throw new SltError(
       "E_CONFIG",
-      `--threads ${o.threads}: worker threads are for one population on the full training split (--islands 1, no --batch-size), at least 1; islands each evaluate on a worker thread of their own`,
+      `--threads ${o.threads}: worker threads are for one population (--islands 1), at least 1; islands each evaluate on a worker thread of their own`,
     );
   if (config.ga.fitnessSubset !== undefined && clusterRun)
     throw new SltError(
       "E_CONFIG",
-      "ga.fitnessSubset (--batch-size, mini-batch fitness) runs one population in-process only: leave out --topology and --launcher (the island cluster does not support mini-batch fitness)",
+      "ga.fitnessSubset (--batch-size, mini-batch fitness) runs one population only (--threads N spreads its evaluations over worker threads): leave out --topology and --launcher (the island cluster does not support mini-batch fitness)",
     );
   if (runsUntilStopped(config))
     process.stderr.write(

@@ -81,8 +81,9 @@ export interface RunOptions {
   readonly shouldStop?: () => boolean;
   /**
    * evaluates the GA's fitness off the main thread (the CLI's `--threads`: the SharedArrayBuffer worker
-   * pool), made once for the full training split and closed when the GA ends; mini-batch runs do not use
-   * it. Its results must equal `makeEvaluator`'s, so the run is the same either way.
+   * pool), made for the fitness split (the full training split, or with rotating mini-batch fitness each
+   * generation's subset) and closed when the GA ends. Its results must equal `makeEvaluator`'s, so the
+   * run is the same either way.
    */
   readonly makeAsyncEvaluator?: AsyncEvaluatorFactory;
   /**
@@ -284,19 +285,35 @@ class SingleEvaluators {
     return this.gaTrain !== null && !this.searchLoss ? this.gaTrain : this.train;
   }
 
+  /**
+   * Which split generation `generation` is scored on, as a key: null for one split the whole run (the
+   * full training split, or a fixed subset), the generation for a rotating subset.
+   */
+  fitnessKey(generation: number): number | null {
+    return this.subset?.mode === "rotating" ? generation : null;
+  }
+
+  /** the split generation `generation` is scored on: the full training split or its mini-batch subset */
+  fitnessSplit(generation: number): Split {
+    const { config, dataset } = this.#run;
+    if (!this.subset) return dataset.train;
+    return selectRows(
+      dataset.train,
+      fitnessSubsetRows(this.subset, dataset.train.n, config.seed, generation),
+    );
+  }
+
   /** the evaluator that scores generation `generation` (without a pool) */
   fitness(generation: number): BatchEvaluator {
     if (!this.subset) {
       if (this.gaTrain === null) throw new RangeError("the search evaluates on its worker pool");
       return this.gaTrain;
     }
-    const { config, dataset, network } = this.#run;
-    const key = this.subset.mode === "fixed" ? null : generation;
+    const key = this.fitnessKey(generation);
     if (this.#subsetEvaluator === null || this.#subsetEvaluator.generation !== key) {
-      const rows = fitnessSubsetRows(this.subset, dataset.train.n, config.seed, generation);
       this.#subsetEvaluator = {
         generation: key,
-        evaluate: this.#make(network, selectRows(dataset.train, rows)),
+        evaluate: this.#make(this.#run.network, this.fitnessSplit(generation)),
       };
     }
     return this.#subsetEvaluator.evaluate;
@@ -333,6 +350,45 @@ function startEvent(run: PreparedRun, fitnessMode: FitnessModeLabel): Record<str
 }
 
 /**
+ * The GA's worker pool (`--threads`): one for the run, on its fitness split, or with rotating mini-batch
+ * fitness one per generation's subset, the previous one closed first. Starting a pool costs a few
+ * hundred milliseconds (the workers and the split copied into shared memory), small next to a
+ * generation of a network large enough for threads to pay.
+ */
+class GaPools {
+  readonly #make: AsyncEvaluatorFactory;
+  readonly #ev: SingleEvaluators;
+  readonly #network: Network;
+  #current: { key: number | null; pool: { batch: AsyncBatchEvaluator; close(): Promise<void> } } | null =
+    null;
+
+  constructor(make: AsyncEvaluatorFactory, ev: SingleEvaluators, network: Network) {
+    this.#make = make;
+    this.#ev = ev;
+    this.#network = network;
+  }
+
+  /** the GA's dependencies for generation `generation`, on the pool of its split */
+  async deps(generation: number): Promise<{ evaluate: AsyncBatchEvaluator; network: Network }> {
+    const key = this.#ev.fitnessKey(generation);
+    if (this.#current === null || this.#current.key !== key) {
+      await this.close();
+      // mini-batch subsets keep the loss, as their in-process evaluators do
+      const loss = this.#ev.subset ? true : this.#ev.searchLoss;
+      const split = this.#ev.fitnessSplit(generation);
+      this.#current = { key, pool: await this.#make(this.#network, split, { loss }) };
+    }
+    return { evaluate: this.#current.pool.batch, network: this.#network };
+  }
+
+  async close(): Promise<void> {
+    const current = this.#current;
+    this.#current = null;
+    await current?.pool.close();
+  }
+}
+
+/**
  * The GA from generation 0 (or from the `resumed` state) until a termination rule
  * fires or a stop is requested; checkpoints as it goes.
  */
@@ -344,7 +400,7 @@ async function evolve(
   checkpoints: SingleCheckpoints,
   resumed: GaState | null,
 ): Promise<{ state: GaState; stopReason: SingleStopReason }> {
-  const { config, network, dataset, dir } = run;
+  const { config, network, dir } = run;
   const depsFor = (generation: number) => ({ evaluate: ev.fitness(generation), network });
   const stepOptions = { rescore: ev.subset?.mode === "rotating" };
   const termination = terminationParams(config);
@@ -352,14 +408,14 @@ async function evolve(
   // the limit counts from this process's start, so a resumed run gets it afresh (as islands do)
   const limit = config.cluster.timeLimitSeconds;
   const deadline = limit === undefined ? Number.POSITIVE_INFINITY : run.started + limit * 1000;
-  const makePool = ev.subset ? undefined : options.makeAsyncEvaluator;
-  const gaPool = makePool ? await makePool(network, dataset.train, { loss: ev.searchLoss }) : null;
-  const poolDeps = gaPool ? { evaluate: gaPool.batch, network } : null;
+  const pools = options.makeAsyncEvaluator ? new GaPools(options.makeAsyncEvaluator, ev, network) : null;
   try {
     let state =
       resumed ??
       ev.withReportedLoss(
-        poolDeps ? await initRunAsync(config.ga, poolDeps, gaRng) : initRun(config.ga, depsFor(0), gaRng),
+        pools
+          ? await initRunAsync(config.ga, await pools.deps(0), gaRng)
+          : initRun(config.ga, depsFor(0), gaRng),
       );
     // a resumed generation's event and checkpoint are in the run already
     let fresh = resumed === null;
@@ -376,14 +432,15 @@ async function evolve(
       // end the run cleanly.
       await yieldToEventLoop();
       if (options.shouldStop?.()) return { state, stopReason: "interrupted" };
+      const next = state.generation + 1;
       state = ev.withReportedLoss(
-        poolDeps
-          ? await stepAsync(state, poolDeps, stepOptions)
-          : step(state, depsFor(state.generation + 1), stepOptions),
+        pools
+          ? await stepAsync(state, await pools.deps(next), stepOptions)
+          : step(state, depsFor(next), stepOptions),
       );
     }
   } finally {
-    await gaPool?.close();
+    await pools?.close();
   }
 }
 

@@ -179,6 +179,13 @@ describe("slt run", () => {
     const ticket = (p: string) => JSON.parse(readFileSync(p, "utf8"));
     expect(ticket(b.ticket).mask).toEqual(ticket(a.ticket).mask);
     expect(ticket(b.ticket).metrics).toEqual(ticket(a.ticket).metrics);
+    // rotating mini-batch fitness: a pool per generation's subset, the same run
+    const mini = [...args, "--batch-size", "60", "--batch-mode", "rotating"];
+    const c = jsonRun(...mini, "--name", "mini-threads-1");
+    const d = jsonRun(...mini, "--threads", "2", "--name", "mini-threads-2");
+    expect(events(d.runDir)).toEqual(events(c.runDir));
+    expect(events(c.runDir).filter((e) => e.type === "generation")).toHaveLength(13);
+    expect(ticket(d.ticket).metrics).toEqual(ticket(c.ticket).metrics);
     const cluster = slt("run", "--islands", "2", "--threads", "2");
     expect(cluster.code).toBe(2);
     expect(cluster.stderr).toMatch(/E_CONFIG.*--threads 2: worker threads are for one population/);

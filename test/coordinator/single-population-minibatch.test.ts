@@ -127,6 +127,42 @@ describe("mini-batch fitness in a single-population run", () => {
     });
   }
 
+  it("rotating, on a worker pool: one pool per generation's subset, closed in turn, the same run", async () => {
+    const patch = {
+      ga: {
+        population: 16,
+        fitness: "loss" as const,
+        fitnessSubset: { size: 30, mode: "rotating" as const },
+      },
+    };
+    const made: number[] = [];
+    let open = 0;
+    let mostOpen = 0;
+    const s = await runSingle(config("pool-b", patch), {
+      makeEvaluator: referenceEvaluator,
+      makeAsyncEvaluator: async (net, split) => {
+        const evaluate = referenceEvaluator(net, split);
+        made.push(split.n);
+        open++;
+        mostOpen = Math.max(mostOpen, open);
+        return {
+          batch: async (masks) => evaluate(masks),
+          close: async () => {
+            open--;
+          },
+        };
+      },
+    });
+    // generations 0 to 6, each on its own 30 rows; only one pool open at a time, none at the end
+    expect(made).toEqual([30, 30, 30, 30, 30, 30, 30]);
+    expect(open).toBe(0);
+    expect(mostOpen).toBe(1);
+    const a = await run(config("pool-a", patch));
+    const strip = (e: Record<string, unknown>[]) =>
+      withoutTimes(e.filter((x) => x.type !== "start" && x.type !== "checkpoint"));
+    expect(strip(events(s.runDir))).toEqual(strip(events(a.runDir)));
+  });
+
   it("a stop during the final evaluation keeps what was re-scored, the subset's best first", async () => {
     const c = config("rescore-stop", {
       ga: { population: 16, fitness: "loss", fitnessSubset: { size: 30, mode: "rotating" } },
