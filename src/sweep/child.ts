@@ -1,5 +1,5 @@
-// `slt run … --json --quiet` (or `slt resume …`) in a child process under this Node: the one way the
-// sweep and `slt reproduce` start a run. A child is a whole `slt` command, so a run in a sweep is the
+// `slt run … --json --quiet` (or `slt resume …`, `slt baseline dense …`) in a child process under this
+// Node: the one way the sweep and `slt reproduce` start a run. A child is a whole `slt` command, so a run in a sweep is the
 // run a user would have started by hand, with its own run directory, checkpoints and exit status.
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
@@ -32,11 +32,11 @@ function errorLine(stderr: string, code: number | null, signal: NodeJS.Signals |
   return line === undefined ? exit : `${line} (${exit})`;
 }
 
-/** Starts `slt COMMAND ARGS --json --quiet` (command "run" or "resume"). */
-export function startSlt(command: "run" | "resume", args: readonly string[]): ChildRun {
+/** Starts `slt COMMAND ARGS --json --quiet` (command "run", "resume", or words such as "baseline dense"). */
+export function startSlt(command: string, args: readonly string[]): ChildRun {
   // an IPC channel, unused but for its end: it closes however the sweep ends, SIGKILL included, and a run
   // takes that as a stop request (io/stop-request.ts), so no run outlives its sweep
-  const child = spawn(process.execPath, [CLI, command, ...args, "--json", "--quiet"], {
+  const child = spawn(process.execPath, [CLI, ...command.split(" "), ...args, "--json", "--quiet"], {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   let out = "";
