@@ -21,14 +21,23 @@ export interface ChildRun {
 /** Keep only the end of a child's stderr: its error line is last. */
 const STDERR_KEEP = 64 * 1024;
 
-/** The line that says why a child failed: its `slt: error …` line, else its last line, else its exit. */
+/**
+ * The line that says why a child failed: its `slt: error …` line (with the lines that detail it, such as
+ * an invalid configuration's fields, joined with "; "), else its last line, else its exit.
+ */
 function errorLine(stderr: string, code: number | null, signal: NodeJS.Signals | null): string {
   const lines = stderr
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l !== "");
   const exit = signal !== null ? `killed by ${signal}` : `exit code ${code}`;
-  const line = lines.findLast((l) => l.startsWith("slt: error")) ?? lines.at(-1);
+  const at = lines.findLastIndex((l) => l.startsWith("slt: error"));
+  const line =
+    at === -1
+      ? lines.at(-1)
+      : lines[at].endsWith(":")
+        ? `${lines[at]} ${lines.slice(at + 1).join("; ")}`
+        : lines[at];
   return line === undefined ? exit : `${line} (${exit})`;
 }
 
