@@ -986,7 +986,7 @@ program
   .command("sweep")
   .argument("<spec>", "the sweep's spec, a JSON file (README, Sweeps)")
   .description(
-    "run a grid of settings times seeds, each an `slt run` with an equal budget, as many at once as the cores allow; one line per finished run in <out>/sweep.jsonl; the same command again skips finished runs and continues unfinished ones",
+    'run a grid of settings times seeds, each an `slt run` with an equal budget (or an `slt baseline`, as a setting\'s "command" says), as many at once as the cores allow; one line per finished run in <out>/sweep.jsonl; the same command again skips finished runs and continues unfinished ones',
   )
   .option(
     "--out <dir>",
@@ -996,7 +996,7 @@ program
   .option("--json", "print one JSON summary line on stdout at the end")
   .option(
     "--dry-run",
-    "check the spec and every setting (as `slt run --dry-run`), list the settings; run and write nothing",
+    "check the spec and every setting (with `slt run --dry-run`, or its baseline's), list the settings; run and write nothing",
   )
   .option(...LOG_LEVEL_FLAG)
   .action(async (spec: string, o) => {
