@@ -1,6 +1,7 @@
 // `slt run … --json --quiet` (or `slt resume …`, `slt baseline dense …`) in a child process under this
-// Node: the one way the sweep and `slt reproduce` start a run. A child is a whole `slt` command, so a run in a sweep is the
-// run a user would have started by hand, with its own run directory, checkpoints and exit status.
+// Node: the one way the sweep and `slt reproduce` start a run. A child is a whole `slt` command, so a run
+// in a sweep is the run a user would have started by hand, with its own run directory, checkpoints and
+// exit status.
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 

@@ -222,9 +222,8 @@ async function execute(s: Session, run: PlannedRun): Promise<void> {
   s.kills.delete(kill);
   const interrupted = r.ok ? r.summary.stopReason === "interrupted" : s.stopping;
   if (interrupted) {
-    s.o.progress.write(
-      `stopped ${run.setting.name} s${run.seed}: not recorded; the next sweep continues it\n`,
-    );
+    const next = run.setting.command === RUN_COMMAND ? "continues it" : "trains it again from scratch";
+    s.o.progress.write(`stopped ${run.setting.name} s${run.seed}: not recorded; the next sweep ${next}\n`);
     return;
   }
   // absolute, so the record names the run wherever the sweep was started from (--out may be relative)

@@ -22,6 +22,13 @@ function writeSpec(file: string, budget: number, extra: Record<string, unknown> 
   return path;
 }
 
+/** Writes a spec as `<work>/<name>.json` and returns its path. */
+function specFile(spec: { name: string } & Record<string, unknown>): string {
+  const path = join(work, `${spec.name}.json`);
+  writeFileSync(path, JSON.stringify(spec));
+  return path;
+}
+
 const records = (out: string) =>
   readFileSync(join(out, "sweep.jsonl"), "utf8")
     .trim()
@@ -195,21 +202,17 @@ describe("slt sweep", () => {
   });
 
   it("runs baselines beside the GA: a dense and an edge-popup setting are rows of its report", () => {
-    const spec = join(work, "vs.json");
-    writeFileSync(
-      spec,
-      JSON.stringify({
-        name: "vs",
-        base: { dataset: "moons", arch: [2, 16, 2] },
-        settings: [
-          { name: "ga", islands: 1, population: 20, prune: "none", termination: "none" },
-          { name: "edge-popup", command: "baseline edge-popup", keep: 0.5, epochs: 2 },
-          { name: "dense", command: "baseline dense", epochs: 2 },
-        ],
-        seeds: [1],
-        budget: { evaluations: 100 },
-      }),
-    );
+    const spec = specFile({
+      name: "vs",
+      base: { dataset: "moons", arch: [2, 16, 2] },
+      settings: [
+        { name: "ga", islands: 1, population: 20, prune: "none", termination: "none" },
+        { name: "edge-popup", command: "baseline edge-popup", keep: 0.5, epochs: 2 },
+        { name: "dense", command: "baseline dense", epochs: 2 },
+      ],
+      seeds: [1],
+      budget: { evaluations: 100 },
+    });
     const out = join(work, "vs");
     const dry = runCli(work, ["sweep", spec, "--out", out, "--dry-run", "--json"]);
     expect(dry.code, dry.stderr).toBe(0);
@@ -259,6 +262,31 @@ describe("slt sweep", () => {
       expect(row(label).testAccuracy.mean).toBe(summary(label).testAccuracy);
       expect(row(label).sparsity.mean).toBe(summary(label).sparsity);
     }
+  });
+
+  it("a baseline stopped with its sweep is not recorded, and the sweep says the next one trains it again", async () => {
+    const spec = specFile({
+      name: "long",
+      base: { dataset: "moons", arch: [2, 8, 2] },
+      settings: [{ name: "dense", command: "baseline dense", epochs: 100000 }],
+      seeds: 1,
+    });
+    const out = join(work, "long");
+    const events = join(out, "dense-s1", "events.jsonl");
+    const child = spawn(process.execPath, [CLI, "sweep", spec, "--out", out], { cwd: work });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
+    const closed = new Promise<number | null>((done) => child.on("close", (c) => done(c)));
+    // stop the sweep once the baseline has trained an epoch
+    await until(() => existsSync(events) && readFileSync(events, "utf8").includes('"type":"epoch"'));
+    child.kill("SIGINT");
+    expect(await closed, stderr).toBe(130);
+    expect(stderr).toContain("stopped dense s1: not recorded; the next sweep trains it again from scratch");
+    expect(existsSync(join(out, "sweep.jsonl"))).toBe(false);
+    // it stopped after its epoch and said so in its own run directory
+    expect(readFileSync(events, "utf8")).toMatch(/"type":"end".*"stopReason":"interrupted"/);
   });
 
   it("--dry-run checks every setting and lists the runs, writing nothing", () => {
