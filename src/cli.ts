@@ -980,13 +980,13 @@ program
     process.stdout.write(reportCommand(dirs, { output: o.output, format: o.format, baseline: o.baseline }));
   });
 
-// `slt sweep`: the runs of a spec, each a child `slt run` (src/sweep/). The spec's fields are checked
-// against `slt run`'s own options, read here from its command.
+// `slt sweep`: the runs of a spec, each a child `slt run` or `slt baseline dense|edge-popup` (src/sweep/).
+// A setting's fields are checked against its command's own options, read here from the commands.
 program
   .command("sweep")
   .argument("<spec>", "the sweep's spec, a JSON file (README, Sweeps)")
   .description(
-    "run a grid of settings times seeds, each an `slt run` with an equal budget, as many at once as the cores allow; one line per finished run in <out>/sweep.jsonl; the same command again skips finished runs and continues unfinished ones",
+    'run a grid of settings times seeds, each an `slt run` with an equal budget (or an `slt baseline`, as a setting\'s "command" says), as many at once as the cores allow; one line per finished run in <out>/sweep.jsonl; the same command again skips finished runs and continues unfinished ones',
   )
   .option(
     "--out <dir>",
@@ -996,7 +996,7 @@ program
   .option("--json", "print one JSON summary line on stdout at the end")
   .option(
     "--dry-run",
-    "check the spec and every setting (as `slt run --dry-run`), list the settings; run and write nothing",
+    "check the spec and every setting (with `slt run --dry-run`, or its baseline's), list the settings; run and write nothing",
   )
   .option(...LOG_LEVEL_FLAG)
   .action(async (spec: string, o) => {
@@ -1005,15 +1005,19 @@ program
     if (parallel < 1) throw new SltError("E_CONFIG", `--parallel ${parallel}: expected at least 1 core`);
     if (o.out !== undefined && !o.dryRun) checkOutDir(o.out);
     const { dryRunSweep, formatSweepDryRun, readSpec, runSweep } = await import("./sweep/sweep.ts");
-    const run = program.commands.find((c) => c.name() === "run") as Command;
-    const runFlags = run.options.map((opt) => ({
-      name: (opt.long ?? "").replace(/^--/, ""),
-      takesValue: opt.required || opt.optional,
-      choices: opt.argChoices,
-    }));
+    const flagsOf = (cmd: Command) =>
+      cmd.options.map((opt) => ({
+        name: (opt.long ?? "").replace(/^--/, ""),
+        takesValue: opt.required || opt.optional,
+        choices: opt.argChoices,
+      }));
+    const command = (name: string) => program.commands.find((c) => c.name() === name) as Command;
+    // a setting's "command": `slt run` (the default), or a baseline as `slt baseline <method>`
+    const flags: Record<string, ReturnType<typeof flagsOf>> = { run: flagsOf(command("run")) };
+    for (const method of command("baseline").commands) flags[`baseline ${method.name()}`] = flagsOf(method);
     const logger = createLogger({ level: logLevelOf(o) });
     if (o.dryRun) {
-      const d = await dryRunSweep(readSpec(spec, runFlags), spec, {
+      const d = await dryRunSweep(readSpec(spec, flags), spec, {
         out: o.out,
         parallel,
         progress: process.stderr,
@@ -1036,7 +1040,7 @@ program
       spec,
       out: o.out,
       parallel,
-      runFlags,
+      flags,
       progress: process.stderr,
       logger,
       signal: abort.signal,

@@ -150,7 +150,12 @@ export function groupSettings<R extends { readonly dir: string; readonly config:
   });
 }
 
-/** The setting the others are compared with: the first with one population (islands = 1), else the first. */
+/**
+ * The setting the others are compared with: the first GA setting with one population (islands = 1), else
+ * the first GA setting, else the first. A gradient baseline's runs (`slt baseline`, config.json's
+ * `baseline`) are one process too, but the comparison is of searches: one chosen by its place among the
+ * runs would turn with their directory names.
+ */
 export function baselineIndex(settings: readonly Setting<unknown>[], label?: string): number {
   if (label !== undefined) {
     const named = settings.findIndex((s) => s.label === label);
@@ -161,6 +166,7 @@ export function baselineIndex(settings: readonly Setting<unknown>[], label?: str
       );
     return named;
   }
-  const k = settings.findIndex((s) => s.config.cluster.islands === 1);
-  return k === -1 ? 0 : k;
+  const ga = (s: Setting<unknown>) => s.config.baseline === undefined;
+  const k = settings.findIndex((s) => ga(s) && s.config.cluster.islands === 1);
+  return Math.max(0, k !== -1 ? k : settings.findIndex(ga));
 }

@@ -1,6 +1,7 @@
-// `slt run … --json --quiet` (or `slt resume …`) in a child process under this Node: the one way the
-// sweep and `slt reproduce` start a run. A child is a whole `slt` command, so a run in a sweep is the
-// run a user would have started by hand, with its own run directory, checkpoints and exit status.
+// `slt run … --json --quiet` (or `slt resume …`, `slt baseline dense …`) in a child process under this
+// Node: the one way the sweep and `slt reproduce` start a run. A child is a whole `slt` command, so a run
+// in a sweep is the run a user would have started by hand, with its own run directory, checkpoints and
+// exit status.
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 
@@ -21,22 +22,31 @@ export interface ChildRun {
 /** Keep only the end of a child's stderr: its error line is last. */
 const STDERR_KEEP = 64 * 1024;
 
-/** The line that says why a child failed: its `slt: error …` line, else its last line, else its exit. */
+/**
+ * The line that says why a child failed: its `slt: error …` line (with the lines that detail it, such as
+ * an invalid configuration's fields, joined with "; "), else its last line, else its exit.
+ */
 function errorLine(stderr: string, code: number | null, signal: NodeJS.Signals | null): string {
   const lines = stderr
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l !== "");
   const exit = signal !== null ? `killed by ${signal}` : `exit code ${code}`;
-  const line = lines.findLast((l) => l.startsWith("slt: error")) ?? lines.at(-1);
+  const at = lines.findLastIndex((l) => l.startsWith("slt: error"));
+  const line =
+    at === -1
+      ? lines.at(-1)
+      : lines[at].endsWith(":")
+        ? `${lines[at]} ${lines.slice(at + 1).join("; ")}`
+        : lines[at];
   return line === undefined ? exit : `${line} (${exit})`;
 }
 
-/** Starts `slt COMMAND ARGS --json --quiet` (command "run" or "resume"). */
-export function startSlt(command: "run" | "resume", args: readonly string[]): ChildRun {
+/** Starts `slt COMMAND ARGS --json --quiet` (command "run", "resume", or words such as "baseline dense"). */
+export function startSlt(command: string, args: readonly string[]): ChildRun {
   // an IPC channel, unused but for its end: it closes however the sweep ends, SIGKILL included, and a run
   // takes that as a stop request (io/stop-request.ts), so no run outlives its sweep
-  const child = spawn(process.execPath, [CLI, command, ...args, "--json", "--quiet"], {
+  const child = spawn(process.execPath, [CLI, ...command.split(" "), ...args, "--json", "--quiet"], {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   let out = "";

@@ -2,21 +2,27 @@
 // `settings` entry, in the spec's order) times the seeds, seed-major, so that an interrupted sweep has
 // every setting at its first seeds. Each setting has a stable readable name made of the fields that set
 // it apart (`topology=ring,interval=5`; the grid's keys with more than one value, or a settings entry's
-// own fields, or its `name`) and a folder-safe slug; each run's directory is `<slug>-s<seed>`. Pure.
+// own fields, or its `name`) and a folder-safe slug; each run's directory is `<slug>-s<seed>`. A
+// setting's `"command"` chooses the `slt` command its runs are (`slt run`, or a baseline, spec.ts); the
+// budget's flags go to `slt run` settings only (a baseline trains its epochs). Pure.
 import { E_CONFIG, SltError } from "../core/errors.ts";
-import { type Fields, type FieldValue, hashOf, type SweepSpec } from "./spec.ts";
+import { commandOf, type Fields, type FieldValue, hashOf, RUN_COMMAND, type SweepSpec } from "./spec.ts";
 
 export interface SweepSetting {
   /** readable, unique within the sweep: "topology=ring,interval=5" */
   readonly name: string;
   /** the name as a folder name: "topology-ring_interval-5" */
   readonly slug: string;
-  /** every run field: base with this setting's own on top */
+  /** every run field: base with this setting's own on top (`command` included, when given) */
   readonly fields: Fields;
+  /** the `slt` command its runs are, as the spec names it: "run", "baseline dense", … */
+  readonly command: string;
   /** the fields that set this setting apart (the grid point's varying keys, or the entry's own) */
   readonly own: Fields;
-  /** `slt run` arguments of every run of the setting: its fields and the budget */
+  /** the command's arguments for every run of the setting: its fields (but `command`) and the budget */
   readonly args: readonly string[];
+  /** the spec has a budget, which this setting's runs do not get (a baseline trains its epochs) */
+  readonly unbudgeted: boolean;
 }
 
 export interface PlannedRun {
@@ -24,7 +30,7 @@ export interface PlannedRun {
   readonly seed: number;
   /** the run directory's name under the sweep's folder */
   readonly dir: string;
-  /** `slt run` arguments, but --out: the fields, the budget, --seed and --name */
+  /** the command's arguments, but --out: the fields, the budget, --seed and --name */
   readonly args: readonly string[];
 }
 
@@ -36,9 +42,11 @@ export interface Plan {
 /** A value as a name shows it: arrays with x (`64x75x10`), as the run folders of `slt run` do. */
 const shown = (v: FieldValue): string => (Array.isArray(v) ? v.join("x") : String(v));
 
-/** `topology=ring,interval=5`; "base" for none */
+/** `topology=ring,interval=5`, `baseline dense,lr=0.01` (a command by itself); "base" for none */
 function nameOf(own: Fields): string {
-  const parts = Object.entries(own).map(([k, v]) => (v === true ? k : `${k}=${shown(v)}`));
+  const parts = Object.entries(own).map(([k, v]) =>
+    v === true ? k : k === "command" ? shown(v) : `${k}=${shown(v)}`,
+  );
   return parts.length === 0 ? "base" : parts.join(",");
 }
 
@@ -80,11 +88,17 @@ function settingsOf(spec: SweepSpec): SweepSetting[] {
   }
   if (made.length === 0) made.push({ name: "base", own: {}, fields: spec.base });
   const budget = budgetArgs(spec.budget);
-  return made.map((s) => ({
-    ...s,
-    slug: slugOf(s.name),
-    args: [...Object.entries(s.fields).flatMap(([k, v]) => flagArgs(k, v)), ...budget],
-  }));
+  return made.map((s) => {
+    const command = commandOf(s.fields);
+    const flags = Object.entries(s.fields).filter(([k]) => k !== "command");
+    return {
+      ...s,
+      command,
+      slug: slugOf(s.name),
+      args: [...flags.flatMap(([k, v]) => flagArgs(k, v)), ...(command === RUN_COMMAND ? budget : [])],
+      unbudgeted: budget.length > 0 && command !== RUN_COMMAND,
+    };
+  });
 }
 
 /** Refuses two settings of one name or slug, naming both, so no two runs share a directory. */
@@ -103,14 +117,14 @@ function checkUnique(settings: readonly SweepSetting[], source: string): void {
   }
 }
 
-/** A field as `slt run` arguments; see spec.ts. */
+/** A field as the command's arguments; see spec.ts. */
 function flagArgs(key: string, v: FieldValue): string[] {
   if (v === false) return [];
   if (v === true) return [`--${key}`];
   return [`--${key}`, Array.isArray(v) ? v.join(",") : String(v)];
 }
 
-/** The budget's flags, the same for every run. */
+/** The budget's flags, the same for every `slt run` run. */
 function budgetArgs(budget: SweepSpec["budget"]): string[] {
   return [
     ...(budget?.evaluations !== undefined ? ["--max-evaluations", String(budget.evaluations)] : []),

@@ -1,15 +1,17 @@
-// A sweep's spec (`slt sweep SPEC.json`): which runs to make, as plain data. Every field of a run is a
-// flag of `slt run`, written without its dashes (`"migration-probability": 0.5` is
-// `--migration-probability 0.5`), so nothing here restates the run's options: the CLI hands its own
-// option list over (`RunFlag`), and a misspelt field, a value of the wrong kind or outside a flag's
-// choices is one E_CONFIG line naming the field. Values: a string or number is the flag's value, an
+// A sweep's spec (`slt sweep SPEC.json`): which runs to make, as plain data. A setting runs one `slt`
+// command, its `"command"` field: `slt run` by default, or another the CLI hands over (`"baseline dense"`,
+// `"baseline edge-popup"`). Every other field of a setting is a flag of that command, written without its
+// dashes (`"migration-probability": 0.5` is `--migration-probability 0.5`), so nothing here restates the
+// commands or their options: the CLI hands each command's own option list over (`CommandFlags`), and a
+// misspelt field, a value of the wrong kind or outside a flag's choices, or a flag the setting's command
+// does not take is one E_CONFIG line naming the field. Values: a string or number is the flag's value, an
 // array is joined with commas (`"arch": [64, 75, 10]`), `true` is a flag without a value
 // (`"accept-new-host-keys": true`), `false` leaves it out. Pure: no files (sweep.ts reads the spec).
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { E_CONFIG, SltError } from "../core/errors.ts";
 
-/** One option of `slt run`, as the sweep needs to know it. */
+/** One option of a command a sweep runs (`slt run`, `slt baseline dense`, …), as the sweep needs to know it. */
 export interface RunFlag {
   /** without the dashes: "max-evaluations" */
   readonly name: string;
@@ -18,6 +20,18 @@ export interface RunFlag {
   /** the allowed values, when the flag has a fixed list */
   readonly choices?: readonly string[];
 }
+
+/**
+ * Each command a setting may run, as its `"command"` field names it ("run", "baseline dense"), with its
+ * options. The CLI reads them from its own commands.
+ */
+export type CommandFlags = Readonly<Record<string, readonly RunFlag[]>>;
+
+/**
+ * `slt run`: the command of a setting without a `"command"` field, and the one the budget's flags and
+ * `slt resume` are for (a baseline trains its epochs, with no evaluation count, time limit or checkpoint).
+ */
+export const RUN_COMMAND = "run";
 
 export type FieldValue = string | number | boolean | readonly (string | number)[];
 export type Fields = Readonly<Record<string, FieldValue>>;
@@ -35,7 +49,7 @@ const RESERVED: Readonly<Record<string, string>> = {
   help: "not a run setting",
 };
 
-/** What each budget sets for every run. */
+/** What each budget sets for every `slt run` run. */
 const BUDGET_FLAGS = { evaluations: "max-evaluations", seconds: "time-limit" } as const;
 
 const value = z.union([
@@ -105,23 +119,44 @@ function firstIssue(input: unknown, error: z.ZodError, source: string): never {
   return fail(source, at || "(top level)", `got ${got}; ${issue.message}`);
 }
 
-/** Checks one run field (`where` names it in the spec) against the run's options. */
+/** The command of a setting's fields (or base's): its `"command"`, else `slt run`. */
+export const commandOf = (fields: Fields): string =>
+  typeof fields.command === "string" ? fields.command : RUN_COMMAND;
+
+/** A command a field's value goes to: the command, and which setting(s) run it, for messages. */
+interface Use {
+  readonly command: string;
+  /** "settings[2]", "the grid", "base" */
+  readonly by: string;
+}
+
+/** Checks one field (`where` names it in the spec) against the options of the command `use` runs. */
 function checkField(
   source: string,
   where: string,
   key: string,
   v: FieldValue,
-  flags: ReadonlyMap<string, RunFlag>,
+  use: Use,
+  flags: CommandFlags,
   budget: SweepSpec["budget"],
 ): void {
   const why = RESERVED[key];
   if (why !== undefined) fail(source, where, `"${key}" is set by the sweep (${why})`);
-  for (const [kind, flag] of Object.entries(BUDGET_FLAGS))
-    if (key === flag && budget?.[kind as keyof typeof BUDGET_FLAGS] !== undefined)
-      fail(source, where, `"${key}" is set by budget.${kind} for every run; leave it out or drop the budget`);
-  const flag = flags.get(key);
+  if (use.command === RUN_COMMAND)
+    for (const [kind, flag] of Object.entries(BUDGET_FLAGS))
+      if (key === flag && budget?.[kind as keyof typeof BUDGET_FLAGS] !== undefined)
+        fail(
+          source,
+          where,
+          `"${key}" is set by budget.${kind} for every run; leave it out or drop the budget`,
+        );
+  const flag = flags[use.command]?.find((f) => f.name === key);
   if (flag === undefined)
-    fail(source, where, `"${key}" is not an option of slt run (fields are its flags without the dashes)`);
+    fail(
+      source,
+      where,
+      `"${key}" is not an option of slt ${use.command}, which ${use.by} runs (fields are its flags without the dashes; a setting's "command" chooses its command)`,
+    );
   else if (!flag.takesValue) {
     if (typeof v !== "boolean") fail(source, where, `--${key} is a switch: give true or false`);
   } else if (typeof v === "boolean") fail(source, where, `--${key} takes a value, not ${v}`);
@@ -129,22 +164,74 @@ function checkField(
     fail(source, where, `got ${JSON.stringify(v)}; --${key} is one of ${flag.choices.join(", ")}`);
 }
 
-/** Checks a parsed spec's run fields against the run's options; see the file's comment. */
-function checkFields(source: string, spec: SweepSpec, runFlags: readonly RunFlag[]): void {
-  const flags = new Map(runFlags.map((f) => [f.name, f]));
-  const check = (where: string, key: string, v: FieldValue) =>
-    checkField(source, where, key, v, flags, spec.budget);
-  for (const [k, v] of Object.entries(spec.base)) check(`base.${k}`, k, v);
+/** A `"command"` field: one of the commands the CLI handed over. */
+function checkCommand(source: string, where: string, v: FieldValue, flags: CommandFlags): void {
+  const commands = Object.keys(flags);
+  if (typeof v !== "string" || !commands.includes(v))
+    fail(
+      source,
+      where,
+      `got ${JSON.stringify(v)}; the setting's slt command is one of ${commands.map((c) => `"${c}"`).join(", ")} (default "${RUN_COMMAND}")`,
+    );
+}
+
+/**
+ * Which commands each part of the spec feeds: a settings entry its own (or base's) command; every grid
+ * point the grid's commands (each value of a "command" grid key, else base's); a base field every setting
+ * that does not set the field itself, or else base's own command.
+ */
+function usesOf(spec: SweepSpec): { grid: Use[]; entries: Use[]; base: (key: string) => Use[] } {
+  const baseCommand = commandOf(spec.base);
+  const gridCommands = spec.grid.command ?? [baseCommand];
+  const grid = gridCommands.map((c) => ({ command: String(c), by: "the grid" }));
+  const entries = spec.settings.map((s, i) => ({
+    command: commandOf({ ...spec.base, ...s }),
+    by: `settings[${i}]${typeof s.name === "string" ? ` ("${s.name}")` : ""}`,
+  }));
+  const hasGrid = Object.keys(spec.grid).length > 0;
+  const base = (key: string): Use[] => {
+    const to = [
+      ...(hasGrid && !(key in spec.grid) ? grid : []),
+      ...entries.filter((_, i) => !(key in spec.settings[i])),
+    ];
+    // base alone is a setting; a field every setting overrides is still checked, against base's command
+    return to.length > 0 ? to : [{ command: baseCommand, by: "base" }];
+  };
+  return { grid, entries, base };
+}
+
+/** Checks a parsed spec's fields against its settings' commands' options; see the file's comment. */
+function checkFields(source: string, spec: SweepSpec, flags: CommandFlags): void {
+  const uses = usesOf(spec);
+  // each field once per command it goes to (base's may go to several)
+  const check = (where: string, key: string, v: FieldValue, to: readonly Use[]) => {
+    if (key === "command") return; // checked above
+    const seen = new Set<string>();
+    for (const use of to)
+      if (!seen.has(use.command)) {
+        seen.add(use.command);
+        checkField(source, where, key, v, use, flags, spec.budget);
+      }
+  };
+  // the commands first: a field is checked against a command only once that command is known
+  if (spec.base.command !== undefined) checkCommand(source, "base.command", spec.base.command, flags);
+  spec.grid.command?.forEach((v, i) => {
+    checkCommand(source, `grid.command[${i}]`, v, flags);
+  });
+  spec.settings.forEach((s, i) => {
+    if (s.command !== undefined) checkCommand(source, `settings[${i}].command`, s.command, flags);
+  });
+  for (const [k, v] of Object.entries(spec.base)) check(`base.${k}`, k, v, uses.base(k));
   for (const [k, values] of Object.entries(spec.grid))
     values.forEach((v, i) => {
-      check(`grid.${k}[${i}]`, k, v);
+      check(`grid.${k}[${i}]`, k, v, uses.grid);
     });
   spec.settings.forEach((s, i) => {
     for (const [k, v] of Object.entries(s)) {
       if (k === "name") {
         if (typeof v !== "string" || v.trim() === "")
           fail(source, `settings[${i}].name`, "the setting's name: a non-empty string");
-      } else check(`settings[${i}].${k}`, k, v);
+      } else check(`settings[${i}].${k}`, k, v, [uses.entries[i]]);
     }
   });
   if (spec.budget && Object.keys(spec.budget).length === 0)
@@ -158,14 +245,14 @@ function checkFields(source: string, spec: SweepSpec, runFlags: readonly RunFlag
 
 /**
  * The spec in `json` (read from `source`, for messages), checked; see the file's comment. Without
- * `runFlags` only its form is checked (a spec the sweep wrote itself; the dry run of every setting
- * before a sweep starts still refuses a field `slt run` does not take).
+ * `flags` only its form is checked (a spec the sweep wrote itself; the dry run of every setting before a
+ * sweep starts still refuses a field its command does not take).
  */
-export function parseSpec(json: unknown, source: string, runFlags?: readonly RunFlag[]): SweepSpec {
+export function parseSpec(json: unknown, source: string, flags?: CommandFlags): SweepSpec {
   const parsed = specSchema.safeParse(json);
   if (!parsed.success) firstIssue(json, parsed.error, source);
   const spec = parsed.data as SweepSpec;
-  if (runFlags !== undefined) checkFields(source, spec, runFlags);
+  if (flags !== undefined) checkFields(source, spec, flags);
   return spec;
 }
 

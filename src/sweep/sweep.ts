@@ -1,8 +1,9 @@
-// `slt sweep SPEC.json`: the runs of a spec (plan.ts), each a child `slt run --json` (child.ts) in its
-// own directory under the sweep's folder, as many at once as the core budget allows (schedule.ts), each
-// finished run one line of sweep.jsonl (journal.ts). Running the same command again skips the runs
-// recorded ok; a run started but not recorded (the sweep was stopped) continues with `slt resume` from
-// its checkpoint, or, without one, starts again with its partial directory moved aside. A stop
+// `slt sweep SPEC.json`: the runs of a spec (plan.ts), each a child `slt run --json` (or `slt baseline
+// dense|edge-popup --json`, as its setting's command says; child.ts) in its own directory under the
+// sweep's folder, as many at once as the core budget allows (schedule.ts), each finished run one line of
+// sweep.jsonl (journal.ts). Running the same command again skips the runs recorded ok; a run started but
+// not recorded (the sweep was stopped) continues with `slt resume` from its checkpoint, or, without one
+// (a baseline never has one), starts again from scratch with its partial directory moved aside. A stop
 // (SIGINT, SIGTERM) is passed to the running children as SIGTERM: each stops after its generation and
 // writes its checkpoint; those runs are not recorded, so the next sweep continues them.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -26,7 +27,7 @@ import {
 } from "./journal.ts";
 import { type Plan, type PlannedRun, planSweep, type SweepSetting } from "./plan.ts";
 import { costOf, startable } from "./schedule.ts";
-import { parseSpec, type RunFlag, type SweepSpec } from "./spec.ts";
+import { type CommandFlags, parseSpec, RUN_COMMAND, type SweepSpec } from "./spec.ts";
 
 /** How a spec is run. */
 export interface SweepRunOptions {
@@ -47,8 +48,8 @@ export interface SweepRunOptions {
 export interface SweepOptions extends SweepRunOptions {
   /** the spec file */
   readonly spec: string;
-  /** the options of `slt run`, which the spec's fields are checked against */
-  readonly runFlags: readonly RunFlag[];
+  /** the commands a setting may run and their options, which the spec's fields are checked against */
+  readonly flags: CommandFlags;
 }
 
 export interface SweepResult {
@@ -74,8 +75,8 @@ export interface SweepResult {
 export const defaultSweepDir = (name: string): string => join("runs", "sweeps", name);
 
 /** The spec file, read and checked (E_CONFIG in one line naming the file and the field). */
-export function readSpec(path: string, runFlags: readonly RunFlag[]): SweepSpec {
-  return parseSpec(readJsonFile(path, "sweep spec"), path, runFlags);
+export function readSpec(path: string, flags: CommandFlags): SweepSpec {
+  return parseSpec(readJsonFile(path, "sweep spec"), path, flags);
 }
 
 /**
@@ -114,9 +115,10 @@ export async function mapLimit<T, R>(
 }
 
 /**
- * Each setting's cost in cores, from a dry run of its first waiting run: the dry run resolves the island
- * count as the run will (a default of one per core included) and checks every value before anything
- * starts; a setting that would fail is one E_CONFIG line naming it.
+ * Each setting's cost in cores, from a dry run of its first waiting run (`slt run --dry-run`, or its
+ * baseline's `--dry-run`): the dry run resolves the island count as the run will (a default of one per
+ * core included) and checks every value and the data before anything starts; a setting that would fail
+ * is one E_CONFIG line naming it. A baseline trains on one core (its dry run's mode is "baseline …").
  */
 async function settingCosts(
   waiting: readonly PlannedRun[],
@@ -127,7 +129,7 @@ async function settingCosts(
   const firsts = [...new Map(waiting.map((r) => [r.setting, r])).values()];
   const checked = await mapLimit(firsts, o.parallel, async (run) => ({
     run,
-    result: await startSlt("run", [...run.args, "--out", out, "--dry-run"]).done,
+    result: await startSlt(run.setting.command, [...run.args, "--out", out, "--dry-run"]).done,
   }));
   const costs = new Map<SweepSetting, SettingCost>();
   for (const { run, result } of checked) {
@@ -150,11 +152,17 @@ async function settingCosts(
   return costs;
 }
 
-/** A run's start: fresh, continued from its checkpoint, or again with its partial directory moved aside. */
+/**
+ * A run's start: fresh, continued from its checkpoint, or again from scratch with its partial directory
+ * moved aside (a baseline has no checkpoint: a half-trained one always starts again).
+ */
 function startRun(run: PlannedRun, out: string, lastFailed: boolean, seconds: number | undefined) {
   const path = join(out, run.dir);
-  if (!existsSync(path)) return { child: startSlt("run", [...run.args, "--out", out]), how: "" };
-  const checkpoint = ["checkpoint.json", "checkpoint.prev.json"].some((f) => existsSync(join(path, f)));
+  const command = run.setting.command;
+  if (!existsSync(path)) return { child: startSlt(command, [...run.args, "--out", out]), how: "" };
+  const checkpoint =
+    command === RUN_COMMAND &&
+    ["checkpoint.json", "checkpoint.prev.json"].some((f) => existsSync(join(path, f)));
   // a run that failed starts again: its checkpoint may be what failed it
   if (checkpoint && !lastFailed) {
     // a wall-clock budget is the whole run's: the continued part gets what is left of it
@@ -171,8 +179,8 @@ function startRun(run: PlannedRun, out: string, lastFailed: boolean, seconds: nu
   }
   const aside = moveAside(path);
   return {
-    child: startSlt("run", [...run.args, "--out", out]),
-    how: ` (again; the partial run is in ${aside})`,
+    child: startSlt(command, [...run.args, "--out", out]),
+    how: ` (again${command === RUN_COMMAND ? "" : " from scratch, a baseline has no checkpoint"}; the partial run is in ${aside})`,
   };
 }
 
@@ -181,7 +189,9 @@ function outcome(r: ChildResult, seconds: number): string {
   if (!r.ok) return `FAILED: ${r.error}`;
   const s = r.summary;
   const test = typeof s.testAccuracy === "number" ? s.testAccuracy.toFixed(4) : "-";
-  return `ok test ${test}, ${s.evaluations} evaluations (${s.stopReason}) in ${Math.round(seconds)} s`;
+  // a baseline's summary counts epochs as its evaluations (run/baseline.ts): say epochs
+  const work = typeof s.method === "string" ? `${s.epochs} epochs` : `${s.evaluations} evaluations`;
+  return `ok test ${test}, ${work} (${s.stopReason}) in ${Math.round(seconds)} s`;
 }
 
 interface Session {
@@ -212,9 +222,8 @@ async function execute(s: Session, run: PlannedRun): Promise<void> {
   s.kills.delete(kill);
   const interrupted = r.ok ? r.summary.stopReason === "interrupted" : s.stopping;
   if (interrupted) {
-    s.o.progress.write(
-      `stopped ${run.setting.name} s${run.seed}: not recorded; the next sweep continues it\n`,
-    );
+    const next = run.setting.command === RUN_COMMAND ? "continues it" : "trains it again from scratch";
+    s.o.progress.write(`stopped ${run.setting.name} s${run.seed}: not recorded; the next sweep ${next}\n`);
     return;
   }
   // absolute, so the record names the run wherever the sweep was started from (--out may be relative)
@@ -301,13 +310,17 @@ export interface SweepDryRun {
     /** cores each of its runs would keep busy */
     readonly cost: number;
     readonly runs: number;
+    /** the `slt` command of its runs ("run", "baseline dense", …) and its arguments */
+    readonly command: string;
     readonly args: readonly string[];
+    /** the spec has a budget, which its runs do not get (a baseline trains its epochs) */
+    readonly unbudgeted: boolean;
   }[];
 }
 
 /**
- * The spec checked as a sweep checks it before it starts (every setting with `slt run --dry-run`, and the
- * folder's spec.json), and what would run; nothing is run or written.
+ * The spec checked as a sweep checks it before it starts (every setting with a dry run of its command,
+ * and the folder's spec.json), and what would run; nothing is run or written.
  */
 export async function dryRunSweep(spec: SweepSpec, source: string, o: SweepRunOptions): Promise<SweepDryRun> {
   const plan = planSweep(spec, source);
@@ -326,10 +339,15 @@ export async function dryRunSweep(spec: SweepSpec, source: string, o: SweepRunOp
       slug: s.slug,
       cost: costs.get(s)?.cores ?? 1,
       runs: plan.runs.filter((r) => r.setting === s).length,
+      command: s.command,
       args: s.args,
+      unbudgeted: s.unbudgeted,
     })),
   };
 }
+
+/** What a sweep says of a setting the budget does not apply to. */
+const UNBUDGETED = " (no budget: the budget is slt run's; a baseline trains its epochs)";
 
 /** A dry run as lines for people. */
 export function formatSweepDryRun(d: SweepDryRun): string {
@@ -338,7 +356,7 @@ export function formatSweepDryRun(d: SweepDryRun): string {
     `  folder    ${d.out} (${d.alreadyDone} of ${d.runs} runs done)`,
     ...d.settings.map(
       (s) =>
-        `  ${s.name}: ${s.runs} runs of ${s.cost} core${s.cost === 1 ? "" : "s"} in ${s.slug}-s<seed>: slt run ${s.args.join(" ")}`,
+        `  ${s.name}: ${s.runs} runs of ${s.cost} core${s.cost === 1 ? "" : "s"} in ${s.slug}-s<seed>: slt ${s.command} ${s.args.join(" ")}${s.unbudgeted ? UNBUDGETED : ""}`,
     ),
     "",
   ].join("\n");
@@ -346,7 +364,7 @@ export function formatSweepDryRun(d: SweepDryRun): string {
 
 /** `slt sweep SPEC.json`: the spec file read, checked and run. */
 export function runSweep(o: SweepOptions): Promise<SweepResult> {
-  return sweepSpec(readSpec(o.spec, o.runFlags), o.spec, o);
+  return sweepSpec(readSpec(o.spec, o.flags), o.spec, o);
 }
 
 /** Runs the sweep of a spec (read from `source`, for messages); see the file's comment. */
@@ -396,8 +414,10 @@ async function sweepLocked(
     `sweep ${spec.name}: ${okBefore.length} of ${plan.runs.length} runs already done${waiting.length > 0 ? `; ${waiting.length} to run in ${out}, ${o.parallel} cores` : ""}\n`,
   );
   if (waiting.length > 0) {
-    const settings = new Set(waiting.map((r) => r.setting)).size;
-    o.progress.write(`checking ${settings} setting${settings === 1 ? "" : "s"} with slt run --dry-run\n`);
+    const settings = new Set(waiting.map((r) => r.setting));
+    const commands = [...new Set([...settings].map((t) => `slt ${t.command} --dry-run`))].join(", ");
+    o.progress.write(`checking ${settings.size} setting${settings.size === 1 ? "" : "s"} with ${commands}\n`);
+    for (const t of settings) if (t.unbudgeted) o.progress.write(`${t.name}${UNBUDGETED}\n`);
     await schedule(s, waiting, await settingCosts(waiting, o, source, out));
     const time = formatDuration((performance.now() - s.started) / 1000);
     o.progress.write(

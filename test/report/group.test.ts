@@ -93,4 +93,20 @@ describe("groupSettings", () => {
     const settings = groupSettings([run({ islands: 4 }), run({ islands: 2 })]);
     expect(baselineIndex(settings)).toBe(0);
   });
+
+  it("a gradient baseline's runs (slt baseline) are compared, not the reference, while there is a GA setting", () => {
+    const trained = (method: string, r: FakeRun, dir: string) => ({
+      dir,
+      config: { ...fakeConfig(r, dir), baseline: { method, epochs: 100 } },
+    });
+    const dense = trained("dense", { islands: 1 }, "/runs/a-dense");
+    const ep = trained("edge-popup", { islands: 1 }, "/runs/b-ep");
+    // in name order the dense run comes first; the GA's one population is still the reference
+    expect(baselineIndex(groupSettings([dense, ep, run({ islands: 4 }), run({ islands: 1 })]))).toBe(3);
+    expect(baselineIndex(groupSettings([dense, ep, run({ islands: 4 })]))).toBe(2);
+    expect(baselineIndex(groupSettings([dense, ep]))).toBe(0);
+    // named, a baseline is the reference
+    const named = groupSettings([dense, run({ islands: 1 })], new Map([["/runs/a-dense", "dense"]]));
+    expect(baselineIndex(named, "dense")).toBe(0);
+  });
 });

@@ -1,8 +1,9 @@
-// The run options the pure sweep tests check specs against: a few of `slt run`'s, as the CLI describes
-// them (the end-to-end tests use the real list, which the CLI reads from its `run` command).
-import type { RunFlag } from "../../src/sweep/spec.ts";
+// The commands and options the pure sweep tests check specs against: a few of `slt run`'s and of the
+// baselines', as the CLI describes them (the end-to-end tests use the real lists, which the CLI reads
+// from its `run` and `baseline` commands).
+import type { CommandFlags, RunFlag } from "../../src/sweep/spec.ts";
 
-export const RUN_FLAGS: readonly RunFlag[] = [
+const RUN_FLAGS: readonly RunFlag[] = [
   { name: "dataset", takesValue: true },
   { name: "arch", takesValue: true },
   { name: "islands", takesValue: true },
@@ -21,3 +22,19 @@ export const RUN_FLAGS: readonly RunFlag[] = [
   { name: "seed", takesValue: true },
   { name: "out", takesValue: true },
 ];
+
+const BASELINE_FLAGS: readonly RunFlag[] = [
+  { name: "dataset", takesValue: true },
+  { name: "arch", takesValue: true },
+  { name: "epochs", takesValue: true },
+  { name: "lr", takesValue: true },
+  { name: "name", takesValue: true },
+  { name: "seed", takesValue: true },
+  { name: "out", takesValue: true },
+];
+
+export const COMMAND_FLAGS: CommandFlags = {
+  run: RUN_FLAGS,
+  "baseline edge-popup": [...BASELINE_FLAGS, { name: "keep", takesValue: true }],
+  "baseline dense": BASELINE_FLAGS,
+};

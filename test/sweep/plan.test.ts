@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { isSltError } from "../../src/core/errors.ts";
 import { planSweep, slugOf } from "../../src/sweep/plan.ts";
 import { parseSpec } from "../../src/sweep/spec.ts";
-import { RUN_FLAGS } from "./flags.ts";
+import { COMMAND_FLAGS } from "./flags.ts";
 
-const plan = (spec: unknown) => planSweep(parseSpec(spec, "s.json", RUN_FLAGS), "s.json");
+const plan = (spec: unknown) => planSweep(parseSpec(spec, "s.json", COMMAND_FLAGS), "s.json");
 
 describe("sweep plan", () => {
   const spec = {
@@ -113,6 +113,50 @@ describe("sweep plan", () => {
     expect(
       plan({ name: "t", base: { mode: "lockstep", islands: 2 }, seeds: 1, budget: { seconds: 9 } }).runs,
     ).toHaveLength(1);
+  });
+
+  it("a baseline setting runs its command with its fields as flags, without the budget", () => {
+    const p = plan({
+      name: "vs",
+      base: { dataset: "moons", arch: [2, 75, 2] },
+      settings: [
+        { islands: 1 },
+        { command: "baseline edge-popup", keep: 0.5 },
+        { name: "dense", command: "baseline dense", epochs: 5 },
+      ],
+      seeds: [3],
+      budget: { evaluations: 5000, seconds: 60 },
+    });
+    expect(p.settings.map((s) => [s.name, s.slug, s.command, s.unbudgeted])).toEqual([
+      ["islands=1", "islands-1", "run", false],
+      ["baseline edge-popup,keep=0.5", "baseline-edge-popup_keep-0.5", "baseline edge-popup", true],
+      ["dense", "dense", "baseline dense", true],
+    ]);
+    expect(p.runs[0].args).toEqual(
+      expect.arrayContaining(["--max-evaluations", "5000", "--time-limit", "60"]),
+    );
+    expect(p.runs[1].args).toEqual([
+      ...["--dataset", "moons", "--arch", "2,75,2", "--keep", "0.5"],
+      ...["--seed", "3", "--name", "baseline-edge-popup_keep-0.5-s3"],
+    ]);
+    expect(p.runs[2].args).toEqual([
+      ...["--dataset", "moons", "--arch", "2,75,2", "--epochs", "5", "--seed", "3", "--name", "dense-s3"],
+    ]);
+    // the command stays a field of the setting (sweep.jsonl records it), never a flag
+    expect(p.settings[2].fields).toEqual({
+      dataset: "moons",
+      arch: [2, 75, 2],
+      command: "baseline dense",
+      epochs: 5,
+    });
+    // without a budget nothing is withheld from a baseline
+    const free = plan({ name: "f", base: { command: "baseline dense" }, seeds: 1 });
+    expect(free.settings[0]).toMatchObject({
+      name: "base",
+      command: "baseline dense",
+      unbudgeted: false,
+      args: [],
+    });
   });
 
   it("slugs are folder-safe and short; long names stay unique", () => {

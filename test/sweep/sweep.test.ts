@@ -22,6 +22,13 @@ function writeSpec(file: string, budget: number, extra: Record<string, unknown> 
   return path;
 }
 
+/** Writes a spec as `<work>/<name>.json` and returns its path. */
+function specFile(spec: { name: string } & Record<string, unknown>): string {
+  const path = join(work, `${spec.name}.json`);
+  writeFileSync(path, JSON.stringify(spec));
+  return path;
+}
+
 const records = (out: string) =>
   readFileSync(join(out, "sweep.jsonl"), "utf8")
     .trim()
@@ -194,6 +201,94 @@ describe("slt sweep", () => {
     }
   });
 
+  it("runs baselines beside the GA: a dense and an edge-popup setting are rows of its report", () => {
+    const spec = specFile({
+      name: "vs",
+      base: { dataset: "moons", arch: [2, 16, 2] },
+      settings: [
+        { name: "ga", islands: 1, population: 20, prune: "none", termination: "none" },
+        { name: "edge-popup", command: "baseline edge-popup", keep: 0.5, epochs: 2 },
+        { name: "dense", command: "baseline dense", epochs: 2 },
+      ],
+      seeds: [1],
+      budget: { evaluations: 100 },
+    });
+    const out = join(work, "vs");
+    const dry = runCli(work, ["sweep", spec, "--out", out, "--dry-run", "--json"]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout).settings).toMatchObject([
+      { name: "ga", command: "run", cost: 1, unbudgeted: false },
+      { name: "edge-popup", command: "baseline edge-popup", cost: 1, unbudgeted: true },
+      {
+        name: "dense",
+        command: "baseline dense",
+        cost: 1,
+        unbudgeted: true,
+        args: expect.not.arrayContaining(["--max-evaluations"]),
+      },
+    ]);
+    // a baseline stopped half-trained (a directory, no record) has no checkpoint: it starts from scratch
+    mkdirSync(join(out, "dense-s1"), { recursive: true });
+    writeFileSync(join(out, "dense-s1", "events.jsonl"), '{"type":"start","t":0}\n');
+    const r = runCli(work, ["sweep", spec, "--out", out, "--parallel", "2", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(
+      "checking 3 settings with slt run --dry-run, slt baseline edge-popup --dry-run, slt baseline dense --dry-run",
+    );
+    expect(r.stderr).toContain("dense (no budget: the budget is slt run's; a baseline trains its epochs)");
+    expect(r.stderr).toContain(
+      `start dense s1 (again from scratch, a baseline has no checkpoint; the partial run is in ${out}/dense-s1.partial-1)`,
+    );
+    expect(r.stderr).toMatch(/^\[\d\/3\] edge-popup s1: ok test 0\.\d{4}, 2 epochs \(epochs\) in \d+ s/m);
+    const lines = records(out);
+    expect(lines.map((l) => [l.setting, l.status, l.fields.command]).sort()).toEqual([
+      ["dense", "ok", "baseline dense"],
+      ["edge-popup", "ok", "baseline edge-popup"],
+      ["ga", "ok", undefined],
+    ]);
+    const summary = (setting: string) => lines.find((l) => l.setting === setting).summary;
+    expect(summary("ga")).toMatchObject({ stopReason: "max-evaluations" });
+    expect(summary("dense")).toMatchObject({ method: "dense", epochs: 2, sparsity: 0 });
+    expect(summary("edge-popup")).toMatchObject({ method: "edge-popup", keep: 0.5, sparsity: 0.5 });
+    // the sweep's own report and slt report on its folder: a row per setting, the GA the reference
+    expect(readFileSync(join(out, "report.html"), "utf8")).toContain("slt report: 3 runs in 3 settings");
+    const md = runCli(work, ["report", out, "--format", "json"]);
+    expect(md.code, md.stderr).toBe(0);
+    const report = JSON.parse(md.stdout);
+    expect(report.baseline).toBe("ga");
+    const row = (label: string) => report.settings.find((x: { label: string }) => x.label === label);
+    for (const label of ["ga", "edge-popup", "dense"]) {
+      expect(row(label).runs).toBe(1);
+      expect(row(label).testAccuracy.mean).toBe(summary(label).testAccuracy);
+      expect(row(label).sparsity.mean).toBe(summary(label).sparsity);
+    }
+  });
+
+  it("a baseline stopped with its sweep is not recorded, and the sweep says the next one trains it again", async () => {
+    const spec = specFile({
+      name: "long",
+      base: { dataset: "moons", arch: [2, 8, 2] },
+      settings: [{ name: "dense", command: "baseline dense", epochs: 100000 }],
+      seeds: 1,
+    });
+    const out = join(work, "long");
+    const events = join(out, "dense-s1", "events.jsonl");
+    const child = spawn(process.execPath, [CLI, "sweep", spec, "--out", out], { cwd: work });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
+    const closed = new Promise<number | null>((done) => child.on("close", (c) => done(c)));
+    // stop the sweep once the baseline has trained an epoch
+    await until(() => existsSync(events) && readFileSync(events, "utf8").includes('"type":"epoch"'));
+    child.kill("SIGINT");
+    expect(await closed, stderr).toBe(130);
+    expect(stderr).toContain("stopped dense s1: not recorded; the next sweep trains it again from scratch");
+    expect(existsSync(join(out, "sweep.jsonl"))).toBe(false);
+    // it stopped after its epoch and said so in its own run directory
+    expect(readFileSync(events, "utf8")).toMatch(/"type":"end".*"stopReason":"interrupted"/);
+  });
+
   it("--dry-run checks every setting and lists the runs, writing nothing", () => {
     const spec = writeSpec("dry.json", 300);
     const out = join(work, "dry");
@@ -249,6 +344,24 @@ describe("slt sweep", () => {
     ],
     [["sweep", "value.json"], /E_CONFIG: sweep spec value\.json: setting "topology=rnig": .*rnig/],
     [["sweep", "seeds.json", "--parallel", "0"], /E_CONFIG: --parallel 0: expected at least 1/],
+    [
+      ["sweep", "islands.json"],
+      /E_CONFIG: sweep spec islands\.json: settings\[0\]\.islands: "islands" is not an option of slt baseline dense, which settings\[0\] runs/,
+    ],
+    [
+      ["sweep", "keep.json"],
+      /E_CONFIG: sweep spec keep\.json: base\.keep: "keep" is not an option of slt run, which base runs/,
+    ],
+    // the baselines' own dry run, before anything runs: a data file that is not there
+    [
+      ["sweep", "data.json"],
+      /E_CONFIG: sweep spec data\.json: setting "ep": E_DATASET_FILE: dataset file not found: .*no-such\.csv \(exit code 2\)$/,
+    ],
+    // a child's error that details itself over several lines is one line
+    [
+      ["sweep", "config.json"],
+      /E_CONFIG: sweep spec config\.json: setting "dense": E_CONFIG: invalid configuration \(command line\): dataset\.test: got missing; train and test files must be given together; dataset\.name: /,
+    ],
   ])("a bad spec is one line, exit 2, nothing run (%#)", (args, words) => {
     writeFileSync(join(work, "bad.json"), "{ name: ");
     const spec = (fields: object) => JSON.stringify({ name: "bad", seeds: 1, ...fields });
@@ -259,6 +372,33 @@ describe("slt sweep", () => {
       spec({ base: { dataset: "moons" }, grid: { topology: ["rnig", "ring"] } }),
     );
     writeFileSync(join(work, "seeds.json"), spec({}));
+    writeFileSync(
+      join(work, "islands.json"),
+      spec({ settings: [{ command: "baseline dense", islands: 2 }] }),
+    );
+    writeFileSync(join(work, "keep.json"), spec({ base: { keep: 0.5 } }));
+    writeFileSync(
+      join(work, "data.json"),
+      spec({
+        settings: [
+          { dataset: "moons" },
+          {
+            name: "ep",
+            command: "baseline edge-popup",
+            train: "no-such.csv",
+            test: "no-such.csv",
+            arch: "2,8,2",
+          },
+        ],
+      }),
+    );
+    writeFileSync(
+      join(work, "config.json"),
+      spec({
+        base: { dataset: "moons" },
+        settings: [{ name: "dense", command: "baseline dense", train: "x.csv" }],
+      }),
+    );
     const out = join(work, `bad-${args[1]}`);
     const r = spawnSync(process.execPath, [CLI, ...args, "--out", out], { cwd: work, encoding: "utf8" });
     expectOneLineError({ code: r.status, stdout: r.stdout, stderr: r.stderr }, words);
