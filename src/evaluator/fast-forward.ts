@@ -77,6 +77,7 @@ import type { Network } from "../core/network.ts";
 import { ColumnMemo, EXACT_KEY_BITS, type MemoStats } from "./column-memo.ts";
 import { scoreRows, type Totals, unitColumn } from "./kernel.ts";
 import { marginScore } from "./margin.ts";
+import { CacheEntry, type ParentCache, ParentLru } from "./parent-cache.ts";
 import {
   activationBounds,
   allocPlan,
@@ -93,6 +94,8 @@ import {
   type SimdKernel,
   type SimdKind,
 } from "./simd-kernel.ts";
+
+export type { ParentCache } from "./parent-cache.ts";
 
 export interface FastEvaluatorOptions {
   /** rows per block of the layer-major pass (default 512) */
@@ -139,16 +142,6 @@ export interface FastEvaluatorOptions {
    * simd-kernel.ts). Every kernel gives the same results; an explicit kind the runtime lacks is an error.
    */
   readonly kernel?: KernelChoice;
-}
-
-/** A cached mask, returned by `parentCache`; its activations are usable while `cached` is true. */
-export interface ParentCache {
-  /** a copy of the parent's mask */
-  readonly mask: Mask;
-  readonly hash: string;
-  readonly metrics: Metrics;
-  /** false once the LRU has evicted the entry (delta calls then fall back to a full evaluation) */
-  readonly cached: boolean;
 }
 
 export interface CacheStats {
@@ -301,31 +294,6 @@ export function evaluatorOptionsFromEnv(
     throw new RangeError(`SLT_DELTA_CACHE_MB must be a number of MiB ≥ 0, got "${mb}"`);
   }
   return { delta, kernel, incrementalLogits, cacheBytes: Math.floor(cacheBytes) };
-}
-
-class CacheEntry implements ParentCache {
-  readonly mask: Mask;
-  readonly hash: string;
-  readonly metrics: Metrics;
-  /** every stored logit is within this of the reference's (incremental logits; 0: exact) */
-  readonly drift: number;
-  /** per unit (activation layers in order, logits last): its pool column, −1 unknown; null: evicted */
-  cols: Int32Array | null;
-  /** recency list: prev is more recent */
-  prev: CacheEntry | null = null;
-  next: CacheEntry | null = null;
-
-  constructor(mask: Mask, hash: string, metrics: Metrics, cols: Int32Array | null, drift = 0) {
-    this.mask = mask;
-    this.hash = hash;
-    this.metrics = metrics;
-    this.cols = cols;
-    this.drift = drift;
-  }
-
-  get cached(): boolean {
-    return this.cols !== null;
-  }
 }
 
 /** Per weight layer: where each term is read and each unit is written, for the current pass. */
@@ -609,11 +577,7 @@ class Fast implements FastEvaluator {
   #unusedCols = 0;
   #usedCols = 0;
 
-  // entries
-  readonly #entries = new Map<string, CacheEntry>();
-  #head: CacheEntry | null = null;
-  #tail: CacheEntry | null = null;
-  readonly #maxEntries: number;
+  readonly #parents: ParentLru;
   readonly #slots: number;
   readonly #search: number;
   readonly #maxWork: number;
@@ -622,9 +586,6 @@ class Fast implements FastEvaluator {
   #usefulAt = 0;
   #searches = 0;
 
-  #hits = 0;
-  #misses = 0;
-  #evictions = 0;
   #deltas = 0;
   #fulls = 0;
   #nExact = 0;
@@ -652,7 +613,7 @@ class Fast implements FastEvaluator {
     this.#units = layout.units;
     this.#blockBase = layout.blockBase;
     this.#poolBase = layout.poolBase;
-    this.#maxEntries = layout.maxEntries;
+    this.#parents = new ParentLru(layout.maxEntries, (cols) => this.#releaseAll(cols));
     this.#slots = layout.slots;
     this.#poolCols = layout.poolCols;
     this.#ref = new Int32Array(this.#poolCols);
@@ -675,7 +636,7 @@ class Fast implements FastEvaluator {
     const bounds = activationBounds(net, xT, n, F);
     this.fast = bounds !== null;
     this.loss = options.loss ?? true;
-    this.delta = (options.delta ?? true) && this.#maxEntries > 0 && this.fast;
+    this.delta = (options.delta ?? true) && layout.maxEntries > 0 && this.fast;
     this.#memo = layout.memoSlots > 0 && this.fast ? new ColumnMemo(layout.memoSlots, F) : null;
     this.#memoCol = new Int32Array(layout.memoSlots).fill(-1);
     this.#acc = new Float64Array(this.blockRows);
@@ -746,11 +707,8 @@ class Fast implements FastEvaluator {
         this.#usedCols++;
         return c;
       }
-      const victim = this.#tail;
       // cannot happen: the pool has room for the memo's columns and one whole mask besides the entries
-      if (victim === null) throw new Error("fast evaluator: column pool exhausted");
-      this.#evict(victim);
-      this.#evictions++;
+      if (!this.#parents.evictOldest()) throw new Error("fast evaluator: column pool exhausted");
     }
   }
 
@@ -787,57 +745,6 @@ class Fast implements FastEvaluator {
       if (c >= 0) this.#release(c);
     }
     this.#fresh.length = 0;
-  }
-
-  // ---- entries (LRU: #head most recent) ----
-
-  #unlink(e: CacheEntry): void {
-    if (e.prev !== null) e.prev.next = e.next;
-    else this.#head = e.next;
-    if (e.next !== null) e.next.prev = e.prev;
-    else this.#tail = e.prev;
-    e.prev = null;
-    e.next = null;
-  }
-
-  #pushFront(e: CacheEntry): void {
-    e.next = this.#head;
-    if (this.#head !== null) this.#head.prev = e;
-    else this.#tail = e;
-    this.#head = e;
-  }
-
-  #touch(e: CacheEntry): void {
-    if (this.#head === e) return;
-    this.#unlink(e);
-    this.#pushFront(e);
-  }
-
-  #evict(e: CacheEntry): void {
-    this.#unlink(e);
-    if (this.#entries.get(e.hash) === e) this.#entries.delete(e.hash);
-    const cols = e.cols;
-    e.cols = null;
-    if (cols !== null) this.#releaseAll(cols);
-  }
-
-  #insert(e: CacheEntry): void {
-    const same = this.#entries.get(e.hash);
-    // a different mask with the same hash (or the same mask, when a caller raced): replace it
-    if (same !== undefined) this.#evict(same);
-    while (this.#entries.size >= this.#maxEntries && this.#tail !== null) {
-      this.#evict(this.#tail);
-      this.#evictions++;
-    }
-    this.#entries.set(e.hash, e);
-    this.#pushFront(e);
-  }
-
-  #lookup(mask: Mask, hash: string): CacheEntry | undefined {
-    const e = this.#entries.get(hash);
-    if (e === undefined || !masksEqual(e.mask, mask)) return undefined;
-    this.#touch(e);
-    return e;
   }
 
   // ---- locations ----
@@ -1353,7 +1260,7 @@ class Fast implements FastEvaluator {
     const W = words.length;
     let best: CacheEntry | null = null;
     let bestD = this.#reach();
-    let e = this.#head;
+    let e = this.#parents.newest;
     for (let k = 0; k < this.#search && e !== null; k++, e = e.next) {
       const other = e.mask.words;
       let d = 0;
@@ -1384,7 +1291,7 @@ class Fast implements FastEvaluator {
     if (!this.delta) return this.evaluate(mask);
     this.#checkMask(mask);
     const hash = maskHash(mask);
-    const hit = this.#lookup(mask, hash);
+    const hit = this.#parents.lookup(mask, hash);
     if (hit !== undefined) {
       this.#nExact++;
       return hit.metrics;
@@ -1414,7 +1321,7 @@ class Fast implements FastEvaluator {
           }
         } else this.#nCostly++;
         // the nearest entry stays near the front: later masks are likely near it too
-        if (parent.cols !== null) this.#touch(parent);
+        if (parent.cols !== null) this.#parents.touch(parent);
       }
       if (metrics === null) {
         this.#nFull++;
@@ -1424,7 +1331,7 @@ class Fast implements FastEvaluator {
       this.#releaseAll(cols);
       throw e;
     }
-    this.#insert(new CacheEntry(cloneMask(mask), hash, metrics, cols, drift));
+    this.#parents.insert(new CacheEntry(cloneMask(mask), hash, metrics, cols, drift));
     return metrics;
   }
 
@@ -1434,19 +1341,15 @@ class Fast implements FastEvaluator {
 
   cachedParent(mask: Mask): ParentCache | undefined {
     this.#checkMask(mask);
-    return this.#lookup(mask, maskHash(mask));
+    return this.#parents.lookup(mask, maskHash(mask));
   }
 
   parentCache(mask: Mask): ParentCache {
     this.#checkMask(mask);
     const hash = maskHash(mask);
-    const hit = this.#lookup(mask, hash);
-    if (hit !== undefined) {
-      this.#hits++;
-      return hit;
-    }
-    this.#misses++;
-    if (this.#maxEntries === 0 || !this.fast) {
+    const hit = this.#parents.lookupCounted(mask, hash);
+    if (hit !== undefined) return hit;
+    if (this.#parents.maxEntries === 0 || !this.fast) {
       return new CacheEntry(cloneMask(mask), hash, this.evaluate(mask), null);
     }
     this.#compile(mask, "sparse");
@@ -1459,7 +1362,7 @@ class Fast implements FastEvaluator {
       throw e;
     }
     const entry = new CacheEntry(cloneMask(mask), hash, metrics, cols);
-    this.#insert(entry);
+    this.#parents.insert(entry);
     return entry;
   }
 
@@ -1470,7 +1373,7 @@ class Fast implements FastEvaluator {
     if (!masksEqual(parentMask, parent.mask)) {
       throw new RangeError("parentMask is not the mask of the parent cache entry");
     }
-    return parent.cols !== null && this.#entries.get(parent.hash) === parent;
+    return this.#parents.holds(parent);
   }
 
   evaluateMutant(parentMask: Mask, parent: ParentCache, bit: number): Metrics {
@@ -1492,7 +1395,7 @@ class Fast implements FastEvaluator {
   #childOf(child: Mask, parent: CacheEntry): Metrics {
     const pcols = parent.cols as Int32Array;
     // most recent: column allocations of the memo below evict every other entry before this one
-    this.#touch(parent);
+    this.#parents.touch(parent);
     this.#compile(child, "sparse");
     const lmin = this.#analyse(child, parent, pcols);
     if (lmin < 0) return this.#full(child, null);
@@ -1505,15 +1408,16 @@ class Fast implements FastEvaluator {
 
   cacheStats(): CacheStats {
     const memo = this.#memo?.stats() ?? { slots: 0, used: 0, hits: 0, misses: 0, evictions: 0 };
+    const lru = this.#parents.stats();
     return {
       parents: {
         slots: this.#slots,
-        maxEntries: this.#maxEntries,
-        used: this.#entries.size,
+        maxEntries: this.#parents.maxEntries,
+        used: lru.used,
         bytesPerSlot: this.#units * this.#n * 4,
-        hits: this.#hits,
-        misses: this.#misses,
-        evictions: this.#evictions,
+        hits: lru.hits,
+        misses: lru.misses,
+        evictions: lru.evictions,
       },
       pool: { columns: this.#poolCols, used: this.#usedCols, bytesPerColumn: this.#n * 4 },
       columns: { ...memo, bytesPerColumn: this.#n * 4 },
@@ -1531,7 +1435,7 @@ class Fast implements FastEvaluator {
   }
 
   clearCache(): void {
-    while (this.#tail !== null) this.#evict(this.#tail);
+    this.#parents.clear();
     this.#memo?.clear();
     this.#memoCol.fill(-1);
     this.#ref.fill(0);
