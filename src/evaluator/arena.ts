@@ -3,7 +3,7 @@
 // from the network, the data and the byte budgets, and the SIMD kernel must find everything in one
 // WebAssembly memory at the offsets computed here.
 //
-// Memory: the column pool holds the memo's columns, one in-progress mask (units columns) and
+// Memory: the column pool (column-pool.ts) holds the memo's columns, one in-progress mask (units columns) and
 // ⌊cacheBytes / (4·rows)⌋ more for entries; when it is full the least recently used entry is evicted
 // (its columns freed once no other entry or the memo references them). Entries are also capped at
 // twice the search window. Besides the columns each entry keeps its mask and a column list

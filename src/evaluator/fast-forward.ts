@@ -9,11 +9,12 @@
 // - Column memo (column-memo.ts): a first-hidden-layer column depends only on its unit's own row of the
 //   mask, so it is computed once per (unit, row) and reused by later masks (LRU within a byte budget).
 //
-// Delta evaluation. Activation columns (n Float32 rows each) live in a reference-counted column pool.
-// A cache entry is a mask, its metrics and, per unit, the pool column holding that unit's activations
-// (−1: not known, e.g. a unit the mask's plan did not compute). Entries share columns: a memoised
-// first-layer column is referenced, not copied, and a child's entry references every column of its
-// parent that it did not recompute — so a one-bit mutant's entry costs only the few columns it changed.
+// Delta evaluation. Activation columns (n Float32 rows each) live in a reference-counted column pool
+// (column-pool.ts). A cache entry (parent-cache.ts) is a mask, its metrics and, per unit, the pool
+// column holding that unit's activations (−1: not known, e.g. a unit the mask's plan did not compute).
+// Entries share columns: a memoised first-layer column is referenced, not copied, and a child's entry
+// references every column of its parent that it did not recompute — so a one-bit mutant's entry costs
+// only the few columns it changed.
 // A child is evaluated from a parent entry by recomputing only
 //   R = the units of the child's plan that are "changed" or unknown in the parent, where a unit is
 //   changed when its own row of the mask differs or one of the inputs the child keeps is changed
@@ -24,8 +25,8 @@
 // matters), and each recomputed unit is summed in full in the reference's order: results are identical.
 //
 // Nearest parent (`evaluateNearest`, and `evaluateBatch` / `batch` with `delta`, the default — the GA's
-// path: src/evaluator/index.ts and the island pool): every mask evaluated this way becomes an entry (LRU). A
-// new mask is first looked up exactly (a repeat costs nothing); otherwise the `deltaSearch` most
+// path: src/evaluator/index.ts and the island pool): every mask evaluated this way becomes an entry (LRU).
+// A new mask is first looked up exactly (a repeat costs nothing); otherwise the `deltaSearch` most
 // recently used entries are scanned for the smallest Hamming distance (XOR and popcount over the words,
 // abandoning a candidate once it is no closer than the best or than the adaptive cut-off `#reach`,
 // stopping at distance 1). If the delta's estimated work is below DELTA_MAX_WORK of a full pass's, the
@@ -77,6 +78,7 @@ import {
   updateTerms,
 } from "./arena.ts";
 import { ColumnMemo, type MemoStats } from "./column-memo.ts";
+import { ColumnPool } from "./column-pool.ts";
 import { scoreRows, type Totals, unitColumn } from "./kernel.ts";
 import { marginScore } from "./margin.ts";
 import { CacheEntry, type ParentCache, ParentLru } from "./parent-cache.ts";
@@ -390,12 +392,7 @@ class Fast implements FastEvaluator {
 
   // column pool
   readonly #poolBase: number;
-  readonly #poolCols: number;
-  readonly #ref: Int32Array;
-  readonly #freeCols: Int32Array;
-  #freeTop = 0;
-  #unusedCols = 0;
-  #usedCols = 0;
+  readonly #pool: ColumnPool;
 
   readonly #parents: ParentLru;
   readonly #slots: number;
@@ -433,11 +430,9 @@ class Fast implements FastEvaluator {
     this.#units = layout.units;
     this.#blockBase = layout.blockBase;
     this.#poolBase = layout.poolBase;
-    this.#parents = new ParentLru(layout.maxEntries, (cols) => this.#releaseAll(cols));
+    this.#pool = new ColumnPool(layout.poolCols);
+    this.#parents = new ParentLru(layout.maxEntries, (cols) => this.#pool.releaseAll(cols));
     this.#slots = layout.slots;
-    this.#poolCols = layout.poolCols;
-    this.#ref = new Int32Array(this.#poolCols);
-    this.#freeCols = new Int32Array(this.#poolCols);
     const memory = kernelMemory(net, n, layout.arenaFloats);
     const simd = createSimdKernel(options.kernel ?? "auto", memory.bytes);
     this.#simd = simd;
@@ -519,36 +514,18 @@ class Fast implements FastEvaluator {
   /** A free pool column with one reference (the caller's); evicts LRU entries when the pool is full. */
   #alloc(): number {
     for (;;) {
-      let c = -1;
-      if (this.#freeTop > 0) c = this.#freeCols[--this.#freeTop];
-      else if (this.#unusedCols < this.#poolCols) c = this.#unusedCols++;
-      if (c >= 0) {
-        this.#ref[c] = 1;
-        this.#usedCols++;
-        return c;
-      }
+      const c = this.#pool.take();
+      if (c >= 0) return c;
       // cannot happen: the pool has room for the memo's columns and one whole mask besides the entries
       if (!this.#parents.evictOldest()) throw new Error("fast evaluator: column pool exhausted");
     }
-  }
-
-  #release(c: number): void {
-    if (--this.#ref[c] === 0) {
-      this.#freeCols[this.#freeTop++] = c;
-      this.#usedCols--;
-    }
-  }
-
-  /** Releases the columns of a list (−1 entries skipped). */
-  #releaseAll(cols: Int32Array): void {
-    for (let u = 0; u < cols.length; u++) if (cols[u] >= 0) this.#release(cols[u]);
   }
 
   /** Memo slot `slot` was (re)assigned to a new row: it gets a new column. */
   #memoFresh(slot: number): number {
     const old = this.#memoCol[slot];
     this.#memoCol[slot] = -1;
-    if (old >= 0) this.#release(old);
+    if (old >= 0) this.#pool.release(old);
     const c = this.#alloc();
     this.#memoCol[slot] = c;
     return c;
@@ -562,7 +539,7 @@ class Fast implements FastEvaluator {
       memo.drop(slot);
       const c = this.#memoCol[slot];
       this.#memoCol[slot] = -1;
-      if (c >= 0) this.#release(c);
+      if (c >= 0) this.#pool.release(c);
     }
     this.#fresh.length = 0;
   }
@@ -725,7 +702,7 @@ class Fast implements FastEvaluator {
         }
         this.#toColumn(0, o, c);
         if (cols !== null) {
-          this.#ref[c]++;
+          this.#pool.retain(c);
           cols[o] = c;
         }
         return;
@@ -970,11 +947,11 @@ class Fast implements FastEvaluator {
     for (let j = 0; j < hidden.length; j++) {
       if (hidden[j] === 1 && pcols[hOff + j] >= 0) this.#held[this.#heldCount++] = pcols[hOff + j];
     }
-    for (let k = 0; k < this.#heldCount; k++) this.#ref[this.#held[k]]++;
+    for (let k = 0; k < this.#heldCount; k++) this.#pool.retain(this.#held[k]);
   }
 
   #unhold(): void {
-    for (let k = 0; k < this.#heldCount; k++) this.#release(this.#held[k]);
+    for (let k = 0; k < this.#heldCount; k++) this.#pool.release(this.#held[k]);
     this.#heldCount = 0;
   }
 
@@ -1056,7 +1033,7 @@ class Fast implements FastEvaluator {
       for (let o = 0; o < cur.length; o++) {
         const c = pcols[off + o];
         if (c >= 0 && cur[o] === 0 && rec[o] === 0) {
-          this.#ref[c]++;
+          this.#pool.retain(c);
           cols[off + o] = c;
         } else cols[off + o] = -1;
       }
@@ -1148,7 +1125,7 @@ class Fast implements FastEvaluator {
         metrics = this.#full(mask, cols);
       }
     } catch (e) {
-      this.#releaseAll(cols);
+      this.#pool.releaseAll(cols);
       throw e;
     }
     this.#parents.insert(new CacheEntry(cloneMask(mask), hash, metrics, cols, drift));
@@ -1178,7 +1155,7 @@ class Fast implements FastEvaluator {
     try {
       metrics = this.#full(mask, cols);
     } catch (e) {
-      this.#releaseAll(cols);
+      this.#pool.releaseAll(cols);
       throw e;
     }
     const entry = new CacheEntry(cloneMask(mask), hash, metrics, cols);
@@ -1239,7 +1216,7 @@ class Fast implements FastEvaluator {
         misses: lru.misses,
         evictions: lru.evictions,
       },
-      pool: { columns: this.#poolCols, used: this.#usedCols, bytesPerColumn: this.#n * 4 },
+      pool: { columns: this.#pool.columns, used: this.#pool.used, bytesPerColumn: this.#n * 4 },
       columns: { ...memo, bytesPerColumn: this.#n * 4 },
       incremental: { deltas: this.#incrDeltas, exactRows: this.#exactRows },
       nearest: {
@@ -1258,10 +1235,7 @@ class Fast implements FastEvaluator {
     this.#parents.clear();
     this.#memo?.clear();
     this.#memoCol.fill(-1);
-    this.#ref.fill(0);
-    this.#freeTop = 0;
-    this.#unusedCols = 0;
-    this.#usedCols = 0;
+    this.#pool.clear();
   }
 }
 
