@@ -48,19 +48,9 @@
 // the cost of caching every mask (its columns written to the pool, page faults on first use of the
 // pool) is paid by the mutants.
 //
-// Incremental logits (accuracy-only evaluators, `loss: false`). A recomputed logit is a sum over every
-// kept input, so a child a few hidden units from its parent would still pay for whole logits, which on
-// moons [2,75,2] is most of a pass. When only accuracy is read, a dirty logit is instead updated from
-// the parent's stored one: Z' = fl32(Z + Σ (w·h' − w·h)) over the terms that differ (the unit kernel
-// does it, with the parent's logit as a term of weight 1), so its cost follows the changed units. Z'
-// is not the reference's value (its sum runs in another order) but is within a proven bound `drift` of
-// it: every stored logit of an entry is within entry.drift of the reference's, 0 after a full pass, and
-// each incremental step adds at most 4·2^-24·A (A: a mask-independent bound on |bias| + Σ|w·h| of any
-// logit, from `activationBounds`; the reference itself is within ~2^-24·A of the exact sum, and so is
-// the rounding of Z'). A row's prediction is then certain when its top stored logit beats every other
-// by more than 2·drift (margin.ts); the other rows are recomputed exactly in the reference's order.
-// Accuracy is therefore the reference's, bit for bit. A chain of such deltas is cut at DRIFT_STEPS
-// steps (the dirty logits are then recomputed in full, drift 0), so uncertain rows stay rare.
+// Incremental logits (accuracy-only evaluators, `loss: false`): a dirty logit of a delta is updated from
+// the parent's stored one over the terms that differ, within a proven drift of the reference's value,
+// and scored by margin; incremental-logits.ts says how and why accuracy stays the reference's.
 //
 // Memory: one arena [x feature-major | block buffer | column pool] and the pool's sizes, arena.ts.
 import type { Split } from "../core/dataset.ts";
@@ -75,12 +65,11 @@ import {
   type LayerRun,
   type Location,
   layerRun,
-  updateTerms,
 } from "./arena.ts";
 import { ColumnMemo, type MemoStats } from "./column-memo.ts";
 import { ColumnPool } from "./column-pool.ts";
+import { IncrementalLogits } from "./incremental-logits.ts";
 import { scoreRows, type Totals, unitColumn } from "./kernel.ts";
-import { marginScore } from "./margin.ts";
 import { CacheEntry, type ParentCache, ParentLru } from "./parent-cache.ts";
 import {
   activationBounds,
@@ -137,7 +126,7 @@ export interface FastEvaluatorOptions {
    */
   readonly loss?: boolean;
   /**
-   * incremental logits in deltas when the loss is off (default true; see "Incremental logits" above).
+   * incremental logits in deltas when the loss is off (default true; incremental-logits.ts).
    * False recomputes every dirty logit in full, for comparison. Results are identical either way.
    */
   readonly incrementalLogits?: boolean;
@@ -253,16 +242,6 @@ const REACH_MEMORY = 64;
 const REACH_FACTOR = 2;
 const REACH_SLACK = 2;
 const REACH_PROBE = 16;
-/** incremental logit steps after which the dirty logits are recomputed in full (drift back to 0) */
-const DRIFT_STEPS = 64;
-/**
- * Incremental logits stop being chosen while the recent share of rows recomputed exactly (an average
- * over incremental passes) is above EXACT_SHARE_MAX, being tried again every EXACT_PROBE-th delta. On
- * the GA's networks the share is about 0.04% (moons); a contrived network whose logits all lie within the
- * bound of each other sent nearly every row to the exact recompute, 16× slower than without.
- */
-const EXACT_SHARE_MAX = 0.02;
-const EXACT_PROBE = 32;
 
 /**
  * The evaluator options the CLI and the island pool take from the environment: SLT_DELTA=0 (or false,
@@ -361,39 +340,11 @@ class Fast implements FastEvaluator {
   /** per activation layer: unit computed in the current pass */
   readonly #rec: Uint8Array[];
   readonly #changedList: Int32Array;
-
-  // incremental logits (see the file's comment)
-  readonly #incremental: boolean;
-  /** the most one incremental step adds to a logit's drift, and the drift beyond which it is not taken */
-  readonly #driftStep: number;
-  readonly #driftCap: number;
-  /** per class: updated incrementally in the current delta, and that update's term count */
-  readonly #incr: Uint8Array;
-  readonly #incrTerms: Int32Array;
-  /** the dirty logits computed in full in the current delta */
-  readonly #fullLogits: Uint8Array;
-  /** the update's terms as a plan layer (start, weights, zero biases) and its run */
-  readonly #upd: LayerPlan;
-  readonly #updRun: LayerRun;
-  /** parent columns the update reads, referenced for the pass */
-  readonly #held: Int32Array;
-  #heldCount = 0;
-  /** rows of the current block whose prediction the margin leaves uncertain */
-  readonly #uncertain: Int32Array;
-  /** drift of the logits of the current pass (0: exact) */
-  #passDrift = 0;
-  #incrDeltas = 0;
-  #exactRows = 0;
-  /** rows recomputed exactly in the current pass, and their recent share per incremental pass (EMA) */
-  #passExact = 0;
-  #exactShare = 0;
-  /** deltas since incremental logits were last tried while the exact share was too high */
-  #sinceProbe = 0;
-
-  // column pool
+  /** incremental logits of deltas (accuracy only) */
+  readonly #inc: IncrementalLogits;
+  /** where the column pool starts in the arena, its columns' counts, and the cached parents */
   readonly #poolBase: number;
   readonly #pool: ColumnPool;
-
   readonly #parents: ParentLru;
   readonly #slots: number;
   readonly #search: number;
@@ -466,29 +417,23 @@ class Fast implements FastEvaluator {
     this.#rec = net.layers.map((L) => new Uint8Array(L.outputs));
     this.#changedList = new Int32Array(Math.max(0, ...arch.slice(1)));
     const A = bounds === null ? 0 : Math.max(0, ...bounds[this.#last]);
-    // 2^-140 covers the absolute error of a subnormal rounding
-    this.#driftStep = 4 * 2 ** -24 * A + 2 ** -140;
-    this.#driftCap = DRIFT_STEPS * this.#driftStep;
-    const Lout = net.layers[this.#last];
-    this.#held = new Int32Array(this.#classes + Lout.inputs);
-    // the pass holds the parent's changed columns besides the child's: the pool must have room for them
-    const spare = layout.poolCols - layout.memoSlots - this.#units - this.#held.length;
-    this.#incremental =
-      this.delta && !this.loss && this.#last > 0 && (options.incrementalLogits ?? true) && spare >= 0;
-    this.#incr = new Uint8Array(this.#classes);
-    this.#incrTerms = new Int32Array(this.#classes);
-    this.#fullLogits = new Uint8Array(this.#classes);
-    const cap = updateTerms(net);
-    this.#upd = {
-      count: 0,
-      units: new Int32Array(this.#classes),
-      start: new Int32Array(this.#classes + 1),
-      idx: new Int32Array(0),
-      w: arrays.weights(cap),
-      bias: new Float64Array(this.#classes),
+    const wanted = this.delta && !this.loss && this.#last > 0 && (options.incrementalLogits ?? true);
+    const spare = layout.poolCols - layout.memoSlots - this.#units;
+    const context = {
+      net,
+      plan: this.#plan,
+      runs: this.#runs,
+      loc: this.#loc,
+      changed: this.#changed,
+      rec: this.#rec,
+      aOff: this.#aOff,
+      arena: this.#arena,
+      poolBase: this.#poolBase,
+      n,
+      y: split.y,
+      pool: this.#pool,
     };
-    this.#updRun = layerRun(cap, this.#classes, arrays);
-    this.#uncertain = new Int32Array(this.blockRows);
+    this.#inc = new IncrementalLogits(context, arrays, A, this.blockRows, wanted, spare);
     this.batch = (masks) => this.evaluateBatch(masks);
   }
 
@@ -601,11 +546,12 @@ class Fast implements FastEvaluator {
     if (n === 0) return { accuracy: 0, loss: this.loss ? 0 : Number.NaN };
     const last = this.#last;
     const totals: Totals = { correct: 0, lossSum: 0 };
+    const { update, updateRun } = this.#inc;
     for (let s = 0; s < n; s += this.blockRows) {
       const len = Math.min(this.blockRows, n - s);
       for (let l = from; l <= last; l++)
         this.#computeUnits(this.#plan.layers[l], this.#runs[l], l < last, s, len);
-      if (this.#updRun.uc > 0) this.#computeUnits(this.#upd, this.#updRun, false, s, len);
+      if (updateRun.uc > 0) this.#computeUnits(update, updateRun, false, s, len);
       this.#scoreBlock(s, len, totals);
     }
     return { accuracy: totals.correct / n, loss: this.loss ? totals.lossSum / n : Number.NaN };
@@ -637,14 +583,8 @@ class Fast implements FastEvaluator {
     const classes = this.#classes;
     const { base, shift } = this.#loc[this.#last];
     for (let c = 0; c < classes; c++) cls[c] = shift[c] === 1 ? base[c] + s : base[c];
-    if (this.#passDrift > 0) {
-      // the difference of two stored logits is exact in double up to a relative 2^-53: 2^-30 covers it
-      const gap = 2 * this.#passDrift * (1 + 2 ** -30) + 2 ** -140;
-      const y = this.split.y;
-      const m = marginScore(this.#arena, cls, classes, y, s, len, gap, this.#uncertain, totals);
-      for (let k = 0; k < m; k++) this.#exactRow(s, this.#uncertain[k], totals);
-      this.#exactRows += m;
-      this.#passExact += m;
+    if (this.#inc.passDrift > 0) {
+      this.#inc.scoreByMargin(cls, s, len, totals);
       return;
     }
     const score = this.#score;
@@ -659,26 +599,6 @@ class Fast implements FastEvaluator {
         totals,
       );
     } else scoreRows(this.#arena, cls, classes, this.split.y, s, len, this.loss, totals);
-  }
-
-  /** Row s + r's logits summed in the reference's order (the child's plan), and its prediction scored. */
-  #exactRow(s: number, r: number, totals: Totals): void {
-    const P = this.#plan.layers[this.#last];
-    const { cb, cs } = this.#runs[this.#last];
-    const arena = this.#arena;
-    let best = -1;
-    let max = 0;
-    for (let u = 0; u < P.count; u++) {
-      let acc = P.bias[u];
-      for (let t = P.start[u]; t < P.start[u + 1]; t++)
-        acc += P.w[t] * arena[(cs[t] === 1 ? cb[t] + s : cb[t]) + r];
-      const v = Math.fround(acc);
-      if (best < 0 || v > max) {
-        max = v;
-        best = P.units[u];
-      }
-    }
-    if (best === this.split.y[s + r]) totals.correct++;
   }
 
   /**
@@ -729,8 +649,7 @@ class Fast implements FastEvaluator {
    */
   #full(mask: Mask, cols: Int32Array | null): Metrics {
     this.#fulls++;
-    this.#passDrift = 0;
-    this.#updRun.uc = 0;
+    this.#inc.exact();
     const last = this.#last;
     const P0 = this.#plan.layers[0];
     this.#fresh.length = 0;
@@ -806,14 +725,10 @@ class Fast implements FastEvaluator {
         }
       }
     }
-    this.#incr.fill(0);
-    if (this.#incremental) {
-      // a parent whose logits drifted too far: every logit is recomputed in full (the child's drift is 0)
-      if (parent.drift > this.#driftCap) changed[last].fill(1);
-      else this.#chooseIncrements(child, parent, pcols);
-    }
+    this.#inc.choose(child, parent, pcols);
     // what to recompute, and the work of the delta against a full pass
     const memoed = this.#memo !== null && last > 0;
+    const { incr, incrTerms } = this.#inc;
     let lmin = last + 1;
     let work = 0;
     let full = 0;
@@ -830,8 +745,8 @@ class Fast implements FastEvaluator {
         if (counted) full += cost;
         if (cur[o] === 1 || pcols[off + o] < 0) {
           rec[o] = 1;
-          const incremental = l === last && this.#incr[o] === 1;
-          if (counted) work += incremental ? this.#incrTerms[o] + UNIT_COST : cost;
+          const incremental = l === last && incr[o] === 1;
+          if (counted) work += incremental ? incrTerms[o] + UNIT_COST : cost;
           if (l < lmin) lmin = l;
         }
       }
@@ -840,119 +755,6 @@ class Fast implements FastEvaluator {
     const score = this.#classes * (this.loss ? SCORE_COST : SCORE_COST_ACCURACY);
     if (!(work + score < this.#maxWork * (full + score))) return -1;
     return lmin;
-  }
-
-  /**
-   * Which dirty logits of `child` are updated from the parent's (#incr, with their term counts in
-   * #incrTerms, #incr all 0 on entry): those whose update has fewer terms than the logit itself.
-   */
-  #chooseIncrements(child: Mask, parent: CacheEntry, pcols: Int32Array): void {
-    // when the margin leaves many rows uncertain (logits close together against the bound A), their
-    // exact recompute costs more than recomputing the logits: try again only every EXACT_PROBE deltas
-    if (this.#exactShare > EXACT_SHARE_MAX && ++this.#sinceProbe < EXACT_PROBE) return;
-    this.#sinceProbe = 0;
-    const last = this.#last;
-    const P = this.#plan.layers[last];
-    const dirty = this.#changed[last];
-    const zOff = this.#aOff[last];
-    for (let u = 0; u < P.count; u++) {
-      const c = P.units[u];
-      if (dirty[c] === 0 || pcols[zOff + c] < 0) continue;
-      // the locations are not set yet: the terms written are scratch, only their count is used
-      const terms = this.#updateTerms(c, child, parent, pcols, 0);
-      if (terms < P.start[u + 1] - P.start[u]) {
-        this.#incr[c] = 1;
-        this.#incrTerms[c] = terms;
-      }
-    }
-  }
-
-  /**
-   * The terms updating logit c from the parent's: the parent's logit (weight 1), then for every input
-   * unit j whose term differs (its bit flipped, or its activation changed) −w·h (the parent's, if the
-   * parent kept it) and +w·h' (the child's, if the child keeps it), written to the update run from term
-   * `at`; returns the end.
-   */
-  #updateTerms(c: number, child: Mask, parent: CacheEntry, pcols: Int32Array, at: number): number {
-    const last = this.#last;
-    const L = this.net.layers[last];
-    const hidden = this.#changed[last - 1];
-    const zero = this.#plan.zero[last - 1];
-    const { base, shift } = this.#loc[last - 1];
-    const hOff = this.#aOff[last - 1];
-    const cw = child.words;
-    const pw = parent.mask.words;
-    const R = this.#updRun;
-    const w = this.#upd.w;
-    const colBase = this.#poolBase;
-    const n = this.#n;
-    let t = at;
-    R.cb[t] = colBase + pcols[this.#aOff[last] + c] * n;
-    R.cs[t] = 1;
-    w[t++] = 1;
-    const row = L.offset + c * L.inputs;
-    for (let j = 0; j < L.inputs; j++) {
-      const g = row + j;
-      const bNew = (cw[g >>> 5] >>> (g & 31)) & 1;
-      const bOld = (pw[g >>> 5] >>> (g & 31)) & 1;
-      if (bNew === bOld && hidden[j] === 0) continue;
-      const weight = L.weight[c * L.inputs + j];
-      const pc = pcols[hOff + j];
-      if (bOld === 1 && pc >= 0) {
-        R.cb[t] = colBase + pc * n;
-        R.cs[t] = 1;
-        w[t++] = -weight;
-      }
-      if (bNew === 1 && zero[j] === 0) {
-        R.cb[t] = base[j];
-        R.cs[t] = shift[j];
-        w[t++] = weight;
-      }
-    }
-    return t;
-  }
-
-  /** The update run of the logits in #incr, into their locations (#loc of the logits). */
-  #buildUpdate(child: Mask, parent: CacheEntry, pcols: Int32Array): void {
-    const U = this.#upd;
-    const R = this.#updRun;
-    const { base, shift } = this.#loc[this.#last];
-    let t = 0;
-    let q = 0;
-    for (let c = 0; c < this.#classes; c++) {
-      if (this.#incr[c] === 0) continue;
-      U.start[q] = t;
-      t = this.#updateTerms(c, child, parent, pcols, t);
-      R.us[q] = q;
-      R.db[q] = base[c];
-      R.ds[q] = shift[c];
-      q++;
-    }
-    U.start[q] = t;
-    U.count = q;
-    R.uc = q;
-    if (q > 0) this.#incrDeltas++;
-  }
-
-  /** References, for the pass, the parent's columns an update reads that the child does not inherit. */
-  #hold(pcols: Int32Array): void {
-    this.#heldCount = 0;
-    const last = this.#last;
-    const zOff = this.#aOff[last];
-    const hOff = this.#aOff[last - 1];
-    const hidden = this.#changed[last - 1];
-    for (let c = 0; c < this.#classes; c++)
-      if (this.#incr[c] === 1) this.#held[this.#heldCount++] = pcols[zOff + c];
-    if (this.#heldCount === 0) return;
-    for (let j = 0; j < hidden.length; j++) {
-      if (hidden[j] === 1 && pcols[hOff + j] >= 0) this.#held[this.#heldCount++] = pcols[hOff + j];
-    }
-    for (let k = 0; k < this.#heldCount; k++) this.#pool.retain(this.#held[k]);
-  }
-
-  #unhold(): void {
-    for (let k = 0; k < this.#heldCount; k++) this.#pool.release(this.#held[k]);
-    this.#heldCount = 0;
   }
 
   /**
@@ -966,7 +768,7 @@ class Fast implements FastEvaluator {
     const pcols = parent.cols as Int32Array;
     // references first: allocating below may evict the parent
     if (cols !== null) this.#inherit(pcols, cols);
-    this.#hold(pcols);
+    this.#inc.hold(pcols);
     this.#fresh.length = 0;
     this.#memo?.begin();
     try {
@@ -983,42 +785,18 @@ class Fast implements FastEvaluator {
       }
       for (let l = lmin; l <= last; l++) {
         this.#setTerms(l);
-        this.#setUnits(l, l < last ? this.#rec[l] : this.#fullOnly());
+        this.#setUnits(l, l < last ? this.#rec[l] : this.#inc.fullOnly());
       }
-      this.#passDrift = this.#childDrift(parent);
-      if (this.#heldCount > 0) this.#buildUpdate(child, parent, pcols);
-      else this.#updRun.uc = 0;
-      this.#passExact = 0;
+      this.#inc.begin(child, parent, pcols);
       const metrics = this.#run(lmin);
-      if (this.#updRun.uc > 0) this.#exactShare = 0.9 * this.#exactShare + (0.1 * this.#passExact) / this.#n;
+      this.#inc.end();
       return metrics;
     } catch (e) {
       this.#dropFresh();
       throw e;
     } finally {
-      this.#unhold();
+      this.#inc.unhold();
     }
-  }
-
-  /** The dirty logits computed in full: recomputed and not incremental. */
-  #fullOnly(): Uint8Array {
-    const rec = this.#rec[this.#last];
-    const only = this.#fullLogits;
-    for (let c = 0; c < only.length; c++) only[c] = rec[c] === 1 && this.#incr[c] === 0 ? 1 : 0;
-    return only;
-  }
-
-  /** The drift of the child's logits: the parent's, one step more if any is updated, 0 if all are recomputed. */
-  #childDrift(parent: CacheEntry): number {
-    const rec = this.#rec[this.#last];
-    let incremental = false;
-    let all = true;
-    for (let c = 0; c < this.#classes; c++) {
-      if (this.#incr[c] === 1) incremental = true;
-      else if (rec[c] === 0) all = false;
-    }
-    if (incremental) return parent.drift * (1 + 2 ** -23) + this.#driftStep;
-    return all ? 0 : parent.drift;
   }
 
   /**
@@ -1114,7 +892,7 @@ class Fast implements FastEvaluator {
             drift = parent.drift;
           } else {
             metrics = this.#deltaPass(mask, parent, lmin, cols);
-            drift = this.#passDrift;
+            drift = this.#inc.passDrift;
           }
         } else this.#nCostly++;
         // the nearest entry stays near the front: later masks are likely near it too
@@ -1218,7 +996,7 @@ class Fast implements FastEvaluator {
       },
       pool: { columns: this.#pool.columns, used: this.#pool.used, bytesPerColumn: this.#n * 4 },
       columns: { ...memo, bytesPerColumn: this.#n * 4 },
-      incremental: { deltas: this.#incrDeltas, exactRows: this.#exactRows },
+      incremental: this.#inc.stats(),
       nearest: {
         exact: this.#nExact,
         delta: this.#nDelta,
