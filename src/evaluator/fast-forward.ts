@@ -19,7 +19,7 @@
 //   R = the units of the child's plan that are "changed" or unknown in the parent, where a unit is
 //   changed when its own row of the mask differs or one of the inputs the child keeps is changed
 //   (propagated layer by layer, so a changed hidden unit dirties only the next-layer units that keep a
-//   weight from it, and a flip in the output layer only its logit),
+//   weight from it, and a flip in the output layer only its logit; delta-analysis.ts),
 // reading every other column from the parent. Unchanged units compute exactly the parent's values (same
 // row, same input values, same order; at most the sign of a zero differs, which plan.ts shows never
 // matters), and each recomputed unit is summed in full in the reference's order: results are identical.
@@ -68,6 +68,7 @@ import {
 } from "./arena.ts";
 import { ColumnMemo, type MemoStats } from "./column-memo.ts";
 import { ColumnPool } from "./column-pool.ts";
+import { markChanged } from "./delta-analysis.ts";
 import { IncrementalLogits } from "./incremental-logits.ts";
 import { scoreRows, type Totals, unitColumn } from "./kernel.ts";
 import { CacheEntry, type ParentCache, ParentLru } from "./parent-cache.ts";
@@ -686,45 +687,9 @@ class Fast implements FastEvaluator {
    * none, the child's metrics are the parent's), or −1 when a full pass is estimated cheaper.
    */
   #analyse(child: Mask, parent: CacheEntry, pcols: Int32Array): number {
-    const net = this.net;
     const last = this.#last;
     const changed = this.#changed;
-    for (const c of changed) c.fill(0);
-    const words = child.words;
-    const parentWords = parent.mask.words;
-    // rows whose bits differ
-    for (let k = 0; k < words.length; k++) {
-      let x = words[k] ^ parentWords[k];
-      while (x !== 0) {
-        const g = k * 32 + 31 - Math.clz32(x & -x);
-        x &= x - 1;
-        let l = last;
-        while (g < net.layers[l].offset) l--;
-        const L = net.layers[l];
-        changed[l][Math.floor((g - L.offset) / L.inputs)] = 1;
-      }
-    }
-    // a changed unit dirties the next layer's units that keep a weight from it
-    const list = this.#changedList;
-    for (let l = 1; l <= last; l++) {
-      const prev = changed[l - 1];
-      let m = 0;
-      for (let i = 0; i < prev.length; i++) if (prev[i] === 1) list[m++] = i;
-      if (m === 0) continue;
-      const L = net.layers[l];
-      const cur = changed[l];
-      for (let o = 0; o < L.outputs; o++) {
-        if (cur[o] === 1) continue;
-        const row = L.offset + o * L.inputs;
-        for (let j = 0; j < m; j++) {
-          const g = row + list[j];
-          if ((words[g >>> 5] >>> (g & 31)) & 1) {
-            cur[o] = 1;
-            break;
-          }
-        }
-      }
-    }
+    markChanged(this.net, child.words, parent.mask.words, changed, this.#changedList);
     this.#inc.choose(child, parent, pcols);
     // what to recompute, and the work of the delta against a full pass
     const memoed = this.#memo !== null && last > 0;
