@@ -14,6 +14,7 @@
 // — plus the network's weight arrays and the compiled plan, all plain typed arrays.
 import type { Network } from "../core/network.ts";
 import { EXACT_KEY_BITS } from "./column-memo.ts";
+import type { LayerPlan } from "./plan.ts";
 import { SCORE_TOTALS_BYTES } from "./score-kernel.ts";
 import type { SimdKernel } from "./simd-kernel.ts";
 
@@ -199,4 +200,36 @@ export function layerRun(terms: number, outputs: number, arrays: KernelArrays): 
     db: new Int32Array(outputs),
     ds: new Uint8Array(outputs),
   };
+}
+
+/** Plan layer P's terms read x (`input` null: feature-major, n rows a feature) or the locations `input`. */
+export function setTerms(P: LayerPlan, R: LayerRun, input: Location | null, n: number): void {
+  const end = P.start[P.count];
+  if (input === null) {
+    for (let t = 0; t < end; t++) {
+      R.cb[t] = P.idx[t] * n;
+      R.cs[t] = 1;
+    }
+    return;
+  }
+  const { base, shift } = input;
+  for (let t = 0; t < end; t++) {
+    const i = P.idx[t];
+    R.cb[t] = base[i];
+    R.cs[t] = shift[i];
+  }
+}
+
+/** Plan layer P computes its units with only[unit] = 1 into their locations `loc`. */
+export function setUnits(P: LayerPlan, R: LayerRun, loc: Location, only: Uint8Array): void {
+  const { base, shift } = loc;
+  let uc = 0;
+  for (let u = 0; u < P.count; u++) {
+    const o = P.units[u];
+    if (only[o] === 0) continue;
+    R.us[uc++] = u;
+    R.db[u] = base[o];
+    R.ds[u] = shift[o];
+  }
+  R.uc = uc;
 }

@@ -65,6 +65,8 @@ import {
   type LayerRun,
   type Location,
   layerRun,
+  setTerms,
+  setUnits,
 } from "./arena.ts";
 import { ColumnMemo, type MemoStats } from "./column-memo.ts";
 import { ColumnPool } from "./column-pool.ts";
@@ -504,41 +506,12 @@ class Fast implements FastEvaluator {
     this.#loc[a].shift[o] = 1;
   }
 
-  /** Layer l's terms read x (l = 0) or the locations of activation layer l − 1. */
-  #setTerms(l: number): void {
+  /** Layer l's run: its terms read x (l = 0) or layer l − 1's locations; its units with only[unit] = 1. */
+  #locate(l: number, only: Uint8Array): void {
     const P = this.#plan.layers[l];
     const R = this.#runs[l];
-    const end = P.start[P.count];
-    if (l === 0) {
-      const n = this.#n;
-      for (let t = 0; t < end; t++) {
-        R.cb[t] = P.idx[t] * n;
-        R.cs[t] = 1;
-      }
-      return;
-    }
-    const { base, shift } = this.#loc[l - 1];
-    for (let t = 0; t < end; t++) {
-      const i = P.idx[t];
-      R.cb[t] = base[i];
-      R.cs[t] = shift[i];
-    }
-  }
-
-  /** Layer l computes its plan units with only[unit] = 1 into their locations. */
-  #setUnits(l: number, only: Uint8Array): void {
-    const P = this.#plan.layers[l];
-    const R = this.#runs[l];
-    const { base, shift } = this.#loc[l];
-    let uc = 0;
-    for (let u = 0; u < P.count; u++) {
-      const o = P.units[u];
-      if (only[o] === 0) continue;
-      R.us[uc++] = u;
-      R.db[u] = base[o];
-      R.ds[u] = shift[o];
-    }
-    R.uc = uc;
+    setTerms(P, R, l === 0 ? null : this.#loc[l - 1], this.#n);
+    setUnits(P, R, this.#loc[l], only);
   }
 
   /** Runs layers `from` .. last over all rows, block by block, and scores the logits. */
@@ -671,8 +644,7 @@ class Fast implements FastEvaluator {
         }
       }
       for (let l = 0; l <= last; l++) {
-        this.#setTerms(l);
-        this.#setUnits(l, this.#rec[l]);
+        this.#locate(l, this.#rec[l]);
       }
       return this.#run(0);
     } catch (e) {
@@ -749,8 +721,7 @@ class Fast implements FastEvaluator {
         }
       }
       for (let l = lmin; l <= last; l++) {
-        this.#setTerms(l);
-        this.#setUnits(l, l < last ? this.#rec[l] : this.#inc.fullOnly());
+        this.#locate(l, l < last ? this.#rec[l] : this.#inc.fullOnly());
       }
       this.#inc.begin(child, parent, pcols);
       const metrics = this.#run(lmin);
