@@ -68,7 +68,7 @@ import {
   setTerms,
   setUnits,
 } from "./arena.ts";
-import { ColumnMemo, type MemoStats } from "./column-memo.ts";
+import { ColumnMemo, MemoColumns, type MemoStats } from "./column-memo.ts";
 import { ColumnPool } from "./column-pool.ts";
 import { markChanged } from "./delta-analysis.ts";
 import { IncrementalLogits } from "./incremental-logits.ts";
@@ -323,10 +323,8 @@ class Fast implements FastEvaluator {
   readonly #units: number;
   readonly #arena: Float32Array;
   readonly #blockBase: number;
-  readonly #memo: ColumnMemo | null;
-  /** pool column of each memo slot (−1: none); the memo holds one reference to it */
-  readonly #memoCol: Int32Array;
-  readonly #fresh: number[] = [];
+  /** the first-layer column memo and its pool columns (null: off) */
+  readonly #memo: MemoColumns | null;
   readonly #acc: Float64Array;
   /** the SIMD kernel, whose memory holds the arena, the plan's weights and the runs' column lists */
   readonly #simd: SimdKernel | null;
@@ -406,8 +404,10 @@ class Fast implements FastEvaluator {
     this.fast = bounds !== null;
     this.loss = options.loss ?? true;
     this.delta = (options.delta ?? true) && layout.maxEntries > 0 && this.fast;
-    this.#memo = layout.memoSlots > 0 && this.fast ? new ColumnMemo(layout.memoSlots, F) : null;
-    this.#memoCol = new Int32Array(layout.memoSlots).fill(-1);
+    this.#memo =
+      layout.memoSlots > 0 && this.fast
+        ? new MemoColumns(new ColumnMemo(layout.memoSlots, F), this.#pool, () => this.#alloc())
+        : null;
     this.#acc = new Float64Array(this.blockRows);
     this.#plan = allocPlan(net, (length) => arrays.weights(length));
     this.#runs = net.layers.map((L) => layerRun(L.inputs * L.outputs, L.outputs, arrays));
@@ -467,29 +467,6 @@ class Fast implements FastEvaluator {
       // cannot happen: the pool has room for the memo's columns and one whole mask besides the entries
       if (!this.#parents.evictOldest()) throw new Error("fast evaluator: column pool exhausted");
     }
-  }
-
-  /** Memo slot `slot` was (re)assigned to a new row: it gets a new column. */
-  #memoFresh(slot: number): number {
-    const old = this.#memoCol[slot];
-    this.#memoCol[slot] = -1;
-    if (old >= 0) this.#pool.release(old);
-    const c = this.#alloc();
-    this.#memoCol[slot] = c;
-    return c;
-  }
-
-  /** Forgets the memo slots filled by a pass that failed. */
-  #dropFresh(): void {
-    const memo = this.#memo;
-    if (memo === null) return;
-    for (const slot of this.#fresh) {
-      memo.drop(slot);
-      const c = this.#memoCol[slot];
-      this.#memoCol[slot] = -1;
-      if (c >= 0) this.#pool.release(c);
-    }
-    this.#fresh.length = 0;
   }
 
   // ---- locations ----
@@ -583,17 +560,9 @@ class Fast implements FastEvaluator {
   #placeFirst(words: Uint32Array, o: number, cols: Int32Array | null): void {
     const memo = this.#memo;
     if (memo !== null) {
-      const slot = memo.lookup(words, o);
-      if (slot >= 0) {
-        let c: number;
-        if (memo.fresh) {
-          this.#fresh.push(slot);
-          c = this.#memoFresh(slot);
-          this.#rec[0][o] = 1;
-        } else {
-          c = this.#memoCol[slot];
-          this.#rec[0][o] = 0;
-        }
+      const c = memo.column(words, o);
+      if (c >= 0) {
+        this.#rec[0][o] = memo.fresh ? 1 : 0;
         this.#toColumn(0, o, c);
         if (cols !== null) {
           this.#pool.retain(c);
@@ -626,7 +595,6 @@ class Fast implements FastEvaluator {
     this.#inc.exact();
     const last = this.#last;
     const P0 = this.#plan.layers[0];
-    this.#fresh.length = 0;
     this.#memo?.begin();
     try {
       for (let l = 0; l <= last; l++) {
@@ -648,7 +616,7 @@ class Fast implements FastEvaluator {
       }
       return this.#run(0);
     } catch (e) {
-      this.#dropFresh();
+      this.#memo?.dropFresh();
       throw e;
     }
   }
@@ -706,7 +674,6 @@ class Fast implements FastEvaluator {
     // references first: allocating below may evict the parent
     if (cols !== null) this.#inherit(pcols, cols);
     this.#inc.hold(pcols);
-    this.#fresh.length = 0;
     this.#memo?.begin();
     try {
       for (let l = Math.max(0, lmin - 1); l <= last; l++) {
@@ -728,7 +695,7 @@ class Fast implements FastEvaluator {
       this.#inc.end();
       return metrics;
     } catch (e) {
-      this.#dropFresh();
+      this.#memo?.dropFresh();
       throw e;
     } finally {
       this.#inc.unhold();
@@ -948,7 +915,6 @@ class Fast implements FastEvaluator {
   clearCache(): void {
     this.#parents.clear();
     this.#memo?.clear();
-    this.#memoCol.fill(-1);
     this.#pool.clear();
   }
 }
