@@ -29,17 +29,11 @@
 // A new mask is first looked up exactly (a repeat costs nothing); otherwise the `deltaSearch` most
 // recently used entries are scanned for the smallest Hamming distance (XOR and popcount over the words,
 // abandoning a candidate once it is no closer than the best or than the adaptive cut-off `#reach`,
-// stopping at distance 1). If the delta's estimated work is below DELTA_MAX_WORK of a full pass's, the
-// mask is evaluated from that parent, else in full (and cached either way). The estimate counts, per
-// row, the kept terms of each computed unit plus UNIT_COST, plus SCORE_COST per class for scoring
-// (the softmax loss's exp and log per row are a large part of a small network's pass); first-layer
-// units are left out of both sides when the memo is on, since both paths take them from the memo.
-// Calibrated on GA mask sequences (moons [2,75,2], digits [64,75,10]) so that the estimate tracks the
-// measured time ratio of a delta to a full pass; DELTA_MAX_WORK is where a delta stops paying. The
-// measurements are in docs/performance.md § Why the kernels are shaped so.
+// stopping at distance 1). If the delta's estimated work (delta-analysis.ts) is below DELTA_MAX_WORK of
+// a full pass's, the mask is evaluated from that parent, else in full (and cached either way).
 //
-// What it buys (measured on the GA's own mask sequences and runs, same section; shared-pool.ts for the
-// pool): one-bit mutants (a quarter of a generation's evaluations) become deltas — moons [2,75,2]: one
+// What it buys (measured on the GA's own mask sequences and runs, docs/performance.md § Why the kernels
+// are shaped so; shared-pool.ts for the pool): one-bit mutants (a quarter of a generation's evaluations) become deltas — moons [2,75,2]: one
 // logit of two (scoring stays); digits [64,75,10]: the logits that keep a weight from the changed unit;
 // deep networks: a flip in a later layer recomputes one unit and what it feeds. Crossover children do
 // not: even a child a few bits from its parent changes several first-layer units, and each dirties most
@@ -70,7 +64,7 @@ import {
 } from "./arena.ts";
 import { ColumnMemo, MemoColumns, type MemoStats } from "./column-memo.ts";
 import { ColumnPool } from "./column-pool.ts";
-import { markChanged } from "./delta-analysis.ts";
+import { DELTA_MAX_WORK, DeltaAnalysis } from "./delta-analysis.ts";
 import { IncrementalLogits } from "./incremental-logits.ts";
 import { scoreRows, type Totals, unitColumn } from "./kernel.ts";
 import { CacheEntry, type ParentCache, ParentLru } from "./parent-cache.ts";
@@ -223,18 +217,6 @@ export interface FastEvaluator {
 const DEFAULT_BLOCK_ROWS = 512;
 const DEFAULT_DELTA_SEARCH = 256;
 /**
- * Cost model of a pass, in kept terms per row: each computed unit costs its terms plus UNIT_COST (the
- * store and the ReLU), scoring costs SCORE_COST per class (SCORE_COST_ACCURACY without the loss), both
- * from CPU profiles. A delta is taken when its estimate is below DELTA_MAX_WORK times the full pass's:
- * measured per mask on the GA's mutants and children, a delta estimated above that costs as much as a
- * full pass or more (the delta's bookkeeping and the parent's columns read from memory). The figures:
- * docs/performance.md § Why the kernels are shaped so.
- */
-const UNIT_COST = 2;
-const SCORE_COST = 40;
-const SCORE_COST_ACCURACY = 3;
-const DELTA_MAX_WORK = 0.85;
-/**
  * The search's distance cut-off adapts: a candidate is abandoned once it is REACH_FACTOR times (plus
  * REACH_SLACK) the largest distance of the last REACH_MEMORY accepted deltas away, so that far
  * candidates cost a word or two each. Every REACH_PROBE-th search (and every search before the first
@@ -340,7 +322,8 @@ class Fast implements FastEvaluator {
   readonly #changed: Uint8Array[];
   /** per activation layer: unit computed in the current pass */
   readonly #rec: Uint8Array[];
-  readonly #changedList: Int32Array;
+  /** which units a delta recomputes, and whether it pays */
+  readonly #analysis: DeltaAnalysis;
   /** incremental logits of deltas (accuracy only) */
   readonly #inc: IncrementalLogits;
   /** where the column pool starts in the arena, its columns' counts, and the cached parents */
@@ -349,7 +332,6 @@ class Fast implements FastEvaluator {
   readonly #parents: ParentLru;
   readonly #slots: number;
   readonly #search: number;
-  readonly #maxWork: number;
   /** distances of the last accepted deltas (ring), and the searches made, for `#reach` */
   readonly #useful = new Int32Array(REACH_MEMORY);
   #usefulAt = 0;
@@ -375,7 +357,6 @@ class Fast implements FastEvaluator {
     this.#last = net.layers.length - 1;
     const B = positiveInteger("blockRows", options.blockRows, DEFAULT_BLOCK_ROWS);
     this.#search = positiveInteger("deltaSearch", options.deltaSearch, DEFAULT_DELTA_SEARCH);
-    this.#maxWork = budget("deltaMaxWork", options.deltaMaxWork, DELTA_MAX_WORK);
     this.blockRows = Math.min(B, Math.max(1, n));
     const layout = arenaLayout(net, n, F, this.blockRows, this.#search, options);
     this.#aOff = layout.aOff;
@@ -418,7 +399,11 @@ class Fast implements FastEvaluator {
     this.#cls = arrays.logitColumns(this.#classes, memory.clsAt, this.#score !== null);
     this.#changed = net.layers.map((L) => new Uint8Array(L.outputs));
     this.#rec = net.layers.map((L) => new Uint8Array(L.outputs));
-    this.#changedList = new Int32Array(Math.max(0, ...arch.slice(1)));
+    this.#analysis = new DeltaAnalysis(net, this.#plan, this.#changed, this.#rec, this.#aOff, {
+      memoed: this.#memo !== null && this.#last > 0,
+      loss: this.loss,
+      maxWork: budget("deltaMaxWork", options.deltaMaxWork, DELTA_MAX_WORK),
+    });
     const A = bounds === null ? 0 : Math.max(0, ...bounds[this.#last]);
     const wanted = this.delta && !this.loss && this.#last > 0 && (options.incrementalLogits ?? true);
     const spare = layout.poolCols - layout.memoSlots - this.#units;
@@ -627,39 +612,9 @@ class Fast implements FastEvaluator {
    * none, the child's metrics are the parent's), or −1 when a full pass is estimated cheaper.
    */
   #analyse(child: Mask, parent: CacheEntry, pcols: Int32Array): number {
-    const last = this.#last;
-    const changed = this.#changed;
-    markChanged(this.net, child.words, parent.mask.words, changed, this.#changedList);
+    this.#analysis.mark(child.words, parent.mask.words);
     this.#inc.choose(child, parent, pcols);
-    // what to recompute, and the work of the delta against a full pass
-    const memoed = this.#memo !== null && last > 0;
-    const { incr, incrTerms } = this.#inc;
-    let lmin = last + 1;
-    let work = 0;
-    let full = 0;
-    for (let l = 0; l <= last; l++) {
-      const P = this.#plan.layers[l];
-      const rec = this.#rec[l];
-      rec.fill(0);
-      const off = this.#aOff[l];
-      const cur = changed[l];
-      const counted = l > 0 || !memoed;
-      for (let u = 0; u < P.count; u++) {
-        const o = P.units[u];
-        const cost = P.start[u + 1] - P.start[u] + UNIT_COST;
-        if (counted) full += cost;
-        if (cur[o] === 1 || pcols[off + o] < 0) {
-          rec[o] = 1;
-          const incremental = l === last && incr[o] === 1;
-          if (counted) work += incremental ? incrTerms[o] + UNIT_COST : cost;
-          if (l < lmin) lmin = l;
-        }
-      }
-    }
-    if (lmin > last) return lmin;
-    const score = this.#classes * (this.loss ? SCORE_COST : SCORE_COST_ACCURACY);
-    if (!(work + score < this.#maxWork * (full + score))) return -1;
-    return lmin;
+    return this.#analysis.recompute(pcols, this.#inc.incr, this.#inc.incrTerms);
   }
 
   /**
