@@ -4,8 +4,11 @@
 // "row" of the first weight layer). So the column can be computed once per (unit, row pattern) and
 // reused by every later mask with the same row: all masks of a [2,H,2] network draw from at most 3H
 // columns, and a GA population shares most rows between parents, children and mutants.
-// This class keeps the bookkeeping (keys, LRU order, slot numbers); the columns themselves are n
-// Float32 values each in the evaluator's arena.
+// ColumnMemo keeps the bookkeeping (keys, LRU order, slot numbers); the columns themselves are n
+// Float32 values each in the evaluator's column pool (column-pool.ts), where MemoColumns keeps each
+// slot's column (holding one reference to it) and forgets the slots a failed pass filled.
+
+import type { ColumnPool } from "./column-pool.ts";
 
 /** Rows up to this many inputs are keyed exactly by (unit, bits); wider rows by a 52-bit hash + check. */
 export const EXACT_KEY_BITS = 20;
@@ -181,5 +184,71 @@ export class ColumnMemo {
       misses: this.#misses,
       evictions: this.#evictions,
     };
+  }
+}
+
+/** The memo's slots bound to pool columns: slot → column, one reference each, held by the memo. */
+export class MemoColumns {
+  readonly #memo: ColumnMemo;
+  readonly #pool: ColumnPool;
+  /** a new pool column with one reference (the evaluator's, which may evict cached parents) */
+  readonly #alloc: () => number;
+  /** pool column of each slot (−1: none) */
+  readonly #col: Int32Array;
+  /** slots filled in the current pass */
+  readonly #fresh: number[] = [];
+  /** whether the last `column` found a slot filled just now: its column must be computed */
+  fresh = false;
+
+  constructor(memo: ColumnMemo, pool: ColumnPool, alloc: () => number) {
+    this.#memo = memo;
+    this.#pool = pool;
+    this.#alloc = alloc;
+    this.#col = new Int32Array(memo.slots).fill(-1);
+  }
+
+  /** Starts a pass (see ColumnMemo.begin). */
+  begin(): void {
+    this.#fresh.length = 0;
+    this.#memo.begin();
+  }
+
+  /**
+   * The pool column of unit o's row of `words`, or −1 when the memo does not take it; a slot
+   * (re)assigned to this row gets a new column (`fresh`).
+   */
+  column(words: Uint32Array, o: number): number {
+    const slot = this.#memo.lookup(words, o);
+    if (slot < 0) return -1;
+    this.fresh = this.#memo.fresh;
+    if (!this.fresh) return this.#col[slot];
+    this.#fresh.push(slot);
+    const old = this.#col[slot];
+    this.#col[slot] = -1;
+    if (old >= 0) this.#pool.release(old);
+    const c = this.#alloc();
+    this.#col[slot] = c;
+    return c;
+  }
+
+  /** Forgets the slots filled by a pass that failed. */
+  dropFresh(): void {
+    for (const slot of this.#fresh) {
+      this.#memo.drop(slot);
+      const c = this.#col[slot];
+      this.#col[slot] = -1;
+      if (c >= 0) this.#pool.release(c);
+    }
+    this.#fresh.length = 0;
+  }
+
+  /** Forgets every slot (the pool is cleared by its owner). */
+  clear(): void {
+    this.#memo.clear();
+    this.#col.fill(-1);
+  }
+
+  stats(): MemoStats {
+    return this.#memo.stats();
   }
 }

@@ -9,36 +9,31 @@
 // - Column memo (column-memo.ts): a first-hidden-layer column depends only on its unit's own row of the
 //   mask, so it is computed once per (unit, row) and reused by later masks (LRU within a byte budget).
 //
-// Delta evaluation. Activation columns (n Float32 rows each) live in a reference-counted column pool.
-// A cache entry is a mask, its metrics and, per unit, the pool column holding that unit's activations
-// (−1: not known, e.g. a unit the mask's plan did not compute). Entries share columns: a memoised
-// first-layer column is referenced, not copied, and a child's entry references every column of its
-// parent that it did not recompute — so a one-bit mutant's entry costs only the few columns it changed.
+// Delta evaluation. Activation columns (n Float32 rows each) live in a reference-counted column pool
+// (column-pool.ts). A cache entry (parent-cache.ts) is a mask, its metrics and, per unit, the pool
+// column holding that unit's activations (−1: not known, e.g. a unit the mask's plan did not compute).
+// Entries share columns: a memoised first-layer column is referenced, not copied, and a child's entry
+// references every column of its parent that it did not recompute — so a one-bit mutant's entry costs
+// only the few columns it changed.
 // A child is evaluated from a parent entry by recomputing only
 //   R = the units of the child's plan that are "changed" or unknown in the parent, where a unit is
 //   changed when its own row of the mask differs or one of the inputs the child keeps is changed
 //   (propagated layer by layer, so a changed hidden unit dirties only the next-layer units that keep a
-//   weight from it, and a flip in the output layer only its logit),
+//   weight from it, and a flip in the output layer only its logit; delta-analysis.ts),
 // reading every other column from the parent. Unchanged units compute exactly the parent's values (same
 // row, same input values, same order; at most the sign of a zero differs, which plan.ts shows never
 // matters), and each recomputed unit is summed in full in the reference's order: results are identical.
 //
 // Nearest parent (`evaluateNearest`, and `evaluateBatch` / `batch` with `delta`, the default — the GA's
-// path: src/evaluator/index.ts and the island pool): every mask evaluated this way becomes an entry (LRU). A
-// new mask is first looked up exactly (a repeat costs nothing); otherwise the `deltaSearch` most
+// path: src/evaluator/index.ts and the island pool): every mask evaluated this way becomes an entry (LRU).
+// A new mask is first looked up exactly (a repeat costs nothing); otherwise the `deltaSearch` most
 // recently used entries are scanned for the smallest Hamming distance (XOR and popcount over the words,
 // abandoning a candidate once it is no closer than the best or than the adaptive cut-off `#reach`,
-// stopping at distance 1). If the delta's estimated work is below DELTA_MAX_WORK of a full pass's, the
-// mask is evaluated from that parent, else in full (and cached either way). The estimate counts, per
-// row, the kept terms of each computed unit plus UNIT_COST, plus SCORE_COST per class for scoring
-// (the softmax loss's exp and log per row are a large part of a small network's pass); first-layer
-// units are left out of both sides when the memo is on, since both paths take them from the memo.
-// Calibrated on GA mask sequences (moons [2,75,2], digits [64,75,10]) so that the estimate tracks the
-// measured time ratio of a delta to a full pass; DELTA_MAX_WORK is where a delta stops paying. The
-// measurements are in docs/performance.md § Why the kernels are shaped so.
+// stopping at distance 1). If the delta's estimated work (delta-analysis.ts) is below DELTA_MAX_WORK of
+// a full pass's, the mask is evaluated from that parent, else in full (and cached either way).
 //
-// What it buys (measured on the GA's own mask sequences and runs, same section; shared-pool.ts for the
-// pool): one-bit mutants (a quarter of a generation's evaluations) become deltas — moons [2,75,2]: one
+// What it buys (measured on the GA's own mask sequences and runs, docs/performance.md § Why the kernels
+// are shaped so; shared-pool.ts for the pool): one-bit mutants (a quarter of a generation's evaluations) become deltas — moons [2,75,2]: one
 // logit of two (scoring stays); digits [64,75,10]: the logits that keep a weight from the changed unit;
 // deep networks: a flip in a later layer recomputes one unit and what it feeds. Crossover children do
 // not: even a child a few bits from its parent changes several first-layer units, and each dirties most
@@ -47,36 +42,32 @@
 // the cost of caching every mask (its columns written to the pool, page faults on first use of the
 // pool) is paid by the mutants.
 //
-// Incremental logits (accuracy-only evaluators, `loss: false`). A recomputed logit is a sum over every
-// kept input, so a child a few hidden units from its parent would still pay for whole logits, which on
-// moons [2,75,2] is most of a pass. When only accuracy is read, a dirty logit is instead updated from
-// the parent's stored one: Z' = fl32(Z + Σ (w·h' − w·h)) over the terms that differ (the unit kernel
-// does it, with the parent's logit as a term of weight 1), so its cost follows the changed units. Z'
-// is not the reference's value (its sum runs in another order) but is within a proven bound `drift` of
-// it: every stored logit of an entry is within entry.drift of the reference's, 0 after a full pass, and
-// each incremental step adds at most 4·2^-24·A (A: a mask-independent bound on |bias| + Σ|w·h| of any
-// logit, from `activationBounds`; the reference itself is within ~2^-24·A of the exact sum, and so is
-// the rounding of Z'). A row's prediction is then certain when its top stored logit beats every other
-// by more than 2·drift (margin.ts); the other rows are recomputed exactly in the reference's order.
-// Accuracy is therefore the reference's, bit for bit. A chain of such deltas is cut at DRIFT_STEPS
-// steps (the dirty logits are then recomputed in full, drift 0), so uncertain rows stay rare.
+// Incremental logits (accuracy-only evaluators, `loss: false`): a dirty logit of a delta is updated from
+// the parent's stored one over the terms that differ, within a proven drift of the reference's value,
+// and scored by margin; incremental-logits.ts says how and why accuracy stays the reference's.
 //
-// Memory: the pool holds the memo's columns, one in-progress mask (units columns) and
-// ⌊cacheBytes / (4·rows)⌋ more for entries; when it is full the least recently used entry is evicted
-// (its columns freed once no other entry or the memo references them). Entries are also capped at
-// twice the search window. Besides the columns each entry keeps its mask and a column list
-// (genome/8 + 4·units bytes, counted against cacheBytes too). Untouched pages of the zero-filled pool
-// cost no memory until used (their page faults are paid on first use).
-//
-// All numeric state lives in one Float32Array "arena" — [x feature-major | block buffer | column pool]
-// — plus the network's weight arrays and the compiled plan, all plain typed arrays.
+// Memory: one arena [x feature-major | block buffer | column pool] and the pool's sizes, arena.ts.
 import type { Split } from "../core/dataset.ts";
 import { type BatchEvaluator, evaluate, type Metrics } from "../core/evaluate.ts";
 import { cloneMask, type Mask, maskHash, masksEqual, withFlipped } from "../core/mask.ts";
 import type { Network } from "../core/network.ts";
-import { ColumnMemo, EXACT_KEY_BITS, type MemoStats } from "./column-memo.ts";
+import {
+  arenaLayout,
+  budget,
+  KernelArrays,
+  kernelMemory,
+  type LayerRun,
+  type Location,
+  layerRun,
+  setTerms,
+  setUnits,
+} from "./arena.ts";
+import { ColumnMemo, MemoColumns, type MemoStats } from "./column-memo.ts";
+import { ColumnPool } from "./column-pool.ts";
+import { DELTA_MAX_WORK, DeltaAnalysis } from "./delta-analysis.ts";
+import { IncrementalLogits } from "./incremental-logits.ts";
 import { scoreRows, type Totals, unitColumn } from "./kernel.ts";
-import { marginScore } from "./margin.ts";
+import { CacheEntry, type ParentCache, ParentLru } from "./parent-cache.ts";
 import {
   activationBounds,
   allocPlan,
@@ -85,7 +76,7 @@ import {
   type Plan,
   type PlanMode,
 } from "./plan.ts";
-import { createScoreKernel, SCORE_TOTALS_BYTES, type ScoreKernel } from "./score-kernel.ts";
+import { createScoreKernel, type ScoreKernel } from "./score-kernel.ts";
 import {
   createSimdKernel,
   type KernelChoice,
@@ -93,6 +84,8 @@ import {
   type SimdKernel,
   type SimdKind,
 } from "./simd-kernel.ts";
+
+export type { ParentCache } from "./parent-cache.ts";
 
 export interface FastEvaluatorOptions {
   /** rows per block of the layer-major pass (default 512) */
@@ -130,7 +123,7 @@ export interface FastEvaluatorOptions {
    */
   readonly loss?: boolean;
   /**
-   * incremental logits in deltas when the loss is off (default true; see "Incremental logits" above).
+   * incremental logits in deltas when the loss is off (default true; incremental-logits.ts).
    * False recomputes every dirty logit in full, for comparison. Results are identical either way.
    */
   readonly incrementalLogits?: boolean;
@@ -139,16 +132,6 @@ export interface FastEvaluatorOptions {
    * simd-kernel.ts). Every kernel gives the same results; an explicit kind the runtime lacks is an error.
    */
   readonly kernel?: KernelChoice;
-}
-
-/** A cached mask, returned by `parentCache`; its activations are usable while `cached` is true. */
-export interface ParentCache {
-  /** a copy of the parent's mask */
-  readonly mask: Mask;
-  readonly hash: string;
-  readonly metrics: Metrics;
-  /** false once the LRU has evicted the entry (delta calls then fall back to a full evaluation) */
-  readonly cached: boolean;
 }
 
 export interface CacheStats {
@@ -232,30 +215,7 @@ export interface FastEvaluator {
 }
 
 const DEFAULT_BLOCK_ROWS = 512;
-const DEFAULT_COLUMN_CACHE_BYTES = 64 * 1024 * 1024;
-const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
-/**
- * The default budget holds at least this many whole masks' columns (up to MAX_DEFAULT_CACHE_BYTES): on
- * MNIST [784,300,100,10] one mask's columns take 98 MB, so 64 MiB held no parent, and a one-bit mutant
- * of a mask evaluated two masks earlier was evaluated in full.
- */
-const DEFAULT_CACHED_MASKS = 4;
-const MAX_DEFAULT_CACHE_BYTES = 1024 * 1024 * 1024;
 const DEFAULT_DELTA_SEARCH = 256;
-/** keeps the arena well inside V8's typed-array limits */
-const MAX_ARENA_FLOATS = 2 ** 30;
-/**
- * Cost model of a pass, in kept terms per row: each computed unit costs its terms plus UNIT_COST (the
- * store and the ReLU), scoring costs SCORE_COST per class (SCORE_COST_ACCURACY without the loss), both
- * from CPU profiles. A delta is taken when its estimate is below DELTA_MAX_WORK times the full pass's:
- * measured per mask on the GA's mutants and children, a delta estimated above that costs as much as a
- * full pass or more (the delta's bookkeeping and the parent's columns read from memory). The figures:
- * docs/performance.md § Why the kernels are shaped so.
- */
-const UNIT_COST = 2;
-const SCORE_COST = 40;
-const SCORE_COST_ACCURACY = 3;
-const DELTA_MAX_WORK = 0.85;
 /**
  * The search's distance cut-off adapts: a candidate is abandoned once it is REACH_FACTOR times (plus
  * REACH_SLACK) the largest distance of the last REACH_MEMORY accepted deltas away, so that far
@@ -267,16 +227,6 @@ const REACH_MEMORY = 64;
 const REACH_FACTOR = 2;
 const REACH_SLACK = 2;
 const REACH_PROBE = 16;
-/** incremental logit steps after which the dirty logits are recomputed in full (drift back to 0) */
-const DRIFT_STEPS = 64;
-/**
- * Incremental logits stop being chosen while the recent share of rows recomputed exactly (an average
- * over incremental passes) is above EXACT_SHARE_MAX, being tried again every EXACT_PROBE-th delta. On
- * the GA's networks the share is about 0.04% (moons); a contrived network whose logits all lie within the
- * bound of each other sent nearly every row to the exact recompute, 16× slower than without.
- */
-const EXACT_SHARE_MAX = 0.02;
-const EXACT_PROBE = 32;
 
 /**
  * The evaluator options the CLI and the island pool take from the environment: SLT_DELTA=0 (or false,
@@ -303,56 +253,6 @@ export function evaluatorOptionsFromEnv(
   return { delta, kernel, incrementalLogits, cacheBytes: Math.floor(cacheBytes) };
 }
 
-class CacheEntry implements ParentCache {
-  readonly mask: Mask;
-  readonly hash: string;
-  readonly metrics: Metrics;
-  /** every stored logit is within this of the reference's (incremental logits; 0: exact) */
-  readonly drift: number;
-  /** per unit (activation layers in order, logits last): its pool column, −1 unknown; null: evicted */
-  cols: Int32Array | null;
-  /** recency list: prev is more recent */
-  prev: CacheEntry | null = null;
-  next: CacheEntry | null = null;
-
-  constructor(mask: Mask, hash: string, metrics: Metrics, cols: Int32Array | null, drift = 0) {
-    this.mask = mask;
-    this.hash = hash;
-    this.metrics = metrics;
-    this.cols = cols;
-    this.drift = drift;
-  }
-
-  get cached(): boolean {
-    return this.cols !== null;
-  }
-}
-
-/** Per weight layer: where each term is read and each unit is written, for the current pass. */
-interface LayerRun {
-  /** term t reads arena[cb[t] + (cs[t] ? s : 0) + r] in the block starting at row s */
-  readonly cb: Int32Array;
-  readonly cs: Uint8Array;
-  /** per block: cb + shift */
-  readonly col: Int32Array;
-  /** plan unit positions to compute, `uc` of them */
-  readonly us: Int32Array;
-  uc: number;
-  /** per plan unit position: destination column start and whether it shifts with the block */
-  readonly db: Int32Array;
-  readonly ds: Uint8Array;
-}
-
-/**
- * Per activation layer (hidden layers, then the logits): where each unit's column lives for the current
- * pass — column start in the arena, and whether it shifts with the block (n-stride storage: the column
- * pool) or not (the block buffer).
- */
-interface Location {
-  readonly base: Int32Array;
-  readonly shift: Uint8Array;
-}
-
 /** Checks a data split against the network (features, array sizes, labels); shared with the worker pool. */
 export function checkSplit(net: Network, split: Split): void {
   if (split.features !== net.architecture[0]) {
@@ -372,156 +272,10 @@ export function checkSplit(net: Network, split: Split): void {
   }
 }
 
-function budget(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (!(v >= 0)) throw new RangeError(`${name} must be a number ≥ 0, got ${value}`);
-  return v;
-}
-
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
   return v;
-}
-
-/** Where the arena's parts start (in floats) and how many columns the memo and the entries get. */
-interface ArenaLayout {
-  /** column index of each activation layer's first unit in the block / entry layout (logits last) */
-  readonly aOff: number[];
-  /** units over all activation layers */
-  readonly units: number;
-  readonly blockBase: number;
-  readonly poolBase: number;
-  readonly memoSlots: number;
-  readonly maxEntries: number;
-  /** entries that keep their columns */
-  readonly slots: number;
-  readonly poolCols: number;
-  readonly arenaFloats: number;
-}
-
-/** The arena: x feature-major, the block buffer, then the column pool sized as "Memory" above says. */
-function arenaLayout(
-  net: Network,
-  n: number,
-  F: number,
-  blockRows: number,
-  search: number,
-  options: FastEvaluatorOptions,
-): ArenaLayout {
-  const arch = net.architecture;
-  const aOff: number[] = [];
-  let cols = 0;
-  for (let l = 1; l < arch.length; l++) {
-    aOff.push(cols);
-    cols += arch[l];
-  }
-  const blockBase = F * n;
-  const poolBase = blockBase + cols * blockRows;
-  const room = n > 0 ? Math.floor((MAX_ARENA_FLOATS - poolBase) / n) : 0;
-  const memoSlots = memoSlotsFor(net, n, F, room, options.columnCacheBytes);
-  // entries: the in-progress mask's columns plus the budget's
-  const wholeMasks = Math.min(MAX_DEFAULT_CACHE_BYTES, DEFAULT_CACHED_MASKS * 4 * n * cols);
-  const cacheBytes = budget("cacheBytes", options.cacheBytes, Math.max(DEFAULT_CACHE_BYTES, wholeMasks));
-  let entryCols = 0;
-  if (n > 0 && cols > 0) entryCols = Math.floor(cacheBytes / (4 * n));
-  entryCols = Math.max(0, Math.min(entryCols, room - memoSlots - cols));
-  // entries: at most twice the search window (older ones are found only by an exact repeat), and
-  // their masks and column lists within the budget too
-  const entryBytes = 4 * Math.ceil(net.genomeLength / 32) + 4 * cols + 128;
-  const maxEntries =
-    entryCols > 0 ? Math.max(1, Math.min(2 * search, entryCols, Math.floor(cacheBytes / entryBytes))) : 0;
-  const slots = Math.min(maxEntries, Math.floor(entryCols / Math.max(1, cols)));
-  const poolCols = memoSlots + (maxEntries > 0 ? cols + entryCols : 0);
-  const arenaFloats = poolBase + poolCols * n;
-  return { aOff, units: cols, blockBase, poolBase, memoSlots, maxEntries, slots, poolCols, arenaFloats };
-}
-
-/** Column memo slots: worth it only when the memo holds more columns than the first hidden layer has units. */
-function memoSlotsFor(net: Network, n: number, F: number, room: number, bytes: number | undefined): number {
-  const arch = net.architecture;
-  if (net.layers.length < 2 || n === 0) return 0;
-  let slots = Math.floor(budget("columnCacheBytes", bytes, DEFAULT_COLUMN_CACHE_BYTES) / (4 * n));
-  slots = Math.min(slots, room);
-  // narrow inputs have few distinct rows: at most 2^F per unit
-  if (F <= EXACT_KEY_BITS) slots = Math.min(slots, arch[1] * 2 ** F);
-  return slots <= arch[1] ? 0 : slots;
-}
-
-/**
- * The SIMD kernel's memory, in bytes: the arena from byte 0, then every layer's weights (Float64) and
- * column lists (Int32), the labels and the logit column list (Int32), and the scoring kernel's totals
- * (two Float64).
- */
-function kernelMemory(net: Network, n: number, arenaFloats: number) {
-  const classes = net.architecture[net.architecture.length - 1];
-  const terms = net.layers.reduce((sum, L) => sum + L.inputs * L.outputs, 0) + updateTerms(net);
-  const weightsAt = 16 * Math.ceil((4 * arenaFloats) / 16);
-  const columnsAt = weightsAt + 8 * terms;
-  const labelsAt = weightsAt + 12 * terms;
-  const clsAt = labelsAt + 4 * n;
-  const totalsAt = 8 * Math.ceil((clsAt + 4 * classes) / 8);
-  return { weightsAt, columnsAt, labelsAt, clsAt, totalsAt, bytes: totalsAt + SCORE_TOTALS_BYTES };
-}
-
-/**
- * The arrays the kernels read: views of the SIMD kernel's memory where `kernelMemory` puts them (the
- * weights and the column lists handed out one after the other), or plain arrays without SIMD.
- */
-class KernelArrays {
-  readonly #simd: SimdKernel | null;
-  #weightsNext: number;
-  #columnsNext: number;
-
-  constructor(simd: SimdKernel | null, weightsAt: number, columnsAt: number) {
-    this.#simd = simd;
-    this.#weightsNext = weightsAt;
-    this.#columnsNext = columnsAt;
-  }
-
-  arena(floats: number): Float32Array {
-    return this.#simd === null
-      ? new Float32Array(floats)
-      : new Float32Array(this.#simd.memory.buffer, 0, floats);
-  }
-
-  weights(length: number): Float64Array {
-    if (this.#simd === null) return new Float64Array(length);
-    const a = new Float64Array(this.#simd.memory.buffer, this.#weightsNext, length);
-    this.#weightsNext += 8 * length;
-    return a;
-  }
-
-  columns(length: number): Int32Array {
-    if (this.#simd === null) return new Int32Array(length);
-    const a = new Int32Array(this.#simd.memory.buffer, this.#columnsNext, length);
-    this.#columnsNext += 4 * length;
-    return a;
-  }
-
-  /** The logit column list: at `clsAt` of the SIMD memory when the scoring kernel reads it there. */
-  logitColumns(classes: number, clsAt: number, scored: boolean): Int32Array {
-    if (this.#simd === null || !scored) return new Int32Array(classes);
-    return new Int32Array(this.#simd.memory.buffer, clsAt, classes);
-  }
-}
-
-/** Terms of the incremental-logit run: per class its parent's logit and two per input unit. */
-function updateTerms(net: Network): number {
-  const L = net.layers[net.layers.length - 1];
-  return L.outputs * (2 * L.inputs + 1);
-}
-
-function layerRun(terms: number, outputs: number, arrays: KernelArrays): LayerRun {
-  return {
-    cb: new Int32Array(terms),
-    cs: new Uint8Array(terms),
-    col: arrays.columns(terms),
-    us: new Int32Array(outputs),
-    uc: 0,
-    db: new Int32Array(outputs),
-    ds: new Uint8Array(outputs),
-  };
 }
 
 function popcount32(x: number): number {
@@ -551,10 +305,8 @@ class Fast implements FastEvaluator {
   readonly #units: number;
   readonly #arena: Float32Array;
   readonly #blockBase: number;
-  readonly #memo: ColumnMemo | null;
-  /** pool column of each memo slot (−1: none); the memo holds one reference to it */
-  readonly #memoCol: Int32Array;
-  readonly #fresh: number[] = [];
+  /** the first-layer column memo and its pool columns (null: off) */
+  readonly #memo: MemoColumns | null;
   readonly #acc: Float64Array;
   /** the SIMD kernel, whose memory holds the arena, the plan's weights and the runs' column lists */
   readonly #simd: SimdKernel | null;
@@ -570,61 +322,21 @@ class Fast implements FastEvaluator {
   readonly #changed: Uint8Array[];
   /** per activation layer: unit computed in the current pass */
   readonly #rec: Uint8Array[];
-  readonly #changedList: Int32Array;
-
-  // incremental logits (see the file's comment)
-  readonly #incremental: boolean;
-  /** the most one incremental step adds to a logit's drift, and the drift beyond which it is not taken */
-  readonly #driftStep: number;
-  readonly #driftCap: number;
-  /** per class: updated incrementally in the current delta, and that update's term count */
-  readonly #incr: Uint8Array;
-  readonly #incrTerms: Int32Array;
-  /** the dirty logits computed in full in the current delta */
-  readonly #fullLogits: Uint8Array;
-  /** the update's terms as a plan layer (start, weights, zero biases) and its run */
-  readonly #upd: LayerPlan;
-  readonly #updRun: LayerRun;
-  /** parent columns the update reads, referenced for the pass */
-  readonly #held: Int32Array;
-  #heldCount = 0;
-  /** rows of the current block whose prediction the margin leaves uncertain */
-  readonly #uncertain: Int32Array;
-  /** drift of the logits of the current pass (0: exact) */
-  #passDrift = 0;
-  #incrDeltas = 0;
-  #exactRows = 0;
-  /** rows recomputed exactly in the current pass, and their recent share per incremental pass (EMA) */
-  #passExact = 0;
-  #exactShare = 0;
-  /** deltas since incremental logits were last tried while the exact share was too high */
-  #sinceProbe = 0;
-
-  // column pool
+  /** which units a delta recomputes, and whether it pays */
+  readonly #analysis: DeltaAnalysis;
+  /** incremental logits of deltas (accuracy only) */
+  readonly #inc: IncrementalLogits;
+  /** where the column pool starts in the arena, its columns' counts, and the cached parents */
   readonly #poolBase: number;
-  readonly #poolCols: number;
-  readonly #ref: Int32Array;
-  readonly #freeCols: Int32Array;
-  #freeTop = 0;
-  #unusedCols = 0;
-  #usedCols = 0;
-
-  // entries
-  readonly #entries = new Map<string, CacheEntry>();
-  #head: CacheEntry | null = null;
-  #tail: CacheEntry | null = null;
-  readonly #maxEntries: number;
+  readonly #pool: ColumnPool;
+  readonly #parents: ParentLru;
   readonly #slots: number;
   readonly #search: number;
-  readonly #maxWork: number;
   /** distances of the last accepted deltas (ring), and the searches made, for `#reach` */
   readonly #useful = new Int32Array(REACH_MEMORY);
   #usefulAt = 0;
   #searches = 0;
 
-  #hits = 0;
-  #misses = 0;
-  #evictions = 0;
   #deltas = 0;
   #fulls = 0;
   #nExact = 0;
@@ -645,18 +357,15 @@ class Fast implements FastEvaluator {
     this.#last = net.layers.length - 1;
     const B = positiveInteger("blockRows", options.blockRows, DEFAULT_BLOCK_ROWS);
     this.#search = positiveInteger("deltaSearch", options.deltaSearch, DEFAULT_DELTA_SEARCH);
-    this.#maxWork = budget("deltaMaxWork", options.deltaMaxWork, DELTA_MAX_WORK);
     this.blockRows = Math.min(B, Math.max(1, n));
     const layout = arenaLayout(net, n, F, this.blockRows, this.#search, options);
     this.#aOff = layout.aOff;
     this.#units = layout.units;
     this.#blockBase = layout.blockBase;
     this.#poolBase = layout.poolBase;
-    this.#maxEntries = layout.maxEntries;
+    this.#pool = new ColumnPool(layout.poolCols);
+    this.#parents = new ParentLru(layout.maxEntries, (cols) => this.#pool.releaseAll(cols));
     this.#slots = layout.slots;
-    this.#poolCols = layout.poolCols;
-    this.#ref = new Int32Array(this.#poolCols);
-    this.#freeCols = new Int32Array(this.#poolCols);
     const memory = kernelMemory(net, n, layout.arenaFloats);
     const simd = createSimdKernel(options.kernel ?? "auto", memory.bytes);
     this.#simd = simd;
@@ -675,9 +384,11 @@ class Fast implements FastEvaluator {
     const bounds = activationBounds(net, xT, n, F);
     this.fast = bounds !== null;
     this.loss = options.loss ?? true;
-    this.delta = (options.delta ?? true) && this.#maxEntries > 0 && this.fast;
-    this.#memo = layout.memoSlots > 0 && this.fast ? new ColumnMemo(layout.memoSlots, F) : null;
-    this.#memoCol = new Int32Array(layout.memoSlots).fill(-1);
+    this.delta = (options.delta ?? true) && layout.maxEntries > 0 && this.fast;
+    this.#memo =
+      layout.memoSlots > 0 && this.fast
+        ? new MemoColumns(new ColumnMemo(layout.memoSlots, F), this.#pool, () => this.#alloc())
+        : null;
     this.#acc = new Float64Array(this.blockRows);
     this.#plan = allocPlan(net, (length) => arrays.weights(length));
     this.#runs = net.layers.map((L) => layerRun(L.inputs * L.outputs, L.outputs, arrays));
@@ -688,31 +399,29 @@ class Fast implements FastEvaluator {
     this.#cls = arrays.logitColumns(this.#classes, memory.clsAt, this.#score !== null);
     this.#changed = net.layers.map((L) => new Uint8Array(L.outputs));
     this.#rec = net.layers.map((L) => new Uint8Array(L.outputs));
-    this.#changedList = new Int32Array(Math.max(0, ...arch.slice(1)));
+    this.#analysis = new DeltaAnalysis(net, this.#plan, this.#changed, this.#rec, this.#aOff, {
+      memoed: this.#memo !== null && this.#last > 0,
+      loss: this.loss,
+      maxWork: budget("deltaMaxWork", options.deltaMaxWork, DELTA_MAX_WORK),
+    });
     const A = bounds === null ? 0 : Math.max(0, ...bounds[this.#last]);
-    // 2^-140 covers the absolute error of a subnormal rounding
-    this.#driftStep = 4 * 2 ** -24 * A + 2 ** -140;
-    this.#driftCap = DRIFT_STEPS * this.#driftStep;
-    const Lout = net.layers[this.#last];
-    this.#held = new Int32Array(this.#classes + Lout.inputs);
-    // the pass holds the parent's changed columns besides the child's: the pool must have room for them
-    const spare = layout.poolCols - layout.memoSlots - this.#units - this.#held.length;
-    this.#incremental =
-      this.delta && !this.loss && this.#last > 0 && (options.incrementalLogits ?? true) && spare >= 0;
-    this.#incr = new Uint8Array(this.#classes);
-    this.#incrTerms = new Int32Array(this.#classes);
-    this.#fullLogits = new Uint8Array(this.#classes);
-    const cap = updateTerms(net);
-    this.#upd = {
-      count: 0,
-      units: new Int32Array(this.#classes),
-      start: new Int32Array(this.#classes + 1),
-      idx: new Int32Array(0),
-      w: arrays.weights(cap),
-      bias: new Float64Array(this.#classes),
+    const wanted = this.delta && !this.loss && this.#last > 0 && (options.incrementalLogits ?? true);
+    const spare = layout.poolCols - layout.memoSlots - this.#units;
+    const context = {
+      net,
+      plan: this.#plan,
+      runs: this.#runs,
+      loc: this.#loc,
+      changed: this.#changed,
+      rec: this.#rec,
+      aOff: this.#aOff,
+      arena: this.#arena,
+      poolBase: this.#poolBase,
+      n,
+      y: split.y,
+      pool: this.#pool,
     };
-    this.#updRun = layerRun(cap, this.#classes, arrays);
-    this.#uncertain = new Int32Array(this.blockRows);
+    this.#inc = new IncrementalLogits(context, arrays, A, this.blockRows, wanted, spare);
     this.batch = (masks) => this.evaluateBatch(masks);
   }
 
@@ -738,106 +447,11 @@ class Fast implements FastEvaluator {
   /** A free pool column with one reference (the caller's); evicts LRU entries when the pool is full. */
   #alloc(): number {
     for (;;) {
-      let c = -1;
-      if (this.#freeTop > 0) c = this.#freeCols[--this.#freeTop];
-      else if (this.#unusedCols < this.#poolCols) c = this.#unusedCols++;
-      if (c >= 0) {
-        this.#ref[c] = 1;
-        this.#usedCols++;
-        return c;
-      }
-      const victim = this.#tail;
+      const c = this.#pool.take();
+      if (c >= 0) return c;
       // cannot happen: the pool has room for the memo's columns and one whole mask besides the entries
-      if (victim === null) throw new Error("fast evaluator: column pool exhausted");
-      this.#evict(victim);
-      this.#evictions++;
+      if (!this.#parents.evictOldest()) throw new Error("fast evaluator: column pool exhausted");
     }
-  }
-
-  #release(c: number): void {
-    if (--this.#ref[c] === 0) {
-      this.#freeCols[this.#freeTop++] = c;
-      this.#usedCols--;
-    }
-  }
-
-  /** Releases the columns of a list (−1 entries skipped). */
-  #releaseAll(cols: Int32Array): void {
-    for (let u = 0; u < cols.length; u++) if (cols[u] >= 0) this.#release(cols[u]);
-  }
-
-  /** Memo slot `slot` was (re)assigned to a new row: it gets a new column. */
-  #memoFresh(slot: number): number {
-    const old = this.#memoCol[slot];
-    this.#memoCol[slot] = -1;
-    if (old >= 0) this.#release(old);
-    const c = this.#alloc();
-    this.#memoCol[slot] = c;
-    return c;
-  }
-
-  /** Forgets the memo slots filled by a pass that failed. */
-  #dropFresh(): void {
-    const memo = this.#memo;
-    if (memo === null) return;
-    for (const slot of this.#fresh) {
-      memo.drop(slot);
-      const c = this.#memoCol[slot];
-      this.#memoCol[slot] = -1;
-      if (c >= 0) this.#release(c);
-    }
-    this.#fresh.length = 0;
-  }
-
-  // ---- entries (LRU: #head most recent) ----
-
-  #unlink(e: CacheEntry): void {
-    if (e.prev !== null) e.prev.next = e.next;
-    else this.#head = e.next;
-    if (e.next !== null) e.next.prev = e.prev;
-    else this.#tail = e.prev;
-    e.prev = null;
-    e.next = null;
-  }
-
-  #pushFront(e: CacheEntry): void {
-    e.next = this.#head;
-    if (this.#head !== null) this.#head.prev = e;
-    else this.#tail = e;
-    this.#head = e;
-  }
-
-  #touch(e: CacheEntry): void {
-    if (this.#head === e) return;
-    this.#unlink(e);
-    this.#pushFront(e);
-  }
-
-  #evict(e: CacheEntry): void {
-    this.#unlink(e);
-    if (this.#entries.get(e.hash) === e) this.#entries.delete(e.hash);
-    const cols = e.cols;
-    e.cols = null;
-    if (cols !== null) this.#releaseAll(cols);
-  }
-
-  #insert(e: CacheEntry): void {
-    const same = this.#entries.get(e.hash);
-    // a different mask with the same hash (or the same mask, when a caller raced): replace it
-    if (same !== undefined) this.#evict(same);
-    while (this.#entries.size >= this.#maxEntries && this.#tail !== null) {
-      this.#evict(this.#tail);
-      this.#evictions++;
-    }
-    this.#entries.set(e.hash, e);
-    this.#pushFront(e);
-  }
-
-  #lookup(mask: Mask, hash: string): CacheEntry | undefined {
-    const e = this.#entries.get(hash);
-    if (e === undefined || !masksEqual(e.mask, mask)) return undefined;
-    this.#touch(e);
-    return e;
   }
 
   // ---- locations ----
@@ -854,41 +468,12 @@ class Fast implements FastEvaluator {
     this.#loc[a].shift[o] = 1;
   }
 
-  /** Layer l's terms read x (l = 0) or the locations of activation layer l − 1. */
-  #setTerms(l: number): void {
+  /** Layer l's run: its terms read x (l = 0) or layer l − 1's locations; its units with only[unit] = 1. */
+  #locate(l: number, only: Uint8Array): void {
     const P = this.#plan.layers[l];
     const R = this.#runs[l];
-    const end = P.start[P.count];
-    if (l === 0) {
-      const n = this.#n;
-      for (let t = 0; t < end; t++) {
-        R.cb[t] = P.idx[t] * n;
-        R.cs[t] = 1;
-      }
-      return;
-    }
-    const { base, shift } = this.#loc[l - 1];
-    for (let t = 0; t < end; t++) {
-      const i = P.idx[t];
-      R.cb[t] = base[i];
-      R.cs[t] = shift[i];
-    }
-  }
-
-  /** Layer l computes its plan units with only[unit] = 1 into their locations. */
-  #setUnits(l: number, only: Uint8Array): void {
-    const P = this.#plan.layers[l];
-    const R = this.#runs[l];
-    const { base, shift } = this.#loc[l];
-    let uc = 0;
-    for (let u = 0; u < P.count; u++) {
-      const o = P.units[u];
-      if (only[o] === 0) continue;
-      R.us[uc++] = u;
-      R.db[u] = base[o];
-      R.ds[u] = shift[o];
-    }
-    R.uc = uc;
+    setTerms(P, R, l === 0 ? null : this.#loc[l - 1], this.#n);
+    setUnits(P, R, this.#loc[l], only);
   }
 
   /** Runs layers `from` .. last over all rows, block by block, and scores the logits. */
@@ -897,11 +482,12 @@ class Fast implements FastEvaluator {
     if (n === 0) return { accuracy: 0, loss: this.loss ? 0 : Number.NaN };
     const last = this.#last;
     const totals: Totals = { correct: 0, lossSum: 0 };
+    const { update, updateRun } = this.#inc;
     for (let s = 0; s < n; s += this.blockRows) {
       const len = Math.min(this.blockRows, n - s);
       for (let l = from; l <= last; l++)
         this.#computeUnits(this.#plan.layers[l], this.#runs[l], l < last, s, len);
-      if (this.#updRun.uc > 0) this.#computeUnits(this.#upd, this.#updRun, false, s, len);
+      if (updateRun.uc > 0) this.#computeUnits(update, updateRun, false, s, len);
       this.#scoreBlock(s, len, totals);
     }
     return { accuracy: totals.correct / n, loss: this.loss ? totals.lossSum / n : Number.NaN };
@@ -933,14 +519,8 @@ class Fast implements FastEvaluator {
     const classes = this.#classes;
     const { base, shift } = this.#loc[this.#last];
     for (let c = 0; c < classes; c++) cls[c] = shift[c] === 1 ? base[c] + s : base[c];
-    if (this.#passDrift > 0) {
-      // the difference of two stored logits is exact in double up to a relative 2^-53: 2^-30 covers it
-      const gap = 2 * this.#passDrift * (1 + 2 ** -30) + 2 ** -140;
-      const y = this.split.y;
-      const m = marginScore(this.#arena, cls, classes, y, s, len, gap, this.#uncertain, totals);
-      for (let k = 0; k < m; k++) this.#exactRow(s, this.#uncertain[k], totals);
-      this.#exactRows += m;
-      this.#passExact += m;
+    if (this.#inc.passDrift > 0) {
+      this.#inc.scoreByMargin(cls, s, len, totals);
       return;
     }
     const score = this.#score;
@@ -957,26 +537,6 @@ class Fast implements FastEvaluator {
     } else scoreRows(this.#arena, cls, classes, this.split.y, s, len, this.loss, totals);
   }
 
-  /** Row s + r's logits summed in the reference's order (the child's plan), and its prediction scored. */
-  #exactRow(s: number, r: number, totals: Totals): void {
-    const P = this.#plan.layers[this.#last];
-    const { cb, cs } = this.#runs[this.#last];
-    const arena = this.#arena;
-    let best = -1;
-    let max = 0;
-    for (let u = 0; u < P.count; u++) {
-      let acc = P.bias[u];
-      for (let t = P.start[u]; t < P.start[u + 1]; t++)
-        acc += P.w[t] * arena[(cs[t] === 1 ? cb[t] + s : cb[t]) + r];
-      const v = Math.fround(acc);
-      if (best < 0 || v > max) {
-        max = v;
-        best = P.units[u];
-      }
-    }
-    if (best === this.split.y[s + r]) totals.correct++;
-  }
-
   /**
    * Where a computed first-layer unit o goes: the memo (a hit needs no computing), else a new column
    * (when recording into `cols`), else the block. Marks #rec[0][o] when it must be computed; records
@@ -985,20 +545,12 @@ class Fast implements FastEvaluator {
   #placeFirst(words: Uint32Array, o: number, cols: Int32Array | null): void {
     const memo = this.#memo;
     if (memo !== null) {
-      const slot = memo.lookup(words, o);
-      if (slot >= 0) {
-        let c: number;
-        if (memo.fresh) {
-          this.#fresh.push(slot);
-          c = this.#memoFresh(slot);
-          this.#rec[0][o] = 1;
-        } else {
-          c = this.#memoCol[slot];
-          this.#rec[0][o] = 0;
-        }
+      const c = memo.column(words, o);
+      if (c >= 0) {
+        this.#rec[0][o] = memo.fresh ? 1 : 0;
         this.#toColumn(0, o, c);
         if (cols !== null) {
-          this.#ref[c]++;
+          this.#pool.retain(c);
           cols[o] = c;
         }
         return;
@@ -1025,11 +577,9 @@ class Fast implements FastEvaluator {
    */
   #full(mask: Mask, cols: Int32Array | null): Metrics {
     this.#fulls++;
-    this.#passDrift = 0;
-    this.#updRun.uc = 0;
+    this.#inc.exact();
     const last = this.#last;
     const P0 = this.#plan.layers[0];
-    this.#fresh.length = 0;
     this.#memo?.begin();
     try {
       for (let l = 0; l <= last; l++) {
@@ -1047,12 +597,11 @@ class Fast implements FastEvaluator {
         }
       }
       for (let l = 0; l <= last; l++) {
-        this.#setTerms(l);
-        this.#setUnits(l, this.#rec[l]);
+        this.#locate(l, this.#rec[l]);
       }
       return this.#run(0);
     } catch (e) {
-      this.#dropFresh();
+      this.#memo?.dropFresh();
       throw e;
     }
   }
@@ -1063,192 +612,9 @@ class Fast implements FastEvaluator {
    * none, the child's metrics are the parent's), or −1 when a full pass is estimated cheaper.
    */
   #analyse(child: Mask, parent: CacheEntry, pcols: Int32Array): number {
-    const net = this.net;
-    const last = this.#last;
-    const changed = this.#changed;
-    for (const c of changed) c.fill(0);
-    const words = child.words;
-    const parentWords = parent.mask.words;
-    // rows whose bits differ
-    for (let k = 0; k < words.length; k++) {
-      let x = words[k] ^ parentWords[k];
-      while (x !== 0) {
-        const g = k * 32 + 31 - Math.clz32(x & -x);
-        x &= x - 1;
-        let l = last;
-        while (g < net.layers[l].offset) l--;
-        const L = net.layers[l];
-        changed[l][Math.floor((g - L.offset) / L.inputs)] = 1;
-      }
-    }
-    // a changed unit dirties the next layer's units that keep a weight from it
-    const list = this.#changedList;
-    for (let l = 1; l <= last; l++) {
-      const prev = changed[l - 1];
-      let m = 0;
-      for (let i = 0; i < prev.length; i++) if (prev[i] === 1) list[m++] = i;
-      if (m === 0) continue;
-      const L = net.layers[l];
-      const cur = changed[l];
-      for (let o = 0; o < L.outputs; o++) {
-        if (cur[o] === 1) continue;
-        const row = L.offset + o * L.inputs;
-        for (let j = 0; j < m; j++) {
-          const g = row + list[j];
-          if ((words[g >>> 5] >>> (g & 31)) & 1) {
-            cur[o] = 1;
-            break;
-          }
-        }
-      }
-    }
-    this.#incr.fill(0);
-    if (this.#incremental) {
-      // a parent whose logits drifted too far: every logit is recomputed in full (the child's drift is 0)
-      if (parent.drift > this.#driftCap) changed[last].fill(1);
-      else this.#chooseIncrements(child, parent, pcols);
-    }
-    // what to recompute, and the work of the delta against a full pass
-    const memoed = this.#memo !== null && last > 0;
-    let lmin = last + 1;
-    let work = 0;
-    let full = 0;
-    for (let l = 0; l <= last; l++) {
-      const P = this.#plan.layers[l];
-      const rec = this.#rec[l];
-      rec.fill(0);
-      const off = this.#aOff[l];
-      const cur = changed[l];
-      const counted = l > 0 || !memoed;
-      for (let u = 0; u < P.count; u++) {
-        const o = P.units[u];
-        const cost = P.start[u + 1] - P.start[u] + UNIT_COST;
-        if (counted) full += cost;
-        if (cur[o] === 1 || pcols[off + o] < 0) {
-          rec[o] = 1;
-          const incremental = l === last && this.#incr[o] === 1;
-          if (counted) work += incremental ? this.#incrTerms[o] + UNIT_COST : cost;
-          if (l < lmin) lmin = l;
-        }
-      }
-    }
-    if (lmin > last) return lmin;
-    const score = this.#classes * (this.loss ? SCORE_COST : SCORE_COST_ACCURACY);
-    if (!(work + score < this.#maxWork * (full + score))) return -1;
-    return lmin;
-  }
-
-  /**
-   * Which dirty logits of `child` are updated from the parent's (#incr, with their term counts in
-   * #incrTerms, #incr all 0 on entry): those whose update has fewer terms than the logit itself.
-   */
-  #chooseIncrements(child: Mask, parent: CacheEntry, pcols: Int32Array): void {
-    // when the margin leaves many rows uncertain (logits close together against the bound A), their
-    // exact recompute costs more than recomputing the logits: try again only every EXACT_PROBE deltas
-    if (this.#exactShare > EXACT_SHARE_MAX && ++this.#sinceProbe < EXACT_PROBE) return;
-    this.#sinceProbe = 0;
-    const last = this.#last;
-    const P = this.#plan.layers[last];
-    const dirty = this.#changed[last];
-    const zOff = this.#aOff[last];
-    for (let u = 0; u < P.count; u++) {
-      const c = P.units[u];
-      if (dirty[c] === 0 || pcols[zOff + c] < 0) continue;
-      // the locations are not set yet: the terms written are scratch, only their count is used
-      const terms = this.#updateTerms(c, child, parent, pcols, 0);
-      if (terms < P.start[u + 1] - P.start[u]) {
-        this.#incr[c] = 1;
-        this.#incrTerms[c] = terms;
-      }
-    }
-  }
-
-  /**
-   * The terms updating logit c from the parent's: the parent's logit (weight 1), then for every input
-   * unit j whose term differs (its bit flipped, or its activation changed) −w·h (the parent's, if the
-   * parent kept it) and +w·h' (the child's, if the child keeps it), written to the update run from term
-   * `at`; returns the end.
-   */
-  #updateTerms(c: number, child: Mask, parent: CacheEntry, pcols: Int32Array, at: number): number {
-    const last = this.#last;
-    const L = this.net.layers[last];
-    const hidden = this.#changed[last - 1];
-    const zero = this.#plan.zero[last - 1];
-    const { base, shift } = this.#loc[last - 1];
-    const hOff = this.#aOff[last - 1];
-    const cw = child.words;
-    const pw = parent.mask.words;
-    const R = this.#updRun;
-    const w = this.#upd.w;
-    const colBase = this.#poolBase;
-    const n = this.#n;
-    let t = at;
-    R.cb[t] = colBase + pcols[this.#aOff[last] + c] * n;
-    R.cs[t] = 1;
-    w[t++] = 1;
-    const row = L.offset + c * L.inputs;
-    for (let j = 0; j < L.inputs; j++) {
-      const g = row + j;
-      const bNew = (cw[g >>> 5] >>> (g & 31)) & 1;
-      const bOld = (pw[g >>> 5] >>> (g & 31)) & 1;
-      if (bNew === bOld && hidden[j] === 0) continue;
-      const weight = L.weight[c * L.inputs + j];
-      const pc = pcols[hOff + j];
-      if (bOld === 1 && pc >= 0) {
-        R.cb[t] = colBase + pc * n;
-        R.cs[t] = 1;
-        w[t++] = -weight;
-      }
-      if (bNew === 1 && zero[j] === 0) {
-        R.cb[t] = base[j];
-        R.cs[t] = shift[j];
-        w[t++] = weight;
-      }
-    }
-    return t;
-  }
-
-  /** The update run of the logits in #incr, into their locations (#loc of the logits). */
-  #buildUpdate(child: Mask, parent: CacheEntry, pcols: Int32Array): void {
-    const U = this.#upd;
-    const R = this.#updRun;
-    const { base, shift } = this.#loc[this.#last];
-    let t = 0;
-    let q = 0;
-    for (let c = 0; c < this.#classes; c++) {
-      if (this.#incr[c] === 0) continue;
-      U.start[q] = t;
-      t = this.#updateTerms(c, child, parent, pcols, t);
-      R.us[q] = q;
-      R.db[q] = base[c];
-      R.ds[q] = shift[c];
-      q++;
-    }
-    U.start[q] = t;
-    U.count = q;
-    R.uc = q;
-    if (q > 0) this.#incrDeltas++;
-  }
-
-  /** References, for the pass, the parent's columns an update reads that the child does not inherit. */
-  #hold(pcols: Int32Array): void {
-    this.#heldCount = 0;
-    const last = this.#last;
-    const zOff = this.#aOff[last];
-    const hOff = this.#aOff[last - 1];
-    const hidden = this.#changed[last - 1];
-    for (let c = 0; c < this.#classes; c++)
-      if (this.#incr[c] === 1) this.#held[this.#heldCount++] = pcols[zOff + c];
-    if (this.#heldCount === 0) return;
-    for (let j = 0; j < hidden.length; j++) {
-      if (hidden[j] === 1 && pcols[hOff + j] >= 0) this.#held[this.#heldCount++] = pcols[hOff + j];
-    }
-    for (let k = 0; k < this.#heldCount; k++) this.#ref[this.#held[k]]++;
-  }
-
-  #unhold(): void {
-    for (let k = 0; k < this.#heldCount; k++) this.#release(this.#held[k]);
-    this.#heldCount = 0;
+    this.#analysis.mark(child.words, parent.mask.words);
+    this.#inc.choose(child, parent, pcols);
+    return this.#analysis.recompute(pcols, this.#inc.incr, this.#inc.incrTerms);
   }
 
   /**
@@ -1262,8 +628,7 @@ class Fast implements FastEvaluator {
     const pcols = parent.cols as Int32Array;
     // references first: allocating below may evict the parent
     if (cols !== null) this.#inherit(pcols, cols);
-    this.#hold(pcols);
-    this.#fresh.length = 0;
+    this.#inc.hold(pcols);
     this.#memo?.begin();
     try {
       for (let l = Math.max(0, lmin - 1); l <= last; l++) {
@@ -1278,43 +643,18 @@ class Fast implements FastEvaluator {
         }
       }
       for (let l = lmin; l <= last; l++) {
-        this.#setTerms(l);
-        this.#setUnits(l, l < last ? this.#rec[l] : this.#fullOnly());
+        this.#locate(l, l < last ? this.#rec[l] : this.#inc.fullOnly());
       }
-      this.#passDrift = this.#childDrift(parent);
-      if (this.#heldCount > 0) this.#buildUpdate(child, parent, pcols);
-      else this.#updRun.uc = 0;
-      this.#passExact = 0;
+      this.#inc.begin(child, parent, pcols);
       const metrics = this.#run(lmin);
-      if (this.#updRun.uc > 0) this.#exactShare = 0.9 * this.#exactShare + (0.1 * this.#passExact) / this.#n;
+      this.#inc.end();
       return metrics;
     } catch (e) {
-      this.#dropFresh();
+      this.#memo?.dropFresh();
       throw e;
     } finally {
-      this.#unhold();
+      this.#inc.unhold();
     }
-  }
-
-  /** The dirty logits computed in full: recomputed and not incremental. */
-  #fullOnly(): Uint8Array {
-    const rec = this.#rec[this.#last];
-    const only = this.#fullLogits;
-    for (let c = 0; c < only.length; c++) only[c] = rec[c] === 1 && this.#incr[c] === 0 ? 1 : 0;
-    return only;
-  }
-
-  /** The drift of the child's logits: the parent's, one step more if any is updated, 0 if all are recomputed. */
-  #childDrift(parent: CacheEntry): number {
-    const rec = this.#rec[this.#last];
-    let incremental = false;
-    let all = true;
-    for (let c = 0; c < this.#classes; c++) {
-      if (this.#incr[c] === 1) incremental = true;
-      else if (rec[c] === 0) all = false;
-    }
-    if (incremental) return parent.drift * (1 + 2 ** -23) + this.#driftStep;
-    return all ? 0 : parent.drift;
   }
 
   /**
@@ -1329,7 +669,7 @@ class Fast implements FastEvaluator {
       for (let o = 0; o < cur.length; o++) {
         const c = pcols[off + o];
         if (c >= 0 && cur[o] === 0 && rec[o] === 0) {
-          this.#ref[c]++;
+          this.#pool.retain(c);
           cols[off + o] = c;
         } else cols[off + o] = -1;
       }
@@ -1353,7 +693,7 @@ class Fast implements FastEvaluator {
     const W = words.length;
     let best: CacheEntry | null = null;
     let bestD = this.#reach();
-    let e = this.#head;
+    let e = this.#parents.newest;
     for (let k = 0; k < this.#search && e !== null; k++, e = e.next) {
       const other = e.mask.words;
       let d = 0;
@@ -1384,7 +724,7 @@ class Fast implements FastEvaluator {
     if (!this.delta) return this.evaluate(mask);
     this.#checkMask(mask);
     const hash = maskHash(mask);
-    const hit = this.#lookup(mask, hash);
+    const hit = this.#parents.lookup(mask, hash);
     if (hit !== undefined) {
       this.#nExact++;
       return hit.metrics;
@@ -1410,21 +750,21 @@ class Fast implements FastEvaluator {
             drift = parent.drift;
           } else {
             metrics = this.#deltaPass(mask, parent, lmin, cols);
-            drift = this.#passDrift;
+            drift = this.#inc.passDrift;
           }
         } else this.#nCostly++;
         // the nearest entry stays near the front: later masks are likely near it too
-        if (parent.cols !== null) this.#touch(parent);
+        if (parent.cols !== null) this.#parents.touch(parent);
       }
       if (metrics === null) {
         this.#nFull++;
         metrics = this.#full(mask, cols);
       }
     } catch (e) {
-      this.#releaseAll(cols);
+      this.#pool.releaseAll(cols);
       throw e;
     }
-    this.#insert(new CacheEntry(cloneMask(mask), hash, metrics, cols, drift));
+    this.#parents.insert(new CacheEntry(cloneMask(mask), hash, metrics, cols, drift));
     return metrics;
   }
 
@@ -1434,19 +774,15 @@ class Fast implements FastEvaluator {
 
   cachedParent(mask: Mask): ParentCache | undefined {
     this.#checkMask(mask);
-    return this.#lookup(mask, maskHash(mask));
+    return this.#parents.lookup(mask, maskHash(mask));
   }
 
   parentCache(mask: Mask): ParentCache {
     this.#checkMask(mask);
     const hash = maskHash(mask);
-    const hit = this.#lookup(mask, hash);
-    if (hit !== undefined) {
-      this.#hits++;
-      return hit;
-    }
-    this.#misses++;
-    if (this.#maxEntries === 0 || !this.fast) {
+    const hit = this.#parents.lookupCounted(mask, hash);
+    if (hit !== undefined) return hit;
+    if (this.#parents.maxEntries === 0 || !this.fast) {
       return new CacheEntry(cloneMask(mask), hash, this.evaluate(mask), null);
     }
     this.#compile(mask, "sparse");
@@ -1455,11 +791,11 @@ class Fast implements FastEvaluator {
     try {
       metrics = this.#full(mask, cols);
     } catch (e) {
-      this.#releaseAll(cols);
+      this.#pool.releaseAll(cols);
       throw e;
     }
     const entry = new CacheEntry(cloneMask(mask), hash, metrics, cols);
-    this.#insert(entry);
+    this.#parents.insert(entry);
     return entry;
   }
 
@@ -1470,7 +806,7 @@ class Fast implements FastEvaluator {
     if (!masksEqual(parentMask, parent.mask)) {
       throw new RangeError("parentMask is not the mask of the parent cache entry");
     }
-    return parent.cols !== null && this.#entries.get(parent.hash) === parent;
+    return this.#parents.holds(parent);
   }
 
   evaluateMutant(parentMask: Mask, parent: ParentCache, bit: number): Metrics {
@@ -1492,7 +828,7 @@ class Fast implements FastEvaluator {
   #childOf(child: Mask, parent: CacheEntry): Metrics {
     const pcols = parent.cols as Int32Array;
     // most recent: column allocations of the memo below evict every other entry before this one
-    this.#touch(parent);
+    this.#parents.touch(parent);
     this.#compile(child, "sparse");
     const lmin = this.#analyse(child, parent, pcols);
     if (lmin < 0) return this.#full(child, null);
@@ -1505,19 +841,20 @@ class Fast implements FastEvaluator {
 
   cacheStats(): CacheStats {
     const memo = this.#memo?.stats() ?? { slots: 0, used: 0, hits: 0, misses: 0, evictions: 0 };
+    const lru = this.#parents.stats();
     return {
       parents: {
         slots: this.#slots,
-        maxEntries: this.#maxEntries,
-        used: this.#entries.size,
+        maxEntries: this.#parents.maxEntries,
+        used: lru.used,
         bytesPerSlot: this.#units * this.#n * 4,
-        hits: this.#hits,
-        misses: this.#misses,
-        evictions: this.#evictions,
+        hits: lru.hits,
+        misses: lru.misses,
+        evictions: lru.evictions,
       },
-      pool: { columns: this.#poolCols, used: this.#usedCols, bytesPerColumn: this.#n * 4 },
+      pool: { columns: this.#pool.columns, used: this.#pool.used, bytesPerColumn: this.#n * 4 },
       columns: { ...memo, bytesPerColumn: this.#n * 4 },
-      incremental: { deltas: this.#incrDeltas, exactRows: this.#exactRows },
+      incremental: this.#inc.stats(),
       nearest: {
         exact: this.#nExact,
         delta: this.#nDelta,
@@ -1531,13 +868,9 @@ class Fast implements FastEvaluator {
   }
 
   clearCache(): void {
-    while (this.#tail !== null) this.#evict(this.#tail);
+    this.#parents.clear();
     this.#memo?.clear();
-    this.#memoCol.fill(-1);
-    this.#ref.fill(0);
-    this.#freeTop = 0;
-    this.#unusedCols = 0;
-    this.#usedCols = 0;
+    this.#pool.clear();
   }
 }
 

@@ -1,5 +1,5 @@
 // Scoring logits that are known only to within ±eps of the reference's (incremental logits,
-// fast-forward.ts § Incremental logits). A row's prediction is certain when its largest stored logit
+// incremental-logits.ts). A row's prediction is certain when its largest stored logit
 // (first on ties) exceeds every other by more than `gap` = 2·eps: the reference's logits then keep the
 // same strict order, so the reference's argmax is the same class. Every other row is listed for an
 // exact recompute. Only accuracy is scored: the loss needs the logits themselves.

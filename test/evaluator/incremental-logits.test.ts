@@ -1,7 +1,7 @@
-// Incremental logits (fast-forward.ts): accuracy-only evaluators update a dirty logit from the parent's
-// stored one and settle uncertain rows exactly. Every accuracy must still be the reference's, at every
-// Hamming distance, along long chains of deltas (past the drift cap), on exact ties, and the path must
-// actually be taken (so these tests fail if it goes dead).
+// Incremental logits (incremental-logits.ts): accuracy-only evaluators update a dirty logit from the
+// parent's stored one and settle uncertain rows exactly. Every accuracy must still be the reference's, at
+// every Hamming distance, along long chains of deltas (past the drift cap), on exact ties, and the path
+// must actually be taken (so these tests fail if it goes dead).
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { evaluate } from "../../src/core/evaluate.ts";
