@@ -21,7 +21,7 @@ import {
   resolveConfig,
   runsUntilStopped,
 } from "./core/config.ts";
-import { E_TOPOLOGY, SltError } from "./core/errors.ts";
+import { E_CONFIG, E_TOPOLOGY, E_USAGE, SltError } from "./core/errors.ts";
 import { PRUNE_ORDERS } from "./core/ga/index.ts";
 import { customTopology } from "./core/topology.ts";
 import { makeEvaluator, poolEvaluator } from "./evaluator/index.ts";
@@ -582,7 +582,9 @@ const program = new Command()
     "Find strong lottery tickets with the genetic algorithm of Altmann et al. (2024) and Schönberger et al. (2025)",
   )
   .version(versionText(), "-V, --version", "print the version, the git commit and the Node version")
-  .showHelpAfterError("(run with --help for the options)")
+  // commander's own errors (an unknown option, a malformed value) are printed by `main` with a code, as
+  // every other error is; help and the version still go through commander
+  .configureOutput({ outputError: () => {} })
   .exitOverride();
 
 addExecutionOptions(
@@ -1096,13 +1098,22 @@ function printClusterSummary(s: ClusterSummary): void {
   process.stdout.write(lines.join("\n"));
 }
 
+/** commander's exits that printed what they are (help, the version) rather than an error */
+const COMMANDER_OUTPUT = new Set(["commander.help", "commander.helpDisplayed", "commander.version"]);
+
+/** A command-line error of commander's as `slt: error CODE: …`: a malformed flag value is E_CONFIG. */
+function commanderErrorText(code: string, message: string): string {
+  const ours = code === "commander.invalidArgument" ? E_CONFIG : E_USAGE;
+  return `slt: error ${ours}: ${message.replace(/^error: /, "")}\n(run with --help for the options)\n`;
+}
+
 async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (e) {
     const err = e as Error & { code?: string; exitCode?: number };
     if (err.code?.startsWith("commander.")) {
-      // commander already printed its message (and help, for usage errors)
+      if (!COMMANDER_OUTPUT.has(err.code)) process.stderr.write(commanderErrorText(err.code, err.message));
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }

@@ -3,6 +3,8 @@
 
 /** invalid configuration value (config file, preset or command-line flag) */
 export const E_CONFIG = "E_CONFIG";
+/** a command line that does not parse: an unknown command or option, a flag without its value */
+export const E_USAGE = "E_USAGE";
 /** unknown built-in dataset name, or a class count out of range */
 export const E_DATASET_NAME = "E_DATASET_NAME";
 /** malformed CSV content (ragged rows, non-numbers, bad labels, empty file, mismatched files) */

@@ -156,6 +156,26 @@ describe("slt island --join", () => {
   });
 });
 
+describe("slt: a command line that does not parse", () => {
+  it.each([
+    [
+      "a malformed flag value",
+      ["run", "--mutation-rate", "abc"],
+      "E_CONFIG",
+      /--mutation-rate.*'abc'.*probability/,
+    ],
+    ["a whole number that is not", ["run", "--population", "1.5"], "E_CONFIG", /--population.*integer/],
+    ["an unknown option", ["run", "--colour", "blue"], "E_USAGE", /unknown option '--colour'/],
+    ["a flag without its value", ["run", "--population"], "E_USAGE", /--population <n>' argument missing/],
+    ["an unknown command", ["bogus"], "E_USAGE", /unknown command 'bogus'/],
+  ])("%s: one error line with its code, exit 2", (_, args, code, words) => {
+    const r = runCli(work, args);
+    expectOneLineError(r, code, words);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\(run with --help for the options\)/);
+  });
+});
+
 describe("slt run --config", () => {
   it('{"ga":{"__proto__":{"population":7}}} is refused with one E_CONFIG line', () => {
     const file = join(work, "proto.json");
