@@ -9,6 +9,7 @@ import { dirname, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option, type OptionValues } from "commander";
 import { addBaselineCommands } from "./coordinator/baseline-command.ts";
 import { checkTicket } from "./coordinator/check.ts";
+import { finiteArg, intArg } from "./coordinator/cli-args.ts";
 import { type ClusterOptions, type ClusterSummary, runCluster } from "./coordinator/cluster.ts";
 import { dryRun, formatDryRun } from "./coordinator/dry-run.ts";
 import type { K8sCliFlags } from "./coordinator/launcher-k8s.ts";
@@ -34,11 +35,6 @@ import { loadTlsIdentity } from "./io/tls.ts";
 import { versionText } from "./io/versions.ts";
 import { openDashboard, type RunDashboard } from "./run/dashboard.ts";
 import { type PreparedResume, prepareResume } from "./run/resume.ts";
-
-function intArg(value: string): number {
-  if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
-  return Number(value);
-}
 
 /** HOST:PORT or [IPV6]:PORT; port 0 is any free port */
 function listenArg(value: string): { host: string; port: number } {
@@ -78,12 +74,7 @@ function readConfigFile(path: string): unknown {
 }
 
 /** A number in (0, 1]; the range itself is the config schema's to check. */
-function probabilityArg(value: string): number {
-  const p = Number(value);
-  if (value.trim() === "" || !Number.isFinite(p))
-    throw new InvalidArgumentError(`expected a probability such as 0.5, got "${value}"`);
-  return p;
-}
+const probabilityArg = finiteArg("a probability such as 0.5");
 
 /**
  * A time in seconds for `flag`: finite and > 0, or ≥ 0 with `zero` (its meaning, for the message);
@@ -1104,7 +1095,7 @@ const COMMANDER_OUTPUT = new Set(["commander.help", "commander.helpDisplayed", "
 /** A command-line error of commander's as `slt: error CODE: …`: a malformed flag value is E_CONFIG. */
 function commanderErrorText(code: string, message: string): string {
   const ours = code === "commander.invalidArgument" ? E_CONFIG : E_USAGE;
-  return `slt: error ${ours}: ${message.replace(/^error: /, "")}\n(run with --help for the options)\n`;
+  return `slt: error ${ours}: ${message.replace(/^error: /, "")} (run with --help for the options)\n`;
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -4,7 +4,6 @@
 // (dry-run.ts). cli.ts registers them with addBaselineCommands.
 import type { Command, Option, OptionValues } from "commander";
 import { type ConfigPatch, resolveConfig } from "../core/config.ts";
-import { E_CONFIG, SltError } from "../core/errors.ts";
 import type { BaselineMethod, BaselineSettings } from "../core/train/trainer.ts";
 import type { Logger } from "../io/log.ts";
 import { onStopRequest } from "../io/stop-request.ts";
@@ -17,7 +16,11 @@ import {
   checkBaselineSettings,
   runBaseline,
 } from "../run/baseline.ts";
+import { finiteArg } from "./cli-args.ts";
 import { dryRun } from "./dry-run.ts";
+
+/** A number flag: any finite number here; its range is checkBaselineSettings'. */
+const numberArg = finiteArg("a number");
 
 /** `slt run`'s options a baseline takes as they are. */
 const RUN_FLAGS = [
@@ -46,16 +49,6 @@ export interface BaselineCommandDeps {
   /** the flags' dataset layer, as `slt run` makes it */
   readonly dataPatch: (o: OptionValues) => ConfigPatch["dataset"];
   readonly makeEvaluator: BaselineEvaluatorFactory;
-}
-
-/** A number flag: any finite number here; its range is checkBaselineSettings'. */
-function numberArg(flag: string): (value: string) => number {
-  return (value) => {
-    const v = Number(value);
-    if (value.trim() === "" || !Number.isFinite(v))
-      throw new SltError(E_CONFIG, `${flag}: got "${value}"; expected a number`);
-    return v;
-  };
 }
 
 function runOption(run: Command, flag: string): Option {
@@ -156,17 +149,17 @@ export function addBaselineCommands(program: Command, deps: BaselineCommandDeps)
       cmd.option(
         "--keep <fraction>",
         `fraction of each layer's weights kept (default ${d.keep}: "EP (50%)")`,
-        numberArg("--keep"),
+        numberArg,
       );
     cmd
-      .option("--epochs <n>", `epochs (default ${d.epochs})`, numberArg("--epochs"))
-      .option("--batch-size <n>", `rows per SGD step (default ${d.batchSize})`, numberArg("--batch-size"))
-      .option("--lr <rate>", `base learning rate of the cosine schedule (default ${d.lr})`, numberArg("--lr"))
-      .option("--momentum <m>", `SGD momentum (default ${d.momentum})`, numberArg("--momentum"))
+      .option("--epochs <n>", `epochs (default ${d.epochs})`, numberArg)
+      .option("--batch-size <n>", `rows per SGD step (default ${d.batchSize})`, numberArg)
+      .option("--lr <rate>", `base learning rate of the cosine schedule (default ${d.lr})`, numberArg)
+      .option("--momentum <m>", `SGD momentum (default ${d.momentum})`, numberArg)
       .option(
         "--weight-decay <wd>",
         `L2 weight decay (default ${d.weightDecay}; ${method === "dense" ? "on weights and biases" : "on the scores"})`,
-        numberArg("--weight-decay"),
+        numberArg,
       )
       .option("--dry-run", "check the settings and the data, print what would run and where; write nothing")
       .action((o: OptionValues) => baselineAction(method, o, deps));

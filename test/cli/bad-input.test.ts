@@ -172,7 +172,8 @@ describe("slt: a command line that does not parse", () => {
     const r = runCli(work, args);
     expectOneLineError(r, code, words);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/\(run with --help for the options\)/);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/\(run with --help for the options\)$/m);
   });
 });
 

@@ -123,7 +123,10 @@ describe("slt baseline", () => {
       ["edge-popup", "--keep", "1.5"],
       /^slt: error E_CONFIG: slt baseline edge-popup: --keep 1\.5: expected a fraction/,
     ],
-    [["dense", "--epochs", "ten"], /^slt: error E_CONFIG: --epochs: got "ten"; expected a number/],
+    [
+      ["dense", "--epochs", "ten"],
+      /^slt: error E_CONFIG: option '--epochs <n>' argument 'ten' is invalid. expected a number/,
+    ],
     [["dense", "--arch", "2,75,1"], /^slt: error E_CONFIG: network.architecture/],
   ] as const)
     it(`refuses ${args.join(" ")} in one line, exit 2`, () => {
