@@ -1003,6 +1003,7 @@ program
         name: (opt.long ?? "").replace(/^--/, ""),
         takesValue: opt.required || opt.optional,
         choices: opt.argChoices,
+        description: opt.description,
       }));
     const command = (name: string) => program.commands.find((c) => c.name() === name) as Command;
     // a setting's "command": `slt run` (the default), or a baseline as `slt baseline <method>`

@@ -19,6 +19,11 @@ export interface RunFlag {
   readonly takesValue: boolean;
   /** the allowed values, when the flag has a fixed list */
   readonly choices?: readonly string[];
+  /**
+   * what the option means, as its help says: a field that reaches two commands must mean the same in
+   * both (`--batch-size` is mini-batch fitness for slt run and the SGD batch for a baseline)
+   */
+  readonly description?: string;
 }
 
 /**
@@ -200,6 +205,24 @@ function usesOf(spec: SweepSpec): { grid: Use[]; entries: Use[]; base: (key: str
   return { grid, entries, base };
 }
 
+/** A field that reaches several commands must be the same option in each, not two that share a name. */
+function checkOneMeaning(
+  source: string,
+  where: string,
+  key: string,
+  commands: readonly string[],
+  flags: CommandFlags,
+): void {
+  const meanings = commands.map((c) => flags[c]?.find((f) => f.name === key)?.description);
+  const other = meanings.findIndex((m) => m !== meanings[0]);
+  if (other > 0)
+    fail(
+      source,
+      where,
+      `--${key} means different things in slt ${commands[0]} ("${meanings[0]}") and slt ${commands[other]} ("${meanings[other]}"), which this field reaches; set it in each setting instead`,
+    );
+}
+
 /** Checks a parsed spec's fields against its settings' commands' options; see the file's comment. */
 function checkFields(source: string, spec: SweepSpec, flags: CommandFlags): void {
   const uses = usesOf(spec);
@@ -212,6 +235,7 @@ function checkFields(source: string, spec: SweepSpec, flags: CommandFlags): void
         seen.add(use.command);
         checkField(source, where, key, v, use, flags, spec.budget);
       }
+    checkOneMeaning(source, where, key, [...seen], flags);
   };
   // the commands first: a field is checked against a command only once that command is known
   if (spec.base.command !== undefined) checkCommand(source, "base.command", spec.base.command, flags);

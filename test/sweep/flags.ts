@@ -21,6 +21,7 @@ const RUN_FLAGS: readonly RunFlag[] = [
   { name: "name", takesValue: true },
   { name: "seed", takesValue: true },
   { name: "out", takesValue: true },
+  { name: "batch-size", takesValue: true, description: "NON-PAPER mini-batch fitness" },
 ];
 
 const BASELINE_FLAGS: readonly RunFlag[] = [
@@ -28,6 +29,7 @@ const BASELINE_FLAGS: readonly RunFlag[] = [
   { name: "arch", takesValue: true },
   { name: "epochs", takesValue: true },
   { name: "lr", takesValue: true },
+  { name: "batch-size", takesValue: true, description: "rows per SGD step" },
   { name: "name", takesValue: true },
   { name: "seed", takesValue: true },
   { name: "out", takesValue: true },

@@ -115,6 +115,14 @@ describe("sweep spec: baseline settings", () => {
       seeds: 1,
     };
     expect(parseSpec(grid, "s.json", COMMAND_FLAGS).grid).toEqual(grid.grid);
+    // an option both baselines have means the same in both
+    const both = {
+      name: "b",
+      base: { "batch-size": 64 },
+      settings: [{ command: "baseline dense" }, { command: "baseline edge-popup" }],
+      seeds: 1,
+    };
+    expect(parseSpec(both, "s.json", COMMAND_FLAGS).base).toEqual(both.base);
   });
 
   it.each([
@@ -161,6 +169,11 @@ describe("sweep spec: baseline settings", () => {
     [
       { ...study, settings: [{ command: "baseline dense", seed: 3 }] },
       /settings\[0\]\.seed: "seed" is set by the sweep/,
+    ],
+    // one name, two options: --batch-size is mini-batch fitness for slt run, the SGD batch for a baseline
+    [
+      { ...study, base: { ...study.base, "batch-size": 50 }, settings: [{}, { command: "baseline dense" }] },
+      /base\.batch-size: --batch-size means different things in slt run \("NON-PAPER mini-batch fitness"\) and slt baseline dense \("rows per SGD step"\), which this field reaches; set it in each setting instead$/,
     ],
   ])(
     "refuses a field its setting's command does not take, naming field, setting and command (%#)",
