@@ -269,9 +269,14 @@ class SingleEvaluators {
     this.searchLoss = searchNeedsLoss(config.ga.fitness, config.termination.rule);
     const pooled = !this.subset && options.makeAsyncEvaluator !== undefined;
     this.gaTrain =
-      this.subset || pooled ? null : this.#make(network, dataset.train, { loss: this.searchLoss });
+      this.subset || pooled ? null : this.#make(network, dataset.train, { loss: this.fitnessLoss });
     this.#fullTrain = this.searchLoss ? this.gaTrain : null;
     this.test = this.#make(network, dataset.test);
+  }
+
+  /** whether the fitness evaluators compute the loss: mini-batch subsets always do (they are small) */
+  get fitnessLoss(): boolean {
+    return this.subset ? true : this.searchLoss;
   }
 
   /** the full training split, with losses */
@@ -313,7 +318,7 @@ class SingleEvaluators {
     if (this.#subsetEvaluator === null || this.#subsetEvaluator.generation !== key) {
       this.#subsetEvaluator = {
         generation: key,
-        evaluate: this.#make(this.#run.network, this.fitnessSplit(generation)),
+        evaluate: this.#make(this.#run.network, this.fitnessSplit(generation), { loss: this.fitnessLoss }),
       };
     }
     return this.#subsetEvaluator.evaluate;
@@ -373,10 +378,8 @@ class GaPools {
     const key = this.#ev.fitnessKey(generation);
     if (this.#current === null || this.#current.key !== key) {
       await this.close();
-      // mini-batch subsets keep the loss, as their in-process evaluators do
-      const loss = this.#ev.subset ? true : this.#ev.searchLoss;
       const split = this.#ev.fitnessSplit(generation);
-      this.#current = { key, pool: await this.#make(this.#network, split, { loss }) };
+      this.#current = { key, pool: await this.#make(this.#network, split, { loss: this.#ev.fitnessLoss }) };
     }
     return { evaluate: this.#current.pool.batch, network: this.#network };
   }
@@ -496,7 +499,7 @@ async function rescoreOnFullSplit(
     type: "full-split-rescore",
     fitnessMode: fitnessModeLabel(run.config.ga.fitnessSubset),
     individuals: population.length,
-    ...(interrupted ? { interrupted: true, of: order.length } : {}),
+    ...(interrupted ? { interrupted: true, of: state.population.length } : {}),
     subsetBest: { accuracy: subsetBest.accuracy, loss: subsetBest.loss, zeros: subsetBest.zeros },
     subsetBestOnFullSplit: { accuracy: subsetBestFull.accuracy, loss: subsetBestFull.loss },
     best: { accuracy: fullBest.accuracy, loss: fullBest.loss, zeros: fullBest.zeros },
@@ -534,8 +537,9 @@ export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOpti
   const progress = createProgress(options.progress ?? process.stderr, {
     enabled: options.progress !== undefined,
     intervalMs: options.progressIntervalMs,
-    // the time limit counts from this process's start, as the progress printer's clock does
+    // the time limit counts from the run's start, data loading included, and so do the lines' seconds
     limits: { ...config.termination, timeLimitSeconds: config.cluster.timeLimitSeconds },
+    startedAt: run.started,
   });
   const fitness = config.ga.fitness;
   const report = (s: GenerationStats, force = false) =>

@@ -618,7 +618,7 @@ class Fast implements FastEvaluator {
   }
 
   /**
-   * Delta pass of `child` (compiled, analysed: #changed, #rec, #incr, first layer `lmin` ≤ last) from
+   * Delta pass of `child` (compiled, analysed: #changed, #rec, #inc.incr, first layer `lmin` ≤ last) from
    * the cached `parent`. With `cols`, the child's columns are recorded there: the parent's unchanged
    * known columns (with a reference each) and new columns for the recomputed units.
    */

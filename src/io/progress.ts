@@ -190,6 +190,11 @@ export interface ProgressOptions {
   readonly limits?: RunLimits;
   /** ms on a monotonic clock (default performance.now) */
   readonly now?: () => number;
+  /**
+   * when the run started on that clock, for the elapsed time and the time limit's ETA (default: when the
+   * printer is made); the rates start from when the printer is made, after the data is loaded
+   */
+  readonly startedAt?: number;
 }
 
 /**
@@ -205,9 +210,9 @@ export const startSample = (at: number): ProgressSample => ({ at, generation: -1
 export function createProgress(stream: NodeJS.WritableStream, options: ProgressOptions) {
   const now = options.now ?? (() => performance.now());
   const intervalMs = options.intervalMs ?? 1000;
-  const start = now();
+  const start = options.startedAt ?? now();
   const window = new RateWindow();
-  window.add(startSample(start));
+  window.add(startSample(now()));
   let last = Number.NEGATIVE_INFINITY;
   let sampled = -1;
   let printed = -1;

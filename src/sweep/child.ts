@@ -37,7 +37,7 @@ function errorLine(stderr: string, code: number | null, signal: NodeJS.Signals |
     at === -1
       ? lines.at(-1)
       : lines[at].endsWith(":")
-        ? `${lines[at]} ${lines.slice(at + 1).join("; ")}`
+        ? [lines[at], lines.slice(at + 1).join("; ")].join(" ").trim()
         : lines[at];
   return line === undefined ? exit : `${line} (${exit})`;
 }

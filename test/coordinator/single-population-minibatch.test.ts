@@ -197,6 +197,19 @@ describe("mini-batch fitness in a single-population run", () => {
     expect(s.trainLoss).toBe((rescore.best as { loss: number }).loss);
   });
 
+  it("a stop during the search ends the final evaluation after its first individuals too", async () => {
+    const c = config("search-stop", {
+      ga: { population: 16, fitness: "loss", fitnessSubset: { size: 30, mode: "rotating" } },
+    });
+    let asked = 0;
+    // asked once per generation boundary: the third ends the search, the stop stays requested
+    const s = await runSingle(c, { makeEvaluator: referenceEvaluator, shouldStop: () => ++asked >= 3 });
+    expect(s.stopReason).toBe("interrupted");
+    expect(s.generations).toBe(2);
+    const rescore = events(s.runDir).find((e) => e.type === "full-split-rescore") ?? {};
+    expect(rescore).toMatchObject({ individuals: RESCORE_CHUNK, interrupted: true, of: 16 });
+  });
+
   it("the papers' mode says so too", async () => {
     const s = await run(config("paper"));
     expect(s.fitnessMode).toBe("full training split");

@@ -188,6 +188,21 @@ describe("createProgress", () => {
     expect(lines[4]).toMatch(/eta 0s \(generation cap\)/);
   });
 
+  it("seconds and the time limit count from the run's start; rates from when the printer was made", () => {
+    const { lines, stream } = recorder();
+    let now = 5000; // the data took 4 s to load after the run started at 1000
+    const progress = createProgress(stream, {
+      enabled: true,
+      intervalMs: 0,
+      limits: { timeLimitSeconds: 10 },
+      now: () => now,
+      startedAt: 1000,
+    });
+    now = 6000;
+    progress(at(0, 100));
+    expect(lines[0]).toMatch(/ 100 evals\/s {2}5\.0s {2}eta 5s \(time limit\)$/m);
+  });
+
   it("interval 0 prints every generation; disabled prints nothing", () => {
     const a = recorder();
     const b = recorder();
