@@ -460,11 +460,23 @@ interface Rescored {
   readonly interrupted: boolean;
 }
 
+/** The full training split with losses: on a worker pool with `--threads`, else in-process. */
+async function fullSplitEvaluator(
+  run: PreparedRun,
+  ev: SingleEvaluators,
+  options: RunOptions,
+): Promise<{ readonly batch: AsyncBatchEvaluator; close(): Promise<void> }> {
+  if (options.makeAsyncEvaluator)
+    return options.makeAsyncEvaluator(run.network, run.dataset.train, { loss: true });
+  return { batch: async (masks) => ev.train(masks), close: async () => {} };
+}
+
 /**
  * Mini-batch fitness: the final population re-scored on the full training split (and the event saying
- * so). On a large split this takes a while (MNIST: about 20 s for a population of 100), so it goes a few
- * individuals at a time with a progress line, and lets a stop request through between them: a stop keeps
- * the individuals re-scored so far, the subset's best always first, and the run ends as interrupted.
+ * so). On a large split this takes a while (MNIST: about 20 s for a population of 100 in-process), so it
+ * goes a few individuals at a time with a progress line, and lets a stop request through between them: a
+ * stop keeps the individuals re-scored so far, the subset's best always first, and the run ends as
+ * interrupted. With `--threads` it runs on a pool of its own over the full split.
  */
 async function rescoreOnFullSplit(
   run: PreparedRun,
@@ -481,15 +493,20 @@ async function rescoreOnFullSplit(
   const onFullSplit = new Map<Individual, Individual>();
   let interrupted = false;
   let done = 0;
-  while (done < order.length && !interrupted) {
-    const chunk = order.slice(done, done + RESCORE_CHUNK);
-    const full = ev.train(chunk.map((ind) => ind.mask));
-    for (const [k, ind] of chunk.entries())
-      onFullSplit.set(ind, { ...ind, accuracy: full[k].accuracy, loss: full[k].loss });
-    done += chunk.length;
-    progress(done);
-    await yieldToEventLoop();
-    interrupted = done < order.length && options.shouldStop?.() === true;
+  const evaluator = await fullSplitEvaluator(run, ev, options);
+  try {
+    while (done < order.length && !interrupted) {
+      const chunk = order.slice(done, done + RESCORE_CHUNK);
+      const full = await evaluator.batch(chunk.map((ind) => ind.mask));
+      for (const [k, ind] of chunk.entries())
+        onFullSplit.set(ind, { ...ind, accuracy: full[k].accuracy, loss: full[k].loss });
+      done += chunk.length;
+      progress(done);
+      await yieldToEventLoop();
+      interrupted = done < order.length && options.shouldStop?.() === true;
+    }
+  } finally {
+    await evaluator.close();
   }
   // in the population's order, which breaks ties between equals as without mini-batch fitness
   const population = state.population.flatMap((ind) => onFullSplit.get(ind) ?? []);

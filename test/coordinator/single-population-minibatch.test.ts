@@ -153,8 +153,9 @@ describe("mini-batch fitness in a single-population run", () => {
         };
       },
     });
-    // generations 0 to 6, each on its own 30 rows; only one pool open at a time, none at the end
-    expect(made).toEqual([30, 30, 30, 30, 30, 30, 30]);
+    // generations 0 to 6, each on its own 30 rows, then the final evaluation on all 300 training rows;
+    // only one pool open at a time, none at the end
+    expect(made).toEqual([30, 30, 30, 30, 30, 30, 30, 300]);
     expect(open).toBe(0);
     expect(mostOpen).toBe(1);
     const a = await run(config("pool-a", patch));
