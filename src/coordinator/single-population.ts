@@ -473,7 +473,7 @@ async function fullSplitEvaluator(
 
 /**
  * Mini-batch fitness: the final population re-scored on the full training split (and the event saying
- * so). On a large split this takes a while (MNIST: about 20 s for a population of 100 in-process), so it
+ * so). On a large split this takes a while (MNIST: 35–55 s for a population of 100 in-process), so it
  * goes a few individuals at a time with a progress line, and lets a stop request through between them: a
  * stop keeps the individuals re-scored so far, the subset's best always first, and the run ends as
  * interrupted. With `--threads` it runs on a pool of its own over the full split.
