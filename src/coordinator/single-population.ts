@@ -57,7 +57,7 @@ import { Rng } from "../core/rng.ts";
 import { writeCheckpoint } from "../io/checkpoint-store.ts";
 import { yieldToEventLoop } from "../io/event-loop.ts";
 import { type Logger, stderrLogger } from "../io/log.ts";
-import { createProgress } from "../io/progress.ts";
+import { countProgress, createProgress } from "../io/progress.ts";
 import type { RunDashboard } from "../run/dashboard.ts";
 import { type Candidate, type RunSummary as FinishSummary, finishRun, pickBest } from "../run/finish.ts";
 import { type PreparedRun, prepareRun } from "../run/prepare.ts";
@@ -489,7 +489,7 @@ async function rescoreOnFullSplit(
   const bestOf = (p: readonly Individual[]) => pickBest(candidatesOf(p), fitness).individual;
   const subsetBest = bestOf(state.population);
   const order = [subsetBest, ...state.population.filter((ind) => ind !== subsetBest)];
-  const progress = rescoreProgress(options, order.length);
+  const progress = countProgress(options.progress, order.length, { intervalMs: options.progressIntervalMs });
   const onFullSplit = new Map<Individual, Individual>();
   let interrupted = false;
   let done = 0;
@@ -501,7 +501,10 @@ async function rescoreOnFullSplit(
       for (const [k, ind] of chunk.entries())
         onFullSplit.set(ind, { ...ind, accuracy: full[k].accuracy, loss: full[k].loss });
       done += chunk.length;
-      progress(done);
+      progress(
+        done,
+        (s) => `final evaluation on the full training split: ${done}/${order.length}  ${s.toFixed(1)}s`,
+      );
       await yieldToEventLoop();
       interrupted = done < order.length && options.shouldStop?.() === true;
     }
@@ -522,21 +525,6 @@ async function rescoreOnFullSplit(
     best: { accuracy: fullBest.accuracy, loss: fullBest.loss, zeros: fullBest.zeros },
   });
   return { population, interrupted };
-}
-
-/** `final evaluation on the full training split: 40/100  12.3s`, at most once per progress interval */
-function rescoreProgress(options: RunOptions, total: number): (done: number) => void {
-  const stream = options.progress;
-  const intervalMs = options.progressIntervalMs ?? 1000;
-  const started = performance.now();
-  let last = Number.NEGATIVE_INFINITY;
-  return (done) => {
-    const now = performance.now();
-    if (stream === undefined || (now - last < intervalMs && done < total)) return;
-    last = now;
-    const seconds = ((now - started) / 1000).toFixed(1);
-    stream.write(`final evaluation on the full training split: ${done}/${total}  ${seconds}s\n`);
-  };
 }
 
 export async function runSingle(resolvedConfig: ResolvedConfig, options: RunOptions): Promise<RunSummary> {

@@ -156,6 +156,28 @@ export function formatEta(eta: Eta | null): string {
   return eta === null ? "" : `  eta ${formatDuration(eta.seconds)} (${eta.by})`;
 }
 
+/**
+ * The printer of counted work (epochs, individuals): at most one line per `intervalMs` (default 1 s) on
+ * `stream`, none without one, the last (`done` = `total`) always. Each call gives the count and the line,
+ * formatted from the seconds since `startedAt` (default: when the printer is made).
+ */
+export function countProgress(
+  stream: NodeJS.WritableStream | undefined,
+  total: number,
+  options: { readonly intervalMs?: number; readonly startedAt?: number; readonly now?: () => number } = {},
+): (done: number, line: (elapsedSeconds: number) => string) => void {
+  const now = options.now ?? (() => performance.now());
+  const intervalMs = options.intervalMs ?? 1000;
+  const started = options.startedAt ?? now();
+  let last = Number.NEGATIVE_INFINITY;
+  return (done, line) => {
+    const t = now();
+    if (stream === undefined || (t - last < intervalMs && done < total)) return;
+    last = t;
+    stream.write(`${line((t - started) / 1000)}\n`);
+  };
+}
+
 export interface ProgressLine {
   generation: number;
   bestFitness: number;

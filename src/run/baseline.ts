@@ -24,7 +24,7 @@ import {
 } from "../core/train/trainer.ts";
 import { yieldToEventLoop } from "../io/event-loop.ts";
 import type { Logger } from "../io/log.ts";
-import { formatDuration } from "../io/progress.ts";
+import { countProgress, formatDuration } from "../io/progress.ts";
 import { finishRun, type RunSummary } from "./finish.ts";
 import { type PreparedRun, prepareRun } from "./prepare.ts";
 
@@ -102,19 +102,15 @@ function settingsRecord(s: BaselineSettings): Record<string, unknown> {
 
 /** The progress printer: a line per epoch, at most one per interval, the last always. */
 function epochProgress(options: BaselineRunOptions, epochs: number, started: number) {
-  const intervalMs = options.progressIntervalMs ?? 1000;
-  let last = Number.NEGATIVE_INFINITY;
-  return (stats: EpochStats): void => {
-    const stream = options.progress;
-    const now = performance.now();
-    if (stream === undefined || (now - last < intervalMs && stats.epoch < epochs)) return;
-    last = now;
-    const elapsed = (now - started) / 1000;
-    const eta = (elapsed / stats.epoch) * (epochs - stats.epoch);
-    stream.write(
-      `epoch ${String(stats.epoch).padStart(String(epochs).length)}/${epochs}  lr ${stats.lr.toFixed(5)}  loss ${stats.trainLoss.toFixed(5)}  acc ${stats.trainAccuracy.toFixed(4)}  ${elapsed.toFixed(1)}s${stats.epoch < epochs ? `  eta ${formatDuration(eta)}` : ""}\n`,
-    );
-  };
+  const progress = countProgress(options.progress, epochs, {
+    intervalMs: options.progressIntervalMs,
+    startedAt: started,
+  });
+  return (stats: EpochStats): void =>
+    progress(stats.epoch, (elapsed) => {
+      const eta = (elapsed / stats.epoch) * (epochs - stats.epoch);
+      return `epoch ${String(stats.epoch).padStart(String(epochs).length)}/${epochs}  lr ${stats.lr.toFixed(5)}  loss ${stats.trainLoss.toFixed(5)}  acc ${stats.trainAccuracy.toFixed(4)}  ${elapsed.toFixed(1)}s${stats.epoch < epochs ? `  eta ${formatDuration(eta)}` : ""}`;
+    });
 }
 
 /** Trains every epoch (or until a stop request), with an `epoch` event per epoch. */

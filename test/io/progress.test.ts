@@ -1,6 +1,7 @@
 // Progress: rate window, ETA and formatting, all on explicit timestamps (no clock, no sleeps).
 import { describe, expect, it } from "vitest";
 import {
+  countProgress,
   createProgress,
   formatDuration,
   formatProgressLine,
@@ -201,6 +202,22 @@ describe("createProgress", () => {
     now = 6000;
     progress(at(0, 100));
     expect(lines[0]).toMatch(/ 100 evals\/s {2}5\.0s {2}eta 5s \(time limit\)$/m);
+  });
+
+  it("counted work: at most one line per interval, the last always, seconds from its start", () => {
+    const { lines, stream } = recorder();
+    let now = 500;
+    const progress = countProgress(stream, 10, { intervalMs: 1000, startedAt: 0, now: () => now });
+    for (let done = 1; done <= 10; done++) {
+      now = 500 + 300 * done;
+      progress(done, (s) => `${done}/10 ${s.toFixed(1)}s`);
+    }
+    // 0.8 s (1), then the first ≥ 1 s later: 2.0 s (5), 3.2 s (9), and the last (10) at 3.5 s
+    expect(lines).toEqual(["1/10 0.8s\n", "5/10 2.0s\n", "9/10 3.2s\n", "10/10 3.5s\n"]);
+    // without a stream nothing is formatted
+    countProgress(undefined, 1)(1, () => {
+      throw new Error("formatted without a stream");
+    });
   });
 
   it("interval 0 prints every generation; disabled prints nothing", () => {
